@@ -5,6 +5,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <locale.h>
+#include <stdlib.h>
 
 #include "msg.h"
 #include "i18n.h"
@@ -81,6 +82,8 @@ void i18n_init(void)
 {
     setlocale(LC_ALL, "");
 #if ENABLE_NLS
-    bindtextdomain(PACKAGE, LOCALEDIR);
+    /* EMU_LOCALEDIR lets uninstalled builds and tests use their catalogues. */
+    const char *dir = getenv("EMU_LOCALEDIR");
+    bindtextdomain(PACKAGE, dir && *dir ? dir : LOCALEDIR);
 #endif
 }
