@@ -1,0 +1,507 @@
+/* convert.c - emu-img convert: copy one or more images into a new one.
+ *
+ *   convert [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache]
+ *           [-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options]
+ *           [-S sparse_size] [-m num] [-W] [--target-is-zero]
+ *           filename [filename2 [...]] output_filename
+ *
+ * The source is walked by block status: holes and zeros are never read,
+ * and are skipped entirely when the target starts out zeroed.  Data is
+ * copied in chunks of up to 2 MiB (one cluster when compressing) by up to
+ * -m jobs in the worker pool at once: reads, zero detection and
+ * compression run in parallel; writes are issued in order unless -W. */
+#include <config.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+#include "i18n.h"
+#include "img.h"
+#include "loop.h"
+#include "msg.h"
+#include "parse.h"
+#include "pool.h"
+
+#define CONVERT_CHUNK (2u << 20)
+
+enum item_kind { ITEM_DATA, ITEM_ZERO, ITEM_BACKING };
+
+struct convert {
+    struct blk **src;
+    int nsrc;
+    uint64_t *src_start;      /* target offset where each source begins */
+    struct blk *dst;
+    uint64_t total;
+    bool compress, zero_init, ordered, progress, target_backing;
+    uint64_t min_sparse;
+    uint64_t chunk;
+    unsigned max_jobs, running;
+    uint64_t next_off;        /* next target offset to schedule */
+    int cur_src;
+    uint64_t seq_next, seq_write;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int error;
+    uint64_t error_off;
+    bool error_write;
+    uint64_t done_bytes;
+    struct loop *loop;
+    struct pool *pool;
+};
+
+struct job {
+    struct convert *cv;
+    enum item_kind kind;
+    struct blk *src;
+    uint64_t src_off, dst_off, len;
+    uint64_t seq;
+    uint8_t *buf;
+    bool write_failed;     /* the error came from the target */
+};
+
+static void wait_turn(struct job *j)
+{
+    struct convert *cv = j->cv;
+    if (!cv->ordered)
+        return;
+    pthread_mutex_lock(&cv->lock);
+    while (cv->seq_write != j->seq)
+        pthread_cond_wait(&cv->cond, &cv->lock);
+    pthread_mutex_unlock(&cv->lock);
+}
+
+static void end_turn(struct job *j)
+{
+    struct convert *cv = j->cv;
+    if (!cv->ordered)
+        return;
+    pthread_mutex_lock(&cv->lock);
+    cv->seq_write++;
+    pthread_cond_broadcast(&cv->cond);
+    pthread_mutex_unlock(&cv->lock);
+}
+
+/* Length of the run at BUF that is all zero (ZERO true) or not. */
+static uint64_t run_len(const uint8_t *buf, uint64_t len, uint64_t gran, bool *zero)
+{
+    uint64_t n = MIN(gran, len);
+    *zero = buf_is_zero(buf, n);
+    while (n < len) {
+        uint64_t k = MIN(gran, len - n);
+        if (buf_is_zero(buf + n, k) != *zero)
+            break;
+        n += k;
+    }
+    return n;
+}
+
+static int job_write_data(struct job *j, int *is_write)
+{
+    struct convert *cv = j->cv;
+    int r = 0;
+    *is_write = 1;
+    if (cv->compress) {
+        if (cv->zero_init && buf_is_zero(j->buf, j->len))
+            return 0;
+        return blk_pwrite_compressed(cv->dst, j->dst_off, j->len, j->buf);
+    }
+    if (!cv->min_sparse)
+        return blk_pwrite(cv->dst, j->dst_off, j->len, j->buf);
+    for (uint64_t o = 0; o < j->len && r >= 0;) {
+        bool zero;
+        uint64_t n = run_len(j->buf + o, j->len - o, cv->min_sparse, &zero);
+        if (!zero)
+            r = blk_pwrite(cv->dst, j->dst_off + o, n, j->buf + o);
+        else if (!cv->zero_init)
+            r = blk_pwrite_zeroes(cv->dst, j->dst_off + o, n, BLK_ZERO_MAY_UNMAP);
+        o += n;
+    }
+    return r;
+}
+
+static int job_work(void *op)
+{
+    struct job *j = op;
+    struct convert *cv = j->cv;
+    int r = 0, is_write = 0;
+    if (j->kind == ITEM_DATA) {
+        r = blk_pread(j->src, j->src_off, j->len, j->buf);
+        if (r < 0) {
+            wait_turn(j);
+            end_turn(j);
+            return r;
+        }
+    }
+    wait_turn(j);
+    if (j->kind == ITEM_DATA)
+        r = job_write_data(j, &is_write);
+    else if (j->kind == ITEM_ZERO && !cv->zero_init) {
+        is_write = 1;
+        r = blk_pwrite_zeroes(cv->dst, j->dst_off, j->len, BLK_ZERO_MAY_UNMAP);
+    }
+    end_turn(j);
+    j->write_failed = r < 0 && is_write;
+    return r;
+}
+
+static void schedule(struct convert *cv);
+
+static void job_done(void *op, int ret)
+{
+    struct job *j = op;
+    struct convert *cv = j->cv;
+    cv->running--;
+    if (ret < 0 && !cv->error) {
+        cv->error_write = j->write_failed;
+        cv->error = -ret;
+        cv->error_off = j->dst_off;
+    }
+    cv->done_bytes += j->len;
+    free(j->buf);
+    free(j);
+    if (cv->total)
+        img_progress(cv->progress, (double)cv->done_bytes * 100.0 / (double)cv->total);
+    schedule(cv);
+    if (!cv->running)
+        loop_quit(cv->loop);
+}
+
+/* Classify the next stretch at cv->next_off and make a job of it. */
+static int next_item(struct convert *cv, struct job **out)
+{
+    *out = NULL;
+    while (cv->cur_src < cv->nsrc &&
+           cv->next_off >= cv->src_start[cv->cur_src] + cv->src[cv->cur_src]->size)
+        cv->cur_src++;
+    if (cv->cur_src >= cv->nsrc)
+        return 0;
+    struct blk *src = cv->src[cv->cur_src];
+    uint64_t soff = cv->next_off - cv->src_start[cv->cur_src];
+    uint64_t left = src->size - soff;
+    uint64_t pnum, map;
+    int depth;
+    int st;
+    if (cv->target_backing) {
+        /* Only what the top image itself holds; the rest comes from the
+         * target's backing file. */
+        st = blk_block_status(src, soff, left, &pnum, &map, NULL);
+        if (st >= 0 && !(st & BLK_STATUS_ALLOCATED))
+            st = -1000;
+    } else {
+        st = blk_block_status_above(src, soff, left, &pnum, &map, NULL, &depth);
+    }
+    if (st < 0 && st != -1000)
+        return st;
+    struct job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -ENOMEM;
+    j->cv = cv;
+    j->src = src;
+    j->src_off = soff;
+    j->dst_off = cv->next_off;
+    if (st == -1000) {
+        j->kind = ITEM_BACKING;
+        j->len = pnum;
+    } else if (st & BLK_STATUS_ZERO) {
+        j->kind = ITEM_ZERO;
+        j->len = pnum;
+    } else {
+        j->kind = ITEM_DATA;
+        /* Keep chunks aligned to the chunk size (cluster-aligned). */
+        uint64_t lim = cv->chunk - (j->dst_off % cv->chunk);
+        j->len = MIN(pnum, lim);
+    }
+    if (cv->compress && j->kind != ITEM_BACKING) {
+        /* Compressed clusters are written whole: next_off stays aligned. */
+        uint64_t lim = cv->chunk - (j->dst_off % cv->chunk);
+        uint64_t whole = ALIGN_DOWN(j->len, cv->chunk);
+        if (j->kind == ITEM_ZERO && cv->zero_init && j->len >= lim) {
+            j->len = lim + ALIGN_DOWN(j->len - lim, cv->chunk);
+            if (j->dst_off + j->len > cv->total || whole == 0)
+                j->len = MIN(j->len, left);
+        } else {
+            j->kind = ITEM_DATA;
+            j->len = MIN(lim, left);
+        }
+    }
+    if (j->kind == ITEM_DATA) {
+        j->buf = malloc(j->len);
+        if (!j->buf) {
+            free(j);
+            return -ENOMEM;
+        }
+    }
+    cv->next_off += j->len;
+    *out = j;
+    return 1;
+}
+
+static void schedule(struct convert *cv)
+{
+    while (!cv->error && cv->running < cv->max_jobs) {
+        struct job *j;
+        int r = next_item(cv, &j);
+        if (r < 0) {
+            cv->error = -r;
+            cv->error_off = cv->next_off;
+            break;
+        }
+        if (r == 0)
+            break;
+        if (j->kind == ITEM_BACKING || (j->kind == ITEM_ZERO && cv->zero_init)) {
+            cv->done_bytes += j->len;
+            free(j);
+            continue;
+        }
+        j->seq = cv->seq_next++;
+        cv->running++;
+        struct error *err = NULL;
+        if (pool_submit(cv->pool, job_work, job_done, j, &err) < 0) {
+            cv->running--;
+            cv->error = err_code(err) ? err_code(err) : ENOMEM;
+            err_free(err);
+            free(j->buf);
+            free(j);
+            break;
+        }
+    }
+}
+
+int img_convert(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "target-is-zero", no_argument, NULL, 'Z' },
+        { "object", required_argument, NULL, 'J' },
+        { "image-opts", no_argument, NULL, 'I' },
+        { "target-image-opts", no_argument, NULL, 'K' },
+        { "salvage", no_argument, NULL, 'X' },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *out_fmt = "raw", *backing = NULL, *backing_fmt = NULL;
+    const char *cache = "unsafe", *src_cache = "writeback", *snapshot = NULL;
+    char *opts = NULL;
+    bool compress = false, progress = false, quiet = false, skip_create = false;
+    bool ooo = false, target_is_zero = false;
+    uint64_t min_sparse = 4096;
+    unsigned jobs = 8;
+    int c, ret = IMG_FAIL;
+    struct convert cv;
+    memset(&cv, 0, sizeof(cv));
+    char **strings = NULL, **set = NULL;
+    struct error *err = NULL;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":hf:O:B:F:Cco:l:S:pt:T:qnm:WUr:", longopts,
+                            NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'O': out_fmt = optarg; break;
+        case 'B': backing = optarg; break;
+        case 'F': backing_fmt = optarg; break;
+        case 'C': break;
+        case 'c': compress = true; break;
+        case 'o': opts = img_opts_append(opts, optarg); break;
+        case 'l': snapshot = optarg; break;
+        case 'S': {
+            uint64_t v;
+            if (parse_size(optarg, &v, NULL) < 0 || v > INT32_MAX / 2) {
+                msg_error(_("Invalid buffer size for sparse output specified. Valid sizes "
+                            "are multiples of 512 up to 16 MiB."));
+                goto out;
+            }
+            min_sparse = v;
+            break;
+        }
+        case 'p': progress = true; break;
+        case 't': cache = optarg; break;
+        case 'T': src_cache = optarg; break;
+        case 'q': quiet = true; break;
+        case 'n': skip_create = true; break;
+        case 'm': {
+            uint64_t v;
+            if (parse_u64("-m", optarg, 1, 16, &v, NULL) < 0) {
+                msg_error(_("Invalid number of coroutines. Allowed number of coroutines is "
+                            "between 1 and %d"), 16);
+                goto out;
+            }
+            jobs = (unsigned)v;
+            break;
+        }
+        case 'W': ooo = true; break;
+        case 'U': case 'r': break;
+        case 'Z': target_is_zero = true; break;
+        case 'h':
+            printf("convert [-c] [-p] [-q] [-n] [-f fmt] [-t cache] [-T src_cache] "
+                   "[-O output_fmt] [-B backing_file [-F backing_fmt]] [-o options] "
+                   "[-S sparse_size] [-m num_coroutines] [-W] [--target-is-zero] "
+                   "filename [filename2 [...]] output_filename\n");
+            free(opts);
+            return 0;
+        case 'X': case 'I': case 'J': case 'K':
+            msg_error(_("option '%s' is not supported yet"), argv[optind - 1]);
+            goto out;
+        case ':':
+            msg_error(_("option '%s' needs an argument"), argv[optind - 1]);
+            goto out;
+        default:
+            msg_error(_("unrecognized option '%s'"), argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (quiet)
+        progress = false;
+    if (snapshot) {
+        msg_error(_("option '%s' is not supported yet"), "-l");
+        goto out;
+    }
+    if (argc - optind < 2) {
+        msg_error(_("Must specify image file name"));
+        goto out;
+    }
+    if (target_is_zero && !skip_create) {
+        msg_error(_("--target-is-zero requires use of -n flag"));
+        goto out;
+    }
+    if (skip_create && (opts || backing)) {
+        msg_error(_("-n and %s cannot be used together"), opts ? "-o" : "-B");
+        goto out;
+    }
+    const struct block_driver *odrv = blk_find_driver(out_fmt);
+    if (!odrv || odrv->protocol) {
+        if (blk_format_known(out_fmt))
+            msg_error(_("Format '%s' is not supported yet"), out_fmt);
+        else
+            msg_error(_("Unknown file format '%s'"), out_fmt);
+        goto out;
+    }
+    struct blk_create_opts o;
+    memset(&o, 0, sizeof(o));
+    int r = img_opts_parse(odrv, opts, &o, &set, &strings, &err);
+    if (r < 0) {
+        img_report(err);
+        goto out;
+    }
+    if (r == 1) {
+        ret = 0;
+        goto out;
+    }
+    if (compress && !odrv->pwrite_compressed) {
+        msg_error(_("Compression not supported for this file format"));
+        goto out;
+    }
+    if (backing)
+        o.backing_file = backing;
+    if (backing_fmt)
+        o.backing_fmt = backing_fmt;
+
+    int sflags = strcmp(src_cache, "none") == 0 || strcmp(src_cache, "directsync") == 0
+                 ? BLK_O_DIRECT : 0;
+    cv.nsrc = argc - optind - 1;
+    cv.src = calloc((size_t)cv.nsrc, sizeof(*cv.src));
+    cv.src_start = calloc((size_t)cv.nsrc, sizeof(*cv.src_start));
+    if (!cv.src || !cv.src_start)
+        goto out;
+    for (int i = 0; i < cv.nsrc; i++) {
+        cv.src[i] = img_open(argv[optind + i], fmt, sflags);
+        if (!cv.src[i])
+            goto out;
+        cv.src_start[i] = cv.total;
+        cv.total += cv.src[i]->size;
+    }
+    const char *target = argv[argc - 1];
+    if (!skip_create) {
+        if (o.backing_file && !o.backing_fmt) {
+            const char *probed;
+            char *path = blk_path_combine(target, o.backing_file);
+            if (!path || blk_probe(path, &probed, &err) < 0) {
+                free(path);
+                msg_error(_("Could not open backing image '%s': %s"), o.backing_file,
+                          err_msg(err));
+                err_free(err);
+                goto out;
+            }
+            free(path);
+            o.backing_fmt = probed;
+        }
+        if (!o.has_size)
+            o.size = cv.total;
+        if (blk_create(out_fmt, target, &o, &err) < 0) {
+            msg_error(_("%s: error while converting %s: %s"), target, out_fmt, err_msg(err));
+            err_free(err);
+            goto out;
+        }
+    }
+    int dflags = BLK_O_RDWR | BLK_O_NO_BACKING;
+    if (strcmp(cache, "none") == 0 || strcmp(cache, "directsync") == 0)
+        dflags |= BLK_O_DIRECT;
+    cv.dst = img_open(target, out_fmt, dflags);
+    if (!cv.dst)
+        goto out;
+    if (cv.dst->size < cv.total) {
+        msg_error(_("Target image size is smaller than the source (%" PRIu64 " < %" PRIu64 ")"),
+                  cv.dst->size, cv.total);
+        goto out;
+    }
+    cv.target_backing = o.backing_file != NULL;
+    cv.zero_init = skip_create ? target_is_zero : !cv.target_backing;
+    cv.compress = compress;
+    cv.ordered = !ooo;
+    cv.progress = progress;
+    cv.min_sparse = min_sparse;
+    cv.max_jobs = jobs;
+    cv.chunk = CONVERT_CHUNK;
+    if (compress) {
+        uint64_t cs = blk_cluster_size(cv.dst);
+        cv.chunk = cs ? cs : 65536;
+        cv.min_sparse = 0;
+    }
+    pthread_mutex_init(&cv.lock, NULL);
+    pthread_cond_init(&cv.cond, NULL);
+    cv.loop = loop_new(&err);
+    if (cv.loop)
+        cv.pool = pool_new(cv.loop, jobs + 1, &err);
+    if (!cv.pool) {
+        img_report(err);
+        goto out_sync;
+    }
+    img_progress(progress, 0.0);
+    schedule(&cv);
+    if (cv.running)
+        loop_run(cv.loop, NULL);
+    pool_drain(cv.pool, NULL);
+    if (!cv.error) {
+        int fr = strcmp(cache, "unsafe") == 0 ? 0 : blk_flush(cv.dst);
+        if (fr < 0) {
+            cv.error = -fr;
+            cv.error_write = true;
+        }
+    }
+    if (cv.error) {
+        msg_error(_("error while %s at byte %" PRIu64 ": %s"),
+                  cv.error_write ? _("writing") : _("reading"), cv.error_off,
+                  strerror(cv.error));
+        goto out_sync;
+    }
+    img_progress_end(progress);
+    ret = 0;
+out_sync:
+    if (cv.pool)
+        pool_free(cv.pool);
+    if (cv.loop)
+        loop_free(cv.loop);
+    pthread_mutex_destroy(&cv.lock);
+    pthread_cond_destroy(&cv.cond);
+out:
+    if (cv.dst)
+        blk_close(cv.dst);
+    for (int i = 0; cv.src && i < cv.nsrc; i++)
+        blk_close(cv.src[i]);
+    free(cv.src);
+    free(cv.src_start);
+    img_opts_free(strings);
+    img_opts_free(set);
+    free(opts);
+    return ret;
+}

@@ -1,0 +1,326 @@
+/* file.c - the `file` protocol driver: a host file or block device.
+ *
+ * Sparse-aware: block status from SEEK_DATA/SEEK_HOLE, zero writes by
+ * fallocate (punching holes when allowed), preallocation off / metadata /
+ * falloc / full.  With BLK_O_DIRECT the file is opened O_DIRECT and
+ * unaligned requests go through an aligned bounce buffer.  Reads past the
+ * end of the file return zeros; writes past it grow the file. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/falloc.h>
+#include "block.h"
+#include "i18n.h"
+
+#define FILE_DIRECT_ALIGN 4096
+
+struct file_state {
+    bool direct;
+    bool is_blockdev;
+    bool no_seek_data;
+};
+
+static uint64_t file_cur_size(struct blk *bs)
+{
+    off_t end = lseek(bs->fd, 0, SEEK_END);
+    return end < 0 ? 0 : (uint64_t)end;
+}
+
+static void file_note_end(struct blk *bs, uint64_t end)
+{
+    uint64_t cur = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+    while (end > cur &&
+           !__atomic_compare_exchange_n(&bs->size, &cur, end, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+    }
+}
+
+static int file_open(struct blk *bs, int flags, struct error **errp)
+{
+    struct file_state *s = bs->opaque;
+    int oflags = O_CLOEXEC | ((flags & BLK_O_RDWR) ? O_RDWR : O_RDONLY);
+    if (flags & BLK_O_DIRECT)
+        oflags |= O_DIRECT;
+    bs->fd = open(bs->filename, oflags);
+    if (bs->fd < 0)
+        return err_set_errno(errp, errno, _("cannot open '%s'"), bs->filename);
+    struct stat st;
+    if (fstat(bs->fd, &st) < 0) {
+        int e = errno;
+        close(bs->fd);
+        bs->fd = -1;
+        return err_set_errno(errp, e, _("cannot open '%s'"), bs->filename);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(bs->fd);
+        bs->fd = -1;
+        return err_set(errp, EISDIR, _("'%s' is a directory"), bs->filename);
+    }
+    s->direct = (flags & BLK_O_DIRECT) != 0;
+    s->is_blockdev = S_ISBLK(st.st_mode);
+    bs->size = s->is_blockdev ? file_cur_size(bs) : (uint64_t)st.st_size;
+    return 0;
+}
+
+static void file_close(struct blk *bs)
+{
+    if (bs->fd >= 0)
+        close(bs->fd);
+    bs->fd = -1;
+}
+
+/* Plain positional I/O on an iovec; short reads at EOF are zero-filled. */
+static int file_rw_plain(struct blk *bs, bool write, uint64_t off, uint64_t len,
+                         const struct iovec *iov, int iovcnt)
+{
+    struct iovec local[64];
+    uint64_t done = 0;
+    while (done < len) {
+        int n = iov_slice(iov, iovcnt, done, len - done, local, (int)ARRAY_SIZE(local));
+        if (n < 0)
+            n = (int)ARRAY_SIZE(local);
+        ssize_t r = write ? pwritev(bs->fd, local, n, (off_t)(off + done))
+                          : preadv(bs->fd, local, n, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0) {
+            if (write)
+                return -EIO;
+            iov_memset(iov, iovcnt, done, 0, len - done);
+            break;
+        }
+        done += (uint64_t)r;
+    }
+    return 0;
+}
+
+/* O_DIRECT: go through an aligned bounce buffer covering the request. */
+static int file_rw_direct(struct blk *bs, bool write, uint64_t off, uint64_t len,
+                          const struct iovec *iov, int iovcnt)
+{
+    uint64_t a_off = ALIGN_DOWN(off, (uint64_t)FILE_DIRECT_ALIGN);
+    uint64_t a_end = ALIGN_UP(off + len, (uint64_t)FILE_DIRECT_ALIGN);
+    void *buf;
+    if (posix_memalign(&buf, FILE_DIRECT_ALIGN, (size_t)(a_end - a_off)) != 0)
+        return -ENOMEM;
+    struct iovec biov = { .iov_base = buf, .iov_len = (size_t)(a_end - a_off) };
+    int r = 0;
+    if (!write || a_off != off || a_end != off + len)
+        r = file_rw_plain(bs, false, a_off, a_end - a_off, &biov, 1);
+    if (r >= 0 && !write)
+        iov_from_buf(iov, iovcnt, 0, (char *)buf + (off - a_off), (size_t)len);
+    if (r >= 0 && write) {
+        iov_to_buf(iov, iovcnt, 0, (char *)buf + (off - a_off), (size_t)len);
+        r = file_rw_plain(bs, true, a_off, a_end - a_off, &biov, 1);
+        if (r >= 0 && off + len < a_end && a_end > bs->size) {
+            if (ftruncate(bs->fd, (off_t)(off + len)) < 0)
+                r = -errno;
+        }
+    }
+    free(buf);
+    return r;
+}
+
+static int file_preadv(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
+                       int iovcnt)
+{
+    struct file_state *s = bs->opaque;
+    if (s->direct)
+        return file_rw_direct(bs, false, off, len, iov, iovcnt);
+    return file_rw_plain(bs, false, off, len, iov, iovcnt);
+}
+
+static int file_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
+                        int iovcnt)
+{
+    struct file_state *s = bs->opaque;
+    int r = s->direct ? file_rw_direct(bs, true, off, len, iov, iovcnt)
+                      : file_rw_plain(bs, true, off, len, iov, iovcnt);
+    if (r >= 0)
+        file_note_end(bs, off + len);
+    return r;
+}
+
+static int file_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
+{
+    struct file_state *s = bs->opaque;
+    if (s->is_blockdev)
+        return -ENOTSUP;
+    uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
+    if (off >= size) {
+        /* Past the end: growing the file gives zeros. */
+        if (ftruncate(bs->fd, (off_t)(off + len)) < 0)
+            return -errno;
+        file_note_end(bs, off + len);
+        return 0;
+    }
+    int mode = (flags & BLK_ZERO_MAY_UNMAP) ? (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+                                            : FALLOC_FL_ZERO_RANGE;
+    if (fallocate(bs->fd, mode, (off_t)off, (off_t)len) == 0) {
+        if (off + len > size && (mode & FALLOC_FL_KEEP_SIZE)) {
+            if (ftruncate(bs->fd, (off_t)(off + len)) < 0)
+                return -errno;
+        }
+        file_note_end(bs, off + len);
+        return 0;
+    }
+    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
+        return -ENOTSUP;
+    return -errno;
+}
+
+static int file_pdiscard(struct blk *bs, uint64_t off, uint64_t len)
+{
+    if (fallocate(bs->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                  (off_t)len) == 0)
+        return 0;
+    return 0; /* discard is advisory */
+}
+
+static int file_flush(struct blk *bs)
+{
+    return fdatasync(bs->fd) < 0 ? -errno : 0;
+}
+
+static int file_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
+                             uint64_t *map, struct blk **file)
+{
+    struct file_state *s = bs->opaque;
+    *map = off;
+    *file = bs;
+    int st = BLK_STATUS_OFFSET | BLK_STATUS_ALLOCATED;
+    if (s->no_seek_data || s->is_blockdev) {
+        *pnum = len;
+        return st | BLK_STATUS_DATA;
+    }
+    off_t data = lseek(bs->fd, (off_t)off, SEEK_DATA);
+    if (data < 0) {
+        if (errno == ENXIO) {
+            /* trailing hole (or past EOF) */
+            *pnum = len;
+            return st | BLK_STATUS_ZERO;
+        }
+        s->no_seek_data = true;
+        *pnum = len;
+        return st | BLK_STATUS_DATA;
+    }
+    if ((uint64_t)data > off) {
+        *pnum = MIN(len, (uint64_t)data - off);
+        return st | BLK_STATUS_ZERO;
+    }
+    off_t hole = lseek(bs->fd, (off_t)off, SEEK_HOLE);
+    if (hole < 0 || (uint64_t)hole <= off) {
+        *pnum = len;
+        return st | BLK_STATUS_DATA;
+    }
+    *pnum = MIN(len, (uint64_t)hole - off);
+    return st | BLK_STATUS_DATA;
+}
+
+/* Make [from, to) of the file real according to PREALLOC. */
+static int file_preallocate(int fd, uint64_t from, uint64_t to, enum blk_prealloc prealloc,
+                            const char *filename, struct error **errp)
+{
+    if (to <= from)
+        return 0;
+    if (prealloc == BLK_PREALLOC_FALLOC) {
+        int r = posix_fallocate(fd, (off_t)from, (off_t)(to - from));
+        if (r != 0)
+            return err_set_errno(errp, r, _("cannot preallocate '%s'"), filename);
+    } else if (prealloc == BLK_PREALLOC_FULL) {
+        size_t chunk = 1 << 20;
+        char *z = calloc(1, chunk);
+        if (!z)
+            return err_set(errp, ENOMEM, _("out of memory"));
+        for (uint64_t o = from; o < to;) {
+            size_t n = (size_t)MIN(chunk, to - o);
+            ssize_t w = pwrite(fd, z, n, (off_t)o);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                int e = w < 0 ? errno : EIO;
+                free(z);
+                return err_set_errno(errp, e, _("cannot preallocate '%s'"), filename);
+            }
+            o += (uint64_t)w;
+        }
+        free(z);
+    }
+    return 0;
+}
+
+static int file_truncate(struct blk *bs, uint64_t size, bool shrink, enum blk_prealloc prealloc,
+                         struct error **errp)
+{
+    struct file_state *s = bs->opaque;
+    uint64_t old = file_cur_size(bs);
+    if (s->is_blockdev) {
+        if (size > old)
+            return err_set(errp, EINVAL, _("cannot grow block device '%s'"), bs->filename);
+        bs->size = size;
+        return 0;
+    }
+    if (ftruncate(bs->fd, (off_t)size) < 0)
+        return err_set_errno(errp, errno, _("cannot resize '%s'"), bs->filename);
+    bs->size = size;
+    return file_preallocate(bs->fd, old, size, prealloc, bs->filename, errp);
+}
+
+static int64_t file_allocated_size(struct blk *bs)
+{
+    struct stat st;
+    if (fstat(bs->fd, &st) < 0)
+        return -errno;
+    return (int64_t)st.st_blocks * 512;
+}
+
+static int file_create(const char *filename, const struct blk_create_opts *o,
+                       struct error **errp)
+{
+    int fd = open(filename, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return err_set_errno(errp, errno, _("cannot create '%s'"), filename);
+    int r = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (ftruncate(fd, (off_t)o->size) < 0)
+            r = err_set_errno(errp, errno, _("cannot resize '%s'"), filename);
+        else
+            r = file_preallocate(fd, 0, o->size, o->prealloc, filename, errp);
+    }
+    if (close(fd) < 0 && r == 0)
+        r = err_set_errno(errp, errno, _("cannot write '%s'"), filename);
+    return r;
+}
+
+static const struct blk_opt_desc file_create_opts[] = {
+    { "size", "size", N_("Virtual disk size") },
+    { "preallocation", "str", N_("Preallocation mode (allowed values: off, falloc, full)") },
+    { NULL, NULL, NULL },
+};
+
+const struct block_driver blk_drv_file = {
+    .name = "file",
+    .state_size = sizeof(struct file_state),
+    .protocol = true,
+    .thread_safe = true,
+    .create_opts = file_create_opts,
+    .open = file_open,
+    .close = file_close,
+    .create = file_create,
+    .preadv = file_preadv,
+    .pwritev = file_pwritev,
+    .pwrite_zeroes = file_pwrite_zeroes,
+    .pdiscard = file_pdiscard,
+    .flush = file_flush,
+    .block_status = file_block_status,
+    .truncate = file_truncate,
+    .allocated_size = file_allocated_size,
+};

@@ -1,0 +1,462 @@
+/* qcow2-snapshot.c - internal snapshots: the snapshot table, create,
+ * apply (goto), delete and list.
+ *
+ * Ordering: refcount increments come before the table that makes them
+ * referenced; a snapshot is removed from the table before its clusters'
+ * refcounts are dropped.  A crash leaves leaked clusters at most. */
+#include <config.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/time.h>
+#include "i18n.h"
+#include "qcow2.h"
+
+#define QCOW2_MAX_SNAP_EXTRA 1024
+#define QCOW2_MAX_SNAP_TABLE (64u << 20)
+
+void qcow2_free_snapshots(struct qcow2 *s)
+{
+    for (uint32_t i = 0; s->snaps && i < s->nb_snapshots; i++) {
+        free(s->snaps[i].id);
+        free(s->snaps[i].name);
+        free(s->snaps[i].extra);
+    }
+    free(s->snaps);
+    s->snaps = NULL;
+}
+
+int qcow2_read_snapshots(struct blk *bs, struct error **errp)
+{
+    struct qcow2 *s = bs->opaque;
+    const char *fn = bs->filename;
+    uint32_t n = s->nb_snapshots;
+    s->nb_snapshots = 0;
+    if (n == 0)
+        return 0;
+    if (n > QCOW2_MAX_SNAPSHOTS)
+        return err_set(errp, EINVAL, _("'%s': too many snapshots (%u)"), fn, n);
+    if (qcow2_offset_into_cluster(s, s->snapshots_offset) ||
+        s->snapshots_offset >= bs->file->size)
+        return err_set(errp, EINVAL, _("'%s': snapshot table lies outside the file"), fn);
+    s->snaps = calloc(n, sizeof(*s->snaps));
+    if (!s->snaps)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    uint64_t pos = s->snapshots_offset;
+    uint64_t end = bs->file->size;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t h[40];
+        if (pos + 40 > end || blk_pread(bs->file, pos, 40, h) < 0)
+            goto trunc;
+        struct qcow2_snap *sn = &s->snaps[i];
+        s->nb_snapshots = i + 1;
+        sn->l1_offset = be64_get(h);
+        sn->l1_size = be32_get(h + 8);
+        uint16_t id_len = be16_get(h + 12), name_len = be16_get(h + 14);
+        sn->date_sec = be32_get(h + 16);
+        sn->date_nsec = be32_get(h + 20);
+        sn->vm_clock_nsec = be64_get(h + 24);
+        sn->vm_state_size = be32_get(h + 32);
+        sn->extra_size = be32_get(h + 36);
+        if (sn->extra_size > QCOW2_MAX_SNAP_EXTRA)
+            return err_set(errp, EINVAL, _("'%s': snapshot %u: extra data too large"), fn, i);
+        uint64_t elen = 40 + (uint64_t)sn->extra_size + id_len + name_len;
+        if (pos + elen > end)
+            goto trunc;
+        uint8_t *e = malloc(elen);
+        if (!e)
+            return err_set(errp, ENOMEM, _("out of memory"));
+        if (blk_pread(bs->file, pos, elen, e) < 0) {
+            free(e);
+            goto trunc;
+        }
+        sn->extra = malloc(sn->extra_size ? sn->extra_size : 1);
+        sn->id = strndup((char *)e + 40 + sn->extra_size, id_len);
+        sn->name = strndup((char *)e + 40 + sn->extra_size + id_len, name_len);
+        if (!sn->extra || !sn->id || !sn->name) {
+            free(e);
+            return err_set(errp, ENOMEM, _("out of memory"));
+        }
+        memcpy(sn->extra, e + 40, sn->extra_size);
+        sn->vm_state_size_large = sn->vm_state_size;
+        sn->disk_size = bs->size;
+        sn->icount = UINT64_MAX;
+        if (sn->extra_size >= 8)
+            sn->vm_state_size_large = be64_get(e + 40);
+        if (sn->extra_size >= 16)
+            sn->disk_size = be64_get(e + 48);
+        if (sn->extra_size >= 24)
+            sn->icount = be64_get(e + 56);
+        free(e);
+        if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES ||
+            qcow2_offset_into_cluster(s, sn->l1_offset) ||
+            (sn->l1_size && (sn->l1_offset > end || (uint64_t)sn->l1_size * 8 >
+                             end - sn->l1_offset)))
+            return err_set(errp, EINVAL, _("'%s': snapshot %u: invalid L1 table"), fn, i);
+        pos += ALIGN_UP(elen, (uint64_t)8);
+        if (pos - s->snapshots_offset > QCOW2_MAX_SNAP_TABLE)
+            return err_set(errp, EINVAL, _("'%s': snapshot table is too large"), fn);
+    }
+    return 0;
+trunc:
+    return err_set(errp, EINVAL, _("'%s': snapshot table is truncated"), fn);
+}
+
+int qcow2_snapshot_list(struct blk *bs, struct blk_snapshot **out)
+{
+    struct qcow2 *s = bs->opaque;
+    *out = NULL;
+    if (!s->nb_snapshots)
+        return 0;
+    struct blk_snapshot *l = calloc(s->nb_snapshots, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        struct qcow2_snap *sn = &s->snaps[i];
+        l[i].id = strdup(sn->id);
+        l[i].name = strdup(sn->name);
+        l[i].vm_state_size = sn->vm_state_size_large;
+        l[i].date_sec = sn->date_sec;
+        l[i].date_nsec = sn->date_nsec;
+        l[i].vm_clock_nsec = sn->vm_clock_nsec;
+        l[i].icount = sn->icount;
+        l[i].disk_size = sn->disk_size;
+    }
+    *out = l;
+    return (int)s->nb_snapshots;
+}
+
+/* Write the snapshot table to new clusters and switch the header to it. */
+static int write_snapshots(struct blk *bs)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t size = 0;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++)
+        size += ALIGN_UP(40 + (uint64_t)s->snaps[i].extra_size + strlen(s->snaps[i].id) +
+                         strlen(s->snaps[i].name), (uint64_t)8);
+    uint8_t *buf = calloc(1, size ? size : 1);
+    if (!buf)
+        return -ENOMEM;
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        struct qcow2_snap *sn = &s->snaps[i];
+        uint16_t il = (uint16_t)strlen(sn->id), nl = (uint16_t)strlen(sn->name);
+        uint8_t *e = buf + pos;
+        be64_put(e, sn->l1_offset);
+        be32_put(e + 8, sn->l1_size);
+        be16_put(e + 12, il);
+        be16_put(e + 14, nl);
+        be32_put(e + 16, sn->date_sec);
+        be32_put(e + 20, sn->date_nsec);
+        be64_put(e + 24, sn->vm_clock_nsec);
+        be32_put(e + 32, sn->vm_state_size);
+        be32_put(e + 36, sn->extra_size);
+        memcpy(e + 40, sn->extra, sn->extra_size);
+        memcpy(e + 40 + sn->extra_size, sn->id, il);
+        memcpy(e + 40 + sn->extra_size + il, sn->name, nl);
+        pos += ALIGN_UP(40 + (uint64_t)sn->extra_size + il + nl, (uint64_t)8);
+    }
+    int64_t off = 0;
+    int r = 0;
+    if (size) {
+        off = qcow2_alloc_clusters(bs, qcow2_size_to_clusters(s, size));
+        if (off < 0)
+            r = (int)off;
+        else
+            r = blk_pwrite(bs->file, (uint64_t)off, size, buf);
+    }
+    free(buf);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    if (r < 0)
+        return r;
+    s->snapshots_offset = (uint64_t)off;
+    r = qcow2_write_header(bs);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    return r;
+}
+
+static uint64_t table_bytes(struct qcow2 *s, uint32_t skip)
+{
+    uint64_t size = 0;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++)
+        if (i != skip)
+            size += ALIGN_UP(40 + (uint64_t)s->snaps[i].extra_size + strlen(s->snaps[i].id) +
+                             strlen(s->snaps[i].name), (uint64_t)8);
+    return size;
+}
+
+/* Add ADDEND to the refcount of every L2 table and data cluster reachable
+ * from the L1 table at L1_OFFSET; when that is the active table, the
+ * OFLAG_COPIED flags are brought in line with the new counts. */
+static int update_l1_array(struct blk *bs, uint64_t *l1, uint32_t l1_size, int64_t addend,
+                           bool active)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size;
+    uint8_t *tbl = malloc(cs);
+    int r = 0;
+    if (!tbl)
+        return -ENOMEM;
+    for (uint32_t i = 0; r >= 0 && i < l1_size; i++) {
+        uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        if (qcow2_offset_into_cluster(s, l2off) || l2off > bs->file->size ||
+            cs > bs->file->size - l2off) {
+            r = qcow2_mark_corrupt(bs, "L2 table offset 0x%" PRIx64 " is invalid", l2off);
+            break;
+        }
+        r = blk_pread(bs->file, l2off, cs, tbl);
+        if (r < 0)
+            break;
+        bool dirty = false;
+        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+            uint64_t e = qcow2_l2_get(s, tbl, j);
+            enum qcow2_ctype t = qcow2_entry_type(s, e);
+            if (t == QCOW2_COMPRESSED) {
+                uint64_t o, l;
+                qcow2_compressed_range(s, e, &o, &l);
+                if (addend)
+                    r = qcow2_update_refcount(bs, o, l, addend);
+            } else if (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) {
+                uint64_t o = e & QCOW2_OFFSET_MASK;
+                if (addend)
+                    r = qcow2_update_refcount(bs, o, cs, addend);
+                if (r >= 0 && active) {
+                    uint64_t rc;
+                    r = qcow2_get_refcount(bs, o >> s->cluster_bits, &rc);
+                    uint64_t ne = rc == 1 ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
+                    if (r >= 0 && ne != e) {
+                        qcow2_l2_set(s, tbl, j, ne, qcow2_l2_bitmap(s, tbl, j));
+                        dirty = true;
+                    }
+                }
+            }
+        }
+        if (r >= 0 && dirty) {
+            qcow2_l2_cache_drop(bs, l2off);
+            r = blk_pwrite(bs->file, l2off, cs, tbl);
+        }
+        if (r >= 0 && addend)
+            r = qcow2_update_refcount(bs, l2off, cs, addend);
+        if (r >= 0 && active) {
+            uint64_t rc;
+            r = qcow2_get_refcount(bs, l2off >> s->cluster_bits, &rc);
+            uint64_t ne = rc == 1 ? (l1[i] | QCOW2_OFLAG_COPIED) : (l1[i] & ~QCOW2_OFLAG_COPIED);
+            if (r >= 0 && ne != l1[i]) {
+                l1[i] = ne;
+                r = qcow2_write_l1_entry(bs, i);
+            }
+        }
+    }
+    free(tbl);
+    return r;
+}
+
+int qcow2_update_l1_refcounts(struct blk *bs, uint64_t l1_offset, uint32_t l1_size,
+                              int64_t addend)
+{
+    struct qcow2 *s = bs->opaque;
+    if (l1_offset == s->l1_offset)
+        return update_l1_array(bs, s->l1, l1_size, addend, true);
+    uint64_t *l1 = calloc(l1_size ? l1_size : 1, 8);
+    if (!l1)
+        return -ENOMEM;
+    int r = qcow2_read_table(bs, l1_offset, l1_size, l1);
+    if (r >= 0)
+        r = update_l1_array(bs, l1, l1_size, addend, false);
+    free(l1);
+    return r;
+}
+
+static int find_snapshot(struct qcow2 *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->nb_snapshots; i++)
+        if (strcmp(s->snaps[i].id, name) == 0)
+            return (int)i;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++)
+        if (strcmp(s->snaps[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size;
+    if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
+        return err_set(errp, EFBIG, _("'%s': too many snapshots"), bs->filename);
+    int r = qcow2_mark_dirty(bs);
+    if (r < 0)
+        goto fail;
+    unsigned long maxid = 0;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        unsigned long v = strtoul(s->snaps[i].id, NULL, 10);
+        maxid = MAX(maxid, v);
+    }
+    char id[32];
+    snprintf(id, sizeof(id), "%lu", maxid + 1);
+
+    /* A copy of the active L1 table (without flags) for the snapshot. */
+    uint64_t l1_bytes = (uint64_t)s->l1_size * 8;
+    int64_t l1off = 0;
+    if (l1_bytes) {
+        l1off = qcow2_alloc_clusters(bs, qcow2_size_to_clusters(s, l1_bytes));
+        if (l1off < 0) {
+            r = (int)l1off;
+            goto fail;
+        }
+        uint64_t *copy = malloc(l1_bytes);
+        if (!copy) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        for (uint32_t i = 0; i < s->l1_size; i++)
+            copy[i] = s->l1[i] & ~QCOW2_OFLAG_COPIED;
+        r = qcow2_write_table(bs, (uint64_t)l1off, s->l1_size, copy);
+        free(copy);
+        if (r < 0)
+            goto fail;
+    }
+    r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 1);
+    if (r < 0)
+        goto fail;
+
+    struct qcow2_snap *n = realloc(s->snaps, sizeof(*n) * (s->nb_snapshots + 1));
+    if (!n) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    s->snaps = n;
+    struct qcow2_snap *sn = &n[s->nb_snapshots];
+    memset(sn, 0, sizeof(*sn));
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    sn->l1_offset = (uint64_t)l1off;
+    sn->l1_size = s->l1_size;
+    sn->id = strdup(id);
+    sn->name = strdup(name);
+    sn->date_sec = (uint32_t)tv.tv_sec;
+    sn->date_nsec = (uint32_t)tv.tv_usec * 1000;
+    sn->extra_size = 24;
+    sn->extra = calloc(1, 24);
+    sn->disk_size = bs->size;
+    sn->icount = 0;
+    if (!sn->id || !sn->name || !sn->extra) {
+        free(sn->id);
+        free(sn->name);
+        free(sn->extra);
+        r = -ENOMEM;
+        goto fail;
+    }
+    be64_put(sn->extra + 8, bs->size);
+    uint64_t old_off = s->snapshots_offset, old_size = table_bytes(s, UINT32_MAX);
+    s->nb_snapshots++;
+    r = write_snapshots(bs);
+    if (r < 0)
+        goto fail;
+    if (old_size)
+        r = qcow2_free_clusters(bs, old_off, ALIGN_UP(old_size, cs));
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    if (r >= 0)
+        return 0;
+fail:
+    return err_set_errno(errp, -r, _("could not create snapshot '%s' in '%s'"), name,
+                         bs->filename);
+}
+
+int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp)
+{
+    struct qcow2 *s = bs->opaque;
+    int idx = find_snapshot(s, name);
+    if (idx < 0)
+        return err_set(errp, ENOENT, _("'%s': snapshot '%s' not found"), bs->filename, name);
+    int r = qcow2_mark_dirty(bs);
+    struct qcow2_snap sn = s->snaps[idx];
+    uint64_t old_off = s->snapshots_offset, old_size = table_bytes(s, UINT32_MAX);
+    memmove(&s->snaps[idx], &s->snaps[idx + 1],
+            sizeof(sn) * (s->nb_snapshots - (uint32_t)idx - 1));
+    s->nb_snapshots--;
+    if (r >= 0)
+        r = write_snapshots(bs);
+    if (r >= 0 && old_size)
+        r = qcow2_free_clusters(bs, old_off, ALIGN_UP(old_size, s->cluster_size));
+    if (r >= 0)
+        r = qcow2_update_l1_refcounts(bs, sn.l1_offset, sn.l1_size, -1);
+    if (r >= 0 && sn.l1_size)
+        r = qcow2_free_clusters(bs, sn.l1_offset,
+                                ALIGN_UP((uint64_t)sn.l1_size * 8, s->cluster_size));
+    /* Flags of the active state may now be COPIED again. */
+    if (r >= 0)
+        r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 0);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    free(sn.id);
+    free(sn.name);
+    free(sn.extra);
+    if (r < 0)
+        return err_set_errno(errp, -r, _("could not delete snapshot '%s' in '%s'"), name,
+                             bs->filename);
+    return 0;
+}
+
+int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp)
+{
+    struct qcow2 *s = bs->opaque;
+    int idx = find_snapshot(s, name);
+    if (idx < 0)
+        return err_set(errp, ENOENT, _("'%s': snapshot '%s' not found"), bs->filename, name);
+    struct qcow2_snap *sn = &s->snaps[idx];
+    int r = qcow2_mark_dirty(bs);
+    if (r >= 0 && sn->l1_size > s->l1_size)
+        r = qcow2_grow_l1(bs, sn->l1_size);
+    uint64_t *nl1 = NULL;
+    if (r >= 0) {
+        nl1 = calloc(s->l1_size ? s->l1_size : 1, 8);
+        if (!nl1)
+            r = -ENOMEM;
+    }
+    if (r >= 0)
+        r = qcow2_read_table(bs, sn->l1_offset, sn->l1_size, nl1);
+    /* Take references for the snapshot's tables first. */
+    if (r >= 0)
+        r = qcow2_update_l1_refcounts(bs, sn->l1_offset, sn->l1_size, 1);
+    uint64_t *old = NULL;
+    if (r >= 0) {
+        old = malloc((size_t)s->l1_size * 8 + 8);
+        if (!old)
+            r = -ENOMEM;
+    }
+    if (r >= 0) {
+        memcpy(old, s->l1, (size_t)s->l1_size * 8);
+        for (uint32_t i = 0; i < s->l1_size; i++)
+            nl1[i] &= ~QCOW2_OFLAG_COPIED;
+        r = qcow2_write_table(bs, s->l1_offset, s->l1_size, nl1);
+        if (r >= 0)
+            r = blk_flush(bs->file);
+    }
+    if (r >= 0) {
+        memcpy(s->l1, nl1, (size_t)s->l1_size * 8);
+        for (uint32_t i = 0; i < s->l2c_slots; i++)
+            s->l2c[i].offset = 0;
+        /* Drop the references of the old active state. */
+        r = update_l1_array(bs, old, s->l1_size, -1, false);
+    }
+    if (r >= 0)
+        r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 0);
+    if (r >= 0 && sn->disk_size != bs->size) {
+        bs->size = sn->disk_size;
+        r = qcow2_write_header(bs);
+    }
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    free(nl1);
+    free(old);
+    if (r < 0)
+        return err_set_errno(errp, -r, _("could not apply snapshot '%s' in '%s'"), name,
+                             bs->filename);
+    return 0;
+}
