@@ -203,6 +203,8 @@ int main(int argc, char **argv)
         switch (r) {
         case CPU_EXIT_ECALL:
             user_syscall(&u);
+            if (u.pending)
+                user_deliver_pending(&u);
             break;
         case CPU_EXIT_ILLEGAL: {
             uint32_t insn = 0;

@@ -129,3 +129,39 @@ long user_rt_sigreturn(struct user *u)
     memcpy(&u->blocked, f + FRAME_UC + UC_SIGMASK, 8);
     return (long)c->x[10];
 }
+
+static bool default_ignored(int sig)
+{
+    return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
+long user_self_signal(struct user *u, int sig)
+{
+    if (sig == 0)
+        return 0;
+    if (sig < 1 || sig > 64)
+        return -EINVAL;
+    if (sig == SIGKILL || sig == SIGSTOP)
+        return kill(getpid(), sig) < 0 ? -errno : 0;
+    uint64_t h = u->sig_handler[sig];
+    if (h == (uint64_t)(uintptr_t)SIG_IGN || (h == 0 && default_ignored(sig)))
+        return 0;
+    u->pending |= UINT64_C(1) << (sig - 1);
+    return 0;
+}
+
+void user_deliver_pending(struct user *u)
+{
+    uint64_t ready = u->pending & ~u->blocked;
+    while (ready) {
+        int sig = __builtin_ctzll(ready) + 1;
+        ready &= ready - 1;
+        u->pending &= ~(UINT64_C(1) << (sig - 1));
+        if (u->sig_handler[sig] == 0) {
+            if (!default_ignored(sig))
+                die_by_signal(sig);
+            continue;
+        }
+        user_deliver_sync_signal(u, sig, SI_TKILL, 0);
+    }
+}

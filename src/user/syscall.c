@@ -298,9 +298,18 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
     case 114: return ret_errno(syscall(SYS_clock_getres, (clockid_t)a0, GP(a1)));
     case 115: return ret_errno(syscall(SYS_clock_nanosleep, (clockid_t)a0, (int)a1, GP(a2), GP(a3)));
     case 124: return ret_errno(sched_yield());
-    case 129: return ret_errno(kill((pid_t)a0, (int)a1));
-    case 130: return ret_errno(syscall(SYS_tkill, (int)a0, (int)a1));
-    case 131: return ret_errno(syscall(SYS_tgkill, (int)a0, (int)a1, (int)a2));
+    case 129:
+        if ((pid_t)a0 == getpid() || a0 == 0)
+            return user_self_signal(u, (int)a1);
+        return ret_errno(kill((pid_t)a0, (int)a1));
+    case 130:
+        if ((pid_t)a0 == (pid_t)syscall(SYS_gettid))
+            return user_self_signal(u, (int)a1);
+        return ret_errno(syscall(SYS_tkill, (int)a0, (int)a1));
+    case 131:
+        if ((pid_t)a0 == getpid())
+            return user_self_signal(u, (int)a2);
+        return ret_errno(syscall(SYS_tgkill, (int)a0, (int)a1, (int)a2));
     case 132: return 0;     /* sigaltstack: accepted, handlers run on the normal stack */
     case 134: return user_rt_sigaction(u, (int)a0, a1, a2, a3);
     case 135: {

@@ -48,6 +48,7 @@ struct user {
     uint64_t sig_flags[65];
     uint64_t sig_mask[65];
     uint64_t blocked;
+    uint64_t pending;             /* signals sent to ourselves, not yet delivered */
     int exit_code;
     bool exited;
 };
@@ -82,5 +83,9 @@ void user_syscall(struct user *u);
 void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr);
 long user_rt_sigaction(struct user *u, int sig, uint64_t act, uint64_t oldact, uint64_t size);
 long user_rt_sigreturn(struct user *u);
+/* kill/tkill/tgkill aimed at this process: queue it for the guest. */
+long user_self_signal(struct user *u, int sig);
+/* Deliver queued signals that are not blocked. */
+void user_deliver_pending(struct user *u);
 
 #endif
