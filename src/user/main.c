@@ -1,0 +1,240 @@
+/* main.c - emu-user-riscv64: run a static riscv64 Linux program.
+ *
+ *     emu-user-riscv64 [options] program [arguments...]
+ *
+ * Parses the options, loads the program, and runs the translator's loop,
+ * handling what comes back: system calls, faults and illegal instructions
+ * (as guest signals), breakpoints.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "user.h"
+#include "riscv/riscv.h"
+#include "i18n.h"
+#include "log.h"
+#include "msg.h"
+#include "prog.h"
+
+extern char **environ;
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, _("Usage: %s [options] program [arguments...]\n"
+                  "Run a statically linked riscv64 Linux program.\n"
+                  "\n"
+                  "Options:\n"
+                  "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
+                  "  -D FILE          write the log to FILE\n"
+                  "  -strace          log system calls\n"
+                  "  -cpu MODEL       rv64 plus extensions, e.g. rv64gc, rv64imac, rv64gc_zba_zbb_zbs\n"
+                  "  -E VAR=VALUE     set a variable in the program's environment\n"
+                  "  -U VAR           remove a variable from the program's environment\n"
+                  "  -0 ARGV0         pass ARGV0 as the program's argv[0]\n"
+                  "  -interp          run on the reference interpreter instead of the translator\n"
+                  "  -compare         run translator and interpreter block by block, stop at a difference\n"
+                  "  -h, --help       show this help\n"
+                  "  --version        show the version\n"),
+            msg_progname());
+}
+
+static int parse_cpu(const char *s, uint64_t *out)
+{
+    if (strncmp(s, "rv64", 4) != 0)
+        return -1;
+    s += 4;
+    uint64_t f = RV_EXT_I;
+    for (; *s && *s != '_'; s++) {
+        switch (*s) {
+        case 'i': f |= RV_EXT_I; break;
+        case 'm': f |= RV_EXT_M; break;
+        case 'a': f |= RV_EXT_A; break;
+        case 'f': f |= RV_EXT_F; break;
+        case 'd': f |= RV_EXT_D | RV_EXT_F; break;
+        case 'c': f |= RV_EXT_C; break;
+        case 'g': f |= RV_EXT_M | RV_EXT_A | RV_EXT_F | RV_EXT_D; break;
+        default: return -1;
+        }
+    }
+    while (*s == '_') {
+        s++;
+        size_t n = strcspn(s, "_");
+        if (n == 3 && strncmp(s, "zba", 3) == 0) f |= RV_EXT_ZBA;
+        else if (n == 3 && strncmp(s, "zbb", 3) == 0) f |= RV_EXT_ZBB;
+        else if (n == 3 && strncmp(s, "zbs", 3) == 0) f |= RV_EXT_ZBS;
+        else if (n == 5 && strncmp(s, "zicsr", 5) == 0) ;
+        else if (n == 8 && strncmp(s, "zifencei", 8) == 0) ;
+        else return -1;
+        s += n;
+    }
+    *out = f;
+    return 0;
+}
+
+/* Environment edits from -E/-U, applied to a copy of ours. */
+static char **env_edit(char **env, const char *set, const char *unset)
+{
+    size_t n = 0;
+    while (env[n])
+        n++;
+    char **e = calloc(n + 2, sizeof(*e));
+    if (!e)
+        return NULL;
+    size_t k = 0;
+    const char *name = set ? set : unset;
+    size_t nl = strcspn(name, "=");
+    bool replaced = false;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(env[i], name, nl) == 0 && env[i][nl] == '=') {
+            if (set && !replaced) {
+                e[k++] = (char *)set;
+                replaced = true;
+            }
+            continue;
+        }
+        e[k++] = env[i];
+    }
+    if (set && !replaced)
+        e[k++] = (char *)set;
+    e[k] = NULL;
+    return e;
+}
+
+int main(int argc, char **argv)
+{
+    if (prog_init(argc, argv) < 0)
+        return 1;
+    struct error *err = NULL;
+    uint64_t features = RV_EXT_ALL;
+    const char *argv0 = NULL;
+    enum tr_mode mode = TR_MODE_JIT;
+    char **env = environ;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *o = argv[i];
+        const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0 || strcmp(o, "-help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(o, "--version") == 0 || strcmp(o, "-version") == 0) {
+            prog_print_version(stdout);
+            return 0;
+        } else if (strcmp(o, "-strace") == 0) {
+            log_enable("strace", NULL);
+        } else if (strcmp(o, "-interp") == 0) {
+            mode = TR_MODE_INTERP;
+        } else if (strcmp(o, "-compare") == 0) {
+            mode = TR_MODE_COMPARE;
+        } else if (strcmp(o, "--") == 0) {
+            i++;
+            break;
+        } else if (!arg) {
+            msg_error(_("option '%s' needs an argument (try --help)"), o);
+            return 1;
+        } else if (strcmp(o, "-d") == 0) {
+            int r = log_enable(arg, &err);
+            if (r < 0) {
+                err_report(err);
+                return 1;
+            }
+            if (r == 1)
+                return 0;
+            i++;
+        } else if (strcmp(o, "-D") == 0) {
+            if (log_set_file(arg, &err) < 0) {
+                err_report(err);
+                return 1;
+            }
+            i++;
+        } else if (strcmp(o, "-cpu") == 0) {
+            if (parse_cpu(arg, &features) < 0) {
+                msg_error(_("unknown CPU model '%s' (use e.g. rv64gc_zba_zbb_zbs)"), arg);
+                return 1;
+            }
+            i++;
+        } else if (strcmp(o, "-E") == 0 || strcmp(o, "-U") == 0) {
+            char **e = env_edit(env, o[1] == 'E' ? arg : NULL, o[1] == 'U' ? arg : NULL);
+            if (!e) {
+                msg_error(_("out of memory"));
+                return 1;
+            }
+            env = e;    /* the previous copy is leaked on purpose: its strings are shared */
+            i++;
+        } else if (strcmp(o, "-0") == 0) {
+            argv0 = arg;
+            i++;
+        } else {
+            msg_error(_("unknown option '%s' (try --help)"), o);
+            return 1;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 1;
+    }
+
+    static struct user u;
+    static struct cpu cpu;
+    u.cpu = &cpu;
+    u.exe_path = argv[i];
+    cpu.features = features;
+    cpu.res_addr = ~UINT64_C(0);
+    if (gmem_init(&u.mem, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    cpu.guest_base = (uint64_t)(uintptr_t)u.mem.base;
+    if (elf_load(&u, argv[i], argv + i, argc - i, env, argv0, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    if (tr_new(&u.tr, &rv_frontend, &x86_backend, mode, features, gmem_fetch16, &u.mem,
+               &err) < 0 || tr_install_fault_handler(&err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    while (!u.exited) {
+        int r = tr_run(u.tr, &cpu);
+        switch (r) {
+        case CPU_EXIT_ECALL:
+            user_syscall(&u);
+            if (u.pending)
+                user_deliver_pending(&u);
+            break;
+        case CPU_EXIT_ILLEGAL: {
+            uint32_t insn = 0;
+            int lo = gmem_fetch16(&u.mem, cpu.pc);
+            if (lo >= 0)
+                insn = (uint32_t)lo;
+            if (log_on(LOG_UNIMP))
+                log_msg(LOG_UNIMP, "illegal instruction 0x%04x... at pc 0x%" PRIx64, insn, cpu.pc);
+            user_deliver_sync_signal(&u, SIGILL, ILL_ILLOPC, cpu.pc);
+            break;
+        }
+        case CPU_EXIT_EBREAK:
+            user_deliver_sync_signal(&u, SIGTRAP, TRAP_BRKPT, cpu.pc);
+            break;
+        case CPU_EXIT_FAULT:
+            if (log_on(LOG_GUEST_ERROR))
+                log_msg(LOG_GUEST_ERROR, "signal %d at pc 0x%" PRIx64 " address 0x%" PRIx64,
+                        cpu.fault_sig, cpu.pc, cpu.fault_addr);
+            user_deliver_sync_signal(&u, cpu.fault_sig, cpu.fault_code, cpu.fault_addr);
+            break;
+        case -EIO:
+            msg_error("compare mode: %s", u.tr->mismatch);
+            return 2;
+        default:
+            msg_error("internal error: translator returned %d", r);
+            return 2;
+        }
+    }
+    if (mode == TR_MODE_COMPARE && log_on(LOG_EXEC))
+        log_msg(LOG_EXEC, "compared %" PRIu64 " blocks", u.tr->compared_blocks);
+    fflush(NULL);
+    return u.exit_code;
+}

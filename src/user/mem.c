@@ -1,0 +1,188 @@
+/* mem.c - the guest address space of emu-user-riscv64 (see user.h). */
+#include <config.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "user.h"
+#include "i18n.h"
+
+int gmem_init(struct guest_mem *m, struct error **errp)
+{
+    memset(m, 0, sizeof(*m));
+    /* One reservation, placed by the kernel: works next to ASan's shadow
+     * and needs no fixed host address.  PROT_NONE + NORESERVE costs no
+     * memory; guest mappings replace parts of it with MAP_FIXED. */
+    void *p = mmap(NULL, GUEST_SPACE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return err_set_errno(errp, errno,
+                             _("cannot reserve %llu GiB of address space for the guest"),
+                             (unsigned long long)(GUEST_SPACE >> 30));
+    m->base = p;
+    m->size = GUEST_SPACE;
+    return 0;
+}
+
+void gmem_free(struct guest_mem *m)
+{
+    if (m->base)
+        munmap(m->base, m->size);
+    free(m->vmas);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Set the protection of [start, end) in the list; prot < 0 removes. */
+static int vma_set(struct guest_mem *m, uint64_t start, uint64_t end, int prot)
+{
+    /* worst case: one split into three plus the new one */
+    if (m->n_vmas + 3 > m->cap_vmas) {
+        size_t cap = m->cap_vmas ? 2 * m->cap_vmas : 64;
+        struct vma *n = realloc(m->vmas, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        m->vmas = n;
+        m->cap_vmas = cap;
+    }
+    struct vma *out = malloc((m->n_vmas + 3) * sizeof(*out));
+    if (!out)
+        return -ENOMEM;
+    size_t k = 0;
+    bool placed = false;
+    for (size_t i = 0; i < m->n_vmas; i++) {
+        struct vma v = m->vmas[i];
+        if (!placed && prot >= 0 && v.start >= start) {
+            out[k++] = (struct vma){ start, end, prot };
+            placed = true;
+        }
+        if (v.end <= start || v.start >= end) {
+            out[k++] = v;
+            continue;
+        }
+        if (v.start < start)
+            out[k++] = (struct vma){ v.start, start, v.prot };
+        if (!placed && prot >= 0) {
+            out[k++] = (struct vma){ start, end, prot };
+            placed = true;
+        }
+        if (v.end > end)
+            out[k++] = (struct vma){ end, v.end, v.prot };
+    }
+    if (!placed && prot >= 0)
+        out[k++] = (struct vma){ start, end, prot };
+    memcpy(m->vmas, out, k * sizeof(*out));
+    m->n_vmas = k;
+    m->last = 0;
+    free(out);
+    return 0;
+}
+
+const struct vma *gmem_find(struct guest_mem *m, uint64_t addr)
+{
+    if (m->last < m->n_vmas && m->vmas[m->last].start <= addr && addr < m->vmas[m->last].end)
+        return &m->vmas[m->last];
+    size_t lo = 0, hi = m->n_vmas;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->vmas[mid].end <= addr)
+            lo = mid + 1;
+        else if (m->vmas[mid].start > addr)
+            hi = mid;
+        else {
+            m->last = mid;
+            return &m->vmas[mid];
+        }
+    }
+    return NULL;
+}
+
+int gmem_fetch16(void *opaque, uint64_t pc)
+{
+    struct guest_mem *m = opaque;
+    const struct vma *v = gmem_find(m, pc);
+    if (!v || !(v->prot & PROT_EXEC) || pc + 2 > v->end)
+        return -1;
+    uint16_t h;
+    memcpy(&h, m->base + pc, 2);
+    return h;
+}
+
+static int host_prot(int prot)
+{
+    int p = prot & (PROT_READ | PROT_WRITE);
+    if (prot & PROT_EXEC)
+        p |= PROT_READ;     /* we read guest code; the host never runs it */
+    return p;
+}
+
+int64_t gmem_map(struct guest_mem *m, uint64_t addr, uint64_t len, int prot, int flags,
+                 int fd, uint64_t off)
+{
+    if (!gmem_range_ok(m, addr, len) || (addr & (GUEST_PAGE - 1)))
+        return -ENOMEM;
+    int hflags = (flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+                           MAP_POPULATE)) | MAP_FIXED;
+    void *p = mmap(m->base + addr, len, host_prot(prot), hflags, fd, (off_t)off);
+    if (p == MAP_FAILED)
+        return -errno;
+    int r = vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot);
+    if (r < 0)
+        return r;
+    return (int64_t)addr;
+}
+
+uint64_t gmem_find_free(struct guest_mem *m, uint64_t hint, uint64_t len)
+{
+    len = ALIGN_UP(len, GUEST_PAGE);
+    uint64_t lo = GUEST_MMAP_BASE, hi = GUEST_STACK_TOP - GUEST_STACK_SIZE - (1u << 20);
+    if (hint && hint >= GUEST_PAGE && gmem_range_ok(m, hint, len)) {
+        hint = ALIGN_DOWN(hint, GUEST_PAGE);
+        bool free_ = true;
+        for (size_t i = 0; i < m->n_vmas && free_; i++)
+            if (m->vmas[i].start < hint + len && m->vmas[i].end > hint)
+                free_ = false;
+        if (free_)
+            return hint;
+    }
+    uint64_t cand = lo;
+    for (size_t i = 0; i < m->n_vmas; i++) {
+        const struct vma *v = &m->vmas[i];
+        if (v->end <= cand)
+            continue;
+        if (v->start >= cand + len)
+            break;
+        cand = ALIGN_UP(v->end, GUEST_PAGE);
+    }
+    return cand + len <= hi ? cand : 0;
+}
+
+int gmem_unmap(struct guest_mem *m, uint64_t addr, uint64_t len)
+{
+    len = ALIGN_UP(len, GUEST_PAGE);
+    if (!gmem_range_ok(m, addr, len) || (addr & (GUEST_PAGE - 1)))
+        return -EINVAL;
+    void *p = mmap(m->base + addr, len, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    return vma_set(m, addr, addr + len, -1);
+}
+
+int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
+{
+    len = ALIGN_UP(len, GUEST_PAGE);
+    if (!gmem_range_ok(m, addr, len) || (addr & (GUEST_PAGE - 1)))
+        return -EINVAL;
+    /* every page must be mapped */
+    for (uint64_t a = addr; a < addr + len;) {
+        const struct vma *v = gmem_find(m, a);
+        if (!v)
+            return -ENOMEM;
+        a = v->end;
+    }
+    if (mprotect(m->base + addr, len, host_prot(prot)) < 0)
+        return -errno;
+    /* keep per-range prot: rewrite covered pieces */
+    return vma_set(m, addr, addr + len, prot);
+}

@@ -1,0 +1,60 @@
+/* codecache.c - the executable code cache, W^X: one memfd mapped twice,
+ * writable at tr->rw and executable at tr->rx, never both at one address.
+ * Falls back to a single read-write-execute mapping only if memfd_create
+ * is unavailable.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "i18n.h"
+
+int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
+void tr_code_cache_free(struct tr *tr);
+
+int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp)
+{
+    int fd = memfd_create("emu-code-cache", MFD_CLOEXEC);
+    if (fd >= 0) {
+        if (ftruncate(fd, (off_t)size) < 0) {
+            int e = errno;
+            close(fd);
+            return err_set_errno(errp, e, _("cannot size the code cache"));
+        }
+        void *rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void *rx = rw == MAP_FAILED ? MAP_FAILED
+                                    : mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        int e = errno;
+        close(fd);
+        if (rw == MAP_FAILED || rx == MAP_FAILED) {
+            if (rw != MAP_FAILED)
+                munmap(rw, size);
+            return err_set_errno(errp, e, _("cannot map the code cache"));
+        }
+        tr->rw = rw;
+        tr->rx = rx;
+    } else {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return err_set_errno(errp, errno, _("cannot map the code cache"));
+        tr->rw = tr->rx = p;
+    }
+    tr->size = size;
+    tr->used = 0;
+    return 0;
+}
+
+void tr_code_cache_free(struct tr *tr)
+{
+    if (!tr->rw)
+        return;
+    munmap(tr->rw, tr->size);
+    if (tr->rx != tr->rw)
+        munmap(tr->rx, tr->size);
+    tr->rw = tr->rx = NULL;
+}

@@ -1,0 +1,61 @@
+/* cpu.h - the guest CPU state the translated code works on.
+ *
+ * One `struct cpu` per guest thread.  Translated code addresses it through a
+ * fixed host register (see x86_64/backend.c), so the layout is part of the
+ * translator's contract: integer registers first, then FP registers, then
+ * the program counter.  The fields after `pc` are bookkeeping of the
+ * execution loop.  The guest-specific parts (x[], f[], fcsr) are RISC-V
+ * today; another guest adds its own register file after these.
+ */
+#ifndef EMU_TR_CPU_H
+#define EMU_TR_CPU_H
+
+#include "common.h"
+
+#define CPU_TMPS 16          /* IR temporaries live in cpu->tmp[] */
+#define CPU_JC_BITS 10       /* per-thread jump cache: 1024 entries */
+#define CPU_JC_SIZE (1u << CPU_JC_BITS)
+
+/* Why translated code returned to the execution loop. */
+enum cpu_exit {
+    CPU_EXIT_CHAIN = 0,      /* end of a block; cpu->pc holds the next pc */
+    CPU_EXIT_ECALL,          /* system call at cpu->pc */
+    CPU_EXIT_EBREAK,         /* breakpoint at cpu->pc */
+    CPU_EXIT_ILLEGAL,        /* illegal instruction at cpu->pc */
+    CPU_EXIT_FAULT,          /* memory fault: cpu->fault_addr, cpu->fault_sig */
+    CPU_EXIT_FLUSH,          /* fence.i: flush translations, go on at cpu->pc */
+    CPU_EXIT_HALT,           /* program asked to stop (exit) */
+};
+
+struct cpu_jc_entry {
+    uint64_t pc;
+    void *code;
+};
+
+struct cpu {
+    uint64_t x[32];          /* offset 0: integer registers, x[0] == 0 */
+    uint64_t f[32];          /* offset 256: FP registers (NaN-boxed singles) */
+    uint64_t pc;             /* offset 512 */
+    uint64_t tmp[CPU_TMPS];  /* IR temporaries */
+    uint32_t fflags;         /* accrued exception flags (NV DZ OF UF NX) */
+    uint32_t frm;            /* dynamic rounding mode */
+    uint64_t res_addr;       /* LR/SC reservation (guest address, or ~0) */
+    uint64_t res_val;        /* value seen by LR */
+    uint64_t guest_base;     /* host address of guest address 0 */
+    uint64_t fault_addr;     /* CPU_EXIT_FAULT: guest address */
+    int fault_sig;           /* CPU_EXIT_FAULT: host signal (SIGSEGV/SIGBUS) */
+    int fault_code;          /* CPU_EXIT_FAULT: si_code */
+    uint64_t exit_pc;        /* CHAIN exits: where the exiting jump sits */
+    void *chain_from;        /* CHAIN exits: the patchable jump, or NULL */
+    uint64_t insn_count;     /* instructions counted by the interpreter */
+    uint64_t features;       /* enabled extensions: RV_EXT_* bits */
+    void *ctx;               /* owner (user-mode process state) */
+    struct cpu_jc_entry jc[CPU_JC_SIZE];
+};
+
+#define CPU_OFF_X(i) ((int)(offsetof(struct cpu, x) + 8 * (i)))
+#define CPU_OFF_F(i) ((int)(offsetof(struct cpu, f) + 8 * (i)))
+#define CPU_OFF_TMP(i) ((int)(offsetof(struct cpu, tmp) + 8 * (i)))
+#define CPU_OFF(field) ((int)offsetof(struct cpu, field))
+
+#endif

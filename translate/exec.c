@@ -1,0 +1,434 @@
+/* exec.c - translation blocks, their cache, and the execution loop. */
+#include <config.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "exec.h"
+#include "i18n.h"
+#include "log.h"
+
+#define TR_CODE_CACHE_SIZE (64u << 20)
+#define TR_BLOCK_ROOM (96u << 10)      /* a block never needs more */
+
+int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
+void tr_code_cache_free(struct tr *tr);
+
+/* Per-thread state of the loop, for the fault handler. */
+struct tr_thread {
+    struct tr *tr;
+    struct cpu *cpu;
+    sigjmp_buf jb;
+    sigjmp_buf *jbp;        /* where a fault goes: &jb or a nested one */
+    volatile int in_helper;
+    volatile int armed;
+};
+static __thread struct tr_thread tr_self;
+
+static struct tr *tr_global;    /* for fault lookup; one translator per process */
+
+int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backend *be,
+           enum tr_mode mode, uint64_t features, tr_fetch_fn fetch, void *opaque,
+           struct error **errp)
+{
+    struct tr *tr = calloc(1, sizeof(*tr));
+    if (!tr)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    tr->fe = fe;
+    tr->be = be;
+    tr->mode = mode;
+    tr->features = features;
+    tr->fetch = fetch;
+    tr->fetch_opaque = opaque;
+    tr->max_insns = fe->max_insns;
+    tr->no_chain = mode == TR_MODE_COMPARE;
+    tr->hash = calloc((size_t)1 << TR_HASH_BITS, sizeof(*tr->hash));
+    tr->irb = malloc(sizeof(*tr->irb));
+    tr->ref = malloc(sizeof(*tr->ref));
+    if (!tr->hash || !tr->irb || !tr->ref) {
+        tr_free(tr);
+        return err_set(errp, ENOMEM, _("out of memory"));
+    }
+    int r = tr_code_cache_init(tr, TR_CODE_CACHE_SIZE, errp);
+    if (r < 0) {
+        tr_free(tr);
+        return r;
+    }
+    r = be->gen_prologue(tr, tr->rw, tr->rx, 4096);
+    if (r < 0) {
+        tr_free(tr);
+        return err_set(errp, -r, "code cache prologue");
+    }
+    tr->prologue_size = tr->used = ALIGN_UP((size_t)r, 64);
+    tr_global = tr;
+    *out = tr;
+    return 0;
+}
+
+static void tb_free(struct tb *tb)
+{
+    free(tb->insn_off);
+    free(tb->insn_pc);
+    free(tb->ops);
+    free(tb);
+}
+
+static void tr_drop_all(struct tr *tr)
+{
+    for (size_t i = 0; i < tr->n_tbs; i++)
+        tb_free(tr->tbs[i]);
+    tr->n_tbs = 0;
+    memset(tr->hash, 0, ((size_t)1 << TR_HASH_BITS) * sizeof(*tr->hash));
+    tr->used = tr->prologue_size;
+}
+
+void tr_free(struct tr *tr)
+{
+    if (!tr)
+        return;
+    if (tr->hash)
+        tr_drop_all(tr);
+    free(tr->tbs);
+    free(tr->hash);
+    free(tr->irb);
+    free(tr->ref);
+    free(tr->undo);
+    tr_code_cache_free(tr);
+    if (tr_global == tr)
+        tr_global = NULL;
+    free(tr);
+}
+
+void tr_flush(struct tr *tr, struct cpu *cpu)
+{
+    tr_drop_all(tr);
+    tr->n_flushes++;
+    if (cpu) {
+        memset(cpu->jc, 0, sizeof(cpu->jc));
+        cpu->chain_from = NULL;
+    }
+}
+
+void tr_invalidate_range(struct tr *tr, struct cpu *cpu, uint64_t start, uint64_t end)
+{
+    /* Blocks may be chained into each other; dropping them one by one
+     * would need unchaining.  Flush everything if any block overlaps. */
+    for (size_t i = 0; i < tr->n_tbs; i++) {
+        struct tb *tb = tr->tbs[i];
+        if (tb->pc < end && tb->end_pc > start) {
+            tr_flush(tr, cpu);
+            return;
+        }
+    }
+}
+
+static inline size_t tr_hash(uint64_t pc)
+{
+    return (size_t)((pc >> 1) ^ (pc >> 17)) & (((size_t)1 << TR_HASH_BITS) - 1);
+}
+
+static struct tb *tb_lookup(struct tr *tr, uint64_t pc)
+{
+    for (struct tb *tb = tr->hash[tr_hash(pc)]; tb; tb = tb->hash_next)
+        if (tb->pc == pc)
+            return tb;
+    return NULL;
+}
+
+static void log_block(struct tr *tr, const struct ir_block *b, bool optimized)
+{
+    FILE *fp = log_stream();
+    if (!optimized && log_on(LOG_IN_ASM)) {
+        fprintf(fp, "IN: 0x%" PRIx64 "\n", b->pc);
+        for (int i = 0; i < b->n_insns; i++) {
+            char line[160];
+            uint32_t raw = b->insn_word[i];
+            tr->fe->describe(line, sizeof(line), b->insn_pc[i], raw, (raw & 3) == 3 ? 4 : 2,
+                             tr->features);
+            fprintf(fp, "  %s\n", line);
+        }
+    }
+    if (optimized && log_on(LOG_OP))
+        ir_dump(fp, b);
+}
+
+/* Translate the block at cpu->pc.  NULL with cpu->fault_* set when the
+ * code cannot be fetched. */
+static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
+{
+    uint64_t pc = cpu->pc;
+    struct ir_block *b = tr->irb;
+    if (tr->fe->translate(b, pc, tr->features, tr->fetch, tr->fetch_opaque, tr->max_insns) < 0) {
+        cpu->fault_addr = pc;
+        cpu->fault_sig = SIGSEGV;
+        cpu->fault_code = SEGV_ACCERR;
+        return NULL;
+    }
+    log_block(tr, b, false);
+    ir_optimize(b);
+    log_block(tr, b, true);
+
+    struct tb *tb = calloc(1, sizeof(*tb));
+    if (!tb)
+        return NULL;
+    tb->pc = pc;
+    tb->end_pc = b->end_pc;
+    tb->n_insns = (uint16_t)b->n_insns;
+    tb->insn_off = calloc((size_t)b->n_insns, sizeof(*tb->insn_off));
+    tb->insn_pc = malloc((size_t)b->n_insns * sizeof(*tb->insn_pc));
+    if (!tb->insn_off || !tb->insn_pc) {
+        tb_free(tb);
+        return NULL;
+    }
+    memcpy(tb->insn_pc, b->insn_pc, (size_t)b->n_insns * sizeof(*tb->insn_pc));
+    if (tr->mode != TR_MODE_JIT) {
+        tb->ops = malloc((size_t)b->n_ops * sizeof(*tb->ops));
+        if (!tb->ops) {
+            tb_free(tb);
+            return NULL;
+        }
+        memcpy(tb->ops, b->ops, (size_t)b->n_ops * sizeof(*tb->ops));
+        tb->n_ops = b->n_ops;
+    }
+    if (tr->mode != TR_MODE_INTERP) {
+        if (tr->size - tr->used < TR_BLOCK_ROOM)
+            tr_flush(tr, cpu);
+        int n = tr->be->gen_block(tr, b, tb, tr->rw + tr->used, tr->rx + tr->used, TR_BLOCK_ROOM);
+        if (n < 0) {
+            tb_free(tb);
+            return NULL;
+        }
+        tb->code = tr->rx + tr->used;
+        tb->code_size = (uint32_t)n;
+        tr->used = ALIGN_UP(tr->used + (size_t)n, 16);
+        if (log_on(LOG_OUT_ASM)) {
+            FILE *fp = log_stream();
+            fprintf(fp, "OUT: 0x%" PRIx64 " -> %p (%d bytes)\n", pc, (void *)tb->code, n);
+            const uint8_t *c = tr->rw + (tb->code - tr->rx);
+            for (int i = 0; i < n; i++)
+                fprintf(fp, "%s%02x", i % 32 == 0 ? (i ? "\n  " : "  ") : " ", c[i]);
+            fputc('\n', fp);
+        }
+    }
+    if (tr->n_tbs == tr->tbs_cap) {
+        size_t cap = tr->tbs_cap ? 2 * tr->tbs_cap : 1024;
+        struct tb **n = realloc(tr->tbs, cap * sizeof(*n));
+        if (!n) {
+            tb_free(tb);
+            return NULL;
+        }
+        tr->tbs = n;
+        tr->tbs_cap = cap;
+    }
+    tr->tbs[tr->n_tbs++] = tb;
+    size_t h = tr_hash(pc);
+    tb->hash_next = tr->hash[h];
+    tr->hash[h] = tb;
+    tr->n_translated++;
+    return tb;
+}
+
+/* Find the block whose code contains host address rip (binary search:
+ * blocks are allocated in address order). */
+static struct tb *tb_find_host(struct tr *tr, uintptr_t rip)
+{
+    size_t lo = 0, hi = tr->n_tbs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        struct tb *tb = tr->tbs[mid];
+        if ((uintptr_t)tb->code > rip)
+            hi = mid;
+        else if ((uintptr_t)tb->code + tb->code_size <= rip)
+            lo = mid + 1;
+        else
+            return tb;
+    }
+    return NULL;
+}
+
+void tr_helper_enter(struct cpu *cpu)
+{
+    tr_self.in_helper++;
+}
+
+void tr_helper_leave(struct cpu *cpu)
+{
+    tr_self.in_helper--;
+}
+
+static struct sigaction tr_old_segv, tr_old_bus;
+
+static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    struct tr_thread *t = &tr_self;
+    uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    struct tr *tr = t->tr;
+    if (t->armed && tr && rip >= (uintptr_t)tr->rx && rip < (uintptr_t)tr->rx + tr->size) {
+        struct cpu *cpu = t->cpu;
+        struct tb *tb = tb_find_host(tr, rip);
+        if (tb) {
+            uint32_t off = (uint32_t)(rip - (uintptr_t)tb->code);
+            int i = 0;
+            for (int k = 0; k < tb->n_insns; k++)
+                if (tb->insn_off[k] <= off)
+                    i = k;
+            cpu->pc = tb->insn_pc[i];
+        }
+        tr->be->recover_regs(cpu, uc);
+        cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
+        cpu->fault_sig = sig;
+        cpu->fault_code = si->si_code;
+        t->armed = 0;
+        siglongjmp(*t->jbp, 1);
+    }
+    if (t->armed && t->in_helper) {
+        struct cpu *cpu = t->cpu;
+        cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
+        cpu->fault_sig = sig;
+        cpu->fault_code = si->si_code;
+        t->in_helper = 0;
+        t->armed = 0;
+        siglongjmp(*t->jbp, 1);
+    }
+    /* Not ours: an emulator bug.  Hand it to whoever was there before. */
+    struct sigaction *old = sig == SIGSEGV ? &tr_old_segv : &tr_old_bus;
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction) {
+        old->sa_sigaction(sig, si, ucv);
+        return;
+    }
+    signal(sig, SIG_DFL);
+}
+
+int tr_install_fault_handler(struct error **errp)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = tr_fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &tr_old_segv) < 0 || sigaction(SIGBUS, &sa, &tr_old_bus) < 0)
+        return err_set_errno(errp, errno, _("cannot install the fault handler"));
+    return 0;
+}
+
+/* Compare mode: run the block by the interpreter, undo its stores, run
+ * the translated code, and compare guest states. */
+static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
+{
+    struct tr_thread *t = &tr_self;
+    struct cpu *ref = tr->ref;
+    for (int i = 0; i < tb->n_ops; i++) {
+        if (tb->ops[i].opc == IR_HELPER && (tb->ops[i].aux & IR_HELPER_MEM)) {
+            t->armed = 1;
+            int r = (int)tr->enter(cpu, tb->code);
+            t->armed = 0;
+            return r;
+        }
+    }
+    memcpy(ref, cpu, offsetof(struct cpu, jc));
+    tr->n_undo = 0;
+    sigjmp_buf jb;
+    volatile int r1 = CPU_EXIT_FAULT;
+    t->jbp = &jb;
+    if (sigsetjmp(jb, 1) == 0) {
+        t->cpu = ref;
+        t->in_helper = 1;
+        t->armed = 1;
+        r1 = ir_interp(tr, ref, tb->ops, tb->n_ops, tb->insn_pc, true);
+    }
+    t->armed = 0;
+    t->in_helper = 0;
+    t->cpu = cpu;
+    t->jbp = &t->jb;
+    /* undo the interpreter's stores (newest first) */
+    for (size_t i = tr->n_undo; i-- > 0;)
+        memcpy((void *)(uintptr_t)(cpu->guest_base + tr->undo[i].addr), &tr->undo[i].old,
+               (size_t)tr->undo[i].size);
+    t->armed = 1;
+    int r2 = (int)tr->enter(cpu, tb->code);   /* a fault here leaves through t->jb */
+    t->armed = 0;
+    tr->compared_blocks++;
+    int diff = -1;
+    for (int i = 0; i < 64 && diff < 0; i++) {
+        uint64_t a = i < 32 ? ref->x[i] : ref->f[i - 32];
+        uint64_t b = i < 32 ? cpu->x[i] : cpu->f[i - 32];
+        if (a != b)
+            diff = i;
+    }
+    if (diff >= 0) {
+        snprintf(tr->mismatch, sizeof(tr->mismatch),
+                 "block 0x%" PRIx64 ": %s%d interp 0x%" PRIx64 " jit 0x%" PRIx64,
+                 tb->pc, diff < 32 ? "x" : "f", diff % 32,
+                 diff < 32 ? ref->x[diff] : ref->f[diff - 32],
+                 diff < 32 ? cpu->x[diff] : cpu->f[diff - 32]);
+        return -EIO;
+    }
+    if (r1 != r2 || ref->pc != cpu->pc || ref->fflags != cpu->fflags) {
+        snprintf(tr->mismatch, sizeof(tr->mismatch),
+                 "block 0x%" PRIx64 ": exit %d/%d pc 0x%" PRIx64 "/0x%" PRIx64 " fflags %u/%u",
+                 tb->pc, (int)r1, r2, ref->pc, cpu->pc, ref->fflags, cpu->fflags);
+        return -EIO;
+    }
+    return r2;
+}
+
+int tr_run(struct tr *tr, struct cpu *cpu)
+{
+    struct tr_thread *t = &tr_self;
+    t->tr = tr;
+    t->cpu = cpu;
+    t->jbp = &t->jb;
+    cpu->chain_from = NULL;
+    if (sigsetjmp(t->jb, 1)) {
+        t->armed = 0;
+        t->in_helper = 0;
+        return CPU_EXIT_FAULT;
+    }
+    for (;;) {
+        uint64_t pc = cpu->pc;
+        struct tb *tb = tb_lookup(tr, pc);
+        if (!tb) {
+            tb = tb_translate(tr, cpu);
+            if (!tb) {
+                cpu->chain_from = NULL;
+                return CPU_EXIT_FAULT;
+            }
+        }
+        if (log_on(LOG_EXEC))
+            log_msg(LOG_EXEC, "exec 0x%" PRIx64, pc);
+        int r;
+        if (tr->mode == TR_MODE_INTERP) {
+            t->armed = 1;
+            t->in_helper = 1;
+            r = ir_interp(tr, cpu, tb->ops, tb->n_ops, tb->insn_pc, false);
+            t->in_helper = 0;
+            t->armed = 0;
+        } else if (tr->mode == TR_MODE_COMPARE) {
+            r = tr_compare_block(tr, cpu, tb);
+            if (r < 0)
+                return r;
+        } else {
+            if (cpu->chain_from && !tr->no_chain)
+                tr->be->patch_jump(tr, cpu->chain_from, tb->code);
+            cpu->chain_from = NULL;
+            struct cpu_jc_entry *e = &cpu->jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
+            e->pc = pc;
+            e->code = tb->code;
+            t->armed = 1;
+            r = (int)tr->enter(cpu, tb->code);
+            t->armed = 0;
+        }
+        if (r == CPU_EXIT_CHAIN)
+            continue;
+        cpu->chain_from = NULL;
+        if (r == CPU_EXIT_FLUSH) {
+            tr_flush(tr, cpu);
+            continue;
+        }
+        return r;
+    }
+}

@@ -1,0 +1,154 @@
+/* exec.h - the translator core: front-end and back-end ops, translation
+ * blocks, the code cache, and the execution loop.
+ *
+ * Usage (user mode, see src/user/main.c):
+ *
+ *     struct tr *tr = tr_new(&rv_frontend, TR_MODE_JIT, fetch, mem, &err);
+ *     tr_install_fault_handler();
+ *     for (;;) {
+ *         int why = tr_run(tr, cpu);      // runs until something needs the OS
+ *         ...handle CPU_EXIT_ECALL / _ILLEGAL / _FAULT / _EBREAK...
+ *     }
+ *
+ * The front end (guest) turns guest code into IR; the back end (host)
+ * turns IR into machine code in the code cache.  Blocks are found through
+ * a hash table on the guest pc; direct jumps between blocks are patched to
+ * go straight to the target once both exist, indirect jumps go through the
+ * per-thread jump cache in struct cpu.  tr_flush() drops every block
+ * (fence.i, guest code unmapped or rewritten, cache full).
+ *
+ * The guarantees the core gives a back end: it is called with a block
+ * that ends in exactly one end op (see ir.h); code is written into the RW
+ * view and runs from the RX view of the cache; gen_block never runs while
+ * translated code runs on this thread.
+ */
+#ifndef EMU_TR_EXEC_H
+#define EMU_TR_EXEC_H
+
+#include <signal.h>
+#include "common.h"
+#include "error.h"
+#include "cpu.h"
+#include "ir.h"
+
+struct tr;
+struct tb;
+
+typedef int (*tr_fetch_fn)(void *opaque, uint64_t pc);
+
+struct tr_frontend {
+    const char *name;
+    int max_insns;
+    int (*translate)(struct ir_block *b, uint64_t pc, uint64_t features,
+                     tr_fetch_fn fetch, void *opaque, int max_insns);
+    void (*describe)(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen,
+                     uint64_t features);
+};
+
+struct tr_backend {
+    const char *name;
+    /* Write the entry trampoline and the shared exit path at the start of
+     * the code cache; returns bytes used or -ENOSPC. */
+    int (*gen_prologue)(struct tr *tr, uint8_t *rw, uint8_t *rx, size_t room);
+    /* Translate IR into code at rw (runs at rx); fill tb->insn_off[].
+     * Returns bytes used, or -ENOSPC when room was too small. */
+    int (*gen_block)(struct tr *tr, const struct ir_block *b, struct tb *tb,
+                     uint8_t *rw, uint8_t *rx, size_t room);
+    /* Point the chain jump whose rel32 field is at rx_slot at target. */
+    void (*patch_jump)(struct tr *tr, uint8_t *rx_slot, const void *target);
+    /* After a fault in translated code: copy guest registers that live in
+     * host registers from the signal context into cpu. */
+    void (*recover_regs)(struct cpu *cpu, const void *ucontext);
+    /* Disassembly is not provided; -d out_asm prints hex bytes. */
+};
+
+extern const struct tr_frontend rv_frontend;
+extern const struct tr_backend x86_backend;
+
+enum tr_mode {
+    TR_MODE_JIT,        /* translate to host code (the product) */
+    TR_MODE_INTERP,     /* interpret the IR (reference) */
+    TR_MODE_COMPARE,    /* both, block by block; stop at the first difference */
+};
+
+struct tb {
+    uint64_t pc, end_pc;
+    uint8_t *code;          /* RX address */
+    uint32_t code_size;
+    uint16_t n_insns;
+    uint32_t *insn_off;     /* host offset of each guest instruction */
+    uint64_t *insn_pc;
+    struct ir_op *ops;      /* interpreter/compare modes: the IR */
+    int n_ops;
+    struct tb *hash_next;
+};
+
+/* Undo log used by the compare mode to replay a block twice. */
+struct tr_undo {
+    uint64_t addr;
+    uint64_t old;
+    int size;
+};
+
+struct tr {
+    const struct tr_frontend *fe;
+    const struct tr_backend *be;
+    enum tr_mode mode;
+    tr_fetch_fn fetch;
+    void *fetch_opaque;
+    uint64_t features;
+    int max_insns;
+    bool no_chain;
+
+    /* code cache: one memfd mapped twice (W^X) */
+    uint8_t *rw, *rx;
+    size_t size, used, prologue_size;
+    uint64_t (*enter)(struct cpu *cpu, void *code);
+    uint8_t *exit_rx;       /* the shared exit path (back end's) */
+
+    struct tb **hash;
+    size_t n_tbs;
+    struct tb **tbs;        /* in code-address order, for fault lookup */
+    size_t tbs_cap;
+    uint64_t n_flushes, n_translated;
+
+    struct ir_block *irb;
+
+    /* compare mode */
+    struct cpu *ref;
+    struct tr_undo *undo;
+    size_t n_undo, undo_cap;
+    uint64_t compared_blocks;
+    char mismatch[512];
+};
+
+#define TR_HASH_BITS 16
+
+int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backend *be,
+           enum tr_mode mode, uint64_t features, tr_fetch_fn fetch, void *opaque,
+           struct error **errp);
+void tr_free(struct tr *tr);
+/* Drop every translation (fence.i, code unmapped, cache full). */
+void tr_flush(struct tr *tr, struct cpu *cpu);
+/* Drop translations overlapping [start, end) (guest addresses). */
+void tr_invalidate_range(struct tr *tr, struct cpu *cpu, uint64_t start, uint64_t end);
+
+/* Run guest code until it needs the caller.  Returns an enum cpu_exit
+ * other than CHAIN/FLUSH, with cpu->pc at the instruction concerned.
+ * In compare mode a difference returns -EIO with tr->mismatch set. */
+int tr_run(struct tr *tr, struct cpu *cpu);
+
+/* The SIGSEGV/SIGBUS handler that turns faults of translated code (and
+ * of helpers touching guest memory) into CPU_EXIT_FAULT. */
+int tr_install_fault_handler(struct error **errp);
+
+/* Helpers that touch guest memory bracket the access with these so that
+ * a fault becomes the guest's. */
+void tr_helper_enter(struct cpu *cpu);
+void tr_helper_leave(struct cpu *cpu);
+
+/* interp.c: run one block's IR on cpu; returns an enum cpu_exit. */
+int ir_interp(struct tr *tr, struct cpu *cpu, const struct ir_op *ops, int n_ops,
+              const uint64_t *insn_pc, bool log_undo);
+
+#endif

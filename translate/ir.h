@@ -1,0 +1,131 @@
+/* ir.h - the intermediate representation of one translation block.
+ *
+ * A block is a straight list of three-address ops.  Operands are guest
+ * integer registers (IR_V_REG, index 1..31; register 0 never appears: the
+ * front end turns reads of x0 into the constant 0 and drops writes), IR
+ * temporaries (IR_V_TMP, stored in cpu->tmp[]), or 64-bit constants.
+ *
+ * Every op except the block-ending ones falls through.  A block ends with
+ * exactly one of IR_GOTO (constant target, chainable), IR_GOTO_IND (target in
+ * a register, through the jump cache), IR_BRCOND (two constant targets) or
+ * IR_EXIT (back to the execution loop with a reason).  Ops that can fault
+ * (IR_LD, IR_ST, IR_HELPER, ...) carry the guest pc of their instruction
+ * so that a fault is reported precisely; everything before them in the
+ * block has been written back to the guest state when they run.
+ */
+#ifndef EMU_TR_IR_H
+#define EMU_TR_IR_H
+
+#include <stdio.h>
+#include "common.h"
+#include "cpu.h"
+
+enum ir_vkind { IR_V_NONE, IR_V_REG, IR_V_TMP, IR_V_CONST };
+
+struct ir_val {
+    uint8_t kind;
+    uint8_t idx;
+    int64_t c;
+};
+
+enum ir_opc {
+    IR_NOP,
+    IR_MOV,                       /* d = a */
+    IR_ADD, IR_SUB, IR_AND, IR_OR, IR_XOR,
+    IR_SHL, IR_SHR, IR_SAR,       /* shift count is b & 63 */
+    IR_ADDW, IR_SUBW,             /* 32-bit, result sign-extended */
+    IR_SHLW, IR_SHRW, IR_SARW,    /* shift count is b & 31 */
+    IR_SLT, IR_SLTU,              /* d = (a < b), signed / unsigned */
+    IR_MUL, IR_MULW, IR_MULH, IR_MULHU,
+    IR_DIV, IR_DIVU, IR_REM, IR_REMU,      /* RISC-V results, never a trap */
+    IR_DIVW, IR_DIVUW, IR_REMW, IR_REMUW,
+    IR_CALL2,                     /* d = fn(a, b): pure helper, cannot fault */
+    IR_LD,                        /* d = mem[a + imm]; size and sign in aux */
+    IR_ST,                        /* mem[a + imm] = b; size in aux */
+    IR_HELPER,                    /* fn(cpu, insn=aux): may read/write all
+                                     state; returns 0 or an enum cpu_exit */
+    IR_GOTO,                      /* end: pc = imm */
+    IR_GOTO_IND,                  /* end: pc = a & ~1 */
+    IR_BRCOND,                    /* end: pc = (a cond b) ? imm : imm2 */
+    IR_EXIT,                      /* end: pc = imm; return reason aux */
+    IR_OPC_COUNT
+};
+
+/* IR_BRCOND conditions (aux). */
+enum ir_cond { IR_EQ, IR_NE, IR_LT, IR_GE, IR_LTU, IR_GEU };
+
+/* IR_HELPER aux: the helper writes guest memory (compare mode cannot
+ * replay such a block). */
+#define IR_HELPER_MEM 1
+
+/* IR_LD/IR_ST aux: log2 size in bits 0-1, IR_MEM_SIGNED for sign-extension. */
+#define IR_MEM_SIGNED 4
+
+typedef uint64_t (*ir_fn2)(uint64_t a, uint64_t b);
+struct cpu;
+typedef int (*ir_helper)(struct cpu *cpu, uint32_t insn);
+
+struct ir_op {
+    uint8_t opc;
+    uint8_t aux;
+    uint16_t insn_idx;            /* index of the guest instruction */
+    struct ir_val d, a, b;
+    int64_t imm, imm2;
+    uint32_t insn;                /* IR_HELPER argument */
+    void *fn;                     /* IR_CALL2 / IR_HELPER function */
+};
+
+#define IR_MAX_OPS 1024
+#define IR_MAX_INSNS 256
+
+struct ir_block {
+    uint64_t pc;                  /* guest pc of the first instruction */
+    uint64_t end_pc;              /* pc after the last instruction */
+    int n_ops;
+    int n_insns;
+    int n_tmps;
+    uint64_t insn_pc[IR_MAX_INSNS];
+    uint32_t insn_word[IR_MAX_INSNS];
+    struct ir_op ops[IR_MAX_OPS];
+};
+
+static inline struct ir_val ir_reg(int r)
+{
+    return (struct ir_val){ .kind = IR_V_REG, .idx = (uint8_t)r };
+}
+static inline struct ir_val ir_const(int64_t c)
+{
+    return (struct ir_val){ .kind = IR_V_CONST, .c = c };
+}
+static inline struct ir_val ir_tmp(int t)
+{
+    return (struct ir_val){ .kind = IR_V_TMP, .idx = (uint8_t)t };
+}
+static inline bool ir_same(struct ir_val x, struct ir_val y)
+{
+    return x.kind == y.kind && (x.kind == IR_V_CONST ? x.c == y.c : x.idx == y.idx);
+}
+static inline bool ir_is_end(int opc)
+{
+    return opc == IR_GOTO || opc == IR_GOTO_IND || opc == IR_BRCOND || opc == IR_EXIT;
+}
+/* Ops that may fault or observe the whole guest state. */
+static inline bool ir_is_barrier(int opc)
+{
+    return opc == IR_LD || opc == IR_ST || opc == IR_HELPER || ir_is_end(opc);
+}
+
+/* Append an op; returns it, or NULL when the block is full. */
+struct ir_op *ir_emit(struct ir_block *b, int opc);
+const char *ir_opc_name(int opc);
+void ir_dump(FILE *fp, const struct ir_block *b);
+
+/* Evaluate a pure op (everything up to IR_CALL2).  Shared by the optimizer's
+ * constant folding and the reference interpreter, so both agree. */
+uint64_t ir_eval(const struct ir_op *op, uint64_t a, uint64_t b);
+bool ir_cond_eval(int cond, uint64_t a, uint64_t b);
+
+/* Optimizer: constant folding, copy propagation, dead-code removal. */
+void ir_optimize(struct ir_block *b);
+
+#endif

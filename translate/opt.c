@@ -1,0 +1,173 @@
+/* opt.c - the block optimizer: constant folding, copy propagation and
+ * dead-code removal over one IR block.
+ *
+ * Forward pass: track which registers and temporaries hold a known
+ * constant or a copy of another one, substitute operands, fold ops whose
+ * operands are all constant (with ir_eval, the interpreter's semantics),
+ * turn constant branches into jumps.  Backward pass: remove pure ops whose
+ * result is overwritten before it is read.  Guest registers are live at
+ * every op that can fault or call out (ir_is_barrier), so the guest state
+ * stays exact wherever a fault can be observed.
+ */
+#include <config.h>
+
+#include <string.h>
+
+#include "ir.h"
+
+#define N_SLOTS (64 + CPU_TMPS)
+
+struct opt_info {
+    bool is_const;
+    int64_t c;
+    int copy;       /* slot this one is a copy of, or -1 */
+};
+
+static int slot_of(struct ir_val v)
+{
+    if (v.kind == IR_V_REG)
+        return v.idx;
+    if (v.kind == IR_V_TMP)
+        return 64 + v.idx;
+    return -1;
+}
+
+static struct ir_val val_of_slot(int s)
+{
+    return s < 64 ? ir_reg(s) : ir_tmp(s - 64);
+}
+
+static void subst(struct opt_info *info, struct ir_val *v)
+{
+    int s = slot_of(*v);
+    if (s < 0)
+        return;
+    if (info[s].is_const)
+        *v = ir_const(info[s].c);
+    else if (info[s].copy >= 0)
+        *v = val_of_slot(info[s].copy);
+}
+
+static void kill_slot(struct opt_info *info, int s)
+{
+    info[s].is_const = false;
+    info[s].copy = -1;
+    for (int t = 0; t < N_SLOTS; t++)
+        if (info[t].copy == s)
+            info[t].copy = -1;
+}
+
+static bool is_pure(int opc)
+{
+    return opc >= IR_MOV && opc <= IR_CALL2;
+}
+
+static bool commutative(int opc)
+{
+    return opc == IR_ADD || opc == IR_AND || opc == IR_OR || opc == IR_XOR ||
+           opc == IR_MUL || opc == IR_ADDW || opc == IR_MULW;
+}
+
+static void opt_forward(struct ir_block *b)
+{
+    struct opt_info info[N_SLOTS];
+    for (int s = 0; s < N_SLOTS; s++)
+        info[s] = (struct opt_info){ .copy = -1 };
+
+    for (int i = 0; i < b->n_ops; i++) {
+        struct ir_op *op = &b->ops[i];
+        if (op->opc == IR_NOP)
+            continue;
+        if (op->opc != IR_HELPER) {
+            subst(info, &op->a);
+            subst(info, &op->b);
+        }
+        if (is_pure(op->opc)) {
+            bool a_c = op->a.kind == IR_V_CONST;
+            bool b_c = op->b.kind == IR_V_CONST || op->b.kind == IR_V_NONE;
+            if (a_c && b_c) {
+                int64_t c = (int64_t)ir_eval(op, (uint64_t)op->a.c, (uint64_t)op->b.c);
+                op->opc = IR_MOV;
+                op->a = ir_const(c);
+                op->b = ir_const(0);
+            } else if (commutative(op->opc) && a_c) {
+                struct ir_val t = op->a;
+                op->a = op->b;
+                op->b = t;
+            }
+            if ((op->opc == IR_ADD || op->opc == IR_OR || op->opc == IR_XOR ||
+                 op->opc == IR_SUB || op->opc == IR_SHL || op->opc == IR_SHR ||
+                 op->opc == IR_SAR) && op->b.kind == IR_V_CONST && op->b.c == 0) {
+                op->opc = IR_MOV;
+                op->b = ir_const(0);
+            }
+        } else if (op->opc == IR_BRCOND && op->a.kind == IR_V_CONST && op->b.kind == IR_V_CONST) {
+            bool t = ir_cond_eval(op->aux, (uint64_t)op->a.c, (uint64_t)op->b.c);
+            op->opc = IR_GOTO;
+            op->imm = t ? op->imm : op->imm2;
+        }
+        if (op->opc == IR_HELPER) {
+            for (int s = 0; s < 64; s++)
+                kill_slot(info, s);
+            continue;
+        }
+        int d = slot_of(op->d);
+        if (d < 0 || op->opc == IR_ST || ir_is_end(op->opc))
+            continue;
+        kill_slot(info, d);
+        if (op->opc == IR_MOV) {
+            if (op->a.kind == IR_V_CONST) {
+                info[d].is_const = true;
+                info[d].c = op->a.c;
+            } else {
+                int a = slot_of(op->a);
+                if (a >= 0 && a != d)
+                    info[d].copy = a;
+            }
+        }
+    }
+}
+
+static void opt_dce(struct ir_block *b)
+{
+    uint64_t live_regs = ~UINT64_C(0);
+    uint32_t live_tmps = 0;
+    for (int i = b->n_ops - 1; i >= 0; i--) {
+        struct ir_op *op = &b->ops[i];
+        if (op->opc == IR_NOP)
+            continue;
+        int d = (op->opc == IR_ST || ir_is_end(op->opc) || op->opc == IR_HELPER)
+                ? -1 : slot_of(op->d);
+        if (d >= 0 && is_pure(op->opc)) {
+            bool live = d < 64 ? (live_regs >> d) & 1 : (live_tmps >> (d - 64)) & 1;
+            if (!live) {
+                op->opc = IR_NOP;
+                continue;
+            }
+        }
+        if (d >= 0) {
+            if (d < 64)
+                live_regs &= ~(UINT64_C(1) << d);
+            else
+                live_tmps &= ~(1u << (d - 64));
+        }
+        struct ir_val *rd[2] = { &op->a, &op->b };
+        for (int k = 0; k < 2; k++) {
+            int s = slot_of(*rd[k]);
+            if (s < 0)
+                continue;
+            if (s < 64)
+                live_regs |= UINT64_C(1) << s;
+            else
+                live_tmps |= 1u << (s - 64);
+        }
+        if (ir_is_barrier(op->opc))
+            live_regs = ~UINT64_C(0);
+    }
+}
+
+void ir_optimize(struct ir_block *b)
+{
+    opt_forward(b);
+    opt_dce(b);
+}

@@ -1,0 +1,126 @@
+/* decode.c - RISC-V instruction encodings as data, and the block loop.
+ *
+ * rv_insn_table is generated from insns.h: one row per instruction with
+ * its mask and match bits.  rv_translate() fetches, expands compressed
+ * forms, looks the instruction up and calls its trans function.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "riscv/riscv.h"
+#include "exec.h"
+#include "log.h"
+
+const struct rv_insn_desc rv_insn_table[] = {
+#define RV_INSN(n, mask, match, ext) { mask, match, ext, #n, trans_##n },
+#include "riscv/insns.h"
+#undef RV_INSN
+};
+const size_t rv_insn_count = ARRAY_SIZE(rv_insn_table);
+
+const struct rv_insn_desc *rv_decode(uint32_t insn, uint64_t features)
+{
+    for (size_t i = 0; i < rv_insn_count; i++) {
+        const struct rv_insn_desc *d = &rv_insn_table[i];
+        if ((insn & d->mask) == d->match)
+            return (d->ext & features) ? d : NULL;
+    }
+    return NULL;
+}
+
+void rv_describe(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen, uint64_t features)
+{
+    uint32_t insn = raw;
+    if (ilen == 2)
+        insn = rv_expand_compressed((uint16_t)raw, features);
+    const struct rv_insn_desc *d = insn ? rv_decode(insn, features) : NULL;
+    if (ilen == 2)
+        snprintf(buf, len, "0x%08" PRIx64 ":  %04x      c.%s -> %08x", pc, raw,
+                 d ? d->name : "illegal", insn);
+    else
+        snprintf(buf, len, "0x%08" PRIx64 ":  %08x  %s", pc, raw, d ? d->name : "illegal");
+}
+
+static void rv_gen_illegal(struct rv_dc *dc)
+{
+    struct ir_op *op = ir_emit(dc->b, IR_EXIT);
+    if (op) {
+        op->imm = (int64_t)dc->pc;
+        op->aux = CPU_EXIT_ILLEGAL;
+    }
+    dc->end = true;
+}
+
+int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
+                 rv_fetch_fn fetch, void *opaque, int max_insns)
+{
+    struct rv_dc dc = { .b = b, .features = features };
+    b->pc = pc;
+    b->n_ops = 0;
+    b->n_insns = 0;
+    if (max_insns > IR_MAX_INSNS)
+        max_insns = IR_MAX_INSNS;
+
+    while (!dc.end) {
+        int lo = fetch(opaque, pc);
+        if (lo < 0) {
+            if (b->n_insns == 0)
+                return -EFAULT;
+            break;            /* the next block will fault precisely */
+        }
+        uint32_t raw = (uint32_t)lo;
+        int len = 2;
+        if ((raw & 3) == 3) {
+            int hi = fetch(opaque, pc + 2);
+            if (hi < 0) {
+                if (b->n_insns == 0)
+                    return -EFAULT;
+                break;
+            }
+            raw |= (uint32_t)hi << 16;
+            len = 4;
+        }
+        /* Room for the worst case of one instruction plus the block end. */
+        if (b->n_ops + 16 > IR_MAX_OPS)
+            break;
+        b->insn_pc[b->n_insns] = pc;
+        b->insn_word[b->n_insns] = raw;
+        b->n_insns++;
+        dc.pc = pc;
+        dc.len = len;
+        dc.insn = len == 2 ? ((features & RV_EXT_C) ? rv_expand_compressed((uint16_t)raw, features) : 0)
+                           : raw;
+        const struct rv_insn_desc *d = dc.insn ? rv_decode(dc.insn, features) : NULL;
+        int ops_before = b->n_ops;
+        dc.n_tmp = 0;       /* temporaries never live across instructions */
+        if (!d || !d->trans(&dc, dc.insn)) {
+            if (log_on(LOG_GUEST_ERROR))
+                log_msg(LOG_GUEST_ERROR, "illegal instruction 0x%08x at 0x%" PRIx64, raw, pc);
+            b->n_ops = ops_before;   /* a failing trans may have emitted ops */
+            rv_gen_illegal(&dc);
+        }
+        pc += (uint64_t)len;
+        if (b->n_insns >= max_insns && !dc.end) {
+            struct ir_op *op = ir_emit(b, IR_GOTO);
+            op->imm = (int64_t)pc;
+            dc.end = true;
+        }
+    }
+    if (!dc.end) {
+        struct ir_op *op = ir_emit(b, IR_GOTO);
+        op->imm = (int64_t)pc;
+    }
+    b->end_pc = pc;
+    b->n_tmps = CPU_TMPS;
+    return 0;
+}
+
+const struct tr_frontend rv_frontend = {
+    .name = "riscv64",
+    .max_insns = 64,
+    .translate = rv_translate,
+    .describe = rv_describe,
+};

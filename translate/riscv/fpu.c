@@ -1,0 +1,472 @@
+/* fpu.c - RISC-V F and D arithmetic on the host's SSE unit.
+ *
+ * Each helper runs the operation with the host MXCSR set to the guest's
+ * rounding mode and all exceptions masked, reads the host's exception
+ * flags back and accrues them into fflags, then applies the RISC-V rules
+ * the host does not share: results that are NaN become the canonical NaN,
+ * single values must be NaN-boxed (else they read as the canonical NaN),
+ * fmin/fmax return the non-NaN operand, comparisons and conversions
+ * saturate and flag as the ISA says.  Operands go through volatile
+ * variables so that the compiler cannot move the arithmetic across the
+ * MXCSR accesses.
+ */
+#include <config.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "riscv/riscv.h"
+#include "log.h"
+
+#define FF_NX 1u
+#define FF_UF 2u
+#define FF_OF 4u
+#define FF_DZ 8u
+#define FF_NV 16u
+
+#define CANON_S UINT32_C(0x7fc00000)
+#define CANON_D UINT64_C(0x7ff8000000000000)
+#define BOX UINT64_C(0xffffffff00000000)
+
+enum { RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM, RM_DYN = 7 };
+
+static inline uint32_t mxcsr_get(void)
+{
+    uint32_t v;
+    __asm__ volatile("stmxcsr %0" : "=m"(v));
+    return v;
+}
+static inline void mxcsr_set(uint32_t v)
+{
+    __asm__ volatile("ldmxcsr %0" : : "m"(v));
+}
+
+/* Start a host operation in rounding mode rm (RISC-V encoding). */
+static void fp_begin(int rm)
+{
+    static const uint32_t rc[5] = { 0, 3, 1, 2, 0 };
+    mxcsr_set(0x1f80u | (rc[rm] << 13));
+}
+
+/* End it: accrue the host's flags into fflags. */
+static void fp_end(struct cpu *cpu)
+{
+    uint32_t m = mxcsr_get();
+    mxcsr_set(0x1f80u);
+    uint32_t f = 0;
+    if (m & 0x01) f |= FF_NV;
+    if (m & 0x04) f |= FF_DZ;
+    if (m & 0x08) f |= FF_OF;
+    if (m & 0x10) f |= FF_UF;
+    if (m & 0x20) f |= FF_NX;
+    cpu->fflags |= f;
+}
+
+static float s_of(uint64_t v)
+{
+    uint32_t b = (v >> 32) == 0xffffffffu ? (uint32_t)v : CANON_S;
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+static uint32_t s_bits(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    return b;
+}
+static uint64_t s_box(float f)
+{
+    return BOX | (isnan(f) ? CANON_S : s_bits(f));
+}
+static uint64_t s_box_raw(uint32_t b)
+{
+    return BOX | b;
+}
+static double d_of(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+static uint64_t d_bits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    return b;
+}
+static uint64_t d_box(double d)
+{
+    return isnan(d) ? CANON_D : d_bits(d);
+}
+static bool s_snan(float f)
+{
+    uint32_t b = s_bits(f);
+    return (b & 0x7f800000u) == 0x7f800000u && (b & 0x007fffffu) && !(b & 0x00400000u);
+}
+static bool d_snan(double d)
+{
+    uint64_t b = d_bits(d);
+    return (b & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
+           (b & UINT64_C(0x000fffffffffffff)) && !(b & UINT64_C(0x0008000000000000));
+}
+
+static int fp_rm(struct cpu *cpu, uint32_t insn)
+{
+    int rm = (insn >> 12) & 7;
+    if (rm == RM_DYN)
+        rm = (int)cpu->frm;
+    if (rm > RM_RMM)
+        return -1;
+    if (rm == RM_RMM && log_on(LOG_UNIMP))
+        log_msg(LOG_UNIMP, "rounding mode RMM for FP arithmetic is done as RNE (insn 0x%08x)", insn);
+    return rm;
+}
+
+static uint32_t fclass_bits(bool neg, bool inf, bool nan, bool snan, bool zero, bool sub)
+{
+    if (nan)
+        return snan ? 1u << 8 : 1u << 9;
+    if (inf)
+        return neg ? 1u << 0 : 1u << 7;
+    if (zero)
+        return neg ? 1u << 3 : 1u << 4;
+    if (sub)
+        return neg ? 1u << 2 : 1u << 5;
+    return neg ? 1u << 1 : 1u << 6;
+}
+
+/* Round v to an integer in mode rm, without host flags. */
+static double round_rm(double v, int rm)
+{
+    switch (rm) {
+    case RM_RTZ: return trunc(v);
+    case RM_RDN: return floor(v);
+    case RM_RUP: return ceil(v);
+    case RM_RMM: return round(v);
+    default: {
+        double r = round(v);
+        if (fabs(v - trunc(v)) == 0.5)        /* tie: to even */
+            r = 2.0 * round(v / 2.0);
+        return r;
+    }
+    }
+}
+
+/* fcvt.{w,wu,l,lu}: saturate, NV for NaN and out of range, NX if inexact. */
+static uint64_t fcvt_to_int(struct cpu *cpu, double v, int kind, int rm)
+{
+    static const double lo[4] = { -2147483648.0, 0.0, -9223372036854775808.0, 0.0 };
+    static const double hi[4] = { 2147483648.0, 4294967296.0, 9223372036854775808.0,
+                                  18446744073709551616.0 };
+    static const uint64_t min_v[4] = { UINT64_C(0xffffffff80000000), 0,
+                                       UINT64_C(0x8000000000000000), 0 };
+    static const uint64_t max_v[4] = { 0x7fffffff, UINT64_C(0xffffffffffffffff),
+                                       UINT64_C(0x7fffffffffffffff), UINT64_C(0xffffffffffffffff) };
+    if (isnan(v)) {
+        cpu->fflags |= FF_NV;
+        return max_v[kind];
+    }
+    double r = round_rm(v, rm);
+    if (r < lo[kind]) {
+        cpu->fflags |= FF_NV;
+        return min_v[kind];
+    }
+    if (r >= hi[kind]) {
+        cpu->fflags |= FF_NV;
+        return max_v[kind];
+    }
+    if (r != v)
+        cpu->fflags |= FF_NX;
+    switch (kind) {
+    case 0: return (uint64_t)(int64_t)(int32_t)r;
+    case 1: return (uint64_t)(int64_t)(int32_t)(uint32_t)r;
+    case 2: return (uint64_t)(int64_t)r;
+    default: return (uint64_t)r;
+    }
+}
+
+static int fp_single(struct cpu *cpu, uint32_t insn)
+{
+    int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+    int f3 = (insn >> 12) & 7, f7 = (int)(insn >> 25);
+    volatile float a = s_of(cpu->f[rs1]), b = s_of(cpu->f[rs2]);
+    volatile float r;
+    int rm;
+    switch (f7 >> 2) {
+    case 0x00: case 0x01: case 0x02: case 0x03: case 0x0b:
+        if ((f7 >> 2) == 0x0b && rs2 != 0)
+            return CPU_EXIT_ILLEGAL;
+        if ((rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        fp_begin(rm);
+        switch (f7 >> 2) {
+        case 0x00: r = a + b; break;
+        case 0x01: r = a - b; break;
+        case 0x02: r = a * b; break;
+        case 0x03: r = a / b; break;
+        default: r = __builtin_sqrtf(a); break;
+        }
+        fp_end(cpu);
+        cpu->f[rd] = s_box(r);
+        return 0;
+    case 0x04: {    /* fsgnj[n|x] */
+        uint32_t x = s_bits(a), y = s_bits(b), s;
+        if (f3 == 0) s = y & 0x80000000u;
+        else if (f3 == 1) s = ~y & 0x80000000u;
+        else if (f3 == 2) s = (x ^ y) & 0x80000000u;
+        else return CPU_EXIT_ILLEGAL;
+        cpu->f[rd] = s_box_raw((x & 0x7fffffffu) | s);
+        return 0;
+    }
+    case 0x05: {    /* fmin / fmax */
+        if (f3 > 1)
+            return CPU_EXIT_ILLEGAL;
+        float x = a, y = b;
+        if (s_snan(x) || s_snan(y))
+            cpu->fflags |= FF_NV;
+        uint64_t res;
+        if (isnan(x) && isnan(y)) res = s_box_raw(CANON_S);
+        else if (isnan(x)) res = s_box(y);
+        else if (isnan(y)) res = s_box(x);
+        else if (x == y) res = s_box_raw(f3 == 0 ? (s_bits(x) | s_bits(y)) : (s_bits(x) & s_bits(y)));
+        else res = s_box(f3 == 0 ? (x < y ? x : y) : (x > y ? x : y));
+        cpu->f[rd] = res;
+        return 0;
+    }
+    case 0x08:      /* fcvt.s.d */
+        if (rs2 != 1 || (rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            volatile double d = d_of(cpu->f[rs1]);
+            fp_begin(rm);
+            r = (float)d;
+            fp_end(cpu);
+            cpu->f[rd] = s_box(r);
+        }
+        return 0;
+    case 0x14: {    /* feq, flt, fle */
+        float x = a, y = b;
+        uint64_t res;
+        if (f3 == 2) {
+            if (s_snan(x) || s_snan(y))
+                cpu->fflags |= FF_NV;
+            res = x == y;
+        } else if (f3 <= 1) {
+            if (isnan(x) || isnan(y)) {
+                cpu->fflags |= FF_NV;
+                res = 0;
+            } else {
+                res = f3 == 1 ? x < y : x <= y;
+            }
+        } else {
+            return CPU_EXIT_ILLEGAL;
+        }
+        if (rd)
+            cpu->x[rd] = res;
+        return 0;
+    }
+    case 0x18:      /* fcvt.{w,wu,l,lu}.s */
+        if (rs2 > 3 || (rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            uint64_t v = fcvt_to_int(cpu, (double)a, rs2, rm);
+            if (rd)
+                cpu->x[rd] = v;
+        }
+        return 0;
+    case 0x1a:      /* fcvt.s.{w,wu,l,lu} */
+        if (rs2 > 3 || (rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            volatile uint64_t x = cpu->x[rs1];
+            fp_begin(rm);
+            switch (rs2) {
+            case 0: r = (float)(int32_t)x; break;
+            case 1: r = (float)(uint32_t)x; break;
+            case 2: r = (float)(int64_t)x; break;
+            default: r = (float)x; break;
+            }
+            fp_end(cpu);
+            cpu->f[rd] = s_box(r);
+        }
+        return 0;
+    case 0x1c:      /* fclass.s (fmv.x.w is inline) */
+        if (f3 != 1 || rs2 != 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            float x = a;
+            uint32_t bits = s_bits(x);
+            uint64_t v = fclass_bits(bits >> 31, isinf(x), isnan(x), s_snan(x), x == 0,
+                                     fpclassify(x) == FP_SUBNORMAL);
+            if (rd)
+                cpu->x[rd] = v;
+        }
+        return 0;
+    }
+    return CPU_EXIT_ILLEGAL;
+}
+
+static int fp_double(struct cpu *cpu, uint32_t insn)
+{
+    int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+    int f3 = (insn >> 12) & 7, f7 = (int)(insn >> 25);
+    volatile double a = d_of(cpu->f[rs1]), b = d_of(cpu->f[rs2]);
+    volatile double r;
+    int rm;
+    switch (f7 >> 2) {
+    case 0x00: case 0x01: case 0x02: case 0x03: case 0x0b:
+        if ((f7 >> 2) == 0x0b && rs2 != 0)
+            return CPU_EXIT_ILLEGAL;
+        if ((rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        fp_begin(rm);
+        switch (f7 >> 2) {
+        case 0x00: r = a + b; break;
+        case 0x01: r = a - b; break;
+        case 0x02: r = a * b; break;
+        case 0x03: r = a / b; break;
+        default: r = __builtin_sqrt(a); break;
+        }
+        fp_end(cpu);
+        cpu->f[rd] = d_box(r);
+        return 0;
+    case 0x04: {
+        uint64_t x = cpu->f[rs1], y = cpu->f[rs2], s, m = UINT64_C(1) << 63;
+        if (f3 == 0) s = y & m;
+        else if (f3 == 1) s = ~y & m;
+        else if (f3 == 2) s = (x ^ y) & m;
+        else return CPU_EXIT_ILLEGAL;
+        cpu->f[rd] = (x & ~m) | s;
+        return 0;
+    }
+    case 0x05: {
+        if (f3 > 1)
+            return CPU_EXIT_ILLEGAL;
+        double x = a, y = b;
+        if (d_snan(x) || d_snan(y))
+            cpu->fflags |= FF_NV;
+        uint64_t res;
+        if (isnan(x) && isnan(y)) res = CANON_D;
+        else if (isnan(x)) res = d_bits(y);
+        else if (isnan(y)) res = d_bits(x);
+        else if (x == y) res = f3 == 0 ? (d_bits(x) | d_bits(y)) : (d_bits(x) & d_bits(y));
+        else res = d_bits(f3 == 0 ? (x < y ? x : y) : (x > y ? x : y));
+        cpu->f[rd] = res;
+        return 0;
+    }
+    case 0x08:      /* fcvt.d.s */
+        if (rs2 != 0 || fp_rm(cpu, insn) < 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            volatile float s = s_of(cpu->f[rs1]);
+            fp_begin(RM_RNE);
+            r = (double)s;
+            fp_end(cpu);
+            cpu->f[rd] = d_box(r);
+        }
+        return 0;
+    case 0x14: {
+        double x = a, y = b;
+        uint64_t res;
+        if (f3 == 2) {
+            if (d_snan(x) || d_snan(y))
+                cpu->fflags |= FF_NV;
+            res = x == y;
+        } else if (f3 <= 1) {
+            if (isnan(x) || isnan(y)) {
+                cpu->fflags |= FF_NV;
+                res = 0;
+            } else {
+                res = f3 == 1 ? x < y : x <= y;
+            }
+        } else {
+            return CPU_EXIT_ILLEGAL;
+        }
+        if (rd)
+            cpu->x[rd] = res;
+        return 0;
+    }
+    case 0x18:
+        if (rs2 > 3 || (rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            uint64_t v = fcvt_to_int(cpu, a, rs2, rm);
+            if (rd)
+                cpu->x[rd] = v;
+        }
+        return 0;
+    case 0x1a:
+        if (rs2 > 3 || (rm = fp_rm(cpu, insn)) < 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            volatile uint64_t x = cpu->x[rs1];
+            fp_begin(rm);
+            switch (rs2) {
+            case 0: r = (double)(int32_t)x; break;
+            case 1: r = (double)(uint32_t)x; break;
+            case 2: r = (double)(int64_t)x; break;
+            default: r = (double)x; break;
+            }
+            fp_end(cpu);
+            cpu->f[rd] = d_box(r);
+        }
+        return 0;
+    case 0x1c:
+        if (f3 != 1 || rs2 != 0)
+            return CPU_EXIT_ILLEGAL;
+        {
+            double x = a;
+            uint64_t v = fclass_bits(d_bits(x) >> 63, isinf(x), isnan(x), d_snan(x), x == 0,
+                                     fpclassify(x) == FP_SUBNORMAL);
+            if (rd)
+                cpu->x[rd] = v;
+        }
+        return 0;
+    }
+    return CPU_EXIT_ILLEGAL;
+}
+
+static int fp_fma(struct cpu *cpu, uint32_t insn)
+{
+    int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+    int rs3 = (int)(insn >> 27), kind = (int)((insn >> 2) & 3);
+    int rm = fp_rm(cpu, insn);
+    if (rm < 0)
+        return CPU_EXIT_ILLEGAL;
+    bool neg_prod = kind >= 2, neg_add = kind == 1 || kind == 3;
+    if ((insn >> 25 & 3) == 0) {
+        volatile float a = s_of(cpu->f[rs1]), b = s_of(cpu->f[rs2]), c = s_of(cpu->f[rs3]);
+        volatile float r;
+        if ((isinf(a) && b == 0) || (a == 0 && isinf(b)))
+            cpu->fflags |= FF_NV;
+        fp_begin(rm);
+        r = __builtin_fmaf(neg_prod ? -a : a, b, neg_add ? -c : c);
+        fp_end(cpu);
+        cpu->f[rd] = s_box(r);
+    } else {
+        volatile double a = d_of(cpu->f[rs1]), b = d_of(cpu->f[rs2]), c = d_of(cpu->f[rs3]);
+        volatile double r;
+        if ((isinf(a) && b == 0) || (a == 0 && isinf(b)))
+            cpu->fflags |= FF_NV;
+        fp_begin(rm);
+        r = __builtin_fma(neg_prod ? -a : a, b, neg_add ? -c : c);
+        fp_end(cpu);
+        cpu->f[rd] = d_box(r);
+    }
+    return 0;
+}
+
+/* Entry point for every F/D instruction that is not inline IR. */
+int rv_helper_fp(struct cpu *cpu, uint32_t insn)
+{
+    uint32_t opc = insn & 0x7f;
+    if (opc != 0x53)
+        return fp_fma(cpu, insn);
+    return ((insn >> 25) & 3) == 0 ? fp_single(cpu, insn) : fp_double(cpu, insn);
+}
+
+uint32_t rv_fflags_read(struct cpu *cpu)
+{
+    return cpu->fflags & 0x1f;
+}

@@ -1,0 +1,595 @@
+/* backend.c - the x86-64 host back end: IR to machine code.
+ *
+ * Register plan, for the whole run (not per block):
+ *   rbp  the struct cpu of the running thread
+ *   r15  guest_base: guest address a is host address r15 + a
+ *   rax, rcx, rdx  scratch
+ *   the other ten host registers hold the ten most used guest registers
+ *   (x86_pin[]); the rest of the guest state is addressed in struct cpu.
+ * Pinned guest registers are loaded by the entry trampoline and stored by
+ * the exit path; around calls to C they are stored to (and reloaded from)
+ * struct cpu, so helpers always see the whole guest state there.
+ *
+ * Each IR op becomes a short fixed sequence; results go straight to their
+ * home (pinned register or struct cpu), so the guest state is exact at
+ * every guest-instruction boundary and a fault needs only the pinned
+ * registers from the signal context plus the pc (from tb->insn_off).
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <ucontext.h>
+
+#include "exec.h"
+#include "x86_64/asm.h"
+
+/* guest register -> host register (or -1). */
+static const int8_t x86_pin_tab[32] = {   /* host register + 1; 0: not pinned */
+    [1] = RSI + 1, [2] = RBX + 1, [8] = R11 + 1, [9] = RDI + 1, [10] = R12 + 1,
+    [11] = R13 + 1, [12] = R9 + 1, [13] = R10 + 1, [14] = R8 + 1, [15] = R14 + 1,
+};
+static inline int x86_pin(int g)
+{
+    return g < 32 ? x86_pin_tab[g] - 1 : -1;
+}
+static bool host_caller_saved(int h)
+{
+    return h == RSI || h == RDI || (h >= R8 && h <= R11);
+}
+
+enum { L_REG, L_MEM, L_IMM };
+struct loc {
+    int k;
+    int r;
+    int32_t disp;
+    int64_t imm;
+};
+
+static int val_home(struct ir_val v)
+{
+    return v.kind == IR_V_REG ? CPU_OFF_X(v.idx) : CPU_OFF_TMP(v.idx);
+}
+
+/* Where v lives; in_memory forces the struct cpu copy of pinned ones. */
+static struct loc loc_of(struct ir_val v, bool in_memory)
+{
+    struct loc l = { 0 };
+    if (v.kind == IR_V_CONST) {
+        l.k = L_IMM;
+        l.imm = v.c;
+    } else if (v.kind == IR_V_REG && x86_pin(v.idx) >= 0 && !in_memory) {
+        l.k = L_REG;
+        l.r = x86_pin(v.idx);
+    } else {
+        l.k = L_MEM;
+        l.r = RBP;
+        l.disp = val_home(v);
+    }
+    return l;
+}
+
+static void ld_loc(struct xbuf *b, int r, struct loc l)
+{
+    if (l.k == L_IMM)
+        x_mov_ri(b, r, l.imm);
+    else if (l.k == L_REG)
+        x_mov_rr(b, r, l.r);
+    else
+        x_rm(b, XF_W, 0x8b, r, RBP, -1, l.disp);
+}
+
+static void st_loc(struct xbuf *b, struct loc l, int r)
+{
+    if (l.k == L_REG)
+        x_mov_rr(b, l.r, r);
+    else if (l.k == L_MEM)
+        x_rm(b, XF_W, 0x89, r, RBP, -1, l.disp);
+}
+
+/* reg = reg ALU l (w: 64-bit); scratch is used for big immediates. */
+static void alu_loc(struct xbuf *b, int w, int alu, int r, struct loc l, int scratch)
+{
+    int f = w ? XF_W : 0;
+    if (l.k == L_IMM) {
+        if (fits_s32(l.imm)) {
+            x_alu_ri(b, w, alu, r, (int32_t)l.imm);
+            return;
+        }
+        x_mov_ri(b, scratch, l.imm);
+        x_rr(b, f, (uint32_t)(alu * 8 + 1), scratch, r);
+    } else if (l.k == L_REG) {
+        x_rr(b, f, (uint32_t)(alu * 8 + 1), l.r, r);
+    } else {
+        x_rm(b, f, (uint32_t)(alu * 8 + 3), r, RBP, -1, l.disp);
+    }
+}
+
+static void mov_pc(struct xbuf *b, uint64_t pc)
+{
+    if (fits_s32((int64_t)pc)) {
+        x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(pc));
+        xb_u32(b, (uint32_t)pc);
+    } else {
+        x_mov_ri(b, RAX, (int64_t)pc);
+        x_rm(b, XF_W, 0x89, RAX, RBP, -1, CPU_OFF(pc));
+    }
+}
+
+static void spill_pinned(struct xbuf *b, bool only_caller_saved)
+{
+    for (int g = 0; g < 64; g++)
+        if (x86_pin(g) >= 0 && (!only_caller_saved || host_caller_saved(x86_pin(g))))
+            x_rm(b, XF_W, 0x89, x86_pin(g), RBP, -1, CPU_OFF_X(g));
+}
+static void reload_pinned(struct xbuf *b, bool only_caller_saved)
+{
+    for (int g = 0; g < 64; g++)
+        if (x86_pin(g) >= 0 && (!only_caller_saved || host_caller_saved(x86_pin(g))))
+            x_rm(b, XF_W, 0x8b, x86_pin(g), RBP, -1, CPU_OFF_X(g));
+}
+
+struct x86_gen {
+    struct tr *tr;
+    struct xbuf b;
+    uint8_t *rw_base;   /* rw address of this block's code */
+    uint8_t *rx_base;
+    uint8_t *exit_rw;   /* the shared exit path, as seen from the rw view */
+};
+
+/* A chainable exit to pc: "jmp rel32" (first to the stub right behind it,
+ * later patched to the target block), then the stub that stores the pc
+ * and the slot address and returns to the loop. */
+static void gen_goto(struct x86_gen *g, uint64_t pc)
+{
+    struct xbuf *b = &g->b;
+    /* Align the rel32 field so that patching it is one atomic store. */
+    while (((uintptr_t)(b->p + 1) & 3) != 0)
+        xb_byte(b, 0x90);
+    uint8_t *slot = x_jmp32(b, NULL);
+    if (!b->overflow)
+        x_patch32(slot, b->p);
+    mov_pc(b, pc);
+    /* lea rax, [rip + slot]; mov [rbp + chain_from], rax */
+    x_prefix(b, XF_W, RAX, -1, -1, 0x8d);
+    xb_byte(b, 0x05);
+    int32_t rel = (int32_t)(slot - (b->p + 4));
+    xb_u32(b, (uint32_t)rel);
+    x_rm(b, XF_W, 0x89, RAX, RBP, -1, CPU_OFF(chain_from));
+    x_rr(b, 0, 0x31, RAX, RAX);
+    x_jmp32(b, g->exit_rw);
+}
+
+static void gen_exit_reason(struct x86_gen *g, uint64_t pc, int reason)
+{
+    struct xbuf *b = &g->b;
+    mov_pc(b, pc);
+    x_mov_ri(b, RAX, reason);
+    x_jmp32(b, g->exit_rw);
+}
+
+static void gen_goto_ind(struct x86_gen *g, struct ir_val target)
+{
+    struct xbuf *b = &g->b;
+    ld_loc(b, RAX, loc_of(target, false));
+    x_alu_ri(b, 1, ALU_AND, RAX, -2);
+    x_rm(b, XF_W, 0x89, RAX, RBP, -1, CPU_OFF(pc));
+    if (g->tr->no_chain) {
+        x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
+        xb_u32(b, 0);
+        x_rr(b, 0, 0x31, RAX, RAX);
+        x_jmp32(b, g->exit_rw);
+        return;
+    }
+    /* ecx = ((pc >> 1) & mask) * 16 */
+    x_rr(b, 0, 0x89, RAX, RCX);                 /* mov ecx, eax */
+    x_rr(b, 0, 0xc1, 5, RCX);                   /* shr ecx, 1 */
+    xb_byte(b, 1);
+    x_alu_ri(b, 0, ALU_AND, RCX, CPU_JC_SIZE - 1);
+    x_rr(b, 0, 0xc1, 4, RCX);                   /* shl ecx, 4 */
+    xb_byte(b, 4);
+    x_rm(b, XF_W, 0x3b, RAX, RBP, RCX, CPU_OFF(jc));        /* cmp rax, [rbp+rcx+jc] */
+    uint8_t *miss = x_jcc8(b, CC_NE);
+    x_rm(b, 0, 0xff, 4, RBP, RCX, CPU_OFF(jc) + 8);         /* jmp [rbp+rcx+jc+8] */
+    x_patch8(b, miss);
+    x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
+    xb_u32(b, 0);
+    x_rr(b, 0, 0x31, RAX, RAX);
+    x_jmp32(b, g->exit_rw);
+}
+
+static int cond_cc(int cond)
+{
+    static const int cc[] = { [IR_EQ] = CC_E, [IR_NE] = CC_NE, [IR_LT] = CC_L,
+                              [IR_GE] = CC_GE, [IR_LTU] = CC_B, [IR_GEU] = CC_AE };
+    return cc[cond];
+}
+
+static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    int ra = RAX;
+    if (la.k == L_REG)
+        ra = la.r;
+    else
+        ld_loc(b, RAX, la);
+    alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
+    /* jump over the taken exit when the condition is false */
+    xb_byte(b, 0x0f);
+    xb_byte(b, 0x80 | (cond_cc(op->aux) ^ 1));
+    uint8_t *over = b->p;
+    xb_u32(b, 0);
+    gen_goto(g, (uint64_t)op->imm);
+    if (!b->overflow)
+        x_patch32(over, b->p);
+    gen_goto(g, (uint64_t)op->imm2);
+}
+
+/* d = a op b for the plain ALU ops. */
+static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32)
+{
+    struct xbuf *b = &g->b;
+    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    int w = !w32;
+    int r = RAX;
+    if (ld.k == L_REG && !(lb.k == L_REG && lb.r == ld.r))
+        r = ld.r;
+    ld_loc(b, r, la);
+    alu_loc(b, w, alu, r, lb, RDX);
+    if (w32)
+        x_rr(b, XF_W, 0x63, r, r);              /* movsxd r, r32 */
+    if (r == RAX)
+        st_loc(b, ld, RAX);
+}
+
+static void gen_shift(struct x86_gen *g, const struct ir_op *op, int ext, bool w32)
+{
+    struct xbuf *b = &g->b;
+    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    int f = w32 ? 0 : XF_W;
+    ld_loc(b, RAX, la);
+    if (lb.k == L_IMM) {
+        x_rr(b, f, 0xc1, ext, RAX);
+        xb_byte(b, (uint8_t)(lb.imm & (w32 ? 31 : 63)));
+    } else {
+        ld_loc(b, RCX, lb);
+        x_rr(b, f, 0xd3, ext, RAX);
+    }
+    if (w32)
+        x_rr(b, XF_W, 0x63, RAX, RAX);
+    st_loc(b, ld, RAX);
+}
+
+static void gen_setcc(struct x86_gen *g, const struct ir_op *op, int cc)
+{
+    struct xbuf *b = &g->b;
+    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    ld_loc(b, RAX, la);
+    alu_loc(b, 1, ALU_CMP, RAX, lb, RDX);
+    x_rr(b, 0, 0x0f90 | (uint32_t)cc, 0, RAX);  /* setcc al */
+    x_rr(b, 0, 0x0fb6, RAX, RAX);               /* movzx eax, al */
+    st_loc(b, ld, RAX);
+}
+
+static void gen_mul(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    ld_loc(b, RAX, la);
+    switch (op->opc) {
+    case IR_MUL:
+    case IR_MULW: {
+        int f = op->opc == IR_MUL ? XF_W : 0;
+        if (lb.k == L_REG)
+            x_rr(b, f, 0x0faf, RAX, lb.r);
+        else if (lb.k == L_MEM)
+            x_rm(b, f, 0x0faf, RAX, RBP, -1, lb.disp);
+        else {
+            x_mov_ri(b, RCX, lb.imm);
+            x_rr(b, f, 0x0faf, RAX, RCX);
+        }
+        if (op->opc == IR_MULW)
+            x_rr(b, XF_W, 0x63, RAX, RAX);
+        st_loc(b, ld, RAX);
+        return;
+    }
+    default:
+        ld_loc(b, RCX, lb);
+        x_rr(b, XF_W, 0xf7, op->opc == IR_MULH ? 5 : 4, RCX);   /* imul/mul rcx */
+        st_loc(b, ld, RDX);
+        return;
+    }
+}
+
+static void gen_div(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    bool w32 = op->opc >= IR_DIVW;
+    int base = w32 ? op->opc - IR_DIVW : op->opc - IR_DIV;   /* 0 div 1 divu 2 rem 3 remu */
+    bool sign = base == 0 || base == 2, rem = base >= 2;
+    int f = w32 ? 0 : XF_W;
+    ld_loc(b, RAX, la);
+    ld_loc(b, RCX, lb);
+    x_rr(b, f, 0x85, RCX, RCX);                 /* test rcx, rcx */
+    uint8_t *zero = x_jcc8(b, CC_E);
+    uint8_t *m1 = NULL, *m1_done = NULL;
+    if (sign) {
+        x_alu_ri(b, !w32, ALU_CMP, RCX, -1);
+        m1 = x_jcc8(b, CC_NE);
+        if (rem)
+            x_rr(b, 0, 0x31, RAX, RAX);         /* x % -1 == 0 */
+        else
+            x_rr(b, f, 0xf7, 3, RAX);           /* x / -1 == -x (wraps) */
+        m1_done = x_jmp8(b);
+        x_patch8(b, m1);
+        x_prefix(b, f, 0, -1, -1, 0x99);        /* cqo / cdq */
+        x_rr(b, f, 0xf7, 7, RCX);               /* idiv */
+    } else {
+        x_rr(b, 0, 0x31, RDX, RDX);
+        x_rr(b, f, 0xf7, 6, RCX);               /* div */
+    }
+    if (rem)
+        x_mov_rr(b, RAX, RDX);
+    uint8_t *done = x_jmp8(b);
+    x_patch8(b, zero);
+    if (!rem)
+        x_mov_ri(b, RAX, -1);                   /* x / 0 == all ones */
+    x_patch8(b, done);                          /* x % 0 == x: rax already */
+    if (m1_done)
+        x_patch8(b, m1_done);
+    if (w32)
+        x_rr(b, XF_W, 0x63, RAX, RAX);
+    st_loc(b, ld, RAX);
+}
+
+/* An argument's location after spill_pinned(b, true). */
+static struct loc loc_of_call(struct ir_val v)
+{
+    bool caller = v.kind == IR_V_REG && x86_pin(v.idx) >= 0 && host_caller_saved(x86_pin(v.idx));
+    return loc_of(v, caller);
+}
+
+static void gen_call2(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    spill_pinned(b, true);
+    ld_loc(b, RDI, loc_of_call(op->a));
+    ld_loc(b, RSI, loc_of_call(op->b));
+    x_mov_ri(b, RAX, (int64_t)(uintptr_t)op->fn);
+    x_rr(b, 0, 0xff, 2, RAX);                   /* call rax */
+    /* store the result to memory first: the reload below may cover d */
+    x_rm(b, XF_W, 0x89, RAX, RBP, -1, val_home(op->d));
+    reload_pinned(b, true);
+    if (op->d.kind == IR_V_REG && x86_pin(op->d.idx) >= 0)
+        x_rm(b, XF_W, 0x8b, x86_pin(op->d.idx), RBP, -1, val_home(op->d));
+}
+
+static void gen_helper(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    mov_pc(b, (uint64_t)op->imm);
+    spill_pinned(b, false);
+    x_mov_rr(b, RDI, RBP);
+    x_mov_ri(b, RSI, op->insn);
+    x_mov_ri(b, RAX, (int64_t)(uintptr_t)op->fn);
+    x_rr(b, 0, 0xff, 2, RAX);
+    reload_pinned(b, false);
+    x_rr(b, 0, 0x85, RAX, RAX);
+    x_jcc32(b, CC_NE, g->exit_rw);              /* pc already stored */
+}
+
+/* Memory operand [r15 + index + disp]: index is a pinned register or rax. */
+static int addr_index(struct xbuf *b, struct ir_val a)
+{
+    struct loc la = loc_of(a, false);
+    if (la.k == L_REG)
+        return la.r;
+    ld_loc(b, RAX, la);
+    return RAX;
+}
+
+static void gen_ld(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc ld = loc_of(op->d, false);
+    int idx = addr_index(b, op->a);
+    int32_t disp = (int32_t)op->imm;
+    int r = ld.k == L_REG ? ld.r : RAX;
+    int size = op->aux & 3;
+    bool sign = op->aux & IR_MEM_SIGNED;
+    switch (size) {
+    case 0: x_rm(b, sign ? XF_W : 0, sign ? 0x0fbe : 0x0fb6, r, R15, idx, disp); break;
+    case 1: x_rm(b, sign ? XF_W : 0, sign ? 0x0fbf : 0x0fb7, r, R15, idx, disp); break;
+    case 2:
+        if (sign) x_rm(b, XF_W, 0x63, r, R15, idx, disp);
+        else x_rm(b, 0, 0x8b, r, R15, idx, disp);
+        break;
+    default: x_rm(b, XF_W, 0x8b, r, R15, idx, disp); break;
+    }
+    if (r == RAX)
+        st_loc(b, ld, RAX);
+}
+
+static void gen_st(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc lv = loc_of(op->b, false);
+    int v = RCX;
+    if (lv.k == L_REG)
+        v = lv.r;
+    else
+        ld_loc(b, RCX, lv);
+    int idx = addr_index(b, op->a);
+    int32_t disp = (int32_t)op->imm;
+    switch (op->aux & 3) {
+    case 0: x_rm(b, XF_REX, 0x88, v, R15, idx, disp); break;
+    case 1: x_rm(b, XF_66, 0x89, v, R15, idx, disp); break;
+    case 2: x_rm(b, 0, 0x89, v, R15, idx, disp); break;
+    default: x_rm(b, XF_W, 0x89, v, R15, idx, disp); break;
+    }
+}
+
+static void gen_op(struct x86_gen *g, const struct ir_op *op)
+{
+    switch (op->opc) {
+    case IR_NOP: break;
+    case IR_MOV: {
+        struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false);
+        if (ld.k == L_REG) {
+            ld_loc(&g->b, ld.r, la);
+        } else if (la.k == L_IMM && fits_s32(la.imm)) {
+            x_rm(&g->b, XF_W, 0xc7, 0, RBP, -1, ld.disp);
+            xb_u32(&g->b, (uint32_t)la.imm);
+        } else if (la.k == L_REG) {
+            st_loc(&g->b, ld, la.r);
+        } else {
+            ld_loc(&g->b, RAX, la);
+            st_loc(&g->b, ld, RAX);
+        }
+        break;
+    }
+    case IR_ADD: gen_alu(g, op, ALU_ADD, false); break;
+    case IR_SUB: gen_alu(g, op, ALU_SUB, false); break;
+    case IR_AND: gen_alu(g, op, ALU_AND, false); break;
+    case IR_OR: gen_alu(g, op, ALU_OR, false); break;
+    case IR_XOR: gen_alu(g, op, ALU_XOR, false); break;
+    case IR_ADDW: gen_alu(g, op, ALU_ADD, true); break;
+    case IR_SUBW: gen_alu(g, op, ALU_SUB, true); break;
+    case IR_SHL: gen_shift(g, op, 4, false); break;
+    case IR_SHR: gen_shift(g, op, 5, false); break;
+    case IR_SAR: gen_shift(g, op, 7, false); break;
+    case IR_SHLW: gen_shift(g, op, 4, true); break;
+    case IR_SHRW: gen_shift(g, op, 5, true); break;
+    case IR_SARW: gen_shift(g, op, 7, true); break;
+    case IR_SLT: gen_setcc(g, op, CC_L); break;
+    case IR_SLTU: gen_setcc(g, op, CC_B); break;
+    case IR_MUL: case IR_MULW: case IR_MULH: case IR_MULHU: gen_mul(g, op); break;
+    case IR_DIV: case IR_DIVU: case IR_REM: case IR_REMU:
+    case IR_DIVW: case IR_DIVUW: case IR_REMW: case IR_REMUW: gen_div(g, op); break;
+    case IR_CALL2: gen_call2(g, op); break;
+    case IR_LD: gen_ld(g, op); break;
+    case IR_ST: gen_st(g, op); break;
+    case IR_HELPER: gen_helper(g, op); break;
+    case IR_GOTO:
+        if (g->tr->no_chain) {
+            mov_pc(&g->b, (uint64_t)op->imm);
+            x_rm(&g->b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
+            xb_u32(&g->b, 0);
+            x_rr(&g->b, 0, 0x31, RAX, RAX);
+            x_jmp32(&g->b, g->exit_rw);
+        } else {
+            gen_goto(g, (uint64_t)op->imm);
+        }
+        break;
+    case IR_GOTO_IND: gen_goto_ind(g, op->a); break;
+    case IR_BRCOND:
+        if (g->tr->no_chain) {
+            /* compute the target into cpu->pc, then a plain exit */
+            struct ir_op t = *op;
+            struct xbuf *b = &g->b;
+            struct loc la = loc_of(t.a, false), lb = loc_of(t.b, false);
+            int ra = RAX;
+            if (la.k == L_REG) ra = la.r; else ld_loc(b, RAX, la);
+            alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
+            uint8_t *nt = x_jcc8(b, cond_cc(t.aux) ^ 1);
+            mov_pc(b, (uint64_t)t.imm);
+            uint8_t *j = x_jmp8(b);
+            x_patch8(b, nt);
+            mov_pc(b, (uint64_t)t.imm2);
+            x_patch8(b, j);
+            x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
+            xb_u32(b, 0);
+            x_rr(b, 0, 0x31, RAX, RAX);
+            x_jmp32(b, g->exit_rw);
+        } else {
+            gen_brcond(g, op);
+        }
+        break;
+    case IR_EXIT: gen_exit_reason(g, (uint64_t)op->imm, op->aux); break;
+    }
+}
+
+static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb,
+                         uint8_t *rw, uint8_t *rx, size_t room)
+{
+    struct x86_gen g = {
+        .tr = tr,
+        .b = { .start = rw, .p = rw, .end = rw + room },
+        .rw_base = rw,
+        .rx_base = rx,
+        .exit_rw = tr->rw + (tr->exit_rx - tr->rx),
+    };
+    int insn = -1;
+    for (int i = 0; i < ir->n_ops; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        while (insn < op->insn_idx) {
+            insn++;
+            tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
+        }
+        gen_op(&g, op);
+        if (g.b.overflow)
+            return -ENOSPC;
+    }
+    while (++insn < ir->n_insns)
+        tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
+    return (int)(g.b.p - rw);
+}
+
+static int x86_gen_prologue(struct tr *tr, uint8_t *rw, uint8_t *rx, size_t room)
+{
+    struct xbuf b = { .start = rw, .p = rw, .end = rw + room };
+    /* uint64_t enter(struct cpu *cpu [rdi], void *code [rsi]) */
+    static const int saved[] = { RBP, RBX, R12, R13, R14, R15 };
+    for (size_t i = 0; i < ARRAY_SIZE(saved); i++)
+        x_prefix(&b, 0, 0, -1, saved[i], 0x50 + (saved[i] & 7));
+    x_alu_ri(&b, 1, ALU_SUB, RSP, 8);
+    x_mov_rr(&b, RBP, RDI);
+    x_rm(&b, XF_W, 0x8b, R15, RBP, -1, CPU_OFF(guest_base));
+    x_mov_rr(&b, RAX, RSI);
+    reload_pinned(&b, false);
+    x_rr(&b, 0, 0xff, 4, RAX);                  /* jmp rax */
+    /* the exit path: rax holds the enum cpu_exit */
+    while ((b.p - rw) & 15)
+        xb_byte(&b, 0xcc);
+    tr->exit_rx = rx + (b.p - rw);
+    spill_pinned(&b, false);
+    x_alu_ri(&b, 1, ALU_ADD, RSP, 8);
+    for (int i = (int)ARRAY_SIZE(saved) - 1; i >= 0; i--)
+        x_prefix(&b, 0, 0, -1, saved[i], 0x58 + (saved[i] & 7));
+    xb_byte(&b, 0xc3);
+    if (b.overflow)
+        return -ENOSPC;
+    tr->enter = (uint64_t (*)(struct cpu *, void *))(void *)rx;
+    return (int)(b.p - rw);
+}
+
+static void x86_patch_jump(struct tr *tr, uint8_t *rx_slot, const void *target)
+{
+    uint8_t *rw_slot = tr->rw + (rx_slot - tr->rx);
+    int32_t rel = (int32_t)((const uint8_t *)target - (rx_slot + 4));
+    __atomic_store_n((int32_t *)(void *)rw_slot, rel, __ATOMIC_RELEASE);
+}
+
+static void x86_recover_regs(struct cpu *cpu, const void *ucontext)
+{
+    static const int greg[16] = {
+        [RAX] = REG_RAX, [RCX] = REG_RCX, [RDX] = REG_RDX, [RBX] = REG_RBX,
+        [RSP] = REG_RSP, [RBP] = REG_RBP, [RSI] = REG_RSI, [RDI] = REG_RDI,
+        [R8] = REG_R8, [R9] = REG_R9, [R10] = REG_R10, [R11] = REG_R11,
+        [R12] = REG_R12, [R13] = REG_R13, [R14] = REG_R14, [R15] = REG_R15,
+    };
+    const ucontext_t *uc = ucontext;
+    for (int g = 0; g < 64; g++)
+        if (x86_pin(g) >= 0)
+            cpu->x[g] = (uint64_t)uc->uc_mcontext.gregs[greg[x86_pin(g)]];
+}
+
+const struct tr_backend x86_backend = {
+    .name = "x86_64",
+    .gen_prologue = x86_gen_prologue,
+    .gen_block = x86_gen_block,
+    .patch_jump = x86_patch_jump,
+    .recover_regs = x86_recover_regs,
+};
