@@ -7,9 +7,20 @@ need pkg-config
 empty="$T/no-pkgconfig"
 mkdir -p "$empty" "$T/b1" "$T/b2" "$T/b3"
 
+# configure refuses to build out of a source tree configured in place, so
+# run a copy of just what configure reads.
+src="$T/src"
+mkdir -p "$src/po" "$src/lib"
+cp "$top_srcdir/configure" "$top_srcdir/config.h.in" "$top_srcdir/Makefile.in" "$src/" ||
+    fail "configure, config.h.in or Makefile.in missing in $top_srcdir"
+cp -R "$top_srcdir/build-aux" "$src/"
+cp "$top_srcdir/lib/error.c" "$src/lib/"
+cp "$top_srcdir/po/Makefile.in.in" "$top_srcdir/po/POTFILES.in" "$top_srcdir/po/LINGUAS" \
+    "$top_srcdir/po/Makevars" "$src/po/"
+
 # Required zlib missing: pkg-config finds nothing.
 set +e
-(cd "$T/b1" && PKG_CONFIG_LIBDIR="$empty" PKG_CONFIG_PATH= "$top_srcdir/configure" >out 2>err)
+(cd "$T/b1" && PKG_CONFIG_LIBDIR="$empty" PKG_CONFIG_PATH= "$src/configure" >out 2>err)
 rc=$?
 set -e
 [ "$rc" != 0 ] || fail "configure succeeded without zlib"
@@ -22,7 +33,7 @@ mkdir -p "$T/only-zlib"
 zpc=$(pkg-config --variable=pcfiledir zlib)/zlib.pc
 cp "$zpc" "$T/only-zlib/"
 set +e
-(cd "$T/b2" && PKG_CONFIG_LIBDIR="$T/only-zlib" PKG_CONFIG_PATH= "$top_srcdir/configure" --enable-sdl >out 2>err)
+(cd "$T/b2" && PKG_CONFIG_LIBDIR="$T/only-zlib" PKG_CONFIG_PATH= "$src/configure" --enable-sdl >out 2>err)
 rc=$?
 set -e
 [ "$rc" != 0 ] || fail "configure --enable-sdl succeeded without SDL2"
@@ -30,7 +41,7 @@ grep -q "error: --enable-sdl was given but sdl2 >= 2.0 was not found" "$T/b2/err
     fail "no clear SDL2 message: $(tail -n 3 "$T/b2/err")"
 
 # Optional libraries absent and not demanded: configure succeeds, says "no".
-(cd "$T/b3" && PKG_CONFIG_LIBDIR="$T/only-zlib" PKG_CONFIG_PATH= "$top_srcdir/configure" \
+(cd "$T/b3" && PKG_CONFIG_LIBDIR="$T/only-zlib" PKG_CONFIG_PATH= "$src/configure" \
     --disable-gnutls >out 2>err) || fail "configure failed with only zlib: $(tail -n 3 "$T/b3/err")"
 grep -q "SDL2: *no" "$T/b3/out" || fail "summary does not report SDL2 as absent"
 grep -q "gnutls: *no" "$T/b3/out" || fail "summary does not report gnutls as disabled"
