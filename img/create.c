@@ -110,13 +110,10 @@ int img_create(int argc, char **argv)
     const char *filename = argv[optind++];
     if (optind < argc) {
         uint64_t sz;
-        if (parse_size(argv[optind], &sz, NULL) < 0 || sz > (uint64_t)INT64_MAX) {
-            if (argv[optind][0] == '-' || (parse_size(argv[optind], &sz, NULL) == 0))
-                msg_error(_("Image size must be less than 8 EiB!"));
-            else
-                msg_error(_("Invalid image size specified. You may use k, M, G, T, P or E "
-                            "suffixes for\nkilobytes, megabytes, gigabytes, terabytes, "
-                            "petabytes and exabytes."));
+        struct error *err = NULL;
+        /* One line naming the bad size and why (qemu-img prints two). */
+        if (parse_size_range(_("image size"), argv[optind], 0, INT64_MAX, &sz, &err) < 0) {
+            err_report(err);
             goto out;
         }
         o.size = sz;

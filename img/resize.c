@@ -67,9 +67,8 @@ int img_resize(int argc, char **argv)
         size++;
     }
     uint64_t n;
-    if (parse_size(size, &n, NULL) < 0 || n > (uint64_t)INT64_MAX) {
-        msg_error(_("Invalid size specified. You may use k, M, G, T, P or E suffixes for"));
-        msg_error(_("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes."));
+    if (parse_size_range(_("size"), size, 0, INT64_MAX, &n, &err) < 0) {
+        err_report(err);
         return IMG_FAIL;
     }
     struct blk *bs = img_open(filename, fmt, BLK_O_RDWR | BLK_O_NO_BACKING);
