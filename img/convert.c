@@ -433,7 +433,7 @@ int img_convert(int argc, char **argv)
             goto out;
         }
     }
-    int dflags = BLK_O_RDWR | BLK_O_NO_BACKING;
+    int dflags = BLK_O_RDWR;  /* with backing: partial writes copy from it */
     if (strcmp(cache, "none") == 0 || strcmp(cache, "directsync") == 0)
         dflags |= BLK_O_DIRECT;
     cv.dst = img_open(target, out_fmt, dflags);

@@ -88,8 +88,9 @@ static int read_cluster(struct blk *bs, uint64_t off, uint8_t *buf)
 }
 
 static int check_l2(struct blk *bs, struct blk_check *res, struct ck *ck, uint64_t l2off,
-                    uint8_t *tbl, bool active, uint64_t *next_contig, int fix)
+                    uint8_t *tbl, bool active, int fix)
 {
+    uint64_t contig = 0, *next_contig = &contig;  /* per table, as qemu-img counts */
     struct qcow2 *s = bs->opaque;
     uint64_t cs = s->cluster_size;
     bool dirty = false;
@@ -167,7 +168,6 @@ static int check_l1(struct blk *bs, struct blk_check *res, struct ck *ck, uint64
                     uint32_t l1_size, bool active, int fix)
 {
     struct qcow2 *s = bs->opaque;
-    uint64_t next_contig = 0;
     int r = inc_ref(bs, res, ck, l1off, (uint64_t)l1_size * 8);
     if (r < 0)
         return r;
@@ -207,7 +207,7 @@ static int check_l1(struct blk *bs, struct blk_check *res, struct ck *ck, uint64
             res->check_errors++;
             continue;
         }
-        r = check_l2(bs, res, ck, l2off, tbl, active, &next_contig, fix);
+        r = check_l2(bs, res, ck, l2off, tbl, active, fix);
         if (r < 0)
             goto out;
     }
