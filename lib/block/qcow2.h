@@ -124,6 +124,7 @@ struct qcow2 {
     uint32_t l2c_slots;
 
     bool dirty_marked;       /* we set the dirty bit in this session */
+    bool checking;           /* check: unreadable refcount blocks count as zeros */
     bool header_dirty;
 };
 
