@@ -98,6 +98,12 @@ int img_compare(int argc, char **argv)
         goto out;
     uint64_t common = MIN(b1->size, b2->size);
     uint64_t off = 0;
+    if (strict && b1->size != b2->size) {
+        if (!quiet)
+            printf("Strict mode: Image size mismatch!\n");
+        ret = 1;
+        goto out;
+    }
     img_progress(progress, 0.0);
     while (off < common) {
         uint64_t p1, p2, m;

@@ -137,7 +137,7 @@ static int job_work(void *op)
         r = job_write_data(j, &is_write);
     else if (j->kind == ITEM_ZERO && !cv->zero_init) {
         is_write = 1;
-        r = blk_pwrite_zeroes(cv->dst, j->dst_off, j->len, BLK_ZERO_MAY_UNMAP);
+        r = blk_pwrite_zeroes(cv->dst, j->dst_off, j->len, cv->min_sparse ? BLK_ZERO_MAY_UNMAP : 0);
     }
     end_turn(j);
     j->write_failed = r < 0 && is_write;
@@ -433,7 +433,7 @@ int img_convert(int argc, char **argv)
             goto out;
         }
     }
-    int dflags = BLK_O_RDWR | BLK_O_NO_BACKING;
+    int dflags = BLK_O_RDWR;  /* with backing: partial writes copy from it */
     if (strcmp(cache, "none") == 0 || strcmp(cache, "directsync") == 0)
         dflags |= BLK_O_DIRECT;
     cv.dst = img_open(target, out_fmt, dflags);
@@ -445,7 +445,8 @@ int img_convert(int argc, char **argv)
         goto out;
     }
     cv.target_backing = o.backing_file != NULL;
-    cv.zero_init = skip_create ? target_is_zero : !cv.target_backing;
+    /* -S 0 asks for a fully allocated target: zeros are written too. */
+    cv.zero_init = min_sparse && (skip_create ? target_is_zero : !cv.target_backing);
     cv.compress = compress;
     cv.ordered = !ooo;
     cv.progress = progress;

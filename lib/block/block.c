@@ -517,6 +517,17 @@ int blk_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
     blk_unlock(bs);
     if (r >= 0 && (*pnum == 0 || *pnum > len))
         return -EIO;
+    if (r >= 0 && (r & BLK_STATUS_DATA) && (r & BLK_STATUS_OFFSET) && f && f != bs &&
+        f->drv->protocol) {
+        /* Look through to the file: a hole under allocated data reads as
+         * zeros (preallocated or sparse clusters). */
+        uint64_t fp, fm;
+        int r2 = blk_block_status(f, *map, *pnum, &fp, &fm, NULL);
+        if (r2 >= 0) {
+            *pnum = MIN(*pnum, fp);
+            r |= r2 & BLK_STATUS_ZERO;
+        }
+    }
     if (file)
         *file = f;
     return r;

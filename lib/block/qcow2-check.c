@@ -88,13 +88,18 @@ static int read_cluster(struct blk *bs, uint64_t off, uint8_t *buf)
 }
 
 static int check_l2(struct blk *bs, struct blk_check *res, struct ck *ck, uint64_t l2off,
-                    uint8_t *tbl, bool active, uint64_t *next_contig, int fix)
+                    uint8_t *tbl, bool active, int fix)
 {
+    uint64_t contig = 0, *next_contig = &contig;  /* per table, as qemu-img counts */
     struct qcow2 *s = bs->opaque;
     uint64_t cs = s->cluster_size;
     bool dirty = false;
     for (uint64_t i = 0; i < s->l2_entries; i++) {
         uint64_t e = qcow2_l2_get(s, tbl, i);
+        if (!(e & QCOW2_OFLAG_COMPRESSED) && (e & UINT64_C(0x3f000000000001fe))) {
+            ck_print(ck, "ERROR found l2 entry with reserved bits set: %" PRIx64 "\n", e);
+            res->corruptions++;
+        }
         switch (qcow2_entry_type(s, e)) {
         case QCOW2_COMPRESSED: {
             if (e & QCOW2_OFLAG_COPIED) {
@@ -167,7 +172,6 @@ static int check_l1(struct blk *bs, struct blk_check *res, struct ck *ck, uint64
                     uint32_t l1_size, bool active, int fix)
 {
     struct qcow2 *s = bs->opaque;
-    uint64_t next_contig = 0;
     int r = inc_ref(bs, res, ck, l1off, (uint64_t)l1_size * 8);
     if (r < 0)
         return r;
@@ -189,6 +193,10 @@ static int check_l1(struct blk *bs, struct blk_check *res, struct ck *ck, uint64
     }
     for (uint32_t i = 0; i < l1_size; i++) {
         uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
+        if (l1[i] & UINT64_C(0x7f000000000001ff)) {
+            ck_print(ck, "ERROR found L1 entry with reserved bits set: %" PRIx64 "\n", l1[i]);
+            res->corruptions++;
+        }
         if (!l2off)
             continue;
         r = inc_ref(bs, res, ck, l2off, s->cluster_size);
@@ -197,8 +205,21 @@ static int check_l1(struct blk *bs, struct blk_check *res, struct ck *ck, uint64
         if (qcow2_offset_into_cluster(s, l2off)) {
             ck_print(ck, "ERROR l2_offset=%" PRIx64 ": Table is not cluster aligned; L1 entry "
                      "corrupted\n", l2off);
+            if ((fix & BLK_FIX_ERRORS) && active && !bs->read_only) {
+                /* The table cannot be trusted: drop it (reads as zeros). */
+                s->l1[i] = 0;
+                if (qcow2_write_l1_entry(bs, i) >= 0) {
+                    /* undo the reference counted above */
+                    uint64_t c0 = l2off >> s->cluster_bits;
+                    uint64_t c1 = (l2off + s->cluster_size - 1) >> s->cluster_bits;
+                    for (uint64_t cc = c0; r == 0 && cc <= c1 && cc < ck->n; cc++)
+                        ck->ref[cc]--;
+                    res->corruptions_fixed++;
+                    continue;
+                }
+            }
             res->corruptions++;
-            continue;
+            /* qemu-img goes on and checks the table where it points */
         }
         if (r > 0)
             continue;
@@ -207,7 +228,7 @@ static int check_l1(struct blk *bs, struct blk_check *res, struct ck *ck, uint64
             res->check_errors++;
             continue;
         }
-        r = check_l2(bs, res, ck, l2off, tbl, active, &next_contig, fix);
+        r = check_l2(bs, res, ck, l2off, tbl, active, fix);
         if (r < 0)
             goto out;
     }
@@ -537,6 +558,7 @@ int qcow2_check(struct blk *bs, struct blk_check *res, int fix, struct error **e
     if (bs->read_only)
         fix = 0;
     ck.fix_oob = (fix & BLK_FIX_ERRORS) != 0;
+    s->checking = true;
     res->total_clusters = qcow2_size_to_clusters(s, bs->size);
     int r = calculate(bs, res, &ck, fix);
     if (r >= 0 && ck.rebuild && (fix & BLK_FIX_ERRORS)) {
@@ -570,6 +592,7 @@ int qcow2_check(struct blk *bs, struct blk_check *res, int fix, struct error **e
     if (r >= 0 && fix && !bs->read_only)
         r = blk_flush(bs->file);
     free(ck.ref);
+    s->checking = false;
     if (r < 0)
         return err_set_errno(errp, -r, "%s", bs->filename);
     return 0;

@@ -103,7 +103,7 @@ static enum qcow2_ctype ext_type(uint64_t e, uint64_t bm, unsigned sc)
     if (e & QCOW2_OFLAG_COMPRESSED)
         return QCOW2_COMPRESSED;
     if (bm & (UINT64_C(1) << (32 + sc)))
-        return QCOW2_ZERO_PLAIN;
+        return (e & QCOW2_OFFSET_MASK) ? QCOW2_ZERO_ALLOC : QCOW2_ZERO_PLAIN;
     if ((bm & (UINT64_C(1) << sc)) && (e & QCOW2_OFFSET_MASK))
         return QCOW2_NORMAL;
     return QCOW2_UNALLOC;
@@ -164,7 +164,8 @@ static int get_mapping(struct blk *bs, uint64_t off, uint64_t maxlen, struct qco
         m->type = t;
         m->bytes = MIN(n, limit);
         m->entry = e;
-        if (t == QCOW2_NORMAL) {
+        if (t != QCOW2_COMPRESSED && (e & QCOW2_OFFSET_MASK)) {
+            /* unallocated and zero subclusters keep their host offset */
             if (qcow2_offset_into_cluster(s, e & QCOW2_OFFSET_MASK))
                 return qcow2_mark_corrupt(bs, "cluster offset 0x%" PRIx64 " is unaligned",
                                           e & QCOW2_OFFSET_MASK);
@@ -613,6 +614,12 @@ int qcow2_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnu
     *pnum = m.bytes;
     switch (m.type) {
     case QCOW2_UNALLOC:
+        if (m.host) {
+            /* an unallocated subcluster of an allocated cluster */
+            *map = m.host;
+            *file = bs->file;
+            return BLK_STATUS_OFFSET;
+        }
         return 0;
     case QCOW2_ZERO_PLAIN:
         return BLK_STATUS_ZERO | BLK_STATUS_ALLOCATED;

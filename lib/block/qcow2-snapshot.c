@@ -282,10 +282,230 @@ static int find_snapshot(struct qcow2 *s, const char *name)
     return -1;
 }
 
+/* Serialize the snapshot table into BUF (NULL: just measure). */
+static uint64_t build_table(struct qcow2 *s, uint8_t *buf)
+{
+    uint64_t pos = 0;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+        struct qcow2_snap *sn = &s->snaps[i];
+        uint16_t il = (uint16_t)strlen(sn->id), nl = (uint16_t)strlen(sn->name);
+        if (buf) {
+            uint8_t *e = buf + pos;
+            be64_put(e, sn->l1_offset);
+            be32_put(e + 8, sn->l1_size);
+            be16_put(e + 12, il);
+            be16_put(e + 14, nl);
+            be32_put(e + 16, sn->date_sec);
+            be32_put(e + 20, sn->date_nsec);
+            be64_put(e + 24, sn->vm_clock_nsec);
+            be32_put(e + 32, sn->vm_state_size);
+            be32_put(e + 36, sn->extra_size);
+            memcpy(e + 40, sn->extra, sn->extra_size);
+            memcpy(e + 40 + sn->extra_size, sn->id, il);
+            memcpy(e + 40 + sn->extra_size + il, sn->name, nl);
+        }
+        pos += ALIGN_UP(40 + (uint64_t)sn->extra_size + il + nl, (uint64_t)8);
+    }
+    return pos;
+}
+
+/* Creating a snapshot never modifies live metadata in place.  The old
+ * active L1 table (and its L2 tables) becomes the snapshot's; a copy of
+ * every L2 table without OFLAG_COPIED, a new active L1 table, a new
+ * snapshot table and a complete new refcount structure are written past
+ * the end of the image, and one header write switches to all of them at
+ * once.  A crash before that write leaves the old image untouched (the new
+ * clusters are unreferenced and counted free); after it, the new one is
+ * complete. */
+static int snapshot_create_cow(struct blk *bs, struct qcow2_snap *sn)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size, rbe = s->rb_entries, epc = cs / 8;
+    int r = 0;
+    uint64_t fcl = qcow2_size_to_clusters(s, bs->file->size);
+    uint64_t end = fcl;
+    /* Highest cluster in use according to the refcounts. */
+    for (uint64_t ti = 0; ti < s->rt_entries; ti++) {
+        if (!(s->rt[ti] & QCOW2_RT_OFFSET_MASK))
+            continue;
+        uint8_t *b;
+        r = qcow2_load_rb(bs, ti, &b);
+        if (r < 0)
+            return r;
+        for (uint64_t i = 0; b && i < rbe; i++)
+            if (qcow2_refcount_get_entry(s, b, i))
+                end = MAX(end, ti * rbe + i + 1);
+    }
+    uint32_t nl2 = 0;
+    for (uint32_t i = 0; i < s->l1_size; i++)
+        if (s->l1[i] & QCOW2_OFFSET_MASK)
+            nl2++;
+    uint64_t st_bytes = build_table(s, NULL);
+    uint64_t stc = qcow2_size_to_clusters(s, st_bytes);
+    uint64_t l1c = qcow2_size_to_clusters(s, (uint64_t)s->l1_size * 8);
+    uint64_t st_at = end, l1_at = st_at + stc, l2_at = l1_at + l1c, rb_at = l2_at + nl2;
+    uint64_t K = 0, tc = 0;
+    for (;;) {
+        uint64_t total = rb_at + K + tc;
+        uint64_t k2 = DIV_ROUND_UP(total, rbe), t2 = DIV_ROUND_UP(k2, epc);
+        if (k2 == K && t2 == tc)
+            break;
+        K = k2;
+        tc = t2;
+    }
+    uint64_t rt_at = rb_at + K, total = rt_at + tc;
+    if (tc * cs > QCOW2_MAX_RT_BYTES)
+        return -EFBIG;
+
+    uint64_t *rc = calloc(total, 8);
+    uint64_t *nl1 = calloc(s->l1_size ? s->l1_size : 1, 8);
+    uint8_t *tbl = malloc(cs);
+    uint8_t *st = calloc(1, stc ? stc * cs : 1);
+    if (!rc || !nl1 || !tbl || !st) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (uint64_t c = 0; c < end && r >= 0; c++)
+        r = qcow2_get_refcount(bs, c, &rc[c]);
+    /* Old refcount structure and old snapshot table are not used any more. */
+    for (uint64_t ti = 0; ti < s->rt_entries; ti++) {
+        uint64_t o = s->rt[ti] & QCOW2_RT_OFFSET_MASK;
+        if (o && (o >> s->cluster_bits) < end)
+            rc[o >> s->cluster_bits] = 0;
+    }
+    for (uint64_t c = 0; c < s->rt_clusters; c++)
+        if ((s->rt_offset >> s->cluster_bits) + c < end)
+            rc[(s->rt_offset >> s->cluster_bits) + c] = 0;
+    uint64_t old_st_bytes = 0;
+    for (uint32_t i = 0; i + 1 < s->nb_snapshots; i++)
+        old_st_bytes += ALIGN_UP(40 + (uint64_t)s->snaps[i].extra_size +
+                                 strlen(s->snaps[i].id) + strlen(s->snaps[i].name),
+                                 (uint64_t)8);
+    for (uint64_t c = 0; old_st_bytes && c < qcow2_size_to_clusters(s, old_st_bytes); c++)
+        if ((s->snapshots_offset >> s->cluster_bits) + c < end)
+            rc[(s->snapshots_offset >> s->cluster_bits) + c] = 0;
+    for (uint64_t c = end; c < total; c++)
+        rc[c] = 1;
+
+    /* Copies of the L2 tables, without OFLAG_COPIED; data gains a reference. */
+    uint32_t k = 0;
+    for (uint32_t i = 0; r >= 0 && i < s->l1_size; i++) {
+        uint64_t l2off = s->l1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        if (qcow2_offset_into_cluster(s, l2off) || l2off > bs->file->size ||
+            cs > bs->file->size - l2off) {
+            r = qcow2_mark_corrupt(bs, "L2 table offset 0x%" PRIx64 " is invalid", l2off);
+            break;
+        }
+        r = blk_pread(bs->file, l2off, cs, tbl);
+        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+            uint64_t e = qcow2_l2_get(s, tbl, j);
+            enum qcow2_ctype t = qcow2_entry_type(s, e);
+            uint64_t o = 0, l = 0;
+            if (t == QCOW2_COMPRESSED) {
+                qcow2_compressed_range(s, e, &o, &l);
+            } else if (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) {
+                o = e & QCOW2_OFFSET_MASK;
+                l = cs;
+                qcow2_l2_set(s, tbl, j, e & ~QCOW2_OFLAG_COPIED, qcow2_l2_bitmap(s, tbl, j));
+            }
+            for (uint64_t c = o >> s->cluster_bits; l && c <= (o + l - 1) >> s->cluster_bits;
+                 c++) {
+                if (c >= end || rc[c] >= s->refcount_max) {
+                    r = c >= end ? qcow2_mark_corrupt(bs, "cluster %" PRIu64 " is referenced "
+                                                      "but not allocated", c) : -ERANGE;
+                    break;
+                }
+                rc[c]++;
+            }
+        }
+        if (r >= 0)
+            r = blk_pwrite(bs->file, (l2_at + k) * cs, cs, tbl);
+        nl1[i] = ((l2_at + k) * cs) | QCOW2_OFLAG_COPIED;
+        k++;
+    }
+    sn->l1_offset = s->l1_offset;
+    sn->l1_size = s->l1_size;
+    build_table(s, st);
+    if (r >= 0 && st_bytes)
+        r = blk_pwrite(bs->file, st_at * cs, st_bytes, st);
+    if (r >= 0 && s->l1_size)
+        r = qcow2_write_table(bs, l1_at * cs, s->l1_size, nl1);
+    /* The new refcount structure. */
+    uint64_t *nrt = NULL;
+    uint8_t **ncache = NULL;
+    uint64_t nentries = tc * epc;
+    if (r >= 0) {
+        nrt = calloc(nentries, 8);
+        ncache = calloc(nentries, sizeof(*ncache));
+        if (!nrt || !ncache)
+            r = -ENOMEM;
+    }
+    for (uint64_t b = 0; r >= 0 && b < K; b++) {
+        ncache[b] = calloc(1, cs);
+        if (!ncache[b]) {
+            r = -ENOMEM;
+            break;
+        }
+        for (uint64_t i = 0; i < rbe && b * rbe + i < total; i++)
+            if (rc[b * rbe + i])
+                qcow2_refcount_set_entry(s, ncache[b], i, rc[b * rbe + i]);
+        nrt[b] = (rb_at + b) * cs;
+        r = blk_pwrite(bs->file, nrt[b], cs, ncache[b]);
+    }
+    if (r >= 0)
+        r = qcow2_write_table(bs, rt_at * cs, nentries, nrt);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    if (r >= 0) {
+        /* The switch. */
+        uint64_t save[5] = { s->l1_offset, s->rt_offset, s->rt_clusters,
+                             s->snapshots_offset, 0 };
+        s->l1_offset = l1_at * cs;
+        s->rt_offset = rt_at * cs;
+        s->rt_clusters = (uint32_t)tc;
+        s->snapshots_offset = st_bytes ? st_at * cs : 0;
+        r = qcow2_write_header(bs);
+        if (r >= 0)
+            r = blk_flush(bs->file);
+        if (r < 0) {
+            s->l1_offset = save[0];
+            s->rt_offset = save[1];
+            s->rt_clusters = (uint32_t)save[2];
+            s->snapshots_offset = save[3];
+        }
+    }
+    if (r >= 0) {
+        memcpy(s->l1, nl1, (size_t)s->l1_size * 8);
+        for (uint32_t i = 0; i < s->l2c_slots; i++)
+            s->l2c[i].offset = 0;
+        qcow2_refcount_close(bs);
+        free(s->rt);
+        s->rt = nrt;
+        s->rb_cache = ncache;
+        s->rt_entries = nentries;
+        s->free_hint = 0;
+        s->free_byte_offset = 0;
+        nrt = NULL;
+        ncache = NULL;
+    }
+    if (ncache)
+        for (uint64_t b = 0; b < nentries; b++)
+            free(ncache[b]);
+    free(ncache);
+    free(nrt);
+out:
+    free(rc);
+    free(nl1);
+    free(tbl);
+    free(st);
+    return r;
+}
+
 int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
 {
     struct qcow2 *s = bs->opaque;
-    uint64_t cs = s->cluster_size;
     if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
         return err_set(errp, EFBIG, _("'%s': too many snapshots"), bs->filename);
     int r = qcow2_mark_dirty(bs);
@@ -298,32 +518,6 @@ int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
     }
     char id[32];
     snprintf(id, sizeof(id), "%lu", maxid + 1);
-
-    /* A copy of the active L1 table (without flags) for the snapshot. */
-    uint64_t l1_bytes = (uint64_t)s->l1_size * 8;
-    int64_t l1off = 0;
-    if (l1_bytes) {
-        l1off = qcow2_alloc_clusters(bs, qcow2_size_to_clusters(s, l1_bytes));
-        if (l1off < 0) {
-            r = (int)l1off;
-            goto fail;
-        }
-        uint64_t *copy = malloc(l1_bytes);
-        if (!copy) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        for (uint32_t i = 0; i < s->l1_size; i++)
-            copy[i] = s->l1[i] & ~QCOW2_OFLAG_COPIED;
-        r = qcow2_write_table(bs, (uint64_t)l1off, s->l1_size, copy);
-        free(copy);
-        if (r < 0)
-            goto fail;
-    }
-    r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 1);
-    if (r < 0)
-        goto fail;
-
     struct qcow2_snap *n = realloc(s->snaps, sizeof(*n) * (s->nb_snapshots + 1));
     if (!n) {
         r = -ENOMEM;
@@ -334,8 +528,6 @@ int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
     memset(sn, 0, sizeof(*sn));
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    sn->l1_offset = (uint64_t)l1off;
-    sn->l1_size = s->l1_size;
     sn->id = strdup(id);
     sn->name = strdup(name);
     sn->date_sec = (uint32_t)tv.tv_sec;
@@ -352,17 +544,14 @@ int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
         goto fail;
     }
     be64_put(sn->extra + 8, bs->size);
-    uint64_t old_off = s->snapshots_offset, old_size = table_bytes(s, UINT32_MAX);
     s->nb_snapshots++;
-    r = write_snapshots(bs);
-    if (r < 0)
-        goto fail;
-    if (old_size)
-        r = qcow2_free_clusters(bs, old_off, ALIGN_UP(old_size, cs));
-    if (r >= 0)
-        r = blk_flush(bs->file);
+    r = snapshot_create_cow(bs, sn);
     if (r >= 0)
         return 0;
+    s->nb_snapshots--;
+    free(sn->id);
+    free(sn->name);
+    free(sn->extra);
 fail:
     return err_set_errno(errp, -r, _("could not create snapshot '%s' in '%s'"), name,
                          bs->filename);

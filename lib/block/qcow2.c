@@ -20,8 +20,9 @@ static const char *const qcow2_default_feature_names[3][8] = {
 
 static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
 {
-    if (len >= 8 && be32_get(buf) == QCOW2_MAGIC && be32_get(buf + 4) >= 2 &&
-        be32_get(buf + 4) <= 3)
+    /* Any version >= 2 is ours, so that an unsupported one is reported as
+     * such instead of being treated as raw data. */
+    if (len >= 8 && be32_get(buf) == QCOW2_MAGIC && be32_get(buf + 4) >= 2)
         return 100;
     return 0;
 }
@@ -348,7 +349,7 @@ static int qcow2_open(struct blk *bs, int flags, struct error **errp)
         r = qcow2_parse_exts(bs, hdr, s->header_length, end, errp);
     else
         err_set_errno(errp, -r, _("cannot read '%s'"), fn);
-    if (r >= 0 && s->header_length > 104)
+    if (r >= 0 && s->header_length > 104 && end > 104)
         s->compression_type = hdr[104];
     free(hdr);
     if (r < 0)

@@ -124,6 +124,7 @@ struct qcow2 {
     uint32_t l2c_slots;
 
     bool dirty_marked;       /* we set the dirty bit in this session */
+    bool checking;           /* check: unreadable refcount blocks count as zeros */
     bool header_dirty;
 };
 
@@ -139,6 +140,7 @@ int qcow2_write_l1_entry(struct blk *bs, uint32_t idx);
 int qcow2_refcount_init(struct blk *bs);
 void qcow2_refcount_close(struct blk *bs);
 int qcow2_get_refcount(struct blk *bs, uint64_t cluster, uint64_t *rc);
+int qcow2_load_rb(struct blk *bs, uint64_t ti, uint8_t **out);
 int qcow2_update_refcount(struct blk *bs, uint64_t offset, uint64_t length,
                           int64_t addend);
 int64_t qcow2_alloc_clusters(struct blk *bs, uint64_t n);

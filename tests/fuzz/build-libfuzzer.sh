@@ -1,0 +1,15 @@
+#!/bin/sh
+# build-libfuzzer.sh - build the fuzz targets as libFuzzer binaries with
+# clang (not part of `make check`):
+#   tests/fuzz/build-libfuzzer.sh BUILDDIR   then
+#   BUILDDIR/fuzz-qcow2 tests/fuzz/corpus-qcow2
+set -eu
+src=$(cd "$(dirname "$0")/../.." && pwd)
+b=${1:-$src/build}
+command -v clang >/dev/null || { echo "clang is not installed" >&2; exit 1; }
+for fmt in qcow2 raw; do
+    clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_FORMAT="\"$fmt\"" \
+        -I"$src/lib" -I"$b" "$src/tests/fuzz/fuzz-image.c" \
+        $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
+        -o "$b/fuzz-$fmt" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm
+done

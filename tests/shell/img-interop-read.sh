@@ -1,0 +1,122 @@
+#!/bin/sh
+# img-interop-read.sh - images that qemu-img creates read byte-identically
+# in emu-img, and `emu-img info/check/map --output=json` match qemu-img's.
+# Covers qcow2 v2 and v3, every cluster size from 512 B to 2 MiB, refcount
+# widths 1/16/64, lazy refcounts, extended L2, zlib and zstd compression,
+# zero clusters, discards, snapshots and backing chains.
+. "$top_srcdir/tests/lib.sh"
+need qemu-img qemu-io python3
+set -e
+cd "$T"
+
+jsoncmp() {  # jsoncmp A B [key-to-drop...]: parsed JSON equality
+    python3 - "$@" <<'PY'
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+drop = set(sys.argv[3:])
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k not in drop}
+    if isinstance(x, list):
+        return [strip(v) for v in x]
+    return x
+if strip(a) != strip(b):
+    print("JSON differs:\n  emu:  %s\n  qemu: %s" % (json.dumps(strip(a), sort_keys=True),
+          json.dumps(strip(b), sort_keys=True)))
+    sys.exit(1)
+PY
+}
+
+fill() {  # a mix of data, zero writes, discards and partial clusters
+    qemu-io -f qcow2 \
+        -c "write -P 0x11 0 100k" -c "write -P 0x22 1000k 3k" -c "write -z 2M 256k" \
+        -c "write -P 0x33 3M 1M" -c "discard 3M 64k" -c "write -P 0x44 7M 4097" \
+        -c "write -P 0x55 8388096 512" "$1" >/dev/null
+}
+
+compare_all() {  # compare_all IMAGE: content, info, check and map agree
+    img=$1
+    "$EMU_IMG" convert -O raw "$img" emu.raw || fail "$img: emu-img convert failed"
+    qemu-img convert -O raw "$img" qemu.raw
+    cmp emu.raw qemu.raw || fail "$img: content differs from qemu-img's"
+    "$EMU_IMG" info --output=json "$img" > emu.json || fail "$img: emu-img info failed"
+    qemu-img info --output=json "$img" > qemu.json
+    jsoncmp emu.json qemu.json || fail "$img: info --output=json differs"
+    "$EMU_IMG" info --output=json --backing-chain "$img" > emu.json
+    qemu-img info --output=json --backing-chain "$img" > qemu.json
+    jsoncmp emu.json qemu.json || fail "$img: info --backing-chain differs"
+    "$EMU_IMG" info "$img" > emu.txt
+    qemu-img info "$img" > qemu.txt
+    diff qemu.txt emu.txt || fail "$img: human info differs"
+    set +e
+    "$EMU_IMG" check --output=json "$img" > emu.json; erc=$?
+    qemu-img check --output=json "$img" > qemu.json; qrc=$?
+    set -e
+    [ "$erc" = "$qrc" ] || fail "$img: check exit $erc, qemu-img $qrc"
+    jsoncmp emu.json qemu.json || fail "$img: check --output=json differs"
+    "$EMU_IMG" map --output=json "$img" > emu.json || fail "$img: emu-img map failed"
+    qemu-img map --output=json "$img" > qemu.json
+    jsoncmp emu.json qemu.json || fail "$img: map --output=json differs"
+    "$EMU_IMG" compare "$img" qemu.raw >/dev/null || fail "$img: emu-img compare says different"
+}
+
+n=0
+for opts in compat=0.10 compat=1.1 \
+        cluster_size=512 cluster_size=1k cluster_size=4k cluster_size=16k \
+        cluster_size=256k cluster_size=2M \
+        refcount_bits=1 refcount_bits=2 refcount_bits=4 refcount_bits=8 \
+        refcount_bits=32 refcount_bits=64 cluster_size=512,refcount_bits=1 \
+        lazy_refcounts=on extended_l2=on extended_l2=on,cluster_size=16k \
+        compression_type=zstd preallocation=metadata; do
+    rm -f img.qcow2
+    qemu-img create -q -f qcow2 -o "$opts" img.qcow2 8M
+    fill img.qcow2
+    compare_all img.qcow2
+    n=$((n + 1))
+done
+
+# Compressed clusters (zlib and zstd), written by qemu-img convert -c.
+python3 -c "
+import random
+r = random.Random(7)
+with open('src.raw', 'wb') as f:
+    for i in range(96):
+        kind = r.randrange(3)
+        if kind == 0: f.write(bytes(65536))
+        elif kind == 1: f.write((b'emu block %d ' % i) * 5000 + bytes(65536 - 5000 * len(b'emu block %d ' % i)))
+        else: f.write(r.randbytes(65536))
+"
+for ct in zlib zstd; do
+    for cs in 512 4k 64k 2M; do
+        rm -f c.qcow2
+        qemu-img convert -c -f raw -O qcow2 -o "compression_type=$ct,cluster_size=$cs" src.raw c.qcow2
+        compare_all c.qcow2
+        n=$((n + 1))
+    done
+done
+
+# Snapshots: the active state and each snapshot read back right.
+qemu-img create -q -f qcow2 s.qcow2 4M
+qemu-io -c "write -P 1 0 1M" s.qcow2 >/dev/null
+qemu-img snapshot -c one s.qcow2
+qemu-io -c "write -P 2 512k 1M" s.qcow2 >/dev/null
+qemu-img snapshot -c two s.qcow2
+qemu-io -c "write -z 0 256k" s.qcow2 >/dev/null
+compare_all s.qcow2
+"$EMU_IMG" snapshot -l s.qcow2 > emu.txt
+qemu-img snapshot -l s.qcow2 > qemu.txt
+diff qemu.txt emu.txt || fail "snapshot -l differs"
+n=$((n + 1))
+
+# Backing chains: raw base, qcow2 middle (v2), qcow2 top with a relative
+# name in another directory.
+mkdir -p sub
+qemu-img create -q -f raw sub/base.raw 6M
+qemu-io -f raw -c "write -P 7 0 6M" sub/base.raw >/dev/null
+qemu-img create -q -f qcow2 -o compat=0.10 -b base.raw -F raw sub/mid.qcow2
+qemu-io -c "write -P 8 1M 1M" sub/mid.qcow2 >/dev/null
+qemu-img create -q -f qcow2 -b sub/mid.qcow2 -F qcow2 top.qcow2 8M
+qemu-io -c "write -P 9 1536k 64k" -c "write -z 4M 64k" top.qcow2 >/dev/null
+compare_all top.qcow2
+n=$((n + 1))
+echo "$n images compared with qemu-img"

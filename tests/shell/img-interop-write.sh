@@ -1,0 +1,166 @@
+#!/bin/sh
+# img-interop-write.sh - every image emu-img creates, converts or changes
+# passes `qemu-img check` with no errors and `qemu-img compare` equals its
+# source; emu-img's fresh images match qemu-img's in info/check output.
+. "$top_srcdir/tests/lib.sh"
+need qemu-img qemu-io python3
+set -e
+cd "$T"
+
+jsoncmp() {  # jsoncmp A B [key-to-drop...]
+    python3 - "$@" <<'PY'
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+drop = set(sys.argv[3:])
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k not in drop}
+    if isinstance(x, list):
+        return [strip(v) for v in x]
+    return x
+if strip(a) != strip(b):
+    print("JSON differs:\n  emu:  %s\n  qemu: %s" % (json.dumps(strip(a), sort_keys=True),
+          json.dumps(strip(b), sort_keys=True)))
+    sys.exit(1)
+PY
+}
+
+qcheck() {  # qemu-img check must be clean (exit 0, no leaks)
+    qemu-img check "$1" > qcheck.out 2>&1 || { cat qcheck.out; fail "$2: qemu-img check failed"; }
+}
+
+# A source with data, zeros, holes and a compressible part.
+python3 -c "
+import random
+r = random.Random(3)
+with open('src.raw', 'wb') as f:
+    for i in range(160):
+        k = r.randrange(4)
+        if k == 0: f.write(bytes(32768))
+        elif k == 1: f.write(r.randbytes(32768))
+        elif k == 2: f.write((b'block %05d ' % i) * 2730 + bytes(32768 - 2730 * 12))
+        else: f.write(bytes(16384) + r.randbytes(16384))
+"
+truncate -s 8M src.raw
+n=0
+for opts in compat=0.10 compat=1.1 cluster_size=512 cluster_size=2k cluster_size=8k \
+        cluster_size=32k cluster_size=128k cluster_size=1M cluster_size=2M \
+        refcount_bits=1 refcount_bits=2 refcount_bits=4 refcount_bits=8 refcount_bits=32 \
+        refcount_bits=64 cluster_size=512,refcount_bits=1 cluster_size=512,refcount_bits=64 \
+        lazy_refcounts=on compression_type=zstd preallocation=metadata preallocation=falloc \
+        preallocation=full; do
+    rm -f e.qcow2 q.qcow2
+    # an empty image: same metadata layout and info as qemu-img's
+    "$EMU_IMG" create -q -f qcow2 -o "$opts" e.qcow2 8M || fail "create -o $opts failed"
+    qemu-img create -q -f qcow2 -o "$opts" q.qcow2 8M
+    qcheck e.qcow2 "create -o $opts"
+    "$EMU_IMG" info --output=json e.qcow2 > emu.json
+    qemu-img info --output=json q.qcow2 > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size || fail "create -o $opts: info differs"
+    qemu-img check --output=json e.qcow2 > emu.json
+    qemu-img check --output=json q.qcow2 > qemu.json
+    case $opts in
+        preallocation=*) jsoncmp emu.json qemu.json filename image-end-offset \
+            fragmented-clusters || fail "create -o $opts: check differs" ;;
+        *) jsoncmp emu.json qemu.json filename || fail "create -o $opts: check differs" ;;
+    esac
+    # converted data
+    rm -f e.qcow2
+    "$EMU_IMG" convert -f raw -O qcow2 -o "$opts" src.raw e.qcow2 || fail "convert -o $opts"
+    qcheck e.qcow2 "convert -o $opts"
+    qemu-img compare -q src.raw e.qcow2 || fail "convert -o $opts: content differs"
+    n=$((n + 1))
+done
+
+# Compressed output, zlib and zstd, several cluster sizes, several jobs.
+for ct in zlib zstd; do
+    for cs in 512 4k 64k 2M; do
+        rm -f c.qcow2
+        "$EMU_IMG" convert -c -m 4 -O qcow2 -o "compression_type=$ct,cluster_size=$cs" \
+            src.raw c.qcow2 || fail "convert -c $ct $cs"
+        qcheck c.qcow2 "convert -c $ct $cs"
+        qemu-img compare -q src.raw c.qcow2 || fail "convert -c $ct $cs: content differs"
+        qemu-img check --output=json c.qcow2 | grep -q compressed-clusters ||
+            fail "convert -c $ct $cs: nothing was compressed"
+        n=$((n + 1))
+    done
+done
+
+# qcow2 -> qcow2, raw -> raw, qcow2 -> raw, with -W and -m 1, -S 0.
+"$EMU_IMG" convert -O qcow2 -W -m 16 src.raw a.qcow2
+"$EMU_IMG" convert -O qcow2 -o cluster_size=4k a.qcow2 b.qcow2
+"$EMU_IMG" convert -O raw -m 1 -S 0 b.qcow2 b.raw
+cmp src.raw b.raw || fail "qcow2 -> qcow2 -> raw changed the data"
+qcheck b.qcow2 "qcow2 -> qcow2"
+[ "$(stat -c %b b.raw)" -gt 0 ] || fail "-S 0 output is empty"
+"$EMU_IMG" convert -O raw a.qcow2 c.raw
+[ "$(stat -c %b c.raw)" -lt "$(stat -c %b b.raw)" ] || fail "sparse output is not sparse"
+n=$((n + 1))
+
+# Backing files: create -b -F, convert -n into an overlay (copy-on-write of
+# partial clusters from the backing file), convert -B.
+qemu-img create -q -f qcow2 base.qcow2 8M
+qemu-io -c "write -P 0x5a 0 8M" base.qcow2 >/dev/null
+"$EMU_IMG" create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2 || fail "create -b failed"
+"$EMU_IMG" info --output=json ov.qcow2 > emu.json
+qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 qov.qcow2
+qemu-img info --output=json qov.qcow2 > qemu.json
+jsoncmp emu.json qemu.json filename actual-size || fail "create -b: info differs"
+qemu-io -f raw -c "write -P 0x77 4097 10000" -c "write -P 0x78 5000000 70000" src.raw >/dev/null
+# only a few partial ranges: write them with dd through raw -> qcow2 -n
+"$EMU_IMG" convert -n -f raw -O qcow2 src.raw ov.qcow2 || fail "convert -n into overlay"
+qcheck ov.qcow2 "convert -n overlay"
+qemu-img compare -q src.raw ov.qcow2 || fail "overlay content differs"
+"$EMU_IMG" convert -O qcow2 -B base.qcow2 -F qcow2 src.raw bb.qcow2 || fail "convert -B"
+qcheck bb.qcow2 "convert -B"
+qemu-img compare -q src.raw bb.qcow2 || fail "convert -B content differs"
+n=$((n + 1))
+
+# Internal snapshots made by emu-img: qemu-img sees and applies them.
+"$EMU_IMG" convert -O qcow2 src.raw s.qcow2
+"$EMU_IMG" snapshot -c first s.qcow2 || fail "snapshot -c"
+qcheck s.qcow2 "snapshot -c"
+qemu-io -c "write -P 0x99 64k 1M" s.qcow2 >/dev/null
+"$EMU_IMG" snapshot -c second s.qcow2
+qcheck s.qcow2 "second snapshot"
+"$EMU_IMG" snapshot -l s.qcow2 > emu.txt
+qemu-img snapshot -l s.qcow2 > qemu.txt
+diff qemu.txt emu.txt || fail "snapshot -l differs"
+# emu-img writes over snapshotted clusters (copy-on-write of shared clusters)
+"$EMU_IMG" convert -n -O qcow2 src.raw s.qcow2
+qcheck s.qcow2 "write after snapshot"
+qemu-img compare -q src.raw s.qcow2 || fail "write after snapshot: content"
+cp s.qcow2 s2.qcow2
+qemu-img snapshot -a first s2.qcow2
+qemu-img compare -q src.raw s2.qcow2 || fail "qemu-img snapshot -a of emu's snapshot"
+"$EMU_IMG" snapshot -a second s.qcow2 || fail "snapshot -a"
+qcheck s.qcow2 "snapshot -a"
+qemu-img convert -O raw s.qcow2 s.raw
+qemu-io -f raw -c "write -P 0x99 64k 1M" src.raw >/dev/null 2>&1 || true
+"$EMU_IMG" snapshot -d first s.qcow2 || fail "snapshot -d"
+qcheck s.qcow2 "snapshot -d"
+"$EMU_IMG" snapshot -d second s.qcow2
+qcheck s.qcow2 "snapshot -d second"
+qemu-img compare -q s.raw s.qcow2 || fail "content after deleting snapshots"
+[ -z "$(qemu-img snapshot -l s.qcow2)" ] || fail "snapshots left over"
+n=$((n + 1))
+
+# resize: grow (with preallocation) and shrink.
+"$EMU_IMG" convert -O qcow2 src.raw r.qcow2
+"$EMU_IMG" resize r.qcow2 +1G >/dev/null || fail "resize +1G"
+qcheck r.qcow2 "resize grow"
+[ "$(qemu-img info --output=json r.qcow2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" = 1082130432 ] ||
+    fail "resize grow: wrong size"
+"$EMU_IMG" resize --preallocation=metadata r.qcow2 1100M >/dev/null || fail "resize prealloc"
+qcheck r.qcow2 "resize prealloc"
+"$EMU_IMG" resize --shrink r.qcow2 4M >/dev/null || fail "resize shrink"
+qcheck r.qcow2 "resize shrink"
+head -c 4M src.raw > src4.raw
+qemu-img compare -q src4.raw r.qcow2 || fail "resize shrink: content"
+set +e
+"$EMU_IMG" resize r.qcow2 2M 2>/dev/null
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "shrink without --shrink must fail"
+n=$((n + 1))
+echo "$n cases checked with qemu-img"
