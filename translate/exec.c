@@ -317,6 +317,17 @@ int tr_install_fault_handler(struct error **errp)
 
 /* Compare mode: run the block by the interpreter, undo its stores, run
  * the translated code, and compare guest states. */
+__attribute__((no_sanitize_address))
+static void tr_undo_store(uint64_t host, int size, uint64_t v)
+{
+    switch (size) {
+    case 1: { uint8_t t = (uint8_t)v; __builtin_memcpy((void *)(uintptr_t)host, &t, 1); break; }
+    case 2: { uint16_t t = (uint16_t)v; __builtin_memcpy((void *)(uintptr_t)host, &t, 2); break; }
+    case 4: { uint32_t t = (uint32_t)v; __builtin_memcpy((void *)(uintptr_t)host, &t, 4); break; }
+    default: __builtin_memcpy((void *)(uintptr_t)host, &v, 8); break;
+    }
+}
+
 static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
 {
     struct tr_thread *t = &tr_self;
@@ -346,8 +357,7 @@ static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
     t->jbp = &t->jb;
     /* undo the interpreter's stores (newest first) */
     for (size_t i = tr->n_undo; i-- > 0;)
-        memcpy((void *)(uintptr_t)(cpu->guest_base + tr->undo[i].addr), &tr->undo[i].old,
-               (size_t)tr->undo[i].size);
+        tr_undo_store(cpu->guest_base + tr->undo[i].addr, tr->undo[i].size, tr->undo[i].old);
     t->armed = 1;
     int r2 = (int)tr->enter(cpu, tb->code);   /* a fault here leaves through t->jb */
     t->armed = 0;
