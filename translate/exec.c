@@ -332,6 +332,8 @@ static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
 {
     struct tr_thread *t = &tr_self;
     struct cpu *ref = tr->ref;
+    if (tr->fe->sync_state)
+        tr->fe->sync_state(cpu);
     for (int i = 0; i < tb->n_ops; i++) {
         if (tb->ops[i].opc == IR_HELPER && (tb->ops[i].aux & IR_HELPER_MEM)) {
             t->armed = 1;
@@ -355,12 +357,16 @@ static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
     t->in_helper = 0;
     t->cpu = cpu;
     t->jbp = &t->jb;
+    if (tr->fe->sync_state)
+        tr->fe->sync_state(ref);
     /* undo the interpreter's stores (newest first) */
     for (size_t i = tr->n_undo; i-- > 0;)
         tr_undo_store(cpu->guest_base + tr->undo[i].addr, tr->undo[i].size, tr->undo[i].old);
     t->armed = 1;
     int r2 = (int)tr->enter(cpu, tb->code);   /* a fault here leaves through t->jb */
     t->armed = 0;
+    if (tr->fe->sync_state)
+        tr->fe->sync_state(cpu);
     tr->compared_blocks++;
     int diff = -1;
     for (int i = 0; i < 64 && diff < 0; i++) {

@@ -43,6 +43,9 @@ struct tr_frontend {
                      tr_fetch_fn fetch, void *opaque, int max_insns);
     void (*describe)(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen,
                      uint64_t features);
+    /* Fold state the host keeps on the guest's behalf (FP exception flags
+     * in MXCSR) into struct cpu, so that two cpus can be compared. */
+    void (*sync_state)(struct cpu *cpu);
 };
 
 struct tr_backend {

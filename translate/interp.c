@@ -116,6 +116,10 @@ int ir_interp(struct tr *tr, struct cpu *cpu, const struct ir_op *ops, int n_ops
         case IR_EXIT:
             cpu->pc = (uint64_t)op->imm;
             return op->aux;
+        case IR_FOP: case IR_FMA: case IR_FCMP: case IR_FCVT_DI:
+            *slot(cpu, op->d) = ir_fp_eval(op, val(cpu, op->a), val(cpu, op->b),
+                                           op->c.kind ? val(cpu, op->c) : 0);
+            break;
         default:
             *slot(cpu, op->d) = ir_eval(op, val(cpu, op->a), val(cpu, op->b));
             break;

@@ -87,7 +87,7 @@ static int reg(void)
 static int gen_insn(uint8_t *p, int remaining)
 {
     uint32_t w;
-    int k = (int)(rnd() % 14);
+    int k = (int)(rnd() % 17);
     switch (k) {
     case 0: case 1: case 2: {
         const uint32_t *o = r_ops[rnd() % ARRAY_SIZE(r_ops)];
@@ -165,6 +165,26 @@ static int gen_insn(uint8_t *p, int remaining)
         memcpy(p, &c, 2);
         return 2;
     }
+    case 12: case 13: case 14: {   /* double-precision arithmetic, dynamic rounding */
+        static const uint32_t fops[] = {
+            0x02007053, 0x0a007053, 0x12007053, 0x1a007053, /* fadd.d fsub.d fmul.d fdiv.d (rm=dyn) */
+            0x5a007053,                                     /* fsqrt.d */
+            0x22000053, 0x22001053, 0x22002053,             /* fsgnj.d fsgnjn.d fsgnjx.d */
+            0xa2002053, 0xa2001053, 0xa2000053,             /* feq.d flt.d fle.d */
+            0xd2007053, 0xd2207053,                         /* fcvt.d.w fcvt.d.l */
+        };
+        uint32_t o = fops[rnd() % ARRAY_SIZE(fops)];
+        int rd = (o & 0xf0000000u) == 0xa0000000u ? reg() : (int)(rnd() % 32);
+        int rs1 = (o & 0xf0000000u) == 0xd0000000u ? (int)(rnd() % 31) : (int)(rnd() % 32);
+        uint32_t rs2 = (o == 0x5a007053 || (o & 0xf0000000u) == 0xd0000000u) ? 0 : (uint32_t)(rnd() % 32) << 20;
+        w = o | rs2 | ((uint32_t)rs1 << 15) | ((uint32_t)rd << 7);
+        if (rnd() % 4 == 0) {   /* fused multiply-add family */
+            w = (uint32_t)(0x43 | ((rnd() & 3) << 2)) | (7u << 12) | (1u << 25) |
+                ((uint32_t)(rnd() % 32) << 7) | ((uint32_t)(rnd() % 32) << 15) |
+                ((uint32_t)(rnd() % 32) << 20) | ((uint32_t)(rnd() % 32) << 27);
+        }
+        break;
+    }
     default:    /* addi/addiw with a small immediate */
         w = i_type((int32_t)(rnd() % 64) - 32, 0, (rnd() & 1) ? 0x13 : 0x1b, reg(), (int)(rnd() % 31));
         break;
@@ -182,8 +202,17 @@ static void init_cpu(struct cpu *c, uint64_t seed)
         uint64_t v = rnd();
         c->x[i] = (i & 3) == 0 ? (v & 0xff) : (i & 3) == 1 ? (uint64_t)(int64_t)(int32_t)v : v;
     }
-    for (int i = 0; i < 32; i++)
-        c->f[i] = rnd();
+    static const uint64_t fspecial[] = {
+        0, UINT64_C(0x8000000000000000), UINT64_C(0x3ff0000000000000), UINT64_C(0xbff0000000000000),
+        UINT64_C(0x7ff0000000000000), UINT64_C(0xfff0000000000000), UINT64_C(0x7ff8000000000000),
+        UINT64_C(0x7ff4000000000000), UINT64_C(0xfff8000000000123), UINT64_C(0x0000000000000001),
+        UINT64_C(0x000fffffffffffff), UINT64_C(0x7fefffffffffffff), UINT64_C(0x3fb999999999999a),
+        UINT64_C(0x4008000000000000), UINT64_C(0x0010000000000000), UINT64_C(0x43e0000000000000),
+    };
+    for (int i = 0; i < 32; i++) {
+        uint64_t v = rnd();
+        c->f[i] = (v & 3) == 0 ? v : fspecial[(v >> 2) % ARRAY_SIZE(fspecial)];
+    }
     rs = save;
     c->x[31] = DATA;
     c->pc = CODE;
@@ -194,6 +223,10 @@ static void init_cpu(struct cpu *c, uint64_t seed)
 
 static int run(enum tr_mode mode, struct cpu *c)
 {
+    struct cpu scratch;
+    memset(&scratch, 0, offsetof(struct cpu, jc));
+    rv_fp_sync(&scratch);       /* start with clear host flags */
+    rv_fp_load_mode(c);
     struct tr *tr = NULL;
     struct error *err = NULL;
     if (tr_new(&tr, &rv_frontend, &x86_backend, mode, RV_EXT_ALL, fetch, NULL, &err) < 0) {
@@ -202,6 +235,7 @@ static int run(enum tr_mode mode, struct cpu *c)
         return -1;
     }
     int r = tr_run(tr, c);
+    rv_fp_sync(c);
     if (r == -EIO)
         fprintf(stderr, "compare: %s\n", tr->mismatch);
     tr_free(tr);
@@ -243,6 +277,7 @@ static void round_(int n)
     CHECK(r3 == CPU_EXIT_EBREAK);
     bool same = memcmp(c_int.x, c_jit.x, sizeof(c_int.x)) == 0 &&
                 memcmp(c_int.f, c_jit.f, sizeof(c_int.f)) == 0 && c_int.pc == c_jit.pc &&
+                c_int.fflags == c_jit.fflags && c_cmp.fflags == c_jit.fflags &&
                 memcmp(data_int, data_jit, DATA_SIZE) == 0;
     CHECK(same);
     if (!same) {
@@ -250,6 +285,10 @@ static void round_(int n)
         for (int i = 0; i < 32; i++)
             if (c_int.x[i] != c_jit.x[i])
                 fprintf(stderr, "  x%d interp %016" PRIx64 " jit %016" PRIx64 "\n", i, c_int.x[i], c_jit.x[i]);
+        for (int i = 0; i < 32; i++)
+            if (c_int.f[i] != c_jit.f[i])
+                fprintf(stderr, "  f%d interp %016" PRIx64 " jit %016" PRIx64 "\n", i, c_int.f[i], c_jit.f[i]);
+        fprintf(stderr, "  fflags interp %x jit %x compare %x\n", c_int.fflags, c_jit.fflags, c_cmp.fflags);
         for (uint64_t a = CODE; a < code_end; a += 2)
             fprintf(stderr, "%04x%s", *(uint16_t *)(void *)(mem + a), (a - CODE) % 32 == 30 ? "\n" : " ");
         fprintf(stderr, "\n");
@@ -295,7 +334,7 @@ int main(void)
     if (mem == MAP_FAILED)
         return unit_result();
     directed();
-    for (int n = 0; n < 400; n++)
+    for (int n = 0; n < 1000; n++)
         round_(n);
     munmap(mem, MEM_SIZE);
     return unit_result();

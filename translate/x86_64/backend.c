@@ -431,6 +431,141 @@ static void gen_st(struct x86_gen *g, const struct ir_op *op)
     }
 }
 
+/* ---- floating point: scalar SSE on doubles ---- */
+
+static void fp_load(struct xbuf *b, int xmm, struct ir_val v)
+{
+    struct loc l = loc_of(v, false);
+    if (l.k == L_MEM) {
+        x_rm(b, XF_F2, 0x0f10, xmm, RBP, -1, l.disp);       /* movsd xmm, m64 */
+    } else {
+        ld_loc(b, RAX, l);
+        x_rr(b, XF_66 | XF_W, 0x0f6e, xmm, RAX);            /* movq xmm, rax */
+    }
+}
+
+static void fp_store(struct xbuf *b, struct ir_val d, int xmm)
+{
+    struct loc l = loc_of(d, false);
+    if (l.k == L_MEM)
+        x_rm(b, XF_F2, 0x0f11, xmm, RBP, -1, l.disp);       /* movsd m64, xmm */
+    else if (l.k == L_REG)
+        x_rr(b, XF_66 | XF_W, 0x0f7e, xmm, l.r);            /* movq r64, xmm */
+}
+
+/* A NaN result becomes the canonical NaN (the host would keep a payload
+ * or produce its own default NaN).  extra() runs first on that path. */
+static void fp_canon(struct xbuf *b, int xmm, void (*extra)(struct xbuf *, const struct ir_op *),
+                     const struct ir_op *op)
+{
+    x_rr(b, XF_66, 0x0f2e, xmm, xmm);                       /* ucomisd xmm, xmm */
+    uint8_t *ok = x_jcc8(b, CC_NP);
+    if (extra)
+        extra(b, op);
+    x_mov_ri(b, RAX, (int64_t)IR_CANON_NAN_D);
+    x_rr(b, XF_66 | XF_W, 0x0f6e, xmm, RAX);
+    x_patch8(b, ok);
+}
+
+static void gen_fop(struct x86_gen *g, const struct ir_op *op)
+{
+    static const uint32_t opc[] = { [IR_FADD] = 0x0f58, [IR_FSUB] = 0x0f5c, [IR_FMUL] = 0x0f59,
+                                    [IR_FDIV] = 0x0f5e, [IR_FSQRT] = 0x0f51 };
+    struct xbuf *b = &g->b;
+    if (op->aux == IR_FSQRT) {
+        struct loc la = loc_of(op->a, false);
+        if (la.k == L_MEM) {
+            x_rm(b, XF_F2, 0x0f51, 0, RBP, -1, la.disp);
+        } else {
+            fp_load(b, 1, op->a);
+            x_rr(b, XF_F2, 0x0f51, 0, 1);
+        }
+    } else {
+        fp_load(b, 0, op->a);
+        struct loc lb = loc_of(op->b, false);
+        if (lb.k == L_MEM) {
+            x_rm(b, XF_F2, opc[op->aux], 0, RBP, -1, lb.disp);
+        } else {
+            fp_load(b, 1, op->b);
+            x_rr(b, XF_F2, opc[op->aux], 0, 1);
+        }
+    }
+    fp_canon(b, 0, NULL, op);
+    fp_store(b, op->d, 0);
+}
+
+/* inf * 0 is invalid even when the addend is a quiet NaN (RISC-V); the
+ * host's FMA leaves that to the implementation, so multiply again. */
+static void fma_invalid_check(struct xbuf *b, const struct ir_op *op)
+{
+    fp_load(b, 2, op->a);
+    x_rr(b, XF_F2, 0x0f59, 2, 1);                           /* mulsd xmm2, xmm1 (b) */
+}
+
+static void gen_fma(struct x86_gen *g, const struct ir_op *op)
+{
+    static const uint8_t opc[4] = { 0xa9, 0xab, 0xad, 0xaf };  /* vf[n]m{add,sub}213sd */
+    struct xbuf *b = &g->b;
+    fp_load(b, 0, op->a);
+    fp_load(b, 1, op->b);
+    struct loc lc = loc_of(op->c, false);
+    int rm = 2;
+    if (lc.k != L_MEM)
+        fp_load(b, 2, op->c);
+    /* VEX.128.66.0F38.W1 op /r: xmm0 = xmm1 * xmm0 +- c */
+    xb_byte(b, 0xc4);
+    xb_byte(b, 0x80 | 0x40 | (lc.k == L_MEM ? 0x20 : 0x20) | 0x02);  /* ~R ~X ~B, map 0F38 */
+    xb_byte(b, 0x80 | ((~1u & 15) << 3) | 0x01);                  /* W1, vvvv = xmm1, pp = 66 */
+    xb_byte(b, opc[op->aux & 3]);
+    if (lc.k == L_MEM) {
+        if (fits_s8(lc.disp)) {
+            xb_byte(b, 0x45);                                 /* mod 01, reg xmm0, rm rbp */
+            xb_byte(b, (uint8_t)lc.disp);
+        } else {
+            xb_byte(b, 0x85);
+            xb_u32(b, (uint32_t)lc.disp);
+        }
+    } else {
+        xb_byte(b, 0xc0 | rm);
+    }
+    fp_canon(b, 0, fma_invalid_check, op);
+    fp_store(b, op->d, 0);
+}
+
+static void gen_fcmp(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct ir_val first = op->aux == IR_FEQ ? op->a : op->b;
+    struct ir_val second = op->aux == IR_FEQ ? op->b : op->a;
+    fp_load(b, 0, first);
+    uint32_t opc = op->aux == IR_FEQ ? 0x0f2e : 0x0f2f;     /* ucomisd / comisd */
+    struct loc l2 = loc_of(second, false);
+    if (l2.k == L_MEM) {
+        x_rm(b, XF_66, opc, 0, RBP, -1, l2.disp);
+    } else {
+        fp_load(b, 1, second);
+        x_rr(b, XF_66, opc, 0, 1);
+    }
+    if (op->aux == IR_FEQ) {
+        x_rr(b, 0, 0x0f90 | CC_E, 0, RAX);
+        x_rr(b, 0, 0x0f90 | CC_NP, 0, RCX);
+        x_rr(b, 0, 0x20, RCX, RAX);                         /* and al, cl */
+    } else {
+        /* b > a  <=>  a < b; b >= a  <=>  a <= b; unordered gives false */
+        x_rr(b, 0, 0x0f90 | (op->aux == IR_FLT ? CC_A : CC_AE), 0, RAX);
+    }
+    x_rr(b, 0, 0x0fb6, RAX, RAX);
+    st_loc(b, loc_of(op->d, false), RAX);
+}
+
+static void gen_fcvt_di(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    ld_loc(b, RAX, loc_of(op->a, false));
+    x_rr(b, XF_F2 | (op->aux ? XF_W : 0), 0x0f2a, 0, RAX);  /* cvtsi2sd xmm0, r */
+    fp_store(b, op->d, 0);
+}
+
 static void gen_op(struct x86_gen *g, const struct ir_op *op)
 {
     switch (op->opc) {
@@ -469,6 +604,10 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
     case IR_DIV: case IR_DIVU: case IR_REM: case IR_REMU:
     case IR_DIVW: case IR_DIVUW: case IR_REMW: case IR_REMUW: gen_div(g, op); break;
     case IR_CALL2: gen_call2(g, op); break;
+    case IR_FOP: gen_fop(g, op); break;
+    case IR_FMA: gen_fma(g, op); break;
+    case IR_FCMP: gen_fcmp(g, op); break;
+    case IR_FCVT_DI: gen_fcvt_di(g, op); break;
     case IR_LD: gen_ld(g, op); break;
     case IR_ST: gen_st(g, op); break;
     case IR_HELPER: gen_helper(g, op); break;
