@@ -72,6 +72,7 @@ static void tb_free(struct tb *tb)
 {
     free(tb->insn_off);
     free(tb->insn_pc);
+    free(tb->fault_map);
     free(tb->ops);
     free(tb);
 }
@@ -277,8 +278,8 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
                 if (tb->insn_off[k] <= off)
                     i = k;
             cpu->pc = tb->insn_pc[i];
+            tr->be->recover_regs(cpu, tb, i, uc);
         }
-        tr->be->recover_regs(cpu, uc);
         cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
         cpu->fault_sig = sig;
         cpu->fault_code = si->si_code;
