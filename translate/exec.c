@@ -72,6 +72,7 @@ static void tb_free(struct tb *tb)
 {
     free(tb->insn_off);
     free(tb->insn_pc);
+    free(tb->fault_map);
     free(tb->ops);
     free(tb);
 }
@@ -277,8 +278,8 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
                 if (tb->insn_off[k] <= off)
                     i = k;
             cpu->pc = tb->insn_pc[i];
+            tr->be->recover_regs(cpu, tb, i, uc);
         }
-        tr->be->recover_regs(cpu, uc);
         cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
         cpu->fault_sig = sig;
         cpu->fault_code = si->si_code;
@@ -317,10 +318,23 @@ int tr_install_fault_handler(struct error **errp)
 
 /* Compare mode: run the block by the interpreter, undo its stores, run
  * the translated code, and compare guest states. */
+__attribute__((no_sanitize_address))
+static void tr_undo_store(uint64_t host, int size, uint64_t v)
+{
+    switch (size) {
+    case 1: { uint8_t t = (uint8_t)v; __builtin_memcpy((void *)(uintptr_t)host, &t, 1); break; }
+    case 2: { uint16_t t = (uint16_t)v; __builtin_memcpy((void *)(uintptr_t)host, &t, 2); break; }
+    case 4: { uint32_t t = (uint32_t)v; __builtin_memcpy((void *)(uintptr_t)host, &t, 4); break; }
+    default: __builtin_memcpy((void *)(uintptr_t)host, &v, 8); break;
+    }
+}
+
 static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
 {
     struct tr_thread *t = &tr_self;
     struct cpu *ref = tr->ref;
+    if (tr->fe->sync_state)
+        tr->fe->sync_state(cpu);
     for (int i = 0; i < tb->n_ops; i++) {
         if (tb->ops[i].opc == IR_HELPER && (tb->ops[i].aux & IR_HELPER_MEM)) {
             t->armed = 1;
@@ -344,13 +358,16 @@ static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
     t->in_helper = 0;
     t->cpu = cpu;
     t->jbp = &t->jb;
+    if (tr->fe->sync_state)
+        tr->fe->sync_state(ref);
     /* undo the interpreter's stores (newest first) */
     for (size_t i = tr->n_undo; i-- > 0;)
-        memcpy((void *)(uintptr_t)(cpu->guest_base + tr->undo[i].addr), &tr->undo[i].old,
-               (size_t)tr->undo[i].size);
+        tr_undo_store(cpu->guest_base + tr->undo[i].addr, tr->undo[i].size, tr->undo[i].old);
     t->armed = 1;
     int r2 = (int)tr->enter(cpu, tb->code);   /* a fault here leaves through t->jb */
     t->armed = 0;
+    if (tr->fe->sync_state)
+        tr->fe->sync_state(cpu);
     tr->compared_blocks++;
     int diff = -1;
     for (int i = 0; i < 64 && diff < 0; i++) {

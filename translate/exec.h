@@ -43,6 +43,9 @@ struct tr_frontend {
                      tr_fetch_fn fetch, void *opaque, int max_insns);
     void (*describe)(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen,
                      uint64_t features);
+    /* Fold state the host keeps on the guest's behalf (FP exception flags
+     * in MXCSR) into struct cpu, so that two cpus can be compared. */
+    void (*sync_state)(struct cpu *cpu);
 };
 
 struct tr_backend {
@@ -56,9 +59,10 @@ struct tr_backend {
                      uint8_t *rw, uint8_t *rx, size_t room);
     /* Point the chain jump whose rel32 field is at rx_slot at target. */
     void (*patch_jump)(struct tr *tr, uint8_t *rx_slot, const void *target);
-    /* After a fault in translated code: copy guest registers that live in
-     * host registers from the signal context into cpu. */
-    void (*recover_regs)(struct cpu *cpu, const void *ucontext);
+    /* After a fault in translated code at guest instruction insn of tb:
+     * copy guest registers that live in host registers from the signal
+     * context into cpu. */
+    void (*recover_regs)(struct cpu *cpu, const struct tb *tb, int insn, const void *ucontext);
     /* Disassembly is not provided; -d out_asm prints hex bytes. */
 };
 
@@ -78,6 +82,7 @@ struct tb {
     uint16_t n_insns;
     uint32_t *insn_off;     /* host offset of each guest instruction */
     uint64_t *insn_pc;
+    uint8_t *fault_map;     /* back end's per-instruction register map */
     struct ir_op *ops;      /* interpreter/compare modes: the IR */
     int n_ops;
     struct tb *hash_next;

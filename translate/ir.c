@@ -13,7 +13,8 @@ static const char *const ir_names[IR_OPC_COUNT] = {
     [IR_MULH] = "mulh", [IR_MULHU] = "mulhu", [IR_DIV] = "div",
     [IR_DIVU] = "divu", [IR_REM] = "rem", [IR_REMU] = "remu",
     [IR_DIVW] = "divw", [IR_DIVUW] = "divuw", [IR_REMW] = "remw",
-    [IR_REMUW] = "remuw", [IR_CALL2] = "call2", [IR_LD] = "ld", [IR_ST] = "st",
+    [IR_REMUW] = "remuw", [IR_CALL2] = "call2", [IR_FOP] = "fop", [IR_FMA] = "fma",
+    [IR_FCMP] = "fcmp", [IR_FCVT_DI] = "fcvt_di", [IR_LD] = "ld", [IR_ST] = "st",
     [IR_HELPER] = "helper", [IR_GOTO] = "goto", [IR_GOTO_IND] = "goto_ind",
     [IR_BRCOND] = "brcond", [IR_EXIT] = "exit",
 };
@@ -62,6 +63,10 @@ void ir_dump(FILE *fp, const struct ir_block *b)
         ir_print_val(fp, op->a);
         fputc(' ', fp);
         ir_print_val(fp, op->b);
+        if (op->opc == IR_FMA) {
+            fputc(' ', fp);
+            ir_print_val(fp, op->c);
+        }
         fprintf(fp, " imm=0x%" PRIx64 " aux=%u\n", (uint64_t)op->imm, op->aux);
     }
 }

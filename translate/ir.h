@@ -40,6 +40,14 @@ enum ir_opc {
     IR_DIV, IR_DIVU, IR_REM, IR_REMU,      /* RISC-V results, never a trap */
     IR_DIVW, IR_DIVUW, IR_REMW, IR_REMUW,
     IR_CALL2,                     /* d = fn(a, b): pure helper, cannot fault */
+    /* Floating point on doubles (operands are raw 64-bit register values).
+     * They round in the current dynamic mode and accrue exception flags
+     * in the host's MXCSR (folded into cpu->fflags by the front end's
+     * sync); a NaN result is the canonical NaN.  Not pure: never removed. */
+    IR_FOP,                       /* d = a OP b, OP in aux (enum ir_fop) */
+    IR_FMA,                       /* d = (aux&2 ? -1 : 1) * a * b + (aux&1 ? -c : c) */
+    IR_FCMP,                      /* d = a CMP b (0/1), CMP in aux (enum ir_fcmp) */
+    IR_FCVT_DI,                   /* d = (double)a; aux 0: a is int32, 1: int64 */
     IR_LD,                        /* d = mem[a + imm]; size and sign in aux */
     IR_ST,                        /* mem[a + imm] = b; size in aux */
     IR_HELPER,                    /* fn(cpu, insn=aux): may read/write all
@@ -50,6 +58,10 @@ enum ir_opc {
     IR_EXIT,                      /* end: pc = imm; return reason aux */
     IR_OPC_COUNT
 };
+
+enum ir_fop { IR_FADD, IR_FSUB, IR_FMUL, IR_FDIV, IR_FSQRT };
+enum ir_fcmp { IR_FEQ, IR_FLT, IR_FLE };
+#define IR_CANON_NAN_D UINT64_C(0x7ff8000000000000)
 
 /* IR_BRCOND conditions (aux). */
 enum ir_cond { IR_EQ, IR_NE, IR_LT, IR_GE, IR_LTU, IR_GEU };
@@ -69,7 +81,7 @@ struct ir_op {
     uint8_t opc;
     uint8_t aux;
     uint16_t insn_idx;            /* index of the guest instruction */
-    struct ir_val d, a, b;
+    struct ir_val d, a, b, c;       /* c: IR_FMA only */
     int64_t imm, imm2;
     uint32_t insn;                /* IR_HELPER argument */
     void *fn;                     /* IR_CALL2 / IR_HELPER function */
@@ -123,6 +135,9 @@ void ir_dump(FILE *fp, const struct ir_block *b);
 /* Evaluate a pure op (everything up to IR_CALL2).  Shared by the optimizer's
  * constant folding and the reference interpreter, so both agree. */
 uint64_t ir_eval(const struct ir_op *op, uint64_t a, uint64_t b);
+/* Evaluate an FP op (IR_FOP..IR_FCVT_DI) with the host FPU in the current
+ * MXCSR state, exactly as the translated code does (fpops.c). */
+uint64_t ir_fp_eval(const struct ir_op *op, uint64_t a, uint64_t b, uint64_t c);
 bool ir_cond_eval(int cond, uint64_t a, uint64_t b);
 
 /* Optimizer: constant folding, copy propagation, dead-code removal. */

@@ -81,6 +81,7 @@ static void opt_forward(struct ir_block *b)
         if (op->opc != IR_HELPER) {
             subst(info, &op->a);
             subst(info, &op->b);
+            subst(info, &op->c);
         }
         if (is_pure(op->opc)) {
             bool a_c = op->a.kind == IR_V_CONST;
@@ -151,8 +152,8 @@ static void opt_dce(struct ir_block *b)
             else
                 live_tmps &= ~(1u << (d - 64));
         }
-        struct ir_val *rd[2] = { &op->a, &op->b };
-        for (int k = 0; k < 2; k++) {
+        struct ir_val *rd[3] = { &op->a, &op->b, &op->c };
+        for (int k = 0; k < 3; k++) {
             int s = slot_of(*rd[k]);
             if (s < 0)
                 continue;

@@ -198,6 +198,7 @@ int main(int argc, char **argv)
         err_report(err);
         return 1;
     }
+    rv_fp_load_mode(&cpu);
     while (!u.exited) {
         int r = tr_run(u.tr, &cpu);
         switch (r) {

@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "user.h"
+#include "riscv/riscv.h"
 #include "log.h"
 
 #define RV_SA_NODEFER 0x40000000u
@@ -93,6 +94,7 @@ void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
     for (int i = 1; i < 32; i++)
         regs[i] = c->x[i];
     memcpy(regs + 32, c->f, 256);
+    rv_fp_sync(c);
     uint32_t fcsr = (c->frm << 5) | c->fflags;
     memcpy(regs + 64, &fcsr, 4);
 
@@ -126,6 +128,9 @@ long user_rt_sigreturn(struct user *u)
     memcpy(&fcsr, regs + 64, 4);
     c->fflags = fcsr & 0x1f;
     c->frm = (fcsr >> 5) & 7;
+    rv_fp_sync(c);          /* drop flags collected since: the frame's are the truth */
+    c->fflags = fcsr & 0x1f;
+    rv_fp_load_mode(c);
     memcpy(&u->blocked, f + FRAME_UC + UC_SIGMASK, 8);
     return (long)c->x[10];
 }

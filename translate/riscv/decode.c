@@ -123,4 +123,5 @@ const struct tr_frontend rv_frontend = {
     .max_insns = 64,
     .translate = rv_translate,
     .describe = rv_describe,
+    .sync_state = rv_fp_sync,
 };

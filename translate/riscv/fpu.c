@@ -41,25 +41,50 @@ static inline void mxcsr_set(uint32_t v)
     __asm__ volatile("ldmxcsr %0" : : "m"(v));
 }
 
-/* Start a host operation in rounding mode rm (RISC-V encoding). */
-static void fp_begin(int rm)
-{
-    static const uint32_t rc[5] = { 0, 3, 1, 2, 0 };
-    mxcsr_set(0x1f80u | (rc[rm] << 13));
-}
+static const uint32_t rv_rc[8] = { 0, 3, 1, 2, 0, 0, 0, 0 };
 
-/* End it: accrue the host's flags into fflags. */
-static void fp_end(struct cpu *cpu)
+static uint32_t host_flags(uint32_t m)
 {
-    uint32_t m = mxcsr_get();
-    mxcsr_set(0x1f80u);
     uint32_t f = 0;
     if (m & 0x01) f |= FF_NV;
     if (m & 0x04) f |= FF_DZ;
     if (m & 0x08) f |= FF_OF;
     if (m & 0x10) f |= FF_UF;
     if (m & 0x20) f |= FF_NX;
-    cpu->fflags |= f;
+    return f;
+}
+
+/* While guest code runs, the host MXCSR holds the guest's dynamic rounding
+ * mode and collects its exception flags (inline FP ops in translated code
+ * use it directly).  rv_fp_sync folds the collected flags into fflags. */
+void rv_fp_sync(struct cpu *cpu)
+{
+    uint32_t m = mxcsr_get();
+    if (m & 0x3f) {
+        cpu->fflags |= host_flags(m);
+        mxcsr_set(m & ~0x3fu);
+    }
+}
+
+void rv_fp_load_mode(struct cpu *cpu)
+{
+    mxcsr_set(0x1f80u | (rv_rc[cpu->frm & 7] << 13));
+}
+
+/* Start a host operation in rounding mode rm (RISC-V encoding). */
+static void fp_begin_cpu(struct cpu *cpu, int rm)
+{
+    rv_fp_sync(cpu);
+    mxcsr_set(0x1f80u | (rv_rc[rm] << 13));
+}
+#define fp_begin(rm) fp_begin_cpu(cpu, rm)
+
+/* End it: accrue the host's flags into fflags, back to the dynamic mode. */
+static void fp_end(struct cpu *cpu)
+{
+    uint32_t m = mxcsr_get();
+    cpu->fflags |= host_flags(m);
+    rv_fp_load_mode(cpu);
 }
 
 static float s_of(uint64_t v)
@@ -468,5 +493,6 @@ int rv_helper_fp(struct cpu *cpu, uint32_t insn)
 
 uint32_t rv_fflags_read(struct cpu *cpu)
 {
+    rv_fp_sync(cpu);
     return cpu->fflags & 0x1f;
 }

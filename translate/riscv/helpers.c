@@ -31,6 +31,8 @@ int rv_helper_csr(struct cpu *cpu, uint32_t insn)
 
     if (fp && !(cpu->features & RV_EXT_F))
         return CPU_EXIT_ILLEGAL;
+    if (fp)
+        rv_fp_sync(cpu);
     switch (csr) {
     case 0x001: old = cpu->fflags; break;
     case 0x002: old = cpu->frm; break;
@@ -55,6 +57,10 @@ int rv_helper_csr(struct cpu *cpu, uint32_t insn)
         case 0x003: cpu->fflags = (uint32_t)nv & 0x1f; cpu->frm = (uint32_t)(nv >> 5) & 7; break;
         default: return CPU_EXIT_ILLEGAL;                  /* read-only counters */
         }
+        if (cpu->frm > 4 && log_on(LOG_UNIMP))
+            log_msg(LOG_UNIMP, "invalid frm %u: dynamic-rounding FP ops done inline will not trap",
+                    cpu->frm);
+        rv_fp_load_mode(cpu);
     }
     if (rd)
         cpu->x[rd] = old;

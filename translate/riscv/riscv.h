@@ -94,5 +94,7 @@ uint64_t rv_fn_maxu(uint64_t a, uint64_t b);
 
 /* Rounding-mode and flag state shared with the user-mode runtime. */
 uint32_t rv_fflags_read(struct cpu *cpu);
+void rv_fp_sync(struct cpu *cpu);
+void rv_fp_load_mode(struct cpu *cpu);
 
 #endif

@@ -273,9 +273,102 @@ RV_TRANS_DECL(fmv_w_x)
 RV_TRANS_DECL(fmv_x_d) { return gen_alu(dc, IR_MOV, RD(insn), FREG(RS1(insn)), ir_const(0)); }
 RV_TRANS_DECL(fmv_d_x) { gen(dc, IR_MOV, FREG(RD(insn)), src(RS1(insn)), ir_const(0)); return true; }
 RV_TRANS_DECL(fp_s) { return gen_helper(dc, rv_helper_fp, insn); }
-RV_TRANS_DECL(fp_d) { return gen_helper(dc, rv_helper_fp, insn); }
 RV_TRANS_DECL(fma_s) { return gen_helper(dc, rv_helper_fp, insn); }
-RV_TRANS_DECL(fma_d) { return gen_helper(dc, rv_helper_fp, insn); }
+
+#define SIGN_D INT64_MIN
+#define RM_DYN 7
+
+/* Double-precision ops in the dynamic rounding mode are inline IR (host
+ * SSE, see IR_FOP); static rounding modes and the rarer ops use the
+ * helper, which implements every case. */
+static bool gen_fsgnj_d(struct rv_dc *dc, int rd, int rs1, int rs2, int kind)
+{
+    struct ir_val d = FREG(rd), a = FREG(rs1), b = FREG(rs2);
+    if (rs1 == rs2 && kind == 0) {
+        gen(dc, IR_MOV, d, a, ir_const(0));
+        return true;
+    }
+    if (rs1 == rs2 && kind == 1) {
+        gen(dc, IR_XOR, d, a, ir_const(SIGN_D));
+        return true;
+    }
+    struct ir_val t = new_tmp(dc), u = new_tmp(dc);
+    if (kind == 2) {
+        gen(dc, IR_AND, t, b, ir_const(SIGN_D));
+        gen(dc, IR_XOR, d, a, t);
+        return true;
+    }
+    if (kind == 1) {
+        gen(dc, IR_XOR, t, b, ir_const(-1));
+        gen(dc, IR_AND, t, t, ir_const(SIGN_D));
+    } else {
+        gen(dc, IR_AND, t, b, ir_const(SIGN_D));
+    }
+    gen(dc, IR_AND, u, a, ir_const(INT64_MAX));
+    gen(dc, IR_OR, d, u, t);
+    return true;
+}
+
+RV_TRANS_DECL(fp_d)
+{
+    int rd = RD(insn), rs1 = RS1(insn), rs2 = RS2(insn), rm = F3(insn);
+    uint32_t f7 = insn >> 25;
+    switch (f7) {
+    case 0x01: case 0x05: case 0x09: case 0x0d:     /* fadd, fsub, fmul, fdiv */
+        if (rm != RM_DYN)
+            break;
+        gen(dc, IR_FOP, FREG(rd), FREG(rs1), FREG(rs2))->aux = (uint8_t)(f7 >> 2);
+        return true;
+    case 0x2d:                                      /* fsqrt */
+        if (rs2 != 0)
+            return false;
+        if (rm != RM_DYN)
+            break;
+        gen(dc, IR_FOP, FREG(rd), FREG(rs1), FREG(rs1))->aux = IR_FSQRT;
+        return true;
+    case 0x11:                                      /* fsgnj, fsgnjn, fsgnjx */
+        if (rm > 2)
+            return false;
+        return gen_fsgnj_d(dc, rd, rs1, rs2, rm);
+    case 0x51: {                                    /* fle, flt, feq */
+        static const uint8_t cmp[3] = { IR_FLE, IR_FLT, IR_FEQ };
+        if (rm > 2)
+            return false;
+        struct ir_val d = rd ? ir_reg(rd) : new_tmp(dc);  /* flags even for x0 */
+        gen(dc, IR_FCMP, d, FREG(rs1), FREG(rs2))->aux = cmp[rm];
+        return true;
+    }
+    case 0x69:                                      /* fcvt.d.w / fcvt.d.l */
+        if (rs2 == 0 && rm != 5 && rm != 6) {       /* exact: any valid mode */
+            gen(dc, IR_FCVT_DI, FREG(rd), src(rs1), ir_const(0))->aux = 0;
+            return true;
+        }
+        if (rs2 == 2 && rm == RM_DYN) {
+            gen(dc, IR_FCVT_DI, FREG(rd), src(rs1), ir_const(0))->aux = 1;
+            return true;
+        }
+        break;
+    }
+    return gen_helper(dc, rv_helper_fp, insn);
+}
+
+static bool host_has_fma(void)
+{
+    static int fma = -1;
+    if (fma < 0)
+        fma = __builtin_cpu_supports("fma") ? 1 : 0;
+    return fma;
+}
+
+RV_TRANS_DECL(fma_d)
+{
+    if (F3(insn) != RM_DYN || !host_has_fma())
+        return gen_helper(dc, rv_helper_fp, insn);
+    struct ir_op *op = gen(dc, IR_FMA, FREG(RD(insn)), FREG(RS1(insn)), FREG(RS2(insn)));
+    op->c = FREG(insn >> 27);
+    op->aux = (uint8_t)((insn >> 2) & 3);     /* bit 1: negate product, bit 0: negate addend */
+    return true;
+}
 
 /* ---- Zba ---- */
 static bool gen_shadd(struct rv_dc *dc, uint32_t insn, int sh, bool uw)

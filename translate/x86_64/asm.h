@@ -29,6 +29,7 @@ enum x86_cc {
 #define XF_W 1      /* REX.W: 64-bit operand */
 #define XF_66 2     /* operand-size prefix: 16-bit */
 #define XF_REX 4    /* force a REX prefix (byte registers sil, dil) */
+#define XF_F2 8     /* scalar-double prefix (movsd, addsd, ...) */
 
 struct xbuf {
     uint8_t *start;
@@ -61,6 +62,8 @@ static inline void x_prefix(struct xbuf *b, int flags, int reg, int index, int b
 {
     if (flags & XF_66)
         xb_byte(b, 0x66);
+    if (flags & XF_F2)
+        xb_byte(b, 0xf2);
     unsigned rex = 0x40 | ((flags & XF_W) ? 8 : 0) | ((reg >> 3) & 1) << 2 |
                    (index >= 0 ? ((index >> 3) & 1) << 1 : 0) | (base >= 0 ? ((base >> 3) & 1) : 0);
     if (rex != 0x40 || (flags & XF_REX))

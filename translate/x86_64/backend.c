@@ -1,73 +1,19 @@
 /* backend.c - the x86-64 host back end: IR to machine code.
  *
- * Register plan, for the whole run (not per block):
- *   rbp  the struct cpu of the running thread
- *   r15  guest_base: guest address a is host address r15 + a
- *   rax, rcx, rdx  scratch
- *   the other ten host registers hold the ten most used guest registers
- *   (x86_pin[]); the rest of the guest state is addressed in struct cpu.
- * Pinned guest registers are loaded by the entry trampoline and stored by
- * the exit path; around calls to C they are stored to (and reloaded from)
- * struct cpu, so helpers always see the whole guest state there.
- *
- * Each IR op becomes a short fixed sequence; results go straight to their
- * home (pinned register or struct cpu), so the guest state is exact at
- * every guest-instruction boundary and a fault needs only the pinned
- * registers from the signal context plus the pc (from tb->insn_off).
+ * See x86.h for the register plan.  Each IR op becomes a short fixed
+ * sequence over the block's register cache (regs.c); the cache is written
+ * back at every block exit and before calls, and a per-instruction map
+ * (tb->fault_map) tells the fault handler which host registers held
+ * modified guest registers, so faults stay precise.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <ucontext.h>
 
-#include "exec.h"
-#include "x86_64/asm.h"
-
-/* guest register -> host register (or -1). */
-static const int8_t x86_pin_tab[32] = {   /* host register + 1; 0: not pinned */
-    [1] = RSI + 1, [2] = RBX + 1, [8] = R11 + 1, [9] = RDI + 1, [10] = R12 + 1,
-    [11] = R13 + 1, [12] = R9 + 1, [13] = R10 + 1, [14] = R8 + 1, [15] = R14 + 1,
-};
-static inline int x86_pin(int g)
-{
-    return g < 32 ? x86_pin_tab[g] - 1 : -1;
-}
-static bool host_caller_saved(int h)
-{
-    return h == RSI || h == RDI || (h >= R8 && h <= R11);
-}
-
-enum { L_REG, L_MEM, L_IMM };
-struct loc {
-    int k;
-    int r;
-    int32_t disp;
-    int64_t imm;
-};
-
-static int val_home(struct ir_val v)
-{
-    return v.kind == IR_V_REG ? CPU_OFF_X(v.idx) : CPU_OFF_TMP(v.idx);
-}
-
-/* Where v lives; in_memory forces the struct cpu copy of pinned ones. */
-static struct loc loc_of(struct ir_val v, bool in_memory)
-{
-    struct loc l = { 0 };
-    if (v.kind == IR_V_CONST) {
-        l.k = L_IMM;
-        l.imm = v.c;
-    } else if (v.kind == IR_V_REG && x86_pin(v.idx) >= 0 && !in_memory) {
-        l.k = L_REG;
-        l.r = x86_pin(v.idx);
-    } else {
-        l.k = L_MEM;
-        l.r = RBP;
-        l.disp = val_home(v);
-    }
-    return l;
-}
+#include "x86_64/x86.h"
 
 static void ld_loc(struct xbuf *b, int r, struct loc l)
 {
@@ -77,14 +23,6 @@ static void ld_loc(struct xbuf *b, int r, struct loc l)
         x_mov_rr(b, r, l.r);
     else
         x_rm(b, XF_W, 0x8b, r, RBP, -1, l.disp);
-}
-
-static void st_loc(struct xbuf *b, struct loc l, int r)
-{
-    if (l.k == L_REG)
-        x_mov_rr(b, l.r, r);
-    else if (l.k == L_MEM)
-        x_rm(b, XF_W, 0x89, r, RBP, -1, l.disp);
 }
 
 /* reg = reg ALU l (w: 64-bit); scratch is used for big immediates. */
@@ -105,6 +43,34 @@ static void alu_loc(struct xbuf *b, int w, int alu, int r, struct loc l, int scr
     }
 }
 
+/* Destination of an integer op: a cache register, or memory (FP regs). */
+struct dst {
+    bool mem;
+    int r;
+    int32_t disp;
+};
+
+static struct dst dst_of(struct x86_gen *g, struct ir_val d)
+{
+    struct dst x = { 0 };
+    if (x86_slot(d) < 0) {
+        x.mem = true;
+        x.disp = CPU_OFF_X(d.idx);
+    } else {
+        x.r = rc_def(g, d);
+    }
+    return x;
+}
+
+/* Put the value in register r into the destination. */
+static void dst_set(struct x86_gen *g, struct dst d, int r)
+{
+    if (d.mem)
+        x_rm(&g->b, XF_W, 0x89, r, RBP, -1, d.disp);
+    else
+        x_mov_rr(&g->b, d.r, r);
+}
+
 static void mov_pc(struct xbuf *b, uint64_t pc)
 {
     if (fits_s32((int64_t)pc)) {
@@ -116,33 +82,21 @@ static void mov_pc(struct xbuf *b, uint64_t pc)
     }
 }
 
-static void spill_pinned(struct xbuf *b, bool only_caller_saved)
-{
-    for (int g = 0; g < 64; g++)
-        if (x86_pin(g) >= 0 && (!only_caller_saved || host_caller_saved(x86_pin(g))))
-            x_rm(b, XF_W, 0x89, x86_pin(g), RBP, -1, CPU_OFF_X(g));
-}
-static void reload_pinned(struct xbuf *b, bool only_caller_saved)
-{
-    for (int g = 0; g < 64; g++)
-        if (x86_pin(g) >= 0 && (!only_caller_saved || host_caller_saved(x86_pin(g))))
-            x_rm(b, XF_W, 0x8b, x86_pin(g), RBP, -1, CPU_OFF_X(g));
-}
-
-struct x86_gen {
-    struct tr *tr;
-    struct xbuf b;
-    uint8_t *rw_base;   /* rw address of this block's code */
-    uint8_t *rx_base;
-    uint8_t *exit_rw;   /* the shared exit path, as seen from the rw view */
-};
-
 /* A chainable exit to pc: "jmp rel32" (first to the stub right behind it,
  * later patched to the target block), then the stub that stores the pc
- * and the slot address and returns to the loop. */
+ * and the slot address and returns to the loop.  The cache must have been
+ * written back. */
 static void gen_goto(struct x86_gen *g, uint64_t pc)
 {
     struct xbuf *b = &g->b;
+    if (g->tr->no_chain) {
+        mov_pc(b, pc);
+        x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
+        xb_u32(b, 0);
+        x_rr(b, 0, 0x31, RAX, RAX);
+        x_jmp32(b, g->exit_rw);
+        return;
+    }
     /* Align the rel32 field so that patching it is one atomic store. */
     while (((uintptr_t)(b->p + 1) & 3) != 0)
         xb_byte(b, 0x90);
@@ -163,6 +117,7 @@ static void gen_goto(struct x86_gen *g, uint64_t pc)
 static void gen_exit_reason(struct x86_gen *g, uint64_t pc, int reason)
 {
     struct xbuf *b = &g->b;
+    rc_flush(g, false);
     mov_pc(b, pc);
     x_mov_ri(b, RAX, reason);
     x_jmp32(b, g->exit_rw);
@@ -171,27 +126,23 @@ static void gen_exit_reason(struct x86_gen *g, uint64_t pc, int reason)
 static void gen_goto_ind(struct x86_gen *g, struct ir_val target)
 {
     struct xbuf *b = &g->b;
-    ld_loc(b, RAX, loc_of(target, false));
+    ld_loc(b, RAX, rc_loc(g, target));
+    rc_flush(g, false);
     x_alu_ri(b, 1, ALU_AND, RAX, -2);
     x_rm(b, XF_W, 0x89, RAX, RBP, -1, CPU_OFF(pc));
-    if (g->tr->no_chain) {
-        x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
-        xb_u32(b, 0);
-        x_rr(b, 0, 0x31, RAX, RAX);
-        x_jmp32(b, g->exit_rw);
-        return;
+    if (!g->tr->no_chain) {
+        /* ecx = ((pc >> 1) & mask) * 16 */
+        x_rr(b, 0, 0x89, RAX, RCX);                 /* mov ecx, eax */
+        x_rr(b, 0, 0xc1, 5, RCX);                   /* shr ecx, 1 */
+        xb_byte(b, 1);
+        x_alu_ri(b, 0, ALU_AND, RCX, CPU_JC_SIZE - 1);
+        x_rr(b, 0, 0xc1, 4, RCX);                   /* shl ecx, 4 */
+        xb_byte(b, 4);
+        x_rm(b, XF_W, 0x3b, RAX, RBP, RCX, CPU_OFF(jc));        /* cmp rax, [rbp+rcx+jc] */
+        uint8_t *miss = x_jcc8(b, CC_NE);
+        x_rm(b, 0, 0xff, 4, RBP, RCX, CPU_OFF(jc) + 8);         /* jmp [rbp+rcx+jc+8] */
+        x_patch8(b, miss);
     }
-    /* ecx = ((pc >> 1) & mask) * 16 */
-    x_rr(b, 0, 0x89, RAX, RCX);                 /* mov ecx, eax */
-    x_rr(b, 0, 0xc1, 5, RCX);                   /* shr ecx, 1 */
-    xb_byte(b, 1);
-    x_alu_ri(b, 0, ALU_AND, RCX, CPU_JC_SIZE - 1);
-    x_rr(b, 0, 0xc1, 4, RCX);                   /* shl ecx, 4 */
-    xb_byte(b, 4);
-    x_rm(b, XF_W, 0x3b, RAX, RBP, RCX, CPU_OFF(jc));        /* cmp rax, [rbp+rcx+jc] */
-    uint8_t *miss = x_jcc8(b, CC_NE);
-    x_rm(b, 0, 0xff, 4, RBP, RCX, CPU_OFF(jc) + 8);         /* jmp [rbp+rcx+jc+8] */
-    x_patch8(b, miss);
     x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
     xb_u32(b, 0);
     x_rr(b, 0, 0x31, RAX, RAX);
@@ -208,12 +159,22 @@ static int cond_cc(int cond)
 static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
-    struct loc la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
     int ra = RAX;
     if (la.k == L_REG)
         ra = la.r;
     else
         ld_loc(b, RAX, la);
+    if (g->loop_head && ((uint64_t)op->imm == g->block_pc || (uint64_t)op->imm2 == g->block_pc)) {
+        /* the back edge keeps every value in its register */
+        bool taken_loops = (uint64_t)op->imm == g->block_pc;
+        alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
+        x_jcc32(b, taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1), g->loop_head);
+        rc_flush(g, false);
+        gen_goto(g, (uint64_t)(taken_loops ? op->imm2 : op->imm));
+        return;
+    }
+    rc_flush(g, false);          /* stores leave the flags alone, but do them first */
     alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
     /* jump over the taken exit when the condition is false */
     xb_byte(b, 0x0f);
@@ -230,56 +191,82 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
 static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32)
 {
     struct xbuf *b = &g->b;
-    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
+    struct dst d = dst_of(g, op->d);
     int w = !w32;
     int r = RAX;
-    if (ld.k == L_REG && !(lb.k == L_REG && lb.r == ld.r))
-        r = ld.r;
+    if (!d.mem && !(lb.k == L_REG && lb.r == d.r && !(la.k == L_REG && la.r == d.r)))
+        r = d.r;
+    if (!d.mem && lb.k == L_REG && lb.r == d.r && la.k == L_REG && la.r == d.r)
+        r = d.r;                                /* d = d op d */
     ld_loc(b, r, la);
     alu_loc(b, w, alu, r, lb, RDX);
     if (w32)
         x_rr(b, XF_W, 0x63, r, r);              /* movsxd r, r32 */
     if (r == RAX)
-        st_loc(b, ld, RAX);
+        dst_set(g, d, RAX);
+}
+
+static void gen_mov(struct x86_gen *g, const struct ir_op *op)
+{
+    struct loc la = rc_loc(g, op->a);
+    struct dst d = dst_of(g, op->d);
+    if (!d.mem) {
+        ld_loc(&g->b, d.r, la);
+    } else if (la.k == L_IMM && fits_s32(la.imm)) {
+        x_rm(&g->b, XF_W, 0xc7, 0, RBP, -1, d.disp);
+        xb_u32(&g->b, (uint32_t)la.imm);
+    } else if (la.k == L_REG) {
+        dst_set(g, d, la.r);
+    } else {
+        ld_loc(&g->b, RAX, la);
+        dst_set(g, d, RAX);
+    }
 }
 
 static void gen_shift(struct x86_gen *g, const struct ir_op *op, int ext, bool w32)
 {
     struct xbuf *b = &g->b;
-    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
     int f = w32 ? 0 : XF_W;
-    ld_loc(b, RAX, la);
+    if (lb.k != L_IMM)
+        ld_loc(b, RCX, lb);
+    struct dst d = dst_of(g, op->d);
+    int r = d.mem ? RAX : d.r;
+    ld_loc(b, r, la);
     if (lb.k == L_IMM) {
-        x_rr(b, f, 0xc1, ext, RAX);
+        x_rr(b, f, 0xc1, ext, r);
         xb_byte(b, (uint8_t)(lb.imm & (w32 ? 31 : 63)));
     } else {
-        ld_loc(b, RCX, lb);
-        x_rr(b, f, 0xd3, ext, RAX);
+        x_rr(b, f, 0xd3, ext, r);
     }
     if (w32)
-        x_rr(b, XF_W, 0x63, RAX, RAX);
-    st_loc(b, ld, RAX);
+        x_rr(b, XF_W, 0x63, r, r);
+    if (d.mem)
+        dst_set(g, d, RAX);
 }
 
 static void gen_setcc(struct x86_gen *g, const struct ir_op *op, int cc)
 {
     struct xbuf *b = &g->b;
-    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
-    ld_loc(b, RAX, la);
-    alu_loc(b, 1, ALU_CMP, RAX, lb, RDX);
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
+    int ra = RAX;
+    if (la.k == L_REG)
+        ra = la.r;
+    else
+        ld_loc(b, RAX, la);
+    alu_loc(b, 1, ALU_CMP, ra, lb, RDX);
     x_rr(b, 0, 0x0f90 | (uint32_t)cc, 0, RAX);  /* setcc al */
     x_rr(b, 0, 0x0fb6, RAX, RAX);               /* movzx eax, al */
-    st_loc(b, ld, RAX);
+    dst_set(g, dst_of(g, op->d), RAX);
 }
 
 static void gen_mul(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
-    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
     ld_loc(b, RAX, la);
-    switch (op->opc) {
-    case IR_MUL:
-    case IR_MULW: {
+    if (op->opc == IR_MUL || op->opc == IR_MULW) {
         int f = op->opc == IR_MUL ? XF_W : 0;
         if (lb.k == L_REG)
             x_rr(b, f, 0x0faf, RAX, lb.r);
@@ -291,21 +278,18 @@ static void gen_mul(struct x86_gen *g, const struct ir_op *op)
         }
         if (op->opc == IR_MULW)
             x_rr(b, XF_W, 0x63, RAX, RAX);
-        st_loc(b, ld, RAX);
+        dst_set(g, dst_of(g, op->d), RAX);
         return;
     }
-    default:
-        ld_loc(b, RCX, lb);
-        x_rr(b, XF_W, 0xf7, op->opc == IR_MULH ? 5 : 4, RCX);   /* imul/mul rcx */
-        st_loc(b, ld, RDX);
-        return;
-    }
+    ld_loc(b, RCX, lb);
+    x_rr(b, XF_W, 0xf7, op->opc == IR_MULH ? 5 : 4, RCX);   /* imul/mul rcx */
+    dst_set(g, dst_of(g, op->d), RDX);
 }
 
 static void gen_div(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
-    struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false), lb = loc_of(op->b, false);
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
     bool w32 = op->opc >= IR_DIVW;
     int base = w32 ? op->opc - IR_DIVW : op->opc - IR_DIV;   /* 0 div 1 divu 2 rem 3 remu */
     bool sign = base == 0 || base == 2, rem = base >= 2;
@@ -314,10 +298,10 @@ static void gen_div(struct x86_gen *g, const struct ir_op *op)
     ld_loc(b, RCX, lb);
     x_rr(b, f, 0x85, RCX, RCX);                 /* test rcx, rcx */
     uint8_t *zero = x_jcc8(b, CC_E);
-    uint8_t *m1 = NULL, *m1_done = NULL;
+    uint8_t *m1_done = NULL;
     if (sign) {
         x_alu_ri(b, !w32, ALU_CMP, RCX, -1);
-        m1 = x_jcc8(b, CC_NE);
+        uint8_t *m1 = x_jcc8(b, CC_NE);
         if (rem)
             x_rr(b, 0, 0x31, RAX, RAX);         /* x % -1 == 0 */
         else
@@ -341,62 +325,63 @@ static void gen_div(struct x86_gen *g, const struct ir_op *op)
         x_patch8(b, m1_done);
     if (w32)
         x_rr(b, XF_W, 0x63, RAX, RAX);
-    st_loc(b, ld, RAX);
+    dst_set(g, dst_of(g, op->d), RAX);
 }
 
-/* An argument's location after spill_pinned(b, true). */
-static struct loc loc_of_call(struct ir_val v)
+/* Load a call argument from its home after rc_flush(g, true). */
+static void ld_arg(struct x86_gen *g, int r, struct ir_val v)
 {
-    bool caller = v.kind == IR_V_REG && x86_pin(v.idx) >= 0 && host_caller_saved(x86_pin(v.idx));
-    return loc_of(v, caller);
+    int s = x86_slot(v);
+    if (v.kind == IR_V_CONST)
+        x_mov_ri(&g->b, r, v.c);
+    else
+        x_rm(&g->b, XF_W, 0x8b, r, RBP, -1, s >= 0 ? x86_home(s) : CPU_OFF_X(v.idx));
 }
 
 static void gen_call2(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
-    spill_pinned(b, true);
-    ld_loc(b, RDI, loc_of_call(op->a));
-    ld_loc(b, RSI, loc_of_call(op->b));
+    rc_flush(g, true);
+    rc_drop(g, true);
+    ld_arg(g, RDI, op->a);
+    ld_arg(g, RSI, op->b);
     x_mov_ri(b, RAX, (int64_t)(uintptr_t)op->fn);
     x_rr(b, 0, 0xff, 2, RAX);                   /* call rax */
-    /* store the result to memory first: the reload below may cover d */
-    x_rm(b, XF_W, 0x89, RAX, RBP, -1, val_home(op->d));
-    reload_pinned(b, true);
-    if (op->d.kind == IR_V_REG && x86_pin(op->d.idx) >= 0)
-        x_rm(b, XF_W, 0x8b, x86_pin(op->d.idx), RBP, -1, val_home(op->d));
+    dst_set(g, dst_of(g, op->d), RAX);
 }
 
 static void gen_helper(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
+    rc_flush(g, true);
+    rc_drop(g, false);                          /* the helper may change any register */
     mov_pc(b, (uint64_t)op->imm);
-    spill_pinned(b, false);
     x_mov_rr(b, RDI, RBP);
     x_mov_ri(b, RSI, op->insn);
     x_mov_ri(b, RAX, (int64_t)(uintptr_t)op->fn);
     x_rr(b, 0, 0xff, 2, RAX);
-    reload_pinned(b, false);
     x_rr(b, 0, 0x85, RAX, RAX);
-    x_jcc32(b, CC_NE, g->exit_rw);              /* pc already stored */
+    x_jcc32(b, CC_NE, g->exit_rw);              /* pc already stored, cache empty */
 }
 
-/* Memory operand [r15 + index + disp]: index is a pinned register or rax. */
-static int addr_index(struct xbuf *b, struct ir_val a)
+/* Memory operand [r15 + index + disp]: index is a cache register or rax. */
+static int addr_index(struct x86_gen *g, struct ir_val a)
 {
-    struct loc la = loc_of(a, false);
+    struct loc la = rc_loc(g, a);
     if (la.k == L_REG)
         return la.r;
-    ld_loc(b, RAX, la);
+    ld_loc(&g->b, RAX, la);
     return RAX;
 }
 
 static void gen_ld(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
-    struct loc ld = loc_of(op->d, false);
-    int idx = addr_index(b, op->a);
+    int idx = addr_index(g, op->a);
+    rc_note_fault_point(g);
+    struct dst d = dst_of(g, op->d);
     int32_t disp = (int32_t)op->imm;
-    int r = ld.k == L_REG ? ld.r : RAX;
+    int r = d.mem ? RAX : d.r;
     int size = op->aux & 3;
     bool sign = op->aux & IR_MEM_SIGNED;
     switch (size) {
@@ -408,20 +393,21 @@ static void gen_ld(struct x86_gen *g, const struct ir_op *op)
         break;
     default: x_rm(b, XF_W, 0x8b, r, R15, idx, disp); break;
     }
-    if (r == RAX)
-        st_loc(b, ld, RAX);
+    if (d.mem)
+        dst_set(g, d, RAX);
 }
 
 static void gen_st(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
-    struct loc lv = loc_of(op->b, false);
+    struct loc lv = rc_loc(g, op->b);
     int v = RCX;
     if (lv.k == L_REG)
         v = lv.r;
     else
         ld_loc(b, RCX, lv);
-    int idx = addr_index(b, op->a);
+    int idx = addr_index(g, op->a);
+    rc_note_fault_point(g);
     int32_t disp = (int32_t)op->imm;
     switch (op->aux & 3) {
     case 0: x_rm(b, XF_REX, 0x88, v, R15, idx, disp); break;
@@ -431,25 +417,145 @@ static void gen_st(struct x86_gen *g, const struct ir_op *op)
     }
 }
 
+/* ---- floating point: scalar SSE on doubles ---- */
+
+static void fp_load(struct x86_gen *g, int xmm, struct ir_val v)
+{
+    struct loc l = rc_loc(g, v);
+    if (l.k == L_MEM) {
+        x_rm(&g->b, XF_F2, 0x0f10, xmm, RBP, -1, l.disp);   /* movsd xmm, m64 */
+    } else {
+        ld_loc(&g->b, RAX, l);
+        x_rr(&g->b, XF_66 | XF_W, 0x0f6e, xmm, RAX);        /* movq xmm, rax */
+    }
+}
+
+static void fp_store(struct x86_gen *g, struct ir_val d, int xmm)
+{
+    struct dst x = dst_of(g, d);
+    if (x.mem)
+        x_rm(&g->b, XF_F2, 0x0f11, xmm, RBP, -1, x.disp);   /* movsd m64, xmm */
+    else
+        x_rr(&g->b, XF_66 | XF_W, 0x0f7e, xmm, x.r);        /* movq r64, xmm */
+}
+
+/* A NaN result becomes the canonical NaN (the host would keep a payload
+ * or produce its own default NaN).  extra() runs first on that path. */
+static void fp_canon(struct x86_gen *g, int xmm,
+                     void (*extra)(struct x86_gen *, const struct ir_op *), const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    x_rr(b, XF_66, 0x0f2e, xmm, xmm);                       /* ucomisd xmm, xmm */
+    uint8_t *ok = x_jcc8(b, CC_NP);
+    if (extra)
+        extra(g, op);
+    x_mov_ri(b, RAX, (int64_t)IR_CANON_NAN_D);
+    x_rr(b, XF_66 | XF_W, 0x0f6e, xmm, RAX);
+    x_patch8(b, ok);
+}
+
+static void gen_fop(struct x86_gen *g, const struct ir_op *op)
+{
+    static const uint32_t opc[] = { [IR_FADD] = 0x0f58, [IR_FSUB] = 0x0f5c, [IR_FMUL] = 0x0f59,
+                                    [IR_FDIV] = 0x0f5e, [IR_FSQRT] = 0x0f51 };
+    struct xbuf *b = &g->b;
+    if (op->aux == IR_FSQRT) {
+        struct loc la = rc_loc(g, op->a);
+        if (la.k == L_MEM) {
+            x_rm(b, XF_F2, 0x0f51, 0, RBP, -1, la.disp);
+        } else {
+            fp_load(g, 1, op->a);
+            x_rr(b, XF_F2, 0x0f51, 0, 1);
+        }
+    } else {
+        fp_load(g, 0, op->a);
+        struct loc lb = rc_loc(g, op->b);
+        if (lb.k == L_MEM) {
+            x_rm(b, XF_F2, opc[op->aux], 0, RBP, -1, lb.disp);
+        } else {
+            fp_load(g, 1, op->b);
+            x_rr(b, XF_F2, opc[op->aux], 0, 1);
+        }
+    }
+    fp_canon(g, 0, NULL, op);
+    fp_store(g, op->d, 0);
+}
+
+/* inf * 0 is invalid even when the addend is a quiet NaN (RISC-V); the
+ * host's FMA leaves that to the implementation, so multiply again. */
+static void fma_invalid_check(struct x86_gen *g, const struct ir_op *op)
+{
+    fp_load(g, 2, op->a);
+    x_rr(&g->b, XF_F2, 0x0f59, 2, 1);                       /* mulsd xmm2, xmm1 (b) */
+}
+
+static void gen_fma(struct x86_gen *g, const struct ir_op *op)
+{
+    static const uint8_t opc[4] = { 0xa9, 0xab, 0xad, 0xaf };  /* vf[n]m{add,sub}213sd */
+    struct xbuf *b = &g->b;
+    fp_load(g, 0, op->a);
+    fp_load(g, 1, op->b);
+    struct loc lc = rc_loc(g, op->c);
+    if (lc.k != L_MEM)
+        fp_load(g, 2, op->c);
+    /* VEX.128.66.0F38.W1 op /r: xmm0 = xmm1 * xmm0 +- c */
+    xb_byte(b, 0xc4);
+    xb_byte(b, 0x80 | 0x40 | 0x20 | 0x02);                  /* ~R ~X ~B, map 0F38 */
+    xb_byte(b, 0x80 | ((~1u & 15) << 3) | 0x01);            /* W1, vvvv = xmm1, pp = 66 */
+    xb_byte(b, opc[op->aux & 3]);
+    if (lc.k == L_MEM) {
+        if (fits_s8(lc.disp)) {
+            xb_byte(b, 0x45);                               /* mod 01, reg xmm0, rm rbp */
+            xb_byte(b, (uint8_t)lc.disp);
+        } else {
+            xb_byte(b, 0x85);
+            xb_u32(b, (uint32_t)lc.disp);
+        }
+    } else {
+        xb_byte(b, 0xc0 | 2);
+    }
+    fp_canon(g, 0, fma_invalid_check, op);
+    fp_store(g, op->d, 0);
+}
+
+static void gen_fcmp(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct ir_val first = op->aux == IR_FEQ ? op->a : op->b;
+    struct ir_val second = op->aux == IR_FEQ ? op->b : op->a;
+    fp_load(g, 0, first);
+    uint32_t opc = op->aux == IR_FEQ ? 0x0f2e : 0x0f2f;     /* ucomisd / comisd */
+    struct loc l2 = rc_loc(g, second);
+    if (l2.k == L_MEM) {
+        x_rm(b, XF_66, opc, 0, RBP, -1, l2.disp);
+    } else {
+        fp_load(g, 1, second);
+        x_rr(b, XF_66, opc, 0, 1);
+    }
+    if (op->aux == IR_FEQ) {
+        x_rr(b, 0, 0x0f90 | CC_E, 0, RAX);
+        x_rr(b, 0, 0x0f90 | CC_NP, 0, RCX);
+        x_rr(b, 0, 0x20, RCX, RAX);                         /* and al, cl */
+    } else {
+        /* b > a  <=>  a < b; b >= a  <=>  a <= b; unordered gives false */
+        x_rr(b, 0, 0x0f90 | (op->aux == IR_FLT ? CC_A : CC_AE), 0, RAX);
+    }
+    x_rr(b, 0, 0x0fb6, RAX, RAX);
+    dst_set(g, dst_of(g, op->d), RAX);
+}
+
+static void gen_fcvt_di(struct x86_gen *g, const struct ir_op *op)
+{
+    ld_loc(&g->b, RAX, rc_loc(g, op->a));
+    x_rr(&g->b, XF_F2 | (op->aux ? XF_W : 0), 0x0f2a, 0, RAX);  /* cvtsi2sd xmm0, r */
+    fp_store(g, op->d, 0);
+}
+
 static void gen_op(struct x86_gen *g, const struct ir_op *op)
 {
     switch (op->opc) {
     case IR_NOP: break;
-    case IR_MOV: {
-        struct loc ld = loc_of(op->d, false), la = loc_of(op->a, false);
-        if (ld.k == L_REG) {
-            ld_loc(&g->b, ld.r, la);
-        } else if (la.k == L_IMM && fits_s32(la.imm)) {
-            x_rm(&g->b, XF_W, 0xc7, 0, RBP, -1, ld.disp);
-            xb_u32(&g->b, (uint32_t)la.imm);
-        } else if (la.k == L_REG) {
-            st_loc(&g->b, ld, la.r);
-        } else {
-            ld_loc(&g->b, RAX, la);
-            st_loc(&g->b, ld, RAX);
-        }
-        break;
-    }
+    case IR_MOV: gen_mov(g, op); break;
     case IR_ADD: gen_alu(g, op, ALU_ADD, false); break;
     case IR_SUB: gen_alu(g, op, ALU_SUB, false); break;
     case IR_AND: gen_alu(g, op, ALU_AND, false); break;
@@ -469,46 +575,26 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
     case IR_DIV: case IR_DIVU: case IR_REM: case IR_REMU:
     case IR_DIVW: case IR_DIVUW: case IR_REMW: case IR_REMUW: gen_div(g, op); break;
     case IR_CALL2: gen_call2(g, op); break;
+    case IR_FOP: gen_fop(g, op); break;
+    case IR_FMA: gen_fma(g, op); break;
+    case IR_FCMP: gen_fcmp(g, op); break;
+    case IR_FCVT_DI: gen_fcvt_di(g, op); break;
     case IR_LD: gen_ld(g, op); break;
     case IR_ST: gen_st(g, op); break;
     case IR_HELPER: gen_helper(g, op); break;
     case IR_GOTO:
-        if (g->tr->no_chain) {
-            mov_pc(&g->b, (uint64_t)op->imm);
-            x_rm(&g->b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
-            xb_u32(&g->b, 0);
-            x_rr(&g->b, 0, 0x31, RAX, RAX);
-            x_jmp32(&g->b, g->exit_rw);
-        } else {
-            gen_goto(g, (uint64_t)op->imm);
+        if (g->loop_head && (uint64_t)op->imm == g->block_pc) {
+            x_jmp32(&g->b, g->loop_head);
+            break;
         }
+        rc_flush(g, false);
+        gen_goto(g, (uint64_t)op->imm);
         break;
     case IR_GOTO_IND: gen_goto_ind(g, op->a); break;
-    case IR_BRCOND:
-        if (g->tr->no_chain) {
-            /* compute the target into cpu->pc, then a plain exit */
-            struct ir_op t = *op;
-            struct xbuf *b = &g->b;
-            struct loc la = loc_of(t.a, false), lb = loc_of(t.b, false);
-            int ra = RAX;
-            if (la.k == L_REG) ra = la.r; else ld_loc(b, RAX, la);
-            alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
-            uint8_t *nt = x_jcc8(b, cond_cc(t.aux) ^ 1);
-            mov_pc(b, (uint64_t)t.imm);
-            uint8_t *j = x_jmp8(b);
-            x_patch8(b, nt);
-            mov_pc(b, (uint64_t)t.imm2);
-            x_patch8(b, j);
-            x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
-            xb_u32(b, 0);
-            x_rr(b, 0, 0x31, RAX, RAX);
-            x_jmp32(b, g->exit_rw);
-        } else {
-            gen_brcond(g, op);
-        }
-        break;
+    case IR_BRCOND: gen_brcond(g, op); break;
     case IR_EXIT: gen_exit_reason(g, (uint64_t)op->imm, op->aux); break;
     }
+    rc_unlock(g);
 }
 
 static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb,
@@ -516,11 +602,17 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
 {
     struct x86_gen g = {
         .tr = tr,
+        .tb = tb,
         .b = { .start = rw, .p = rw, .end = rw + room },
-        .rw_base = rw,
-        .rx_base = rx,
         .exit_rw = tr->rw + (tr->exit_rx - tr->rx),
     };
+    rc_reset(&g);
+    tb->fault_map = calloc((size_t)ir->n_insns, 16);
+    if (!tb->fault_map)
+        return -ENOMEM;
+    g.block_pc = ir->pc;
+    if (!tr->no_chain && rc_setup_loop(&g, ir))
+        g.loop_head = g.b.p;
     int insn = -1;
     for (int i = 0; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];
@@ -528,6 +620,7 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
             insn++;
             tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
         }
+        g.cur_insn = insn;
         gen_op(&g, op);
         if (g.b.overflow)
             return -ENOSPC;
@@ -547,14 +640,11 @@ static int x86_gen_prologue(struct tr *tr, uint8_t *rw, uint8_t *rx, size_t room
     x_alu_ri(&b, 1, ALU_SUB, RSP, 8);
     x_mov_rr(&b, RBP, RDI);
     x_rm(&b, XF_W, 0x8b, R15, RBP, -1, CPU_OFF(guest_base));
-    x_mov_rr(&b, RAX, RSI);
-    reload_pinned(&b, false);
-    x_rr(&b, 0, 0xff, 4, RAX);                  /* jmp rax */
+    x_rr(&b, 0, 0xff, 4, RSI);                  /* jmp rsi */
     /* the exit path: rax holds the enum cpu_exit */
     while ((b.p - rw) & 15)
         xb_byte(&b, 0xcc);
     tr->exit_rx = rx + (b.p - rw);
-    spill_pinned(&b, false);
     x_alu_ri(&b, 1, ALU_ADD, RSP, 8);
     for (int i = (int)ARRAY_SIZE(saved) - 1; i >= 0; i--)
         x_prefix(&b, 0, 0, -1, saved[i], 0x58 + (saved[i] & 7));
@@ -572,7 +662,7 @@ static void x86_patch_jump(struct tr *tr, uint8_t *rx_slot, const void *target)
     __atomic_store_n((int32_t *)(void *)rw_slot, rel, __ATOMIC_RELEASE);
 }
 
-static void x86_recover_regs(struct cpu *cpu, const void *ucontext)
+static void x86_recover_regs(struct cpu *cpu, const struct tb *tb, int insn, const void *ucontext)
 {
     static const int greg[16] = {
         [RAX] = REG_RAX, [RCX] = REG_RCX, [RDX] = REG_RDX, [RBX] = REG_RBX,
@@ -581,9 +671,12 @@ static void x86_recover_regs(struct cpu *cpu, const void *ucontext)
         [R12] = REG_R12, [R13] = REG_R13, [R14] = REG_R14, [R15] = REG_R15,
     };
     const ucontext_t *uc = ucontext;
-    for (int g = 0; g < 64; g++)
-        if (x86_pin(g) >= 0)
-            cpu->x[g] = (uint64_t)uc->uc_mcontext.gregs[greg[x86_pin(g)]];
+    if (!tb->fault_map)
+        return;
+    const uint8_t *m = tb->fault_map + 16 * insn;
+    for (int h = 0; h < 16; h++)
+        if (m[h] && m[h] - 1 < 32)
+            cpu->x[m[h] - 1] = (uint64_t)uc->uc_mcontext.gregs[greg[h]];
 }
 
 const struct tr_backend x86_backend = {

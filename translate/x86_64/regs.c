@@ -1,0 +1,196 @@
+/* regs.c - the x86-64 back end's per-block register cache (see x86.h). */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "x86_64/x86.h"
+
+const int x86_pool[X86_POOL] = { RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11 };
+
+bool x86_caller_saved(int h)
+{
+    return h == RSI || h == RDI || (h >= R8 && h <= R11);
+}
+
+int x86_slot(struct ir_val v)
+{
+    if (v.kind == IR_V_REG)
+        return v.idx < 32 ? v.idx : -1;
+    if (v.kind == IR_V_TMP)
+        return 64 + v.idx;
+    return -1;
+}
+
+int x86_home(int slot)
+{
+    return slot < 64 ? CPU_OFF_X(slot) : CPU_OFF_TMP(slot - 64);
+}
+
+void rc_reset(struct x86_gen *g)
+{
+    memset(g->host_slot, -1, sizeof(g->host_slot));
+    memset(g->slot_host, -1, sizeof(g->slot_host));
+    memset(g->dirty, 0, sizeof(g->dirty));
+    memset(g->used, 0, sizeof(g->used));
+    g->locked = 0;
+    g->clock = 0;
+}
+
+static void rc_store(struct x86_gen *g, int h)
+{
+    x_rm(&g->b, XF_W, 0x89, h, RBP, -1, x86_home(g->host_slot[h]));
+    g->dirty[h] = false;
+}
+
+static void rc_evict(struct x86_gen *g, int h)
+{
+    if (g->host_slot[h] < 0)
+        return;
+    if (g->dirty[h])
+        rc_store(g, h);
+    g->slot_host[g->host_slot[h]] = -1;
+    g->host_slot[h] = -1;
+}
+
+static int rc_alloc(struct x86_gen *g)
+{
+    int best = -1;
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (g->locked & (1u << h))
+            continue;
+        if (g->host_slot[h] < 0)
+            return h;
+        if (best < 0 || g->used[h] < g->used[best])
+            best = h;
+    }
+    if (best < 0)
+        abort();        /* an op never locks more than three registers */
+    rc_evict(g, best);
+    return best;
+}
+
+int rc_use(struct x86_gen *g, struct ir_val v)
+{
+    int s = x86_slot(v);
+    if (s < 0)
+        abort();        /* callers pass only cacheable values */
+    int h = g->slot_host[s];
+    if (h < 0) {
+        h = rc_alloc(g);
+        x_rm(&g->b, XF_W, 0x8b, h, RBP, -1, x86_home(s));
+        g->host_slot[h] = (int8_t)s;
+        g->slot_host[s] = (int8_t)h;
+        g->dirty[h] = false;
+    }
+    g->used[h] = ++g->clock;
+    g->locked |= (uint16_t)(1u << h);
+    return h;
+}
+
+int rc_def(struct x86_gen *g, struct ir_val d)
+{
+    int s = x86_slot(d);
+    if (s < 0)
+        abort();
+    int h = g->slot_host[s];
+    if (h < 0) {
+        h = rc_alloc(g);
+        g->host_slot[h] = (int8_t)s;
+        g->slot_host[s] = (int8_t)h;
+    }
+    g->dirty[h] = true;
+    g->used[h] = ++g->clock;
+    g->locked |= (uint16_t)(1u << h);
+    return h;
+}
+
+void rc_unlock(struct x86_gen *g)
+{
+    g->locked = 0;
+}
+
+void rc_flush(struct x86_gen *g, bool tmps)
+{
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (g->host_slot[h] >= 0 && g->dirty[h] && (tmps || g->host_slot[h] < 64))
+            rc_store(g, h);
+    }
+}
+
+void rc_drop(struct x86_gen *g, bool caller_saved_only)
+{
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (caller_saved_only && !x86_caller_saved(h))
+            continue;
+        rc_evict(g, h);
+    }
+}
+
+void rc_note_fault_point(struct x86_gen *g)
+{
+    uint8_t *m = g->tb->fault_map + 16 * g->cur_insn;
+    memset(m, 0, 16);
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (g->host_slot[h] >= 0 && g->host_slot[h] < 64 && g->dirty[h])
+            m[h] = (uint8_t)(g->host_slot[h] + 1);
+    }
+}
+
+struct loc rc_loc(struct x86_gen *g, struct ir_val v)
+{
+    struct loc l = { 0 };
+    if (v.kind == IR_V_CONST) {
+        l.k = L_IMM;
+        l.imm = v.c;
+    } else if (x86_slot(v) < 0) {
+        l.k = L_MEM;
+        l.r = RBP;
+        l.disp = CPU_OFF_X(v.idx);
+    } else {
+        l.k = L_REG;
+        l.r = rc_use(g, v);
+    }
+    return l;
+}
+
+bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
+{
+    bool loops = false;
+    bool used[X86_SLOTS] = { false }, written[X86_SLOTS] = { false };
+    int n = 0;
+    for (int i = 0; i < ir->n_ops; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        if (op->opc == IR_HELPER || op->opc == IR_CALL2)
+            return false;
+        if ((op->opc == IR_BRCOND && ((uint64_t)op->imm == ir->pc || (uint64_t)op->imm2 == ir->pc)) ||
+            (op->opc == IR_GOTO && (uint64_t)op->imm == ir->pc))
+            loops = true;
+        const struct ir_val *v[4] = { &op->d, &op->a, &op->b, &op->c };
+        for (int k = 0; k < 4; k++) {
+            int s = x86_slot(*v[k]);
+            if (s < 0)
+                continue;
+            if (!used[s])
+                n++;
+            used[s] = true;
+            if (k == 0 && op->opc != IR_ST && !ir_is_end(op->opc))
+                written[s] = true;
+        }
+    }
+    if (!loops || n > X86_POOL)
+        return false;
+    for (int s = 0; s < X86_SLOTS; s++) {
+        if (!used[s])
+            continue;
+        struct ir_val v = s < 64 ? ir_reg(s) : ir_tmp(s - 64);
+        int h = s < 64 ? rc_use(g, v) : rc_def(g, v);
+        g->dirty[h] = written[s] && s < 64;
+    }
+    rc_unlock(g);
+    return true;
+}

@@ -1,0 +1,76 @@
+/* x86.h - shared state of the x86-64 back end (backend.c, regs.c).
+ *
+ * Register plan:
+ *   rbp  the struct cpu of the running thread
+ *   r15  guest_base: guest address a is host address r15 + a
+ *   rax, rcx, rdx  scratch of single ops (division, shifts, calls)
+ *   rbx, r12-r14, rsi, rdi, r8-r11  the block's register cache (regs.c):
+ *        guest integer registers and IR temporaries are loaded on first
+ *        use, kept while the block runs, and written back when the block
+ *        ends, before calls, or when evicted.  FP registers stay in
+ *        struct cpu (SSE instructions take them as memory operands).
+ * A fault inside the block is made precise by a per-instruction map of
+ * which host registers hold modified guest registers (tb->fault_map).
+ */
+#ifndef EMU_TR_X86_H
+#define EMU_TR_X86_H
+
+#include "exec.h"
+#include "x86_64/asm.h"
+
+#define X86_POOL 10
+#define X86_SLOTS (64 + CPU_TMPS)   /* slot = IR reg index, or 64 + tmp */
+
+struct x86_gen {
+    struct tr *tr;
+    struct tb *tb;
+    struct xbuf b;
+    uint8_t *exit_rw;               /* the shared exit path, as seen from the rw view */
+    int cur_insn;
+    /* register cache */
+    int8_t host_slot[16];           /* host reg -> slot, or -1 */
+    bool dirty[16];
+    uint32_t used[16];              /* LRU clock */
+    int8_t slot_host[X86_SLOTS];    /* slot -> host reg, or -1 */
+    uint16_t locked;
+    uint32_t clock;
+    /* A block that jumps back to its own start keeps its registers in
+     * host registers across iterations: loop_head is where the back edge
+     * goes, after the loads at the block's entry. */
+    uint8_t *loop_head;
+    uint64_t block_pc;
+};
+
+enum { L_REG, L_MEM, L_IMM };
+struct loc {
+    int k;
+    int r;
+    int32_t disp;
+    int64_t imm;
+};
+
+extern const int x86_pool[X86_POOL];
+bool x86_caller_saved(int h);
+
+int x86_slot(struct ir_val v);      /* -1: not cacheable (const, FP register) */
+int x86_home(int slot);             /* struct cpu offset of a slot */
+void rc_reset(struct x86_gen *g);
+/* Host register holding v's value (loaded if needed); locked for the op. */
+int rc_use(struct x86_gen *g, struct ir_val v);
+/* Host register that will receive d's new value; marked dirty. */
+int rc_def(struct x86_gen *g, struct ir_val d);
+void rc_unlock(struct x86_gen *g);
+/* Write modified cached values back to struct cpu (tmps too if asked). */
+void rc_flush(struct x86_gen *g, bool tmps);
+/* Forget cached values in the given host registers (after writing back). */
+void rc_drop(struct x86_gen *g, bool caller_saved_only);
+/* Record, for the current instruction, which host registers hold
+ * modified guest registers (for a fault at the next host instruction). */
+void rc_note_fault_point(struct x86_gen *g);
+/* Operand location: L_IMM, L_REG (cached) or L_MEM (FP registers). */
+struct loc rc_loc(struct x86_gen *g, struct ir_val v);
+/* Loop mode: if the block loops to itself and all its values fit in the
+ * cache, load them all now, mark the ones it writes dirty, return true. */
+bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir);
+
+#endif
