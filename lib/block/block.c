@@ -75,6 +75,15 @@ const char *blk_prealloc_name(enum blk_prealloc p)
     return names[p];
 }
 
+void blk_info_clear(struct blk_info *info)
+{
+    for (int i = 0; i < info->nb_bitmaps; i++)
+        free(info->bitmaps[i].name);
+    free(info->bitmaps);
+    info->bitmaps = NULL;
+    info->nb_bitmaps = 0;
+}
+
 void blk_snapshots_free(struct blk_snapshot *s, int n)
 {
     if (!s)

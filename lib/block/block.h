@@ -116,7 +116,14 @@ struct blk_check {
 #define BLK_FIX_LEAKS  0x1
 #define BLK_FIX_ERRORS 0x2
 
-/* Format-specific information for info. */
+/* A persistent dirty bitmap, as info lists it. */
+struct blk_bitmap_info {
+    char *name;
+    uint32_t flags;            /* bit 0 in-use, bit 1 auto */
+    uint64_t granularity;
+};
+
+/* Format-specific information for info; blk_info_clear() frees it. */
 struct blk_info {
     uint64_t cluster_size;        /* 0: none */
     const char *compat;           /* qcow2 "0.10" / "1.1" */
@@ -125,7 +132,10 @@ struct blk_info {
     int refcount_bits;
     bool dirty;
     bool has_bitmaps_ext;
+    struct blk_bitmap_info *bitmaps;   /* valid when has_bitmaps_ext */
+    int nb_bitmaps;
 };
+void blk_info_clear(struct blk_info *info);
 
 /* A driver.  Fill with designated initializers; NULL ops are unsupported
  * (the core returns -ENOTSUP with a message). */

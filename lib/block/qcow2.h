@@ -135,6 +135,7 @@ int qcow2_mark_corrupt(struct blk *bs, const char *fmt, ...) EMU_PRINTF(2, 3);
 int qcow2_read_table(struct blk *bs, uint64_t off, uint64_t n, uint64_t *out);
 int qcow2_write_table(struct blk *bs, uint64_t off, uint64_t n, const uint64_t *tbl);
 int qcow2_write_l1_entry(struct blk *bs, uint32_t idx);
+void qcow2_read_bitmap_list(struct blk *bs, const uint8_t *ext, struct blk_info *info);
 
 /* qcow2-refcount.c */
 int qcow2_refcount_init(struct blk *bs);

@@ -119,4 +119,12 @@ qemu-img create -q -f qcow2 -b sub/mid.qcow2 -F qcow2 top.qcow2 8M
 qemu-io -c "write -P 9 1536k 64k" -c "write -z 4M 64k" top.qcow2 >/dev/null
 compare_all top.qcow2
 n=$((n + 1))
+# Persistent bitmaps (listed by info, counted by check).
+qemu-img create -q -f qcow2 bm.qcow2 8M
+fill bm.qcow2
+qemu-img bitmap --add bm.qcow2 b0
+qemu-img bitmap --add -g 128k bm.qcow2 b1
+qemu-img bitmap --disable bm.qcow2 b1
+compare_all bm.qcow2
+n=$((n + 1))
 echo "$n images compared with qemu-img"
