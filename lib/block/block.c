@@ -601,9 +601,11 @@ uint64_t blk_cluster_size(struct blk *bs)
 {
     struct blk_info info;
     memset(&info, 0, sizeof(info));
+    uint64_t cs = 0;
     if (bs->drv->get_info && bs->drv->get_info(bs, &info) == 0)
-        return info.cluster_size;
-    return 0;
+        cs = info.cluster_size;
+    blk_info_clear(&info);
+    return cs;
 }
 
 int blk_chain_length(struct blk *bs)

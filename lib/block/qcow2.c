@@ -599,7 +599,7 @@ void qcow2_read_bitmap_list(struct blk *bs, const uint8_t *ext, struct blk_info 
 {
     uint32_t nb = be32_get(ext);
     uint64_t dsize = be64_get(ext + 8), doff = be64_get(ext + 16);
-    if (dsize > (64u << 20) || nb > 65535 || doff > bs->file->size ||
+    if (info->bitmaps || dsize > (64u << 20) || nb > 65535 || doff > bs->file->size ||
         dsize > bs->file->size - doff)
         return;
     uint8_t *dir = malloc(dsize ? dsize : 1);
