@@ -177,6 +177,10 @@ struct block_driver {
     int (*snapshot_create)(struct blk *bs, const char *name, struct error **errp);
     int (*snapshot_goto)(struct blk *bs, const char *name, struct error **errp);
     int (*snapshot_delete)(struct blk *bs, const char *name, struct error **errp);
+    /* Read-only nodes: show the snapshot's content instead of the active
+     * state (convert -l).  ID or NAME may be NULL. */
+    int (*snapshot_load)(struct blk *bs, const char *id, const char *name,
+                         struct error **errp);
     int (*change_backing)(struct blk *bs, const char *file, const char *fmt,
                           struct error **errp);
     int (*make_empty)(struct blk *bs, struct error **errp);

@@ -717,6 +717,7 @@ const struct block_driver blk_drv_qcow2 = {
     .snapshot_create = qcow2_snapshot_create_locked,
     .snapshot_goto = qcow2_snapshot_goto_locked,
     .snapshot_delete = qcow2_snapshot_delete_locked,
+    .snapshot_load = qcow2_snapshot_load,
     .change_backing = qcow2_change_backing_locked,
     .make_empty = qcow2_make_empty_locked,
     .amend = qcow2_amend_locked,

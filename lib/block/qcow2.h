@@ -195,6 +195,8 @@ int qcow2_snapshot_list(struct blk *bs, struct blk_snapshot **out);
 int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp);
+int qcow2_snapshot_load(struct blk *bs, const char *id, const char *name,
+                        struct error **errp);
 int qcow2_update_l1_refcounts(struct blk *bs, uint64_t l1_offset, uint32_t l1_size,
                               int64_t addend);
 

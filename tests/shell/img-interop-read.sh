@@ -106,6 +106,11 @@ compare_all s.qcow2
 "$EMU_IMG" snapshot -l s.qcow2 > emu.txt
 qemu-img snapshot -l s.qcow2 > qemu.txt
 diff qemu.txt emu.txt || fail "snapshot -l differs"
+for l in one two 1 snapshot.name=two snapshot.id=1; do
+    "$EMU_IMG" convert -l "$l" -O raw s.qcow2 emu.raw || fail "convert -l $l"
+    qemu-img convert -l "$l" -O raw s.qcow2 qemu.raw
+    cmp emu.raw qemu.raw || fail "convert -l $l: content differs"
+done
 n=$((n + 1))
 
 # Backing chains: raw base, qcow2 middle (v2), qcow2 top with a relative
