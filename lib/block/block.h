@@ -83,6 +83,7 @@ struct blk_create_opts {
     bool extended_l2;
     enum blk_prealloc prealloc;
     bool unsafe_backing;        /* -u: do not open the backing file */
+    bool fixed;                 /* vdi static=on: all blocks allocated */
 };
 
 /* One option a driver accepts in -o. */

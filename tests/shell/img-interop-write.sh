@@ -163,6 +163,23 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "shrink without --shrink must fail"
 n=$((n + 1))
+# VDI: emu-img's images are qemu-img's (header fields, check, content).
+for o in static=off static=on; do
+    rm -f e.vdi q.vdi
+    "$EMU_IMG" create -q -f vdi -o "$o" e.vdi 8M || fail "create vdi $o"
+    qemu-img create -q -f vdi -o "$o" q.vdi 8M
+    "$EMU_IMG" info --output=json e.vdi > emu.json
+    qemu-img info --output=json q.vdi > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size || fail "vdi $o: info differs"
+    "$EMU_IMG" convert -n -f raw -O vdi src.raw e.vdi || fail "convert into vdi $o"
+    qcheck e.vdi "vdi $o"
+    qemu-img compare -q src.raw e.vdi || fail "vdi $o: content differs"
+    n=$((n + 1))
+done
+rm -f e.vdi
+"$EMU_IMG" convert -O vdi src.raw e.vdi && qcheck e.vdi "convert -O vdi"
+qemu-img compare -q src.raw e.vdi || fail "convert -O vdi: content differs"
+
 # Bitmaps and unknown header extensions survive emu-img writes: bitmaps are
 # kept and marked in-use (emu does not track them), unknown extensions are
 # kept byte for byte.
