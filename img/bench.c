@@ -13,55 +13,43 @@
 #include "loop.h"
 #include "msg.h"
 #include "parse.h"
-#include "pool.h"
+#include <pthread.h>
 
-struct bench;
-
-struct bench_slot {
-    struct bench *b;
-    struct iovec iov;
-};
-
+/* Requests are spread over worker threads, each running its share
+ * synchronously: DEPTH requests are in flight at once without a hand-off
+ * to an event loop per request. */
 struct bench {
     struct blk *bs;
     bool write;
-    uint64_t count, issued, done, offset, start, step, bufsize;
+    uint64_t count, start, step, bufsize, span;
+    uint64_t next;           /* next request number (atomic) */
     int error;
-    struct loop *loop;
+    unsigned pattern;
 };
 
-static void bench_issue(struct bench_slot *sl);
-
-static void bench_done(void *opaque, int ret)
+static void *bench_thread(void *op)
 {
-    struct bench_slot *sl = opaque;
-    struct bench *b = sl->b;
-    if (ret < 0 && !b->error)
-        b->error = -ret;
-    b->done++;
-    if (b->issued < b->count && !b->error)
-        bench_issue(sl);
-    if (b->done == b->issued)
-        loop_quit(b->loop);
-}
-
-static void bench_issue(struct bench_slot *sl)
-{
-    struct bench *b = sl->b;
-    uint64_t off = b->offset;
-    b->offset += b->step;
-    if (b->offset + b->bufsize > b->bs->size)
-        b->offset = b->start;
-    b->issued++;
-    struct error *err = NULL;
-    int r = b->write ? blk_aio_pwritev(b->bs, off, b->bufsize, &sl->iov, 1, bench_done, sl, &err)
-                     : blk_aio_preadv(b->bs, off, b->bufsize, &sl->iov, 1, bench_done, sl, &err);
-    if (r < 0) {
-        err_free(err);
-        b->issued--;
-        if (!b->error)
-            b->error = -r;
+    struct bench *b = op;
+    void *buf = NULL;
+    if (posix_memalign(&buf, 4096, b->bufsize) != 0) {
+        __atomic_store_n(&b->error, ENOMEM, __ATOMIC_RELAXED);
+        return NULL;
     }
+    memset(buf, (int)b->pattern, b->bufsize);
+    for (;;) {
+        uint64_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+        if (i >= b->count || __atomic_load_n(&b->error, __ATOMIC_RELAXED))
+            break;
+        uint64_t off = b->start + (i * b->step) % b->span;
+        int r = b->write ? blk_pwrite(b->bs, off, b->bufsize, buf)
+                         : blk_pread(b->bs, off, b->bufsize, buf);
+        if (r < 0) {
+            __atomic_store_n(&b->error, -r, __ATOMIC_RELAXED);
+            break;
+        }
+    }
+    free(buf);
+    return NULL;
 }
 
 int img_bench(int argc, char **argv)
@@ -124,60 +112,43 @@ int img_bench(int argc, char **argv)
     if (!bs)
         return IMG_FAIL;
     int ret = IMG_FAIL;
-    struct bench b = { .bs = bs, .write = write, .count = count, .offset = offset,
-                       .start = offset, .step = step, .bufsize = bufsize };
-    struct bench_slot *slots = calloc(depth, sizeof(*slots));
-    struct error *err = NULL;
-    struct pool *pool = NULL;
+    struct bench b = { .bs = bs, .write = write, .count = count, .start = offset,
+                       .step = step, .bufsize = bufsize, .pattern = (unsigned)pattern };
+    unsigned nthreads = (unsigned)MIN(depth, (uint64_t)16);
+    pthread_t *th = calloc(nthreads, sizeof(*th));
+    if (!th)
+        goto out;
     if (offset + bufsize > bs->size) {
         msg_error(_("The request lies past the end of the image"));
         goto out;
     }
-    b.loop = loop_new(&err);
-    if (b.loop)
-        pool = pool_new(b.loop, (unsigned)MIN(depth, (uint64_t)64), &err);
-    if (!slots || !pool) {
-        img_report(err);
-        goto out;
-    }
-    blk_set_pool(bs, pool);
+    /* Requests wrap around within the image. */
+    b.span = ALIGN_DOWN(bs->size - offset - bufsize, step) + step;
     if (!quiet)
         printf("Sending %" PRIu64 " %s requests, %" PRIu64 " bytes each, %" PRIu64 " in parallel "
                "(starting at offset %" PRIu64 ", step size %" PRIu64 ")\n", count,
                write ? "write" : "read", bufsize, depth, offset, step);
-    for (uint64_t i = 0; i < depth; i++) {
-        slots[i].b = &b;
-        slots[i].iov.iov_len = bufsize;
-        slots[i].iov.iov_base = malloc(bufsize);
-        if (!slots[i].iov.iov_base)
-            goto out_free;
-        memset(slots[i].iov.iov_base, (int)pattern, bufsize);
-    }
     uint64_t t0 = loop_now_ns();
-    for (uint64_t i = 0; i < depth && b.issued < count; i++)
-        bench_issue(&slots[i]);
-    if (b.issued > b.done)
-        loop_run(b.loop, NULL);
-    pool_drain(pool, NULL);
+    unsigned started = 0;
+    for (; started < nthreads; started++)
+        if (pthread_create(&th[started], NULL, bench_thread, &b) != 0)
+            break;
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (!started)
+        b.error = EAGAIN;
     if (write && !b.error && blk_flush(bs) < 0)
         b.error = EIO;
     double secs = (double)(loop_now_ns() - t0) / 1e9;
     if (b.error) {
         msg_error(_("Failed request: %s"), strerror(b.error));
-        goto out_free;
+        goto out;
     }
     if (!quiet)
         printf("Run completed in %3.3f seconds.\n", secs);
     ret = 0;
-out_free:
-    for (uint64_t i = 0; i < depth; i++)
-        free(slots[i].iov.iov_base);
 out:
-    if (pool)
-        pool_free(pool);
-    if (b.loop)
-        loop_free(b.loop);
-    free(slots);
+    free(th);
     blk_close(bs);
     return ret;
 }

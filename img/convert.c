@@ -352,10 +352,6 @@ int img_convert(int argc, char **argv)
     }
     if (quiet)
         progress = false;
-    if (snapshot) {
-        msg_error(_("option '%s' is not supported yet"), "-l");
-        goto out;
-    }
     if (argc - optind < 2) {
         msg_error(_("Must specify image file name"));
         goto out;
@@ -407,6 +403,34 @@ int img_convert(int argc, char **argv)
         cv.src[i] = img_open(argv[optind + i], fmt, sflags);
         if (!cv.src[i])
             goto out;
+        if (snapshot) {
+            /* "snapshot.id=X,snapshot.name=Y", or a bare name/id */
+            char *id = NULL, *name = NULL, *copy = strdup(snapshot);
+            for (char *tok = copy ? strtok(copy, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+                if (strncmp(tok, "snapshot.id=", 12) == 0)
+                    id = tok + 12;
+                else if (strncmp(tok, "snapshot.name=", 14) == 0)
+                    name = tok + 14;
+                else
+                    name = tok;
+            }
+            struct error *e = NULL;
+            int lr = cv.src[i]->drv->snapshot_load
+                     ? cv.src[i]->drv->snapshot_load(cv.src[i], id, name, &e) : -ENOTSUP;
+            if (lr == -ENOENT && name && !id && cv.src[i]->drv->snapshot_load) {
+                /* a bare word may be an ID too */
+                err_free(e);
+                e = NULL;
+                lr = cv.src[i]->drv->snapshot_load(cv.src[i], name, NULL, &e);
+            }
+            free(copy);
+            if (lr < 0) {
+                msg_error(_("Failed to load snapshot: %s"),
+                          e ? err_msg(e) : _("the format has no snapshots"));
+                err_free(e);
+                goto out;
+            }
+        }
         cv.src_start[i] = cv.total;
         cv.total += cv.src[i]->size;
     }

@@ -41,6 +41,8 @@ static void print_formatting(const char *filename, const char *fmt,
         printf(" size=%" PRIu64, o->size);
         if (given_prealloc)
             printf(" preallocation=%s", blk_prealloc_name(o->prealloc));
+        if (strcmp(fmt, "vdi") == 0)
+            printf(" static=%s", o->fixed ? "on" : "off");
     }
     printf("\n");
 }

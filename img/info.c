@@ -75,6 +75,22 @@ static void info_json(struct json *j, struct blk *bs)
         json_str(j, "compression-type", bi.compression_type);
         if (bi.has_v3_fields)
             json_bool(j, "lazy-refcounts", bi.lazy_refcounts);
+        if (bi.has_bitmaps_ext) {
+            json_arr_begin(j, "bitmaps");
+            for (int i = 0; i < bi.nb_bitmaps; i++) {
+                json_obj_begin(j, NULL);
+                json_arr_begin(j, "flags");
+                if (bi.bitmaps[i].flags & 1)
+                    json_str(j, NULL, "in-use");
+                if (bi.bitmaps[i].flags & 2)
+                    json_str(j, NULL, "auto");
+                json_arr_end(j);
+                json_str(j, "name", bi.bitmaps[i].name);
+                json_uint(j, "granularity", bi.bitmaps[i].granularity);
+                json_obj_end(j);
+            }
+            json_arr_end(j);
+        }
         json_int(j, "refcount-bits", bi.refcount_bits);
         if (bi.has_v3_fields) {
             json_bool(j, "corrupt", bi.corrupt);
@@ -91,6 +107,7 @@ static void info_json(struct json *j, struct blk *bs)
     json_bool(j, "dirty-flag", bi.dirty);
     json_obj_end(j);
     blk_snapshots_free(sn, nsn);
+    blk_info_clear(&bi);
 }
 
 static void info_human(struct blk *bs)
@@ -136,12 +153,26 @@ static void info_human(struct blk *bs)
         printf("    compression type: %s\n", bi.compression_type);
         if (bi.has_v3_fields)
             printf("    lazy refcounts: %s\n", bi.lazy_refcounts ? "true" : "false");
+        if (bi.has_bitmaps_ext) {
+            printf("    bitmaps:\n");
+            for (int i = 0; i < bi.nb_bitmaps; i++) {
+                printf("        [%d]:\n            flags:\n", i);
+                int k = 0;
+                if (bi.bitmaps[i].flags & 1)
+                    printf("                [%d]: in-use\n", k++);
+                if (bi.bitmaps[i].flags & 2)
+                    printf("                [%d]: auto\n", k++);
+                printf("            name: %s\n", bi.bitmaps[i].name);
+                printf("            granularity: %" PRIu64 "\n", bi.bitmaps[i].granularity);
+            }
+        }
         printf("    refcount bits: %d\n", bi.refcount_bits);
         if (bi.has_v3_fields) {
             printf("    corrupt: %s\n", bi.corrupt ? "true" : "false");
             printf("    extended l2: %s\n", bi.extended_l2 ? "true" : "false");
         }
     }
+    blk_info_clear(&bi);
 }
 
 int img_info(int argc, char **argv)

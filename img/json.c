@@ -63,14 +63,12 @@ static void open_(struct json *j, const char *key, char c)
     j->first[j->depth] = true;
 }
 
+/* Empty containers too are closed on their own line, as qemu-img does. */
 static void close_(struct json *j, char c)
 {
-    bool empty = j->first[j->depth];
     j->depth--;
-    if (!empty) {
-        fputc('\n', j->fp);
-        indent(j, j->depth);
-    }
+    fputc('\n', j->fp);
+    indent(j, j->depth);
     fputc(c, j->fp);
 }
 

@@ -10,20 +10,21 @@
 #include "i18n.h"
 #include "log.h"
 
-extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2;
+extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_drv_vdi;
 
 /* The one table of drivers.  Formats known to qemu-img that emu does not
  * implement yet are listed in blk_planned_formats so that users get a clear
  * "not supported yet" instead of "unknown format". */
 const struct block_driver *const blk_drivers[] = {
     &blk_drv_qcow2,
+    &blk_drv_vdi,
     &blk_drv_raw,
     &blk_drv_file,
     NULL,
 };
 
 static const char *const blk_planned_formats[] = {
-    "vmdk", "vhdx", "vdi", "vpc", NULL,
+    "vmdk", "vhdx", "vpc", NULL,
 };
 
 const struct block_driver *blk_find_driver(const char *name)
@@ -73,6 +74,15 @@ const char *blk_prealloc_name(enum blk_prealloc p)
 {
     static const char *const names[] = { "off", "metadata", "falloc", "full" };
     return names[p];
+}
+
+void blk_info_clear(struct blk_info *info)
+{
+    for (int i = 0; i < info->nb_bitmaps; i++)
+        free(info->bitmaps[i].name);
+    free(info->bitmaps);
+    info->bitmaps = NULL;
+    info->nb_bitmaps = 0;
 }
 
 void blk_snapshots_free(struct blk_snapshot *s, int n)
@@ -178,14 +188,6 @@ static const char *blk_probe_planned(const uint8_t *buf, size_t len)
         return "vhdx";
     if (len >= 8 && memcmp(buf, "conectix", 8) == 0)
         return "vpc";
-    if (len >= 0x44 && be32_get(buf + 0x40) == 0x7f10dabe)
-        return "vdi";
-    if (len >= 0x44 && buf[0x40] == 0x7f && buf[0x41] == 0x10 && buf[0x42] == 0xda &&
-        buf[0x43] == 0xbe)
-        return "vdi";
-    if (len >= 0x44 && buf[0x40] == 0xbe && buf[0x41] == 0xda && buf[0x42] == 0x10 &&
-        buf[0x43] == 0x7f)
-        return "vdi";
     return NULL;
 }
 
@@ -592,9 +594,11 @@ uint64_t blk_cluster_size(struct blk *bs)
 {
     struct blk_info info;
     memset(&info, 0, sizeof(info));
+    uint64_t cs = 0;
     if (bs->drv->get_info && bs->drv->get_info(bs, &info) == 0)
-        return info.cluster_size;
-    return 0;
+        cs = info.cluster_size;
+    blk_info_clear(&info);
+    return cs;
 }
 
 int blk_chain_length(struct blk *bs)

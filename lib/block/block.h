@@ -83,6 +83,7 @@ struct blk_create_opts {
     bool extended_l2;
     enum blk_prealloc prealloc;
     bool unsafe_backing;        /* -u: do not open the backing file */
+    bool fixed;                 /* vdi static=on: all blocks allocated */
 };
 
 /* One option a driver accepts in -o. */
@@ -116,7 +117,14 @@ struct blk_check {
 #define BLK_FIX_LEAKS  0x1
 #define BLK_FIX_ERRORS 0x2
 
-/* Format-specific information for info. */
+/* A persistent dirty bitmap, as info lists it. */
+struct blk_bitmap_info {
+    char *name;
+    uint32_t flags;            /* bit 0 in-use, bit 1 auto */
+    uint64_t granularity;
+};
+
+/* Format-specific information for info; blk_info_clear() frees it. */
 struct blk_info {
     uint64_t cluster_size;        /* 0: none */
     const char *compat;           /* qcow2 "0.10" / "1.1" */
@@ -125,7 +133,10 @@ struct blk_info {
     int refcount_bits;
     bool dirty;
     bool has_bitmaps_ext;
+    struct blk_bitmap_info *bitmaps;   /* valid when has_bitmaps_ext */
+    int nb_bitmaps;
 };
+void blk_info_clear(struct blk_info *info);
 
 /* A driver.  Fill with designated initializers; NULL ops are unsupported
  * (the core returns -ENOTSUP with a message). */
@@ -167,6 +178,10 @@ struct block_driver {
     int (*snapshot_create)(struct blk *bs, const char *name, struct error **errp);
     int (*snapshot_goto)(struct blk *bs, const char *name, struct error **errp);
     int (*snapshot_delete)(struct blk *bs, const char *name, struct error **errp);
+    /* Read-only nodes: show the snapshot's content instead of the active
+     * state (convert -l).  ID or NAME may be NULL. */
+    int (*snapshot_load)(struct blk *bs, const char *id, const char *name,
+                         struct error **errp);
     int (*change_backing)(struct blk *bs, const char *file, const char *fmt,
                           struct error **errp);
     int (*make_empty)(struct blk *bs, struct error **errp);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <linux/falloc.h>
 #include "block.h"
@@ -22,7 +23,20 @@ struct file_state {
     bool direct;
     bool is_blockdev;
     bool no_seek_data;
+    /* The last extent SEEK_DATA/SEEK_HOLE found, so that walking a large
+     * extent in pieces costs no further system calls.  Writes and zeroing
+     * invalidate it. */
+    pthread_mutex_t ext_lock;
+    uint64_t ext_start, ext_end;
+    bool ext_data, ext_valid;
 };
+
+static void file_ext_invalidate(struct file_state *s)
+{
+    pthread_mutex_lock(&s->ext_lock);
+    s->ext_valid = false;
+    pthread_mutex_unlock(&s->ext_lock);
+}
 
 static uint64_t file_cur_size(struct blk *bs)
 {
@@ -61,6 +75,7 @@ static int file_open(struct blk *bs, int flags, struct error **errp)
         return err_set(errp, EISDIR, _("'%s' is a directory"), bs->filename);
     }
     s->direct = (flags & BLK_O_DIRECT) != 0;
+    pthread_mutex_init(&s->ext_lock, NULL);
     s->is_blockdev = S_ISBLK(st.st_mode);
     bs->size = s->is_blockdev ? file_cur_size(bs) : (uint64_t)st.st_size;
     return 0;
@@ -68,6 +83,8 @@ static int file_open(struct blk *bs, int flags, struct error **errp)
 
 static void file_close(struct blk *bs)
 {
+    struct file_state *s = bs->opaque;
+    pthread_mutex_destroy(&s->ext_lock);
     if (bs->fd >= 0)
         close(bs->fd);
     bs->fd = -1;
@@ -141,6 +158,8 @@ static int file_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
                         int iovcnt)
 {
     struct file_state *s = bs->opaque;
+    if (s->ext_valid && !bs->read_only)
+        file_ext_invalidate(s);
     int r = s->direct ? file_rw_direct(bs, true, off, len, iov, iovcnt)
                       : file_rw_plain(bs, true, off, len, iov, iovcnt);
     if (r >= 0)
@@ -153,6 +172,7 @@ static int file_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int fl
     struct file_state *s = bs->opaque;
     if (s->is_blockdev)
         return -ENOTSUP;
+    file_ext_invalidate(s);
     uint64_t size = __atomic_load_n(&bs->size, __ATOMIC_RELAXED);
     if (off >= size) {
         /* Past the end: growing the file gives zeros. */
@@ -178,6 +198,7 @@ static int file_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int fl
 
 static int file_pdiscard(struct blk *bs, uint64_t off, uint64_t len)
 {
+    file_ext_invalidate(bs->opaque);
     if (fallocate(bs->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
                   (off_t)len) == 0)
         return 0;
@@ -200,28 +221,49 @@ static int file_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_
         *pnum = len;
         return st | BLK_STATUS_DATA;
     }
-    off_t data = lseek(bs->fd, (off_t)off, SEEK_DATA);
-    if (data < 0) {
-        if (errno == ENXIO) {
-            /* trailing hole (or past EOF) */
-            *pnum = len;
-            return st | BLK_STATUS_ZERO;
-        }
-        s->no_seek_data = true;
-        *pnum = len;
-        return st | BLK_STATUS_DATA;
+    pthread_mutex_lock(&s->ext_lock);
+    if (s->ext_valid && off >= s->ext_start && off < s->ext_end) {
+        *pnum = MIN(len, s->ext_end - off);
+        bool data = s->ext_data;
+        pthread_mutex_unlock(&s->ext_lock);
+        return st | (data ? BLK_STATUS_DATA : BLK_STATUS_ZERO);
     }
-    if ((uint64_t)data > off) {
-        *pnum = MIN(len, (uint64_t)data - off);
+    pthread_mutex_unlock(&s->ext_lock);
+    off_t data = lseek(bs->fd, (off_t)off, SEEK_DATA);
+    uint64_t end;
+    bool is_data;
+    if (data < 0) {
+        if (errno != ENXIO) {
+            s->no_seek_data = true;
+            *pnum = len;
+            return st | BLK_STATUS_DATA;
+        }
+        /* trailing hole (or past EOF) */
+        *pnum = len;
         return st | BLK_STATUS_ZERO;
     }
-    off_t hole = lseek(bs->fd, (off_t)off, SEEK_HOLE);
-    if (hole < 0 || (uint64_t)hole <= off) {
-        *pnum = len;
-        return st | BLK_STATUS_DATA;
+    if ((uint64_t)data > off) {
+        end = (uint64_t)data;
+        is_data = false;
+    } else {
+        off_t hole = lseek(bs->fd, (off_t)off, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole <= off) {
+            *pnum = len;
+            return st | BLK_STATUS_DATA;
+        }
+        end = (uint64_t)hole;
+        is_data = true;
     }
-    *pnum = MIN(len, (uint64_t)hole - off);
-    return st | BLK_STATUS_DATA;
+    if (bs->read_only) {
+        pthread_mutex_lock(&s->ext_lock);
+        s->ext_start = off;
+        s->ext_end = end;
+        s->ext_data = is_data;
+        s->ext_valid = true;
+        pthread_mutex_unlock(&s->ext_lock);
+    }
+    *pnum = MIN(len, end - off);
+    return st | (is_data ? BLK_STATUS_DATA : BLK_STATUS_ZERO);
 }
 
 /* Make [from, to) of the file real according to PREALLOC. */
@@ -261,6 +303,7 @@ static int file_truncate(struct blk *bs, uint64_t size, bool shrink, enum blk_pr
 {
     struct file_state *s = bs->opaque;
     uint64_t old = file_cur_size(bs);
+    file_ext_invalidate(s);
     if (s->is_blockdev) {
         if (size > old)
             return err_set(errp, EINVAL, _("cannot grow block device '%s'"), bs->filename);

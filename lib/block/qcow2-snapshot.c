@@ -649,3 +649,39 @@ int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp)
                              bs->filename);
     return 0;
 }
+
+int qcow2_snapshot_load(struct blk *bs, const char *id, const char *name, struct error **errp)
+{
+    struct qcow2 *s = bs->opaque;
+    int idx = -1;
+    for (uint32_t i = 0; i < s->nb_snapshots && idx < 0; i++) {
+        if ((!id || strcmp(s->snaps[i].id, id) == 0) &&
+            (!name || strcmp(s->snaps[i].name, name) == 0))
+            idx = (int)i;
+    }
+    if (idx < 0)
+        return err_set(errp, ENOENT, _("'%s': snapshot '%s' not found"), bs->filename,
+                       name ? name : id);
+    if (!bs->read_only)
+        return err_set(errp, EINVAL, _("'%s' is opened read-only"), bs->filename);
+    struct qcow2_snap *sn = &s->snaps[idx];
+    uint64_t *l1 = calloc(sn->l1_size ? sn->l1_size : 1, 8);
+    if (!l1)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    int r = qcow2_read_table(bs, sn->l1_offset, sn->l1_size, l1);
+    uint64_t need = DIV_ROUND_UP(sn->disk_size, s->cluster_size * s->l2_entries);
+    if (r >= 0 && need > sn->l1_size)
+        r = -EINVAL;
+    if (r < 0) {
+        free(l1);
+        return err_set_errno(errp, -r, _("cannot read '%s'"), bs->filename);
+    }
+    free(s->l1);
+    s->l1 = l1;
+    s->l1_size = sn->l1_size;
+    s->l1_offset = sn->l1_offset;
+    bs->size = sn->disk_size;
+    for (uint32_t i = 0; i < s->l2c_slots; i++)
+        s->l2c[i].offset = 0;
+    return 0;
+}

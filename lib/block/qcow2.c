@@ -152,6 +152,38 @@ int qcow2_write_header(struct blk *bs)
     return r;
 }
 
+/* Set the in-use flag of every persistent bitmap (directory rewritten in
+ * place; it is owned by this image). */
+static int qcow2_bitmaps_mark_in_use(struct blk *bs)
+{
+    struct qcow2 *s = bs->opaque;
+    for (int i = 0; i < s->nexts; i++) {
+        if (s->exts[i].type != QCOW2_EXT_BITMAPS || s->exts[i].len < 24)
+            continue;
+        const uint8_t *ext = s->exts[i].data;
+        uint32_t nb = be32_get(ext);
+        uint64_t dsize = be64_get(ext + 8), doff = be64_get(ext + 16);
+        if (dsize > (64u << 20) || doff > bs->file->size || dsize > bs->file->size - doff)
+            return qcow2_mark_corrupt(bs, "bitmap directory lies outside the file");
+        uint8_t *dir = malloc(dsize ? dsize : 1);
+        if (!dir)
+            return -ENOMEM;
+        int r = blk_pread(bs->file, doff, dsize, dir);
+        uint64_t pos = 0;
+        for (uint32_t k = 0; r >= 0 && k < nb && pos + 24 <= dsize; k++) {
+            be32_put(dir + pos + 12, be32_get(dir + pos + 12) | 1);
+            pos = ALIGN_UP(pos + 24 + (uint64_t)be32_get(dir + pos + 20) +
+                           be16_get(dir + pos + 18), (uint64_t)8);
+        }
+        if (r >= 0)
+            r = blk_pwrite(bs->file, doff, dsize, dir);
+        free(dir);
+        if (r < 0)
+            return r;
+    }
+    return blk_flush(bs->file);
+}
+
 /* Called before the first write of a session: sets the dirty bit for lazy
  * refcounts and clears autoclear bits we do not maintain (the bitmaps
  * extension data itself is kept byte for byte). */
@@ -167,8 +199,16 @@ int qcow2_mark_dirty(struct blk *bs)
         s->incompat |= QCOW2_INCOMPAT_DIRTY;
         change = true;
     }
-    if (s->autoclear) {
-        s->autoclear = 0;
+    if (s->autoclear & QCOW2_AUTOCLEAR_BITMAPS) {
+        /* emu does not update persistent bitmaps: mark them in use, i.e.
+         * inconsistent, as qemu does after a crash.  They stay valid
+         * metadata that qemu-img check accounts for. */
+        int r = qcow2_bitmaps_mark_in_use(bs);
+        if (r < 0)
+            return r;
+    }
+    if (s->autoclear & ~QCOW2_AUTOCLEAR_BITMAPS) {
+        s->autoclear &= QCOW2_AUTOCLEAR_BITMAPS;
         change = true;
     }
     if (!change)
@@ -541,10 +581,52 @@ static int qcow2_get_info(struct blk *bs, struct blk_info *info)
     info->extended_l2 = s->ext_l2;
     info->refcount_bits = (int)s->refcount_bits;
     info->dirty = (s->incompat & QCOW2_INCOMPAT_DIRTY) != 0;
-    for (int i = 0; i < s->nexts; i++)
-        if (s->exts[i].type == QCOW2_EXT_BITMAPS)
-            info->has_bitmaps_ext = true;
+    for (int i = 0; i < s->nexts; i++) {
+        if (s->exts[i].type != QCOW2_EXT_BITMAPS || s->exts[i].len < 24 ||
+            !(s->autoclear & QCOW2_AUTOCLEAR_BITMAPS))
+            continue;
+        info->has_bitmaps_ext = true;
+        pthread_mutex_lock(&s->lock);
+        qcow2_read_bitmap_list(bs, s->exts[i].data, info);
+        pthread_mutex_unlock(&s->lock);
+    }
     return 0;
+}
+
+/* The bitmap directory, for info (names, flags, granularity).  Entries
+ * that do not fit the directory are ignored. */
+void qcow2_read_bitmap_list(struct blk *bs, const uint8_t *ext, struct blk_info *info)
+{
+    uint32_t nb = be32_get(ext);
+    uint64_t dsize = be64_get(ext + 8), doff = be64_get(ext + 16);
+    if (info->bitmaps || dsize > (64u << 20) || nb > 65535 || doff > bs->file->size ||
+        dsize > bs->file->size - doff)
+        return;
+    uint8_t *dir = malloc(dsize ? dsize : 1);
+    info->bitmaps = calloc(nb ? nb : 1, sizeof(*info->bitmaps));
+    if (!dir || !info->bitmaps || blk_pread(bs->file, doff, dsize, dir) < 0) {
+        free(dir);
+        return;
+    }
+    uint64_t pos = 0;
+    for (uint32_t k = 0; k < nb && pos + 24 <= dsize; k++) {
+        uint32_t flags = be32_get(dir + pos + 12);
+        uint8_t gbits = dir[pos + 17];
+        uint16_t nsize = be16_get(dir + pos + 18);
+        uint32_t esize = be32_get(dir + pos + 20);
+        uint64_t end = pos + 24 + (uint64_t)esize + nsize;
+        if (end > dsize || gbits > 63)
+            break;
+        struct blk_bitmap_info *b = &info->bitmaps[info->nb_bitmaps];
+        b->name = strndup((const char *)dir + pos + 24 + esize, nsize);
+        if (!b->name)
+            break;
+        b->flags = flags;
+        b->granularity = UINT64_C(1) << gbits;
+        info->nb_bitmaps++;
+        pos = ALIGN_UP(end, (uint64_t)8);
+    }
+    free(dir);
 }
 
 static int64_t qcow2_allocated_size(struct blk *bs)
@@ -635,6 +717,7 @@ const struct block_driver blk_drv_qcow2 = {
     .snapshot_create = qcow2_snapshot_create_locked,
     .snapshot_goto = qcow2_snapshot_goto_locked,
     .snapshot_delete = qcow2_snapshot_delete_locked,
+    .snapshot_load = qcow2_snapshot_load,
     .change_backing = qcow2_change_backing_locked,
     .make_empty = qcow2_make_empty_locked,
     .amend = qcow2_amend_locked,

@@ -135,6 +135,7 @@ int qcow2_mark_corrupt(struct blk *bs, const char *fmt, ...) EMU_PRINTF(2, 3);
 int qcow2_read_table(struct blk *bs, uint64_t off, uint64_t n, uint64_t *out);
 int qcow2_write_table(struct blk *bs, uint64_t off, uint64_t n, const uint64_t *tbl);
 int qcow2_write_l1_entry(struct blk *bs, uint32_t idx);
+void qcow2_read_bitmap_list(struct blk *bs, const uint8_t *ext, struct blk_info *info);
 
 /* qcow2-refcount.c */
 int qcow2_refcount_init(struct blk *bs);
@@ -194,6 +195,8 @@ int qcow2_snapshot_list(struct blk *bs, struct blk_snapshot **out);
 int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp);
+int qcow2_snapshot_load(struct blk *bs, const char *id, const char *name,
+                        struct error **errp);
 int qcow2_update_l1_refcounts(struct blk *bs, uint64_t l1_offset, uint32_t l1_size,
                               int64_t addend);
 

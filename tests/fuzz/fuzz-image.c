@@ -59,6 +59,7 @@ static void fuzz_exercise(struct blk *bs)
     memset(&info, 0, sizeof(info));
     if (bs->drv->get_info)
         bs->drv->get_info(bs, &info);
+    blk_info_clear(&info);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

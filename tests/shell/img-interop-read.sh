@@ -3,7 +3,7 @@
 # in emu-img, and `emu-img info/check/map --output=json` match qemu-img's.
 # Covers qcow2 v2 and v3, every cluster size from 512 B to 2 MiB, refcount
 # widths 1/16/64, lazy refcounts, extended L2, zlib and zstd compression,
-# zero clusters, discards, snapshots and backing chains.
+# zero clusters, discards, snapshots and backing chains; and VDI images.
 . "$top_srcdir/tests/lib.sh"
 need qemu-img qemu-io python3
 set -e
@@ -106,6 +106,11 @@ compare_all s.qcow2
 "$EMU_IMG" snapshot -l s.qcow2 > emu.txt
 qemu-img snapshot -l s.qcow2 > qemu.txt
 diff qemu.txt emu.txt || fail "snapshot -l differs"
+for l in one two 1 snapshot.name=two snapshot.id=1; do
+    "$EMU_IMG" convert -l "$l" -O raw s.qcow2 emu.raw || fail "convert -l $l"
+    qemu-img convert -l "$l" -O raw s.qcow2 qemu.raw
+    cmp emu.raw qemu.raw || fail "convert -l $l: content differs"
+done
 n=$((n + 1))
 
 # Backing chains: raw base, qcow2 middle (v2), qcow2 top with a relative
@@ -118,5 +123,22 @@ qemu-io -c "write -P 8 1M 1M" sub/mid.qcow2 >/dev/null
 qemu-img create -q -f qcow2 -b sub/mid.qcow2 -F qcow2 top.qcow2 8M
 qemu-io -c "write -P 9 1536k 64k" -c "write -z 4M 64k" top.qcow2 >/dev/null
 compare_all top.qcow2
+n=$((n + 1))
+# VDI, dynamic and static.
+for o in static=off static=on; do
+    rm -f v.vdi
+    qemu-img create -q -f vdi -o "$o" v.vdi 6M
+    qemu-io -f vdi -c "write -P 3 100k 5000" -c "write -P 4 3M 1M" v.vdi >/dev/null
+    compare_all v.vdi
+    n=$((n + 1))
+done
+
+# Persistent bitmaps (listed by info, counted by check).
+qemu-img create -q -f qcow2 bm.qcow2 8M
+fill bm.qcow2
+qemu-img bitmap --add bm.qcow2 b0
+qemu-img bitmap --add -g 128k bm.qcow2 b1
+qemu-img bitmap --disable bm.qcow2 b1
+compare_all bm.qcow2
 n=$((n + 1))
 echo "$n images compared with qemu-img"

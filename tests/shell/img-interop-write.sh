@@ -163,4 +163,54 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "shrink without --shrink must fail"
 n=$((n + 1))
+# VDI: emu-img's images are qemu-img's (header fields, check, content).
+for o in static=off static=on; do
+    rm -f e.vdi q.vdi
+    "$EMU_IMG" create -q -f vdi -o "$o" e.vdi 8M || fail "create vdi $o"
+    qemu-img create -q -f vdi -o "$o" q.vdi 8M
+    "$EMU_IMG" info --output=json e.vdi > emu.json
+    qemu-img info --output=json q.vdi > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size || fail "vdi $o: info differs"
+    "$EMU_IMG" convert -n -f raw -O vdi src.raw e.vdi || fail "convert into vdi $o"
+    qcheck e.vdi "vdi $o"
+    qemu-img compare -q src.raw e.vdi || fail "vdi $o: content differs"
+    n=$((n + 1))
+done
+rm -f e.vdi
+"$EMU_IMG" convert -O vdi src.raw e.vdi && qcheck e.vdi "convert -O vdi"
+qemu-img compare -q src.raw e.vdi || fail "convert -O vdi: content differs"
+
+# Bitmaps and unknown header extensions survive emu-img writes: bitmaps are
+# kept and marked in-use (emu does not track them), unknown extensions are
+# kept byte for byte.
+qemu-img create -q -f qcow2 x.qcow2 8M
+qemu-img bitmap --add x.qcow2 keep
+python3 - <<'PY'
+import struct
+f = open('x.qcow2', 'r+b')
+h = f.read(112)
+hl = struct.unpack('>I', h[100:104])[0]
+pos = hl
+f.seek(pos)
+while True:
+    t, l = struct.unpack('>II', f.read(8))
+    if t == 0:
+        break
+    pos += 8 + ((l + 7) & ~7)
+    f.seek(pos)
+# insert an unknown extension before the end marker
+f.seek(pos)
+f.write(struct.pack('>II', 0x12345678, 5) + b'hello\0\0\0' + bytes(8))
+PY
+ext_before=$(python3 -c "print(open('x.qcow2','rb').read(4096).find(b'hello'))")
+"$EMU_IMG" convert -n -f raw -O qcow2 src.raw x.qcow2 || fail "write to an image with bitmaps"
+qcheck x.qcow2 "bitmaps kept"
+qemu-img compare -q src.raw x.qcow2 || fail "bitmaps image content"
+qemu-img info x.qcow2 | grep -q "in-use" || fail "bitmap not marked in-use"
+qemu-img info x.qcow2 | grep -q "name: keep" || fail "bitmap lost"
+[ "$(python3 -c "print(open('x.qcow2','rb').read(4096).find(b'hello'))")" = "$ext_before" ] ||
+    fail "unknown header extension not preserved"
+"$EMU_IMG" snapshot -c s x.qcow2
+qcheck x.qcow2 "snapshot with bitmaps"
+n=$((n + 1))
 echo "$n cases checked with qemu-img"

@@ -1,0 +1,90 @@
+#!/bin/sh
+# tests/bench/img/run.sh - emu-img vs qemu-img, side by side, in one run
+# (not part of `make check`).
+#
+#   tests/bench/img/run.sh [WORKDIR]
+#
+# Builds an optimized emu-img (no sanitizers) in build-bench/ unless
+# EMU_IMG names one, makes a 2 GiB raw image with a realistic mix of data
+# (random and compressible), written zeros and holes, and times:
+#   convert raw -> qcow2, qcow2 -> raw, qcow2 -> qcow2 compressed,
+#   bench read and bench write (4 KiB requests, depth 64)
+# for both tools (best of RUNS runs each), printing the ratio
+# emu-img time / qemu-img time.  Targets: <= 0.8 uncompressed, <= 0.7
+# compressed.
+set -eu
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+work=${1:-${TMPDIR:-/tmp}/emu-img-bench}
+runs=${RUNS:-3}
+mkdir -p "$work"
+if [ -z "${EMU_IMG:-}" ]; then
+    mkdir -p "$top/build-bench"
+    (cd "$top/build-bench" &&
+        { [ -f Makefile ] || "$top/configure" -q CFLAGS="-O2 -g" >/dev/null; } &&
+        make -j2 emu-img >/dev/null)
+    EMU_IMG=$top/build-bench/emu-img
+fi
+QEMU_IMG=${QEMU_IMG:-qemu-img}
+cd "$work"
+
+if [ ! -f src.raw ]; then
+    echo "making a 2 GiB test image in $work ..."
+    python3 - <<'PY'
+import os, random
+r = random.Random(1)
+chunk = 1 << 20
+text = b''.join(b'line %07d: the quick brown fox jumps over the lazy dog\n' % i
+                for i in range(20000))[:chunk]
+with open('src.raw', 'wb') as f:
+    f.truncate(2 << 30)
+    for i in range(2048):
+        k = r.random()
+        if k < 0.35:
+            f.seek(i * chunk); f.write(os.urandom(chunk))       # incompressible data
+        elif k < 0.60:
+            f.seek(i * chunk); f.write(text)                    # compressible data
+        elif k < 0.75:
+            f.seek(i * chunk); f.write(bytes(chunk))            # written zeros
+        # else: a hole
+PY
+fi
+sync
+
+best() {  # best RUNS-of CMD...: prints the best wall time in seconds
+    b=""
+    i=0
+    while [ $i -lt "$runs" ]; do
+        sync    # earlier runs' dirty pages must not be written back during this one
+        s=$(date +%s.%N)
+        "$@" > /dev/null
+        e=$(date +%s.%N)
+        rm -f t.img
+        t=$(echo "$e - $s" | bc)
+        if [ -z "$b" ] || [ "$(echo "$t < $b" | bc)" = 1 ]; then b=$t; fi
+        i=$((i + 1))
+    done
+    echo "$b"
+}
+
+row() {  # row NAME EMU-CMD QEMU-CMD (target removed before each run, not timed)
+    name=$1
+    shift
+    te=$(best sh -c "$1")
+    tq=$(best sh -c "$2")
+    printf '%-28s %9.3f %9.3f %7.2f\n' "$name" "$te" "$tq" "$(echo "$te / $tq" | bc -l)"
+}
+
+"$QEMU_IMG" convert -O qcow2 src.raw src.qcow2
+printf '%-28s %9s %9s %7s\n' "case" "emu-img" "qemu-img" "ratio"
+row "convert raw->qcow2" "$EMU_IMG convert -O qcow2 src.raw t.img" \
+    "$QEMU_IMG convert -O qcow2 src.raw t.img"
+row "convert qcow2->raw" "$EMU_IMG convert -O raw src.qcow2 t.img" \
+    "$QEMU_IMG convert -O raw src.qcow2 t.img"
+row "convert qcow2->qcow2 -c" "$EMU_IMG convert -c -O qcow2 src.qcow2 t.img" \
+    "$QEMU_IMG convert -c -O qcow2 src.qcow2 t.img"
+"$QEMU_IMG" create -q -f qcow2 w.qcow2 2G
+row "bench read 4k d64" "$EMU_IMG bench -c 400000 -d 64 src.qcow2" \
+    "$QEMU_IMG bench -c 400000 -d 64 src.qcow2"
+row "bench write 4k d64" "cp w.qcow2 t.img && $EMU_IMG bench -w -c 200000 -d 64 t.img" \
+    "cp w.qcow2 t.img && $QEMU_IMG bench -w -c 200000 -d 64 t.img"
+rm -f t.img
