@@ -605,6 +605,7 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
         .tb = tb,
         .b = { .start = rw, .p = rw, .end = rw + room },
         .exit_rw = tr->rw + (tr->exit_rx - tr->rx),
+        .ir = ir,
     };
     rc_reset(&g);
     tb->fault_map = calloc((size_t)ir->n_insns, 16);
@@ -621,6 +622,7 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
             tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
         }
         g.cur_insn = insn;
+        g.op_idx = i;
         gen_op(&g, op);
         if (g.b.overflow)
             return -ENOSPC;

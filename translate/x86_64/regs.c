@@ -53,17 +53,41 @@ static void rc_evict(struct x86_gen *g, int h)
     g->host_slot[h] = -1;
 }
 
+/* How far ahead (in ops) slot s is next read; a large number if it is
+ * not read again in the block, or written before it is read. */
+static int next_read(const struct x86_gen *g, int s)
+{
+    const struct ir_block *ir = g->ir;
+    if (!ir)
+        return 0;
+    for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        if (x86_slot(op->a) == s || x86_slot(op->b) == s || x86_slot(op->c) == s)
+            return i - g->op_idx;
+        if (op->opc == IR_ST && x86_slot(op->d) == s)
+            return i - g->op_idx;
+        if (x86_slot(op->d) == s && op->opc != IR_ST && !ir_is_end(op->opc))
+            return 1 << 20;
+    }
+    return 1 << 20;
+}
+
+/* Pick a register: a free one, else the value read furthest in the
+ * future (clean ones first among equals), written back if modified. */
 static int rc_alloc(struct x86_gen *g)
 {
-    int best = -1;
+    int best = -1, best_dist = -1;
     for (int i = 0; i < X86_POOL; i++) {
         int h = x86_pool[i];
         if (g->locked & (1u << h))
             continue;
         if (g->host_slot[h] < 0)
             return h;
-        if (best < 0 || g->used[h] < g->used[best])
+        int dist = 2 * next_read(g, g->host_slot[h]) + (g->dirty[h] ? 0 : 1);
+        if (dist > best_dist) {
             best = h;
+            best_dist = dist;
+        }
     }
     if (best < 0)
         abort();        /* an op never locks more than three registers */

@@ -39,6 +39,8 @@ struct x86_gen {
      * goes, after the loads at the block's entry. */
     uint8_t *loop_head;
     uint64_t block_pc;
+    const struct ir_block *ir;      /* for choosing what to evict */
+    int op_idx;
 };
 
 enum { L_REG, L_MEM, L_IMM };
