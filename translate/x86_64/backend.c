@@ -187,6 +187,30 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
     gen_goto(g, (uint64_t)op->imm2);
 }
 
+static void gen_brside(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
+    int ra = RAX;
+    if (la.k == L_REG)
+        ra = la.r;
+    else
+        ld_loc(b, RAX, la);
+    alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
+    if (g->loop_head && (uint64_t)op->imm == g->block_pc) {
+        x_jcc32(b, cond_cc(op->aux), g->loop_head);
+        return;
+    }
+    xb_byte(b, 0x0f);
+    xb_byte(b, 0x80 | (cond_cc(op->aux) ^ 1));
+    uint8_t *over = b->p;
+    xb_u32(b, 0);
+    rc_flush_copy(g);
+    gen_goto(g, (uint64_t)op->imm);
+    if (!b->overflow)
+        x_patch32(over, b->p);
+}
+
 /* d = a op b for the plain ALU ops. */
 static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32)
 {
@@ -592,6 +616,7 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
         break;
     case IR_GOTO_IND: gen_goto_ind(g, op->a); break;
     case IR_BRCOND: gen_brcond(g, op); break;
+    case IR_BRSIDE: gen_brside(g, op); break;
     case IR_EXIT: gen_exit_reason(g, (uint64_t)op->imm, op->aux); break;
     }
     rc_unlock(g);

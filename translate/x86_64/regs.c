@@ -64,9 +64,8 @@ static int next_read(const struct x86_gen *g, int s)
         const struct ir_op *op = &ir->ops[i];
         if (x86_slot(op->a) == s || x86_slot(op->b) == s || x86_slot(op->c) == s)
             return i - g->op_idx;
-        if (op->opc == IR_ST && x86_slot(op->d) == s)
-            return i - g->op_idx;
-        if (x86_slot(op->d) == s && op->opc != IR_ST && !ir_is_end(op->opc))
+        if (x86_slot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE &&
+            !ir_is_end(op->opc))
             return 1 << 20;
     }
     return 1 << 20;
@@ -192,6 +191,7 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
         if (op->opc == IR_HELPER || op->opc == IR_CALL2)
             return false;
         if ((op->opc == IR_BRCOND && ((uint64_t)op->imm == ir->pc || (uint64_t)op->imm2 == ir->pc)) ||
+            (op->opc == IR_BRSIDE && (uint64_t)op->imm == ir->pc) ||
             (op->opc == IR_GOTO && (uint64_t)op->imm == ir->pc))
             loops = true;
         const struct ir_val *v[4] = { &op->d, &op->a, &op->b, &op->c };
@@ -202,7 +202,7 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
             if (!used[s])
                 n++;
             used[s] = true;
-            if (k == 0 && op->opc != IR_ST && !ir_is_end(op->opc))
+            if (k == 0 && op->opc != IR_ST && op->opc != IR_BRSIDE && !ir_is_end(op->opc))
                 written[s] = true;
         }
     }
@@ -217,4 +217,13 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
     }
     rc_unlock(g);
     return true;
+}
+
+void rc_flush_copy(struct x86_gen *g)
+{
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (g->host_slot[h] >= 0 && g->host_slot[h] < 64 && g->dirty[h])
+            x_rm(&g->b, XF_W, 0x89, h, RBP, -1, x86_home(g->host_slot[h]));
+    }
 }

@@ -64,6 +64,8 @@ int rc_def(struct x86_gen *g, struct ir_val d);
 void rc_unlock(struct x86_gen *g);
 /* Write modified cached values back to struct cpu (tmps too if asked). */
 void rc_flush(struct x86_gen *g, bool tmps);
+/* Store modified guest registers but keep the cache state (a side exit). */
+void rc_flush_copy(struct x86_gen *g);
 /* Forget cached values in the given host registers (after writing back). */
 void rc_drop(struct x86_gen *g, bool caller_saved_only);
 /* Record, for the current instruction, which host registers hold
