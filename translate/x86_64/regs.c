@@ -54,19 +54,37 @@ static void rc_evict(struct x86_gen *g, int h)
 }
 
 /* How far ahead (in ops) slot s is next read; a large number if it is
- * not read again in the block, or written before it is read. */
-static int next_read(const struct x86_gen *g, int s)
+ * not read again in the block, or written before it is read.  *dead is
+ * set when the value can be dropped without a write-back: it is
+ * overwritten before any read and before anything that could observe the
+ * guest state (a fault, a call, a block exit). */
+static int next_read(const struct x86_gen *g, int s, bool *dead)
 {
     const struct ir_block *ir = g->ir;
+    bool barrier = false;
+    *dead = s >= 64;        /* temporaries die with the block */
     if (!ir)
         return 0;
+    /* the op being emitted may still load an operand that is cached */
+    const struct ir_op *cur = &ir->ops[g->op_idx];
+    if (x86_slot(cur->a) == s || x86_slot(cur->b) == s || x86_slot(cur->c) == s ||
+        cur->opc == IR_HELPER) {
+        *dead = false;
+        return 0;
+    }
+    /* the op being emitted may itself fault or leave the block */
+    barrier = ir_is_barrier(cur->opc) || cur->opc == IR_CALL2;
     for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];
         if (x86_slot(op->a) == s || x86_slot(op->b) == s || x86_slot(op->c) == s)
             return i - g->op_idx;
+        if (ir_is_barrier(op->opc) || op->opc == IR_CALL2)
+            barrier = true;     /* before the write: a load may fault */
         if (x86_slot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE &&
-            !ir_is_end(op->opc))
+            !ir_is_end(op->opc)) {
+            *dead = !barrier;
             return 1 << 20;
+        }
     }
     return 1 << 20;
 }
@@ -82,7 +100,8 @@ static int rc_alloc(struct x86_gen *g)
             continue;
         if (g->host_slot[h] < 0)
             return h;
-        int dist = 2 * next_read(g, g->host_slot[h]) + (g->dirty[h] ? 0 : 1);
+        bool dead;
+        int dist = 2 * next_read(g, g->host_slot[h], &dead) + (g->dirty[h] && !dead ? 0 : 1);
         if (dist > best_dist) {
             best = h;
             best_dist = dist;
@@ -90,6 +109,10 @@ static int rc_alloc(struct x86_gen *g)
     }
     if (best < 0)
         abort();        /* an op never locks more than three registers */
+    bool dead;
+    next_read(g, g->host_slot[best], &dead);
+    if (dead)
+        g->dirty[best] = false;     /* overwritten before anyone can see it */
     rc_evict(g, best);
     return best;
 }
