@@ -198,6 +198,10 @@ int main(int argc, char **argv)
         err_report(err);
         return 1;
     }
+    u.tr->on_translate = gmem_code_translated;
+    u.tr->on_flush = gmem_code_flushed;
+    u.tr->is_code_page = gmem_is_code_page;
+    u.tr->mem_opaque = &u.mem;
     rv_fp_load_mode(&cpu);
     while (!u.exited) {
         int r = tr_run(u.tr, &cpu);
