@@ -23,6 +23,8 @@
 
 extern char **environ;
 
+static char **env_owned;    /* the environment array after -E/-U */
+
 static void usage(FILE *fp)
 {
     fprintf(fp, _("Usage: %s [options] program [arguments...]\n"
@@ -163,7 +165,9 @@ int main(int argc, char **argv)
                 msg_error(_("out of memory"));
                 return 1;
             }
-            env = e;    /* the previous copy is leaked on purpose: its strings are shared */
+            free(env_owned);    /* the strings are shared, only the array is ours */
+            env_owned = e;
+            env = e;
             i++;
         } else if (strcmp(o, "-0") == 0) {
             argv0 = arg;
