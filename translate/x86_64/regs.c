@@ -58,7 +58,16 @@ static void rc_evict(struct x86_gen *g, int h)
  * set when the value can be dropped without a write-back: it is
  * overwritten before any read and before anything that could observe the
  * guest state (a fault, a call, a block exit). */
-static int next_read(const struct x86_gen *g, int s, bool *dead)
+static int uslot(struct ir_val v)
+{
+    if (v.kind == IR_V_REG)
+        return v.idx;
+    if (v.kind == IR_V_TMP)
+        return 64 + v.idx;
+    return -1;
+}
+
+int rc_next_read(const struct x86_gen *g, int s, bool *dead)
 {
     const struct ir_block *ir = g->ir;
     bool barrier = false;
@@ -67,7 +76,7 @@ static int next_read(const struct x86_gen *g, int s, bool *dead)
         return 0;
     /* the op being emitted may still load an operand that is cached */
     const struct ir_op *cur = &ir->ops[g->op_idx];
-    if (x86_slot(cur->a) == s || x86_slot(cur->b) == s || x86_slot(cur->c) == s ||
+    if (uslot(cur->a) == s || uslot(cur->b) == s || uslot(cur->c) == s ||
         cur->opc == IR_HELPER) {
         *dead = false;
         return 0;
@@ -76,11 +85,11 @@ static int next_read(const struct x86_gen *g, int s, bool *dead)
     barrier = ir_is_barrier(cur->opc) || cur->opc == IR_CALL2;
     for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];
-        if (x86_slot(op->a) == s || x86_slot(op->b) == s || x86_slot(op->c) == s)
+        if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
             return i - g->op_idx;
         if (ir_is_barrier(op->opc) || op->opc == IR_CALL2)
             barrier = true;     /* before the write: a load may fault */
-        if (x86_slot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE &&
+        if (uslot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE &&
             !ir_is_end(op->opc)) {
             *dead = !barrier;
             return 1 << 20;
@@ -101,7 +110,7 @@ static int rc_alloc(struct x86_gen *g)
         if (g->host_slot[h] < 0)
             return h;
         bool dead;
-        int dist = 2 * next_read(g, g->host_slot[h], &dead) + (g->dirty[h] && !dead ? 0 : 1);
+        int dist = 2 * rc_next_read(g, g->host_slot[h], &dead) + (g->dirty[h] && !dead ? 0 : 1);
         if (dist > best_dist) {
             best = h;
             best_dist = dist;
@@ -110,7 +119,7 @@ static int rc_alloc(struct x86_gen *g)
     if (best < 0)
         abort();        /* an op never locks more than three registers */
     bool dead;
-    next_read(g, g->host_slot[best], &dead);
+    rc_next_read(g, g->host_slot[best], &dead);
     if (dead)
         g->dirty[best] = false;     /* overwritten before anyone can see it */
     rc_evict(g, best);
@@ -178,8 +187,9 @@ void rc_drop(struct x86_gen *g, bool caller_saved_only)
 
 void rc_note_fault_point(struct x86_gen *g)
 {
-    uint8_t *m = g->tb->fault_map + 16 * g->cur_insn;
-    memset(m, 0, 16);
+    uint8_t *m = g->tb->fault_map + X86_FAULT_MAP * g->cur_insn;
+    memset(m, 0, X86_FAULT_MAP);
+    xc_note_fault_point(g, m + 16);
     for (int i = 0; i < X86_POOL; i++) {
         int h = x86_pool[i];
         if (g->host_slot[h] >= 0 && g->host_slot[h] < 64 && g->dirty[h])
@@ -194,6 +204,7 @@ struct loc rc_loc(struct x86_gen *g, struct ir_val v)
         l.k = L_IMM;
         l.imm = v.c;
     } else if (x86_slot(v) < 0) {
+        xc_sync(g, v.idx - 32, false);  /* integer code reads an FP register */
         l.k = L_MEM;
         l.r = RBP;
         l.disp = CPU_OFF_X(v.idx);
