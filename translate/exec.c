@@ -25,6 +25,7 @@ struct tr_thread {
     sigjmp_buf *jbp;        /* where a fault goes: &jb or a nested one */
     volatile int in_helper;
     volatile int armed;
+    volatile int smc;           /* the fault was a write to translated code */
 };
 static __thread struct tr_thread tr_self;
 
@@ -107,6 +108,8 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
 {
     tr_drop_all(tr);
     tr->n_flushes++;
+    if (tr->on_flush)
+        tr->on_flush(tr->mem_opaque);
     if (cpu) {
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
@@ -225,6 +228,8 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
         tr->tbs_cap = cap;
     }
     tr->tbs[tr->n_tbs++] = tb;
+    if (tr->on_translate)
+        tr->on_translate(tr->mem_opaque, pc, tb->end_pc);
     size_t h = tr_hash(pc);
     tb->hash_next = tr->hash[h];
     tr->hash[h] = tb;
@@ -283,6 +288,8 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
         cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
         cpu->fault_sig = sig;
         cpu->fault_code = si->si_code;
+        t->smc = sig == SIGSEGV && si->si_code == SEGV_ACCERR && tr->is_code_page &&
+                 tr->is_code_page(tr->mem_opaque, cpu->fault_addr);
         t->armed = 0;
         siglongjmp(*t->jbp, 1);
     }
@@ -291,6 +298,8 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
         cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
         cpu->fault_sig = sig;
         cpu->fault_code = si->si_code;
+        t->smc = sig == SIGSEGV && si->si_code == SEGV_ACCERR && tr && tr->is_code_page &&
+                 tr->is_code_page(tr->mem_opaque, cpu->fault_addr);
         t->in_helper = 0;
         t->armed = 0;
         siglongjmp(*t->jbp, 1);
@@ -353,6 +362,8 @@ static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
         t->in_helper = 1;
         t->armed = 1;
         r1 = ir_interp(tr, ref, tb->ops, tb->n_ops, tb->insn_pc, true);
+    } else {
+        t->smc = 0;     /* the translated run below meets the same fault */
     }
     t->armed = 0;
     t->in_helper = 0;
@@ -400,10 +411,19 @@ int tr_run(struct tr *tr, struct cpu *cpu)
     t->cpu = cpu;
     t->jbp = &t->jb;
     cpu->chain_from = NULL;
+restart:
     if (sigsetjmp(t->jb, 1)) {
         t->armed = 0;
         t->in_helper = 0;
-        return CPU_EXIT_FAULT;
+        if (!t->smc)
+            return CPU_EXIT_FAULT;
+        /* a store into translated code: drop the translations (which
+         * lifts the write protection) and run the store again */
+        t->smc = 0;
+        tr->n_smc++;
+        cpu->chain_from = NULL;
+        tr_flush(tr, cpu);
+        goto restart;
     }
     for (;;) {
         uint64_t pc = cpu->pc;

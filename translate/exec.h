@@ -119,6 +119,17 @@ struct tr {
 
     struct ir_block *irb;
 
+    /* Self-modifying code without fence.i: the owner of guest memory may
+     * write-protect pages that translated code came from (on_translate),
+     * must lift that when everything is flushed (on_flush), and tells the
+     * fault handler whether a write fault hit such a page (is_code_page,
+     * async-signal-safe).  Such a fault flushes and re-executes the store. */
+    void (*on_translate)(void *opaque, uint64_t start, uint64_t end);
+    void (*on_flush)(void *opaque);
+    bool (*is_code_page)(void *opaque, uint64_t addr);
+    void *mem_opaque;
+    uint64_t n_smc;
+
     /* compare mode */
     struct cpu *ref;
     struct tr_undo *undo;

@@ -109,6 +109,12 @@ int ir_interp(struct tr *tr, struct cpu *cpu, const struct ir_op *ops, int n_ops
         case IR_GOTO_IND:
             cpu->pc = val(cpu, op->a) & ~UINT64_C(1);
             return CPU_EXIT_CHAIN;
+        case IR_BRSIDE:
+            if (ir_cond_eval(op->aux, val(cpu, op->a), val(cpu, op->b))) {
+                cpu->pc = (uint64_t)op->imm;
+                return CPU_EXIT_CHAIN;
+            }
+            break;
         case IR_BRCOND:
             cpu->pc = (uint64_t)(ir_cond_eval(op->aux, val(cpu, op->a), val(cpu, op->b))
                                  ? op->imm : op->imm2);

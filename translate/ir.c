@@ -15,7 +15,7 @@ static const char *const ir_names[IR_OPC_COUNT] = {
     [IR_DIVW] = "divw", [IR_DIVUW] = "divuw", [IR_REMW] = "remw",
     [IR_REMUW] = "remuw", [IR_CALL2] = "call2", [IR_FOP] = "fop", [IR_FMA] = "fma",
     [IR_FCMP] = "fcmp", [IR_FCVT_DI] = "fcvt_di", [IR_LD] = "ld", [IR_ST] = "st",
-    [IR_HELPER] = "helper", [IR_GOTO] = "goto", [IR_GOTO_IND] = "goto_ind",
+    [IR_HELPER] = "helper", [IR_BRSIDE] = "brside", [IR_GOTO] = "goto", [IR_GOTO_IND] = "goto_ind",
     [IR_BRCOND] = "brcond", [IR_EXIT] = "exit",
 };
 

@@ -50,6 +50,8 @@ enum ir_opc {
     IR_FCVT_DI,                   /* d = (double)a; aux 0: a is int32, 1: int64 */
     IR_LD,                        /* d = mem[a + imm]; size and sign in aux */
     IR_ST,                        /* mem[a + imm] = b; size in aux */
+    IR_BRSIDE,                    /* side exit: if (a cond b) pc = imm, leave the
+                                     block; else go on (superblocks) */
     IR_HELPER,                    /* fn(cpu, insn=aux): may read/write all
                                      state; returns 0 or an enum cpu_exit */
     IR_GOTO,                      /* end: pc = imm */
@@ -124,7 +126,7 @@ static inline bool ir_is_end(int opc)
 /* Ops that may fault or observe the whole guest state. */
 static inline bool ir_is_barrier(int opc)
 {
-    return opc == IR_LD || opc == IR_ST || opc == IR_HELPER || ir_is_end(opc);
+    return opc == IR_LD || opc == IR_ST || opc == IR_HELPER || opc == IR_BRSIDE || ir_is_end(opc);
 }
 
 /* Append an op; returns it, or NULL when the block is full. */

@@ -106,6 +106,15 @@ static void opt_forward(struct ir_block *b)
             bool t = ir_cond_eval(op->aux, (uint64_t)op->a.c, (uint64_t)op->b.c);
             op->opc = IR_GOTO;
             op->imm = t ? op->imm : op->imm2;
+        } else if (op->opc == IR_BRSIDE && op->a.kind == IR_V_CONST && op->b.kind == IR_V_CONST) {
+            if (ir_cond_eval(op->aux, (uint64_t)op->a.c, (uint64_t)op->b.c)) {
+                op->opc = IR_GOTO;      /* always taken: the rest is dead */
+                for (int k = i + 1; k < b->n_ops; k++)
+                    b->ops[k].opc = IR_NOP;
+            } else {
+                op->opc = IR_NOP;
+            }
+            continue;
         }
         if (op->opc == IR_HELPER) {
             for (int s = 0; s < 64; s++)
@@ -113,7 +122,7 @@ static void opt_forward(struct ir_block *b)
             continue;
         }
         int d = slot_of(op->d);
-        if (d < 0 || op->opc == IR_ST || ir_is_end(op->opc))
+        if (d < 0 || op->opc == IR_ST || op->opc == IR_BRSIDE || ir_is_end(op->opc))
             continue;
         kill_slot(info, d);
         if (op->opc == IR_MOV) {
@@ -137,8 +146,8 @@ static void opt_dce(struct ir_block *b)
         struct ir_op *op = &b->ops[i];
         if (op->opc == IR_NOP)
             continue;
-        int d = (op->opc == IR_ST || ir_is_end(op->opc) || op->opc == IR_HELPER)
-                ? -1 : slot_of(op->d);
+        int d = (op->opc == IR_ST || ir_is_end(op->opc) || op->opc == IR_HELPER ||
+                 op->opc == IR_BRSIDE) ? -1 : slot_of(op->d);
         if (d >= 0 && is_pure(op->opc)) {
             bool live = d < 64 ? (live_regs >> d) & 1 : (live_tmps >> (d - 64)) & 1;
             if (!live) {

@@ -23,6 +23,8 @@
 
 extern char **environ;
 
+static char **env_owned;    /* the environment array after -E/-U */
+
 static void usage(FILE *fp)
 {
     fprintf(fp, _("Usage: %s [options] program [arguments...]\n"
@@ -163,7 +165,9 @@ int main(int argc, char **argv)
                 msg_error(_("out of memory"));
                 return 1;
             }
-            env = e;    /* the previous copy is leaked on purpose: its strings are shared */
+            free(env_owned);    /* the strings are shared, only the array is ours */
+            env_owned = e;
+            env = e;
             i++;
         } else if (strcmp(o, "-0") == 0) {
             argv0 = arg;
@@ -198,6 +202,10 @@ int main(int argc, char **argv)
         err_report(err);
         return 1;
     }
+    u.tr->on_translate = gmem_code_translated;
+    u.tr->on_flush = gmem_code_flushed;
+    u.tr->is_code_page = gmem_is_code_page;
+    u.tr->mem_opaque = &u.mem;
     rv_fp_load_mode(&cpu);
     while (!u.exited) {
         int r = tr_run(u.tr, &cpu);

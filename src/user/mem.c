@@ -22,6 +22,15 @@ int gmem_init(struct guest_mem *m, struct error **errp)
                              (unsigned long long)(GUEST_SPACE >> 30));
     m->base = p;
     m->size = GUEST_SPACE;
+    /* one bit per page; untouched parts of the bitmap cost nothing */
+    void *bits = mmap(NULL, GUEST_SPACE / GUEST_PAGE / 8, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (bits == MAP_FAILED) {
+        munmap(p, GUEST_SPACE);
+        return err_set_errno(errp, errno, _("cannot reserve %llu GiB of address space for the guest"),
+                             (unsigned long long)(GUEST_SPACE >> 30));
+    }
+    m->code_bits = bits;
     return 0;
 }
 
@@ -29,7 +38,10 @@ void gmem_free(struct guest_mem *m)
 {
     if (m->base)
         munmap(m->base, m->size);
+    if (m->code_bits)
+        munmap(m->code_bits, GUEST_SPACE / GUEST_PAGE / 8);
     free(m->vmas);
+    free(m->code_pages);
     memset(m, 0, sizeof(*m));
 }
 
@@ -185,4 +197,51 @@ int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
         return -errno;
     /* keep per-range prot: rewrite covered pieces */
     return vma_set(m, addr, addr + len, prot);
+}
+
+void gmem_code_translated(void *opaque, uint64_t start, uint64_t end)
+{
+    struct guest_mem *m = opaque;
+    for (uint64_t pg = ALIGN_DOWN(start, GUEST_PAGE); pg < end; pg += GUEST_PAGE) {
+        uint64_t n = pg / GUEST_PAGE;
+        if (!gmem_range_ok(m, pg, GUEST_PAGE) || (m->code_bits[n / 8] & (1u << (n % 8))))
+            continue;
+        const struct vma *v = gmem_find(m, pg);
+        if (!v || !(v->prot & PROT_WRITE))
+            continue;           /* read-only code cannot change under us */
+        if (m->n_code_pages == m->cap_code_pages) {
+            size_t cap = m->cap_code_pages ? 2 * m->cap_code_pages : 64;
+            uint64_t *np = realloc(m->code_pages, cap * sizeof(*np));
+            if (!np)
+                return;         /* unprotected: only fence.i will be seen */
+            m->code_pages = np;
+            m->cap_code_pages = cap;
+        }
+        if (mprotect(m->base + pg, GUEST_PAGE, host_prot(v->prot & ~PROT_WRITE)) < 0)
+            continue;
+        m->code_pages[m->n_code_pages++] = pg;
+        m->code_bits[n / 8] |= (uint8_t)(1u << (n % 8));
+    }
+}
+
+void gmem_code_flushed(void *opaque)
+{
+    struct guest_mem *m = opaque;
+    for (size_t i = 0; i < m->n_code_pages; i++) {
+        uint64_t pg = m->code_pages[i], n = pg / GUEST_PAGE;
+        m->code_bits[n / 8] &= (uint8_t)~(1u << (n % 8));
+        const struct vma *v = gmem_find(m, pg);
+        if (v)
+            mprotect(m->base + pg, GUEST_PAGE, host_prot(v->prot));
+    }
+    m->n_code_pages = 0;
+}
+
+bool gmem_is_code_page(void *opaque, uint64_t addr)
+{
+    struct guest_mem *m = opaque;
+    if (addr >= m->size)
+        return false;
+    uint64_t n = addr / GUEST_PAGE;
+    return (m->code_bits[n / 8] >> (n % 8)) & 1;
 }

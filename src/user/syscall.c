@@ -393,6 +393,12 @@ void user_syscall(struct user *u)
     uint64_t a[6] = { c->x[10], c->x[11], c->x[12], c->x[13], c->x[14], c->x[15] };
     c->pc += 4;
     long r = dispatch(u, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (r == -EFAULT && u->mem.n_code_pages) {
+        /* the kernel may have met a page we write-protected because code
+         * was translated from it: drop the translations, try once more */
+        tr_flush(u->tr, u->cpu);
+        r = dispatch(u, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
     if (log_on(LOG_STRACE))
         log_msg(LOG_STRACE, "%d %s(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
                 ") = %ld", (int)getpid(), sc_name(nr), a[0], a[1], a[2], a[3], r);

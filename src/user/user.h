@@ -33,6 +33,10 @@ struct guest_mem {
     struct vma *vmas;
     size_t n_vmas, cap_vmas;
     size_t last;                  /* fetch cache */
+    uint8_t *code_bits;           /* 1 bit per guest page: write-protected because
+                                     translated code came from it */
+    uint64_t *code_pages;         /* the pages with the bit set */
+    size_t n_code_pages, cap_code_pages;
     uint64_t brk_start, brk_cur, brk_mapped;
 };
 
@@ -73,6 +77,12 @@ int gmem_unmap(struct guest_mem *m, uint64_t addr, uint64_t len);
 int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot);
 const struct vma *gmem_find(struct guest_mem *m, uint64_t addr);
 int gmem_fetch16(void *opaque, uint64_t pc);
+/* Hooks for the translator (see struct tr): write-protect writable pages
+ * that code was translated from, lift that on flush, and answer whether
+ * an address is in such a page. */
+void gmem_code_translated(void *opaque, uint64_t start, uint64_t end);
+void gmem_code_flushed(void *opaque);
+bool gmem_is_code_page(void *opaque, uint64_t addr);
 
 int elf_load(struct user *u, const char *path, char **argv, int argc, char **envp,
              const char *argv0, struct error **errp);

@@ -1,5 +1,6 @@
 /* smc.c - self-modifying code: write instructions into a buffer, fence.i,
- * run them; rewrite the same addresses, fence.i, run again.  RISC-V only. */
+ * run them; rewrite the same addresses, fence.i, run again; also without
+ * fence.i, and with data sharing a page with code.  RISC-V only. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,20 @@ int main(void)
         total = ((fn_t)(uintptr_t)(code + 16))(total);
     }
     printf("after toggling %ld\n", total);
+    /* without fence.i: not promised by the ISA, but Linux emulators (and
+     * qemu-riscv64) notice stores into code they translated */
+    for (int i = 0; i < 20; i++) {
+        gen_addi(code + 32, i);
+        total += ((fn_t)(uintptr_t)(code + 32))(total & 0xffff);
+    }
+    printf("without fence.i %ld\n", total);
+    /* code and data in one page: a counter next to the code it runs */
+    volatile long *counter = (volatile long *)(code + 48);
+    for (int i = 0; i < 100; i++) {
+        *counter += i;
+        total += ((fn_t)(uintptr_t)(code + 32))(1);
+    }
+    printf("data next to code %ld %ld\n", *counter, total);
     /* mprotect to read-only+exec and unmap/remap with new code */
     mprotect(code, 4096, PROT_READ | PROT_EXEC);
     printf("still runs: %ld\n", f(5));

@@ -27,6 +27,35 @@ qemu-riscv64 -E EMU_TEST_VAR=inner "$T/hello.rv" >"$T/e.qemu" || true
 cmp -s "$T/e.emu" "$T/e.qemu" || fail "-E differs from qemu-riscv64"
 grep -q "inner" "$T/e.emu" || fail "-E did not reach the program"
 
+# -0 sets argv[0] as qemu-riscv64's -0 does
+"$EMU_USER_RISCV64" -0 myname "$T/pie.rv" >"$T/a0.emu" || true
+qemu-riscv64 -0 myname "$T/pie.rv" >"$T/a0.qemu" || true
+cmp -s "$T/a0.emu" "$T/a0.qemu" || fail "-0 differs from qemu-riscv64"
+
+# -strace logs the calls with their results
+"$EMU_USER_RISCV64" -strace "$T/hello.rv" >/dev/null 2>"$T/strace" || true
+grep -q "write(0x1, " "$T/strace" || fail "-strace shows no write"
+grep -q "exit_group(0x29" "$T/strace" || fail "-strace shows no exit_group"
+
+# -d in_asm,op,out_asm,exec log something for each category
+"$EMU_USER_RISCV64" -d in_asm,op,out_asm,exec -D "$T/log" "$T/hello.rv" >/dev/null || true
+for w in "IN: 0x" "IR block" "OUT: 0x" "exec 0x"; do
+    grep -q "$w" "$T/log" || fail "-d log lacks '$w'"
+done
+
+# -cpu: without Zbb, a program built for Zbb dies of SIGILL (as on hardware)
+guest_build int -march=rv64gc_zba_zbb_zbs
+mv "$T/int.rv" "$T/intzb.rv"
+set +e
+"$EMU_USER_RISCV64" -cpu rv64gc "$T/intzb.rv" >/dev/null 2>&1
+rc=$?
+"$EMU_USER_RISCV64" -cpu rv64gc_zba_zbb_zbs "$T/intzb.rv" >/dev/null 2>&1
+rc2=$?
+set -e
+[ $rc = 132 ] || fail "-cpu rv64gc: expected death by SIGILL (132), got $rc"
+[ $rc2 = 0 ] || fail "-cpu rv64gc_zba_zbb_zbs: exit $rc2"
+run_fails 1 "$EMU_USER_RISCV64" -cpu rv32gc "$T/hello.rv"
+
 # the reference interpreter and the compare mode give the same result
 for mode in -interp -compare; do
     set +e

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "unit.h"
+#include "log.h"
 #include "exec.h"
 #include "riscv/riscv.h"
 
@@ -78,9 +79,17 @@ static const uint32_t unary_ops[] = {   /* full encodings without rd/rs1 */
     0x60401013, 0x60501013, 0x0800403b, 0x28705013, 0x6b805013,
 };
 
+static int reg_limit = 29;
+
 static int reg(void)
 {
-    return 1 + (int)(rnd() % 30);     /* x31 holds the data base */
+    /* x31 holds the data base, x30 the loop counter */
+    return 1 + (int)(rnd() % (uint64_t)reg_limit);
+}
+
+static int src_reg(void)
+{
+    return (int)(rnd() % (uint64_t)(reg_limit + 1));
 }
 
 /* One random instruction at *p; returns its length. */
@@ -91,12 +100,12 @@ static int gen_insn(uint8_t *p, int remaining)
     switch (k) {
     case 0: case 1: case 2: {
         const uint32_t *o = r_ops[rnd() % ARRAY_SIZE(r_ops)];
-        w = r_type(o[0], o[1], o[2], reg(), (int)(rnd() % 31), (int)(rnd() % 31));
+        w = r_type(o[0], o[1], o[2], reg(), src_reg(), src_reg());
         break;
     }
     case 3: {
         static const uint32_t f3s[] = { 0, 2, 3, 4, 6, 7 };
-        w = i_type((int32_t)(rnd() % 4096) - 2048, f3s[rnd() % 6], 0x13, reg(), (int)(rnd() % 31));
+        w = i_type((int32_t)(rnd() % 4096) - 2048, f3s[rnd() % 6], 0x13, reg(), src_reg());
         break;
     }
     case 4: {
@@ -137,7 +146,7 @@ static int gen_insn(uint8_t *p, int remaining)
             (((u >> 11) & 1) << 7) | 0x63;
         memcpy(p, &w, 4);
         for (int i = 1; i < off / 4; i++) {
-            uint32_t f = i_type((int32_t)(rnd() % 100), 0, 0x13, reg(), (int)(rnd() % 31));
+            uint32_t f = i_type((int32_t)(rnd() % 100), 0, 0x13, reg(), src_reg());
             memcpy(p + 4 * i, &f, 4);
         }
         return off;
@@ -175,7 +184,7 @@ static int gen_insn(uint8_t *p, int remaining)
         };
         uint32_t o = fops[rnd() % ARRAY_SIZE(fops)];
         int rd = (o & 0xf0000000u) == 0xa0000000u ? reg() : (int)(rnd() % 32);
-        int rs1 = (o & 0xf0000000u) == 0xd0000000u ? (int)(rnd() % 31) : (int)(rnd() % 32);
+        int rs1 = (o & 0xf0000000u) == 0xd0000000u ? src_reg() : (int)(rnd() % 32);
         uint32_t rs2 = (o == 0x5a007053 || (o & 0xf0000000u) == 0xd0000000u) ? 0 : (uint32_t)(rnd() % 32) << 20;
         w = o | rs2 | ((uint32_t)rs1 << 15) | ((uint32_t)rd << 7);
         if (rnd() % 4 == 0) {   /* fused multiply-add family */
@@ -186,7 +195,7 @@ static int gen_insn(uint8_t *p, int remaining)
         break;
     }
     default:    /* addi/addiw with a small immediate */
-        w = i_type((int32_t)(rnd() % 64) - 32, 0, (rnd() & 1) ? 0x13 : 0x1b, reg(), (int)(rnd() % 31));
+        w = i_type((int32_t)(rnd() % 64) - 32, 0, (rnd() & 1) ? 0x13 : 0x1b, reg(), src_reg());
         break;
     }
     memcpy(p, &w, 4);
@@ -249,8 +258,29 @@ static void round_(int n)
 {
     uint64_t p = CODE;
     int count = 5 + (int)(rnd() % 60);
+    bool loop = n % 3 == 0;
+    /* some rounds use few registers, so that whole loops fit in host ones */
+    reg_limit = (n % 2) ? 29 : 6;
+    if (loop) {
+        count = 3 + (int)(rnd() % 12);
+        uint32_t li = i_type(1 + (int)(rnd() % 5), 0, 0x13, 30, 0);     /* li x30, k */
+        memcpy(mem + p, &li, 4);
+        p += 4;
+    }
+    uint64_t body = p;
     for (int i = 0; i < count; i++)
         p += (uint64_t)gen_insn(mem + p, (int)(count - i) * 4);
+    if (loop) {
+        uint32_t dec = i_type(-1, 0, 0x13, 30, 30);                      /* addi x30, x30, -1 */
+        memcpy(mem + p, &dec, 4);
+        p += 4;
+        int32_t off = (int32_t)(body - p);
+        uint32_t u = (uint32_t)off;
+        uint32_t bne = (((u >> 12) & 1) << 31) | (((u >> 5) & 63) << 25) | (0u << 20) |
+                       (30u << 15) | (1u << 12) | (((u >> 1) & 15) << 8) | (((u >> 11) & 1) << 7) | 0x63;
+        memcpy(mem + p, &bne, 4);
+        p += 4;
+    }
     uint32_t ebreak = 0x00100073;
     memcpy(mem + p, &ebreak, 4);
     code_end = p + 4;
@@ -265,6 +295,8 @@ static void round_(int n)
 
     memcpy(mem + DATA, data0, DATA_SIZE);
     init_cpu(&c_jit, seed);
+    if (getenv("RT_DEBUG") && atoi(getenv("RT_DEBUG")) == n)
+        log_enable("in_asm,op,out_asm", NULL);
     int r2 = run(TR_MODE_JIT, &c_jit);
     memcpy(data_jit, mem + DATA, DATA_SIZE);
 
@@ -334,7 +366,10 @@ int main(void)
     if (mem == MAP_FAILED)
         return unit_result();
     directed();
-    for (int n = 0; n < 1000; n++)
+    if (getenv("RT_SEED"))
+        rs = strtoull(getenv("RT_SEED"), NULL, 0) | 1;
+    int rounds = getenv("RT_ROUNDS") ? atoi(getenv("RT_ROUNDS")) : 1000;
+    for (int n = 0; n < rounds; n++)
         round_(n);
     munmap(mem, MEM_SIZE);
     return unit_result();

@@ -57,12 +57,13 @@ static void rv_gen_illegal(struct rv_dc *dc)
 int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
                  rv_fetch_fn fetch, void *opaque, int max_insns)
 {
-    struct rv_dc dc = { .b = b, .features = features };
+    struct rv_dc dc = { .b = b, .features = features, .max_insns = max_insns };
     b->pc = pc;
     b->n_ops = 0;
     b->n_insns = 0;
     if (max_insns > IR_MAX_INSNS)
         max_insns = IR_MAX_INSNS;
+    dc.max_insns = max_insns;
 
     while (!dc.end) {
         int lo = fetch(opaque, pc);

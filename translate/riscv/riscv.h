@@ -39,6 +39,8 @@ struct rv_dc {
     bool end;             /* the instruction ended the block */
     uint64_t features;
     int n_tmp;
+    int side_exits;       /* conditional branches continued past */
+    int max_insns;
 };
 
 typedef bool (*rv_trans_fn)(struct rv_dc *dc, uint32_t insn);

@@ -54,6 +54,7 @@ static struct dst dst_of(struct x86_gen *g, struct ir_val d)
 {
     struct dst x = { 0 };
     if (x86_slot(d) < 0) {
+        xc_sync(g, d.idx - 32, true);   /* integer code writes an FP register */
         x.mem = true;
         x.disp = CPU_OFF_X(d.idx);
     } else {
@@ -69,6 +70,13 @@ static void dst_set(struct x86_gen *g, struct dst d, int r)
         x_rm(&g->b, XF_W, 0x89, r, RBP, -1, d.disp);
     else
         x_mov_rr(&g->b, d.r, r);
+}
+
+/* Write back both caches before leaving the block. */
+static void flush_all(struct x86_gen *g, bool tmps)
+{
+    rc_flush(g, tmps);
+    xc_flush(g);
 }
 
 static void mov_pc(struct xbuf *b, uint64_t pc)
@@ -117,7 +125,7 @@ static void gen_goto(struct x86_gen *g, uint64_t pc)
 static void gen_exit_reason(struct x86_gen *g, uint64_t pc, int reason)
 {
     struct xbuf *b = &g->b;
-    rc_flush(g, false);
+    flush_all(g, false);
     mov_pc(b, pc);
     x_mov_ri(b, RAX, reason);
     x_jmp32(b, g->exit_rw);
@@ -127,7 +135,7 @@ static void gen_goto_ind(struct x86_gen *g, struct ir_val target)
 {
     struct xbuf *b = &g->b;
     ld_loc(b, RAX, rc_loc(g, target));
-    rc_flush(g, false);
+    flush_all(g, false);
     x_alu_ri(b, 1, ALU_AND, RAX, -2);
     x_rm(b, XF_W, 0x89, RAX, RBP, -1, CPU_OFF(pc));
     if (!g->tr->no_chain) {
@@ -170,11 +178,11 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
         bool taken_loops = (uint64_t)op->imm == g->block_pc;
         alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
         x_jcc32(b, taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1), g->loop_head);
-        rc_flush(g, false);
+        flush_all(g, false);
         gen_goto(g, (uint64_t)(taken_loops ? op->imm2 : op->imm));
         return;
     }
-    rc_flush(g, false);          /* stores leave the flags alone, but do them first */
+    flush_all(g, false);         /* stores leave the flags alone, but do them first */
     alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
     /* jump over the taken exit when the condition is false */
     xb_byte(b, 0x0f);
@@ -185,6 +193,31 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
     if (!b->overflow)
         x_patch32(over, b->p);
     gen_goto(g, (uint64_t)op->imm2);
+}
+
+static void gen_brside(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
+    int ra = RAX;
+    if (la.k == L_REG)
+        ra = la.r;
+    else
+        ld_loc(b, RAX, la);
+    alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
+    if (g->loop_head && (uint64_t)op->imm == g->block_pc) {
+        x_jcc32(b, cond_cc(op->aux), g->loop_head);
+        return;
+    }
+    xb_byte(b, 0x0f);
+    xb_byte(b, 0x80 | (cond_cc(op->aux) ^ 1));
+    uint8_t *over = b->p;
+    xb_u32(b, 0);
+    rc_flush_copy(g);
+    xc_flush_copy(g);
+    gen_goto(g, (uint64_t)op->imm);
+    if (!b->overflow)
+        x_patch32(over, b->p);
 }
 
 /* d = a op b for the plain ALU ops. */
@@ -343,6 +376,7 @@ static void gen_call2(struct x86_gen *g, const struct ir_op *op)
     struct xbuf *b = &g->b;
     rc_flush(g, true);
     rc_drop(g, true);
+    xc_drop(g);                                 /* xmm registers do not survive calls */
     ld_arg(g, RDI, op->a);
     ld_arg(g, RSI, op->b);
     x_mov_ri(b, RAX, (int64_t)(uintptr_t)op->fn);
@@ -355,6 +389,7 @@ static void gen_helper(struct x86_gen *g, const struct ir_op *op)
     struct xbuf *b = &g->b;
     rc_flush(g, true);
     rc_drop(g, false);                          /* the helper may change any register */
+    xc_drop(g);
     mov_pc(b, (uint64_t)op->imm);
     x_mov_rr(b, RDI, RBP);
     x_mov_ri(b, RSI, op->insn);
@@ -374,11 +409,21 @@ static int addr_index(struct x86_gen *g, struct ir_val a)
     return RAX;
 }
 
+static bool is_freg(struct ir_val v)
+{
+    return v.kind == IR_V_REG && v.idx >= 32;
+}
+
 static void gen_ld(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
     int idx = addr_index(g, op->a);
     rc_note_fault_point(g);
+    if (is_freg(op->d) && (op->aux & 3) == 3) {            /* fld: straight into xmm */
+        int x = xc_def(g, op->d.idx - 32);
+        x_rm(b, XF_F2, 0x0f10, x, R15, idx, (int32_t)op->imm);
+        return;
+    }
     struct dst d = dst_of(g, op->d);
     int32_t disp = (int32_t)op->imm;
     int r = d.mem ? RAX : d.r;
@@ -400,6 +445,13 @@ static void gen_ld(struct x86_gen *g, const struct ir_op *op)
 static void gen_st(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
+    if (is_freg(op->b) && (op->aux & 3) == 3) {            /* fsd: straight from xmm */
+        int x = xc_use(g, op->b.idx - 32);
+        int idx = addr_index(g, op->a);
+        rc_note_fault_point(g);
+        x_rm(b, XF_F2, 0x0f11, x, R15, idx, (int32_t)op->imm);
+        return;
+    }
     struct loc lv = rc_loc(g, op->b);
     int v = RCX;
     if (lv.k == L_REG)
@@ -419,24 +471,29 @@ static void gen_st(struct x86_gen *g, const struct ir_op *op)
 
 /* ---- floating point: scalar SSE on doubles ---- */
 
-static void fp_load(struct x86_gen *g, int xmm, struct ir_val v)
+/* The xmm register holding FP operand v: its cache register, or scratch
+ * (loaded from an integer register or constant). */
+static int fp_reg(struct x86_gen *g, struct ir_val v, int scratch)
 {
-    struct loc l = rc_loc(g, v);
-    if (l.k == L_MEM) {
-        x_rm(&g->b, XF_F2, 0x0f10, xmm, RBP, -1, l.disp);   /* movsd xmm, m64 */
-    } else {
-        ld_loc(&g->b, RAX, l);
-        x_rr(&g->b, XF_66 | XF_W, 0x0f6e, xmm, RAX);        /* movq xmm, rax */
-    }
+    if (is_freg(v))
+        return xc_use(g, v.idx - 32);
+    ld_loc(&g->b, RAX, rc_loc(g, v));
+    x_rr(&g->b, XF_66 | XF_W, 0x0f6e, scratch, RAX);        /* movq xmm, rax */
+    return scratch;
 }
 
+/* d (an FP register) = xmm0. */
 static void fp_store(struct x86_gen *g, struct ir_val d, int xmm)
 {
-    struct dst x = dst_of(g, d);
-    if (x.mem)
-        x_rm(&g->b, XF_F2, 0x0f11, xmm, RBP, -1, x.disp);   /* movsd m64, xmm */
-    else
-        x_rr(&g->b, XF_66 | XF_W, 0x0f7e, xmm, x.r);        /* movq r64, xmm */
+    if (is_freg(d)) {
+        x_movapd(&g->b, xc_def(g, d.idx - 32), xmm);
+    } else {
+        struct dst x = dst_of(g, d);
+        if (x.mem)
+            x_rm(&g->b, XF_F2, 0x0f11, xmm, RBP, -1, x.disp);
+        else
+            x_rr(&g->b, XF_66 | XF_W, 0x0f7e, xmm, x.r);    /* movq r64, xmm */
+    }
 }
 
 /* A NaN result becomes the canonical NaN (the host would keep a payload
@@ -459,23 +516,13 @@ static void gen_fop(struct x86_gen *g, const struct ir_op *op)
     static const uint32_t opc[] = { [IR_FADD] = 0x0f58, [IR_FSUB] = 0x0f5c, [IR_FMUL] = 0x0f59,
                                     [IR_FDIV] = 0x0f5e, [IR_FSQRT] = 0x0f51 };
     struct xbuf *b = &g->b;
+    int xa = fp_reg(g, op->a, 0);
     if (op->aux == IR_FSQRT) {
-        struct loc la = rc_loc(g, op->a);
-        if (la.k == L_MEM) {
-            x_rm(b, XF_F2, 0x0f51, 0, RBP, -1, la.disp);
-        } else {
-            fp_load(g, 1, op->a);
-            x_rr(b, XF_F2, 0x0f51, 0, 1);
-        }
+        x_rr(b, XF_F2, 0x0f51, 0, xa);                      /* sqrtsd xmm0, xa */
     } else {
-        fp_load(g, 0, op->a);
-        struct loc lb = rc_loc(g, op->b);
-        if (lb.k == L_MEM) {
-            x_rm(b, XF_F2, opc[op->aux], 0, RBP, -1, lb.disp);
-        } else {
-            fp_load(g, 1, op->b);
-            x_rr(b, XF_F2, opc[op->aux], 0, 1);
-        }
+        int xb = fp_reg(g, op->b, 1);
+        x_movapd(b, 0, xa);
+        x_rr(b, XF_F2, opc[op->aux], 0, xb);
     }
     fp_canon(g, 0, NULL, op);
     fp_store(g, op->d, 0);
@@ -485,35 +532,26 @@ static void gen_fop(struct x86_gen *g, const struct ir_op *op)
  * host's FMA leaves that to the implementation, so multiply again. */
 static void fma_invalid_check(struct x86_gen *g, const struct ir_op *op)
 {
-    fp_load(g, 2, op->a);
-    x_rr(&g->b, XF_F2, 0x0f59, 2, 1);                       /* mulsd xmm2, xmm1 (b) */
+    int xa = is_freg(op->a) ? g->fx[op->a.idx - 32] : fp_reg(g, op->a, 2);
+    int xb = is_freg(op->b) ? g->fx[op->b.idx - 32] : fp_reg(g, op->b, 1);
+    x_movapd(&g->b, 2, xa);
+    x_rr(&g->b, XF_F2, 0x0f59, 2, xb);                      /* mulsd xmm2, b */
 }
 
 static void gen_fma(struct x86_gen *g, const struct ir_op *op)
 {
     static const uint8_t opc[4] = { 0xa9, 0xab, 0xad, 0xaf };  /* vf[n]m{add,sub}213sd */
     struct xbuf *b = &g->b;
-    fp_load(g, 0, op->a);
-    fp_load(g, 1, op->b);
-    struct loc lc = rc_loc(g, op->c);
-    if (lc.k != L_MEM)
-        fp_load(g, 2, op->c);
-    /* VEX.128.66.0F38.W1 op /r: xmm0 = xmm1 * xmm0 +- c */
+    int xa = fp_reg(g, op->a, 0);
+    int xb = fp_reg(g, op->b, 1);
+    int xc = fp_reg(g, op->c, 2);
+    x_movapd(b, 0, xa);
+    /* VEX.128.66.0F38.W1 op /r: xmm0 = xb * xmm0 +- xc */
     xb_byte(b, 0xc4);
-    xb_byte(b, 0x80 | 0x40 | 0x20 | 0x02);                  /* ~R ~X ~B, map 0F38 */
-    xb_byte(b, 0x80 | ((~1u & 15) << 3) | 0x01);            /* W1, vvvv = xmm1, pp = 66 */
+    xb_byte(b, 0x80 | 0x40 | (xc < 8 ? 0x20 : 0) | 0x02);  /* ~R ~X ~B, map 0F38 */
+    xb_byte(b, 0x80 | ((~(unsigned)xb & 15) << 3) | 0x01);  /* W1, vvvv = xb, pp = 66 */
     xb_byte(b, opc[op->aux & 3]);
-    if (lc.k == L_MEM) {
-        if (fits_s8(lc.disp)) {
-            xb_byte(b, 0x45);                               /* mod 01, reg xmm0, rm rbp */
-            xb_byte(b, (uint8_t)lc.disp);
-        } else {
-            xb_byte(b, 0x85);
-            xb_u32(b, (uint32_t)lc.disp);
-        }
-    } else {
-        xb_byte(b, 0xc0 | 2);
-    }
+    xb_byte(b, 0xc0 | (xc & 7));
     fp_canon(g, 0, fma_invalid_check, op);
     fp_store(g, op->d, 0);
 }
@@ -523,15 +561,8 @@ static void gen_fcmp(struct x86_gen *g, const struct ir_op *op)
     struct xbuf *b = &g->b;
     struct ir_val first = op->aux == IR_FEQ ? op->a : op->b;
     struct ir_val second = op->aux == IR_FEQ ? op->b : op->a;
-    fp_load(g, 0, first);
-    uint32_t opc = op->aux == IR_FEQ ? 0x0f2e : 0x0f2f;     /* ucomisd / comisd */
-    struct loc l2 = rc_loc(g, second);
-    if (l2.k == L_MEM) {
-        x_rm(b, XF_66, opc, 0, RBP, -1, l2.disp);
-    } else {
-        fp_load(g, 1, second);
-        x_rr(b, XF_66, opc, 0, 1);
-    }
+    int x1 = fp_reg(g, first, 0), x2 = fp_reg(g, second, 1);
+    x_rr(b, XF_66, op->aux == IR_FEQ ? 0x0f2e : 0x0f2f, x1, x2);   /* ucomisd / comisd */
     if (op->aux == IR_FEQ) {
         x_rr(b, 0, 0x0f90 | CC_E, 0, RAX);
         x_rr(b, 0, 0x0f90 | CC_NP, 0, RCX);
@@ -587,14 +618,16 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
             x_jmp32(&g->b, g->loop_head);
             break;
         }
-        rc_flush(g, false);
+        flush_all(g, false);
         gen_goto(g, (uint64_t)op->imm);
         break;
     case IR_GOTO_IND: gen_goto_ind(g, op->a); break;
     case IR_BRCOND: gen_brcond(g, op); break;
+    case IR_BRSIDE: gen_brside(g, op); break;
     case IR_EXIT: gen_exit_reason(g, (uint64_t)op->imm, op->aux); break;
     }
     rc_unlock(g);
+    xc_unlock(g);
 }
 
 static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb,
@@ -605,13 +638,15 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
         .tb = tb,
         .b = { .start = rw, .p = rw, .end = rw + room },
         .exit_rw = tr->rw + (tr->exit_rx - tr->rx),
+        .ir = ir,
     };
     rc_reset(&g);
-    tb->fault_map = calloc((size_t)ir->n_insns, 16);
+    xc_reset(&g);
+    tb->fault_map = calloc((size_t)ir->n_insns, X86_FAULT_MAP);
     if (!tb->fault_map)
         return -ENOMEM;
     g.block_pc = ir->pc;
-    if (!tr->no_chain && rc_setup_loop(&g, ir))
+    if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
     int insn = -1;
     for (int i = 0; i < ir->n_ops; i++) {
@@ -621,6 +656,7 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
             tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
         }
         g.cur_insn = insn;
+        g.op_idx = i;
         gen_op(&g, op);
         if (g.b.overflow)
             return -ENOSPC;
@@ -673,10 +709,16 @@ static void x86_recover_regs(struct cpu *cpu, const struct tb *tb, int insn, con
     const ucontext_t *uc = ucontext;
     if (!tb->fault_map)
         return;
-    const uint8_t *m = tb->fault_map + 16 * insn;
+    const uint8_t *m = tb->fault_map + X86_FAULT_MAP * insn;
     for (int h = 0; h < 16; h++)
         if (m[h] && m[h] - 1 < 32)
             cpu->x[m[h] - 1] = (uint64_t)uc->uc_mcontext.gregs[greg[h]];
+    for (int x = 0; x < 16; x++) {
+        if (!m[16 + x] || !uc->uc_mcontext.fpregs)
+            continue;
+        const struct _libc_xmmreg *r = &uc->uc_mcontext.fpregs->_xmm[x];
+        cpu->f[m[16 + x] - 1] = r->element[0] | (uint64_t)r->element[1] << 32;
+    }
 }
 
 const struct tr_backend x86_backend = {

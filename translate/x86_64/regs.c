@@ -53,20 +53,75 @@ static void rc_evict(struct x86_gen *g, int h)
     g->host_slot[h] = -1;
 }
 
+/* How far ahead (in ops) slot s is next read; a large number if it is
+ * not read again in the block, or written before it is read.  *dead is
+ * set when the value can be dropped without a write-back: it is
+ * overwritten before any read and before anything that could observe the
+ * guest state (a fault, a call, a block exit). */
+static int uslot(struct ir_val v)
+{
+    if (v.kind == IR_V_REG)
+        return v.idx;
+    if (v.kind == IR_V_TMP)
+        return 64 + v.idx;
+    return -1;
+}
+
+int rc_next_read(const struct x86_gen *g, int s, bool *dead)
+{
+    const struct ir_block *ir = g->ir;
+    bool barrier = false;
+    *dead = s >= 64;        /* temporaries die with the block */
+    if (!ir)
+        return 0;
+    /* the op being emitted may still load an operand that is cached */
+    const struct ir_op *cur = &ir->ops[g->op_idx];
+    if (uslot(cur->a) == s || uslot(cur->b) == s || uslot(cur->c) == s ||
+        cur->opc == IR_HELPER) {
+        *dead = false;
+        return 0;
+    }
+    /* the op being emitted may itself fault or leave the block */
+    barrier = ir_is_barrier(cur->opc) || cur->opc == IR_CALL2;
+    for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
+            return i - g->op_idx;
+        if (ir_is_barrier(op->opc) || op->opc == IR_CALL2)
+            barrier = true;     /* before the write: a load may fault */
+        if (uslot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE &&
+            !ir_is_end(op->opc)) {
+            *dead = !barrier;
+            return 1 << 20;
+        }
+    }
+    return 1 << 20;
+}
+
+/* Pick a register: a free one, else the value read furthest in the
+ * future (clean ones first among equals), written back if modified. */
 static int rc_alloc(struct x86_gen *g)
 {
-    int best = -1;
+    int best = -1, best_dist = -1;
     for (int i = 0; i < X86_POOL; i++) {
         int h = x86_pool[i];
         if (g->locked & (1u << h))
             continue;
         if (g->host_slot[h] < 0)
             return h;
-        if (best < 0 || g->used[h] < g->used[best])
+        bool dead;
+        int dist = 2 * rc_next_read(g, g->host_slot[h], &dead) + (g->dirty[h] && !dead ? 0 : 1);
+        if (dist > best_dist) {
             best = h;
+            best_dist = dist;
+        }
     }
     if (best < 0)
         abort();        /* an op never locks more than three registers */
+    bool dead;
+    rc_next_read(g, g->host_slot[best], &dead);
+    if (dead)
+        g->dirty[best] = false;     /* overwritten before anyone can see it */
     rc_evict(g, best);
     return best;
 }
@@ -132,8 +187,9 @@ void rc_drop(struct x86_gen *g, bool caller_saved_only)
 
 void rc_note_fault_point(struct x86_gen *g)
 {
-    uint8_t *m = g->tb->fault_map + 16 * g->cur_insn;
-    memset(m, 0, 16);
+    uint8_t *m = g->tb->fault_map + X86_FAULT_MAP * g->cur_insn;
+    memset(m, 0, X86_FAULT_MAP);
+    xc_note_fault_point(g, m + 16);
     for (int i = 0; i < X86_POOL; i++) {
         int h = x86_pool[i];
         if (g->host_slot[h] >= 0 && g->host_slot[h] < 64 && g->dirty[h])
@@ -148,6 +204,7 @@ struct loc rc_loc(struct x86_gen *g, struct ir_val v)
         l.k = L_IMM;
         l.imm = v.c;
     } else if (x86_slot(v) < 0) {
+        xc_sync(g, v.idx - 32, false);  /* integer code reads an FP register */
         l.k = L_MEM;
         l.r = RBP;
         l.disp = CPU_OFF_X(v.idx);
@@ -168,6 +225,7 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
         if (op->opc == IR_HELPER || op->opc == IR_CALL2)
             return false;
         if ((op->opc == IR_BRCOND && ((uint64_t)op->imm == ir->pc || (uint64_t)op->imm2 == ir->pc)) ||
+            (op->opc == IR_BRSIDE && (uint64_t)op->imm == ir->pc) ||
             (op->opc == IR_GOTO && (uint64_t)op->imm == ir->pc))
             loops = true;
         const struct ir_val *v[4] = { &op->d, &op->a, &op->b, &op->c };
@@ -178,7 +236,7 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
             if (!used[s])
                 n++;
             used[s] = true;
-            if (k == 0 && op->opc != IR_ST && !ir_is_end(op->opc))
+            if (k == 0 && op->opc != IR_ST && op->opc != IR_BRSIDE && !ir_is_end(op->opc))
                 written[s] = true;
         }
     }
@@ -193,4 +251,13 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
     }
     rc_unlock(g);
     return true;
+}
+
+void rc_flush_copy(struct x86_gen *g)
+{
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (g->host_slot[h] >= 0 && g->host_slot[h] < 64 && g->dirty[h])
+            x_rm(&g->b, XF_W, 0x89, h, RBP, -1, x86_home(g->host_slot[h]));
+    }
 }

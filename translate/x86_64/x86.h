@@ -39,7 +39,17 @@ struct x86_gen {
      * goes, after the loads at the block's entry. */
     uint8_t *loop_head;
     uint64_t block_pc;
+    const struct ir_block *ir;      /* for choosing what to evict */
+    int op_idx;
+    /* FP register cache: f0-f31 in xmm3-xmm15 (fregs.c) */
+    int8_t xslot[16];               /* xmm -> f register, or -1 */
+    bool xdirty[16];
+    int8_t fx[32];                  /* f register -> xmm, or -1 */
+    uint16_t xlocked;
 };
+
+#define X86_XPOOL 13                /* xmm3 .. xmm15; xmm0-2 are scratch */
+#define X86_FAULT_MAP 32            /* bytes per guest instruction: 16 GPRs, 16 XMMs */
 
 enum { L_REG, L_MEM, L_IMM };
 struct loc {
@@ -62,6 +72,8 @@ int rc_def(struct x86_gen *g, struct ir_val d);
 void rc_unlock(struct x86_gen *g);
 /* Write modified cached values back to struct cpu (tmps too if asked). */
 void rc_flush(struct x86_gen *g, bool tmps);
+/* Store modified guest registers but keep the cache state (a side exit). */
+void rc_flush_copy(struct x86_gen *g);
 /* Forget cached values in the given host registers (after writing back). */
 void rc_drop(struct x86_gen *g, bool caller_saved_only);
 /* Record, for the current instruction, which host registers hold
@@ -69,6 +81,27 @@ void rc_drop(struct x86_gen *g, bool caller_saved_only);
 void rc_note_fault_point(struct x86_gen *g);
 /* Operand location: L_IMM, L_REG (cached) or L_MEM (FP registers). */
 struct loc rc_loc(struct x86_gen *g, struct ir_val v);
+/* Next read of an IR slot (REG index 0..63, or 64 + tmp) after the op
+ * being emitted; *dead when it is overwritten first with nothing in
+ * between that could observe it. */
+int rc_next_read(const struct x86_gen *g, int s, bool *dead);
+
+/* FP register cache (fregs.c); f is 0..31. */
+void xc_reset(struct x86_gen *g);
+int xc_use(struct x86_gen *g, int f);       /* xmm holding f (loaded if needed) */
+int xc_def(struct x86_gen *g, int f);       /* xmm that will receive f; dirty */
+void xc_unlock(struct x86_gen *g);
+void xc_flush(struct x86_gen *g);           /* write back modified ones */
+void xc_flush_copy(struct x86_gen *g);      /* write back, keep state (side exit) */
+void xc_drop(struct x86_gen *g);            /* write back and forget all */
+/* Before integer code touches f in struct cpu: write it back, and forget
+ * the cached copy if the integer code will change it. */
+void xc_sync(struct x86_gen *g, int f, bool write);
+void xc_note_fault_point(struct x86_gen *g, uint8_t *map);
+/* Loop mode for FP registers (after rc_setup_loop succeeded). */
+bool xc_setup_loop(struct x86_gen *g, const struct ir_block *ir);
+void x_movapd(struct xbuf *b, int dst, int src);
+
 /* Loop mode: if the block loops to itself and all its values fit in the
  * cache, load them all now, mark the ones it writes dirty, return true. */
 bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir);
