@@ -47,6 +47,8 @@ struct convert {
     uint64_t done_bytes;
     struct loop *loop;
     struct pool *pool;
+    uint8_t *free_bufs[17];   /* chunk buffers kept for reuse (no page faults) */
+    int nfree;
 };
 
 struct job {
@@ -157,7 +159,10 @@ static void job_done(void *op, int ret)
         cv->error_off = j->dst_off;
     }
     cv->done_bytes += j->len;
-    free(j->buf);
+    if (j->buf && cv->nfree < (int)ARRAY_SIZE(cv->free_bufs))
+        cv->free_bufs[cv->nfree++] = j->buf;
+    else
+        free(j->buf);
     free(j);
     if (cv->total)
         img_progress(cv->progress, (double)cv->done_bytes * 100.0 / (double)cv->total);
@@ -225,7 +230,7 @@ static int next_item(struct convert *cv, struct job **out)
         }
     }
     if (j->kind == ITEM_DATA) {
-        j->buf = malloc(j->len);
+        j->buf = cv->nfree ? cv->free_bufs[--cv->nfree] : malloc(cv->chunk);
         if (!j->buf) {
             free(j);
             return -ENOMEM;
@@ -519,6 +524,8 @@ out_sync:
     pthread_mutex_destroy(&cv.lock);
     pthread_cond_destroy(&cv.cond);
 out:
+    while (cv.nfree)
+        free(cv.free_bufs[--cv.nfree]);
     if (cv.dst)
         blk_close(cv.dst);
     for (int i = 0; cv.src && i < cv.nsrc; i++)

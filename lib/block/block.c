@@ -263,7 +263,7 @@ static int blk_open_chain(struct blk **out, const char *filename, const char *fm
         }
         probed = true;
     }
-    const struct block_driver *drv;
+    const struct block_driver *drv = NULL;
     r = blk_driver_for(fmt, &drv, errp);
     if (r < 0) {
         blk_close(file);
@@ -340,7 +340,7 @@ void blk_close(struct blk *bs)
 int blk_create(const char *fmt, const char *filename, const struct blk_create_opts *o,
                struct error **errp)
 {
-    const struct block_driver *drv;
+    const struct block_driver *drv = NULL;
     int r = blk_driver_for(fmt, &drv, errp);
     if (r < 0)
         return r;

@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 #ifdef HAVE_ZSTD
@@ -70,23 +71,57 @@ int qcow2_decompress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *
 #endif
 }
 
+/* One deflate state per thread, reset between clusters: setting a state
+ * up costs more than compressing a small cluster. */
+static pthread_key_t deflate_key;
+static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
+
+static void deflate_free(void *p)
+{
+    z_stream *z = p;
+    deflateEnd(z);
+    free(z);
+}
+
+static void deflate_key_init(void)
+{
+    pthread_key_create(&deflate_key, deflate_free);
+}
+
+static z_stream *deflate_state(void)
+{
+    pthread_once(&deflate_once, deflate_key_init);
+    z_stream *z = pthread_getspecific(deflate_key);
+    if (z) {
+        if (deflateReset(z) == Z_OK)
+            return z;
+        deflate_free(z);
+        pthread_setspecific(deflate_key, NULL);
+    }
+    z = calloc(1, sizeof(*z));
+    if (!z)
+        return NULL;
+    if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(z);
+        return NULL;
+    }
+    pthread_setspecific(deflate_key, z);
+    return z;
+}
+
 size_t qcow2_compress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *dst,
                       size_t dlen)
 {
     if (s->compression_type == 0) {
-        z_stream z;
-        memset(&z, 0, sizeof(z));
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
+        z_stream *z = deflate_state();
+        if (!z)
             return 0;
-        z.next_in = (Bytef *)src;
-        z.avail_in = (uInt)slen;
-        z.next_out = dst;
-        z.avail_out = (uInt)dlen;
-        int zr = deflate(&z, Z_FINISH);
-        size_t out = dlen - z.avail_out;
-        deflateEnd(&z);
-        return zr == Z_STREAM_END ? out : 0;
+        z->next_in = (Bytef *)src;
+        z->avail_in = (uInt)slen;
+        z->next_out = dst;
+        z->avail_out = (uInt)dlen;
+        int zr = deflate(z, Z_FINISH);
+        return zr == Z_STREAM_END ? dlen - z->avail_out : 0;
     }
 #ifdef HAVE_ZSTD
     size_t zr = ZSTD_compress(dst, dlen, src, slen, ZSTD_CLEVEL_DEFAULT);
