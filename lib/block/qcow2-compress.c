@@ -7,6 +7,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <zlib.h>
@@ -109,9 +110,47 @@ static z_stream *deflate_state(void)
     return z;
 }
 
+/* Whether a cluster is certainly not worth compressing: its bytes are
+ * near-uniformly distributed (entropy above 7.9 bits per byte) and a probe
+ * for repeated 8-byte sequences within deflate's 4 KiB window finds none.
+ * Random or already compressed data then skips the deflate pass, which
+ * would only find that the result is larger than the input. */
+bool qcow2_incompressible(const uint8_t *buf, size_t len)
+{
+    if (len < 4096)
+        return false;
+    uint32_t hist[256] = { 0 };
+    for (size_t i = 0; i < len; i++)
+        hist[buf[i]]++;
+    double bits = 0;
+    for (int i = 0; i < 256; i++) {
+        if (hist[i]) {
+            double p = (double)hist[i] / (double)len;
+            bits -= p * log2(p);
+        }
+    }
+    if (bits < 7.9)
+        return false;
+    uint32_t seen[4096];
+    memset(seen, 0xff, sizeof(seen));
+    unsigned probes = 0, hits = 0;
+    for (size_t pos = 0; pos + 8 <= len; pos += 16, probes++) {
+        uint64_t v;
+        memcpy(&v, buf + pos, 8);
+        uint32_t h = (uint32_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 52);
+        uint32_t prev = seen[h];
+        if (prev != UINT32_MAX && pos - prev <= 4096 && memcmp(buf + prev, buf + pos, 8) == 0)
+            hits++;
+        seen[h] = (uint32_t)pos;
+    }
+    return hits * 100 < probes;
+}
+
 size_t qcow2_compress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *dst,
                       size_t dlen)
 {
+    if (qcow2_incompressible(src, slen))
+        return 0;
     if (s->compression_type == 0) {
         z_stream *z = deflate_state();
         if (!z)
