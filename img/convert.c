@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 #include "i18n.h"
 #include "img.h"
 #include "loop.h"
@@ -147,6 +148,16 @@ static int job_work(void *op)
 }
 
 static void schedule(struct convert *cv);
+
+/* Worker threads: enough to overlap reads, compression and writes on
+ * every CPU, but no more than the requests in flight.  More threads than
+ * CPUs only add scheduling (page-cache copies are CPU-bound). */
+static unsigned convert_threads(unsigned jobs)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cpus > 0 ? (unsigned)cpus + 1 : 4;
+    return MIN(jobs, n);
+}
 
 static void job_done(void *op, int ret)
 {
@@ -491,7 +502,7 @@ int img_convert(int argc, char **argv)
     pthread_cond_init(&cv.cond, NULL);
     cv.loop = loop_new(&err);
     if (cv.loop)
-        cv.pool = pool_new(cv.loop, jobs + 1, &err);
+        cv.pool = pool_new(cv.loop, convert_threads(jobs), &err);
     if (!cv.pool) {
         img_report(err);
         goto out_sync;
