@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 #include "i18n.h"
 #include "img.h"
 #include "loop.h"
@@ -47,6 +48,8 @@ struct convert {
     uint64_t done_bytes;
     struct loop *loop;
     struct pool *pool;
+    uint8_t *free_bufs[17];   /* chunk buffers kept for reuse (no page faults) */
+    int nfree;
 };
 
 struct job {
@@ -146,6 +149,16 @@ static int job_work(void *op)
 
 static void schedule(struct convert *cv);
 
+/* Worker threads: enough to overlap reads, compression and writes on
+ * every CPU, but no more than the requests in flight.  More threads than
+ * CPUs only add scheduling (page-cache copies are CPU-bound). */
+static unsigned convert_threads(unsigned jobs)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cpus > 0 ? (unsigned)cpus + 1 : 4;
+    return MIN(jobs, n);
+}
+
 static void job_done(void *op, int ret)
 {
     struct job *j = op;
@@ -157,7 +170,10 @@ static void job_done(void *op, int ret)
         cv->error_off = j->dst_off;
     }
     cv->done_bytes += j->len;
-    free(j->buf);
+    if (j->buf && cv->nfree < (int)ARRAY_SIZE(cv->free_bufs))
+        cv->free_bufs[cv->nfree++] = j->buf;
+    else
+        free(j->buf);
     free(j);
     if (cv->total)
         img_progress(cv->progress, (double)cv->done_bytes * 100.0 / (double)cv->total);
@@ -225,7 +241,7 @@ static int next_item(struct convert *cv, struct job **out)
         }
     }
     if (j->kind == ITEM_DATA) {
-        j->buf = malloc(j->len);
+        j->buf = cv->nfree ? cv->free_bufs[--cv->nfree] : malloc(cv->chunk);
         if (!j->buf) {
             free(j);
             return -ENOMEM;
@@ -486,7 +502,7 @@ int img_convert(int argc, char **argv)
     pthread_cond_init(&cv.cond, NULL);
     cv.loop = loop_new(&err);
     if (cv.loop)
-        cv.pool = pool_new(cv.loop, jobs + 1, &err);
+        cv.pool = pool_new(cv.loop, convert_threads(jobs), &err);
     if (!cv.pool) {
         img_report(err);
         goto out_sync;
@@ -519,6 +535,8 @@ out_sync:
     pthread_mutex_destroy(&cv.lock);
     pthread_cond_destroy(&cv.cond);
 out:
+    while (cv.nfree)
+        free(cv.free_bufs[--cv.nfree]);
     if (cv.dst)
         blk_close(cv.dst);
     for (int i = 0; cv.src && i < cv.nsrc; i++)

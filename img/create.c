@@ -43,6 +43,8 @@ static void print_formatting(const char *filename, const char *fmt,
             printf(" preallocation=%s", blk_prealloc_name(o->prealloc));
         if (strcmp(fmt, "vdi") == 0)
             printf(" static=%s", o->fixed ? "on" : "off");
+        if (strcmp(fmt, "vpc") == 0 && o->fixed)
+            printf(" subformat=fixed");
     }
     printf("\n");
 }

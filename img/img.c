@@ -67,8 +67,8 @@ static void usage(FILE *fp)
           " [+ | -]size\n"
           "  snapshot [-q] [-l | -a snapshot | -c snapshot | -d snapshot] [-U] filename\n",
           fp);
-    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi");
-    fprintf(fp, _("Formats not supported yet: %s\n"), "vmdk vhdx vpc");
+    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vpc");
+    fprintf(fp, _("Formats not supported yet: %s\n"), "vmdk vhdx");
 }
 
 void img_report(struct error *err)
@@ -239,6 +239,13 @@ int img_opts_parse(const struct block_driver *drv, const char *opts, struct blk_
                 r = err_set(errp, EINVAL, _("Invalid compatibility level: '%s'"), val);
         } else if (strcmp(key, "lazy_refcounts") == 0) {
             r = parse_bool(key, val, &o->lazy_refcounts, errp);
+        } else if (strcmp(key, "subformat") == 0) {
+            if (strcmp(val, "fixed") == 0)
+                o->fixed = true;
+            else if (strcmp(val, "dynamic") == 0)
+                o->fixed = false;
+            else
+                r = err_set(errp, EINVAL, _("Invalid subformat '%s'"), val);
         } else if (strcmp(key, "static") == 0) {
             r = parse_bool(key, val, &o->fixed, errp);
         } else if (strcmp(key, "extended_l2") == 0) {

@@ -10,7 +10,8 @@
 #include "i18n.h"
 #include "log.h"
 
-extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_drv_vdi;
+extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_drv_vdi,
+    blk_drv_vpc;
 
 /* The one table of drivers.  Formats known to qemu-img that emu does not
  * implement yet are listed in blk_planned_formats so that users get a clear
@@ -18,13 +19,14 @@ extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_d
 const struct block_driver *const blk_drivers[] = {
     &blk_drv_qcow2,
     &blk_drv_vdi,
+    &blk_drv_vpc,
     &blk_drv_raw,
     &blk_drv_file,
     NULL,
 };
 
 static const char *const blk_planned_formats[] = {
-    "vmdk", "vhdx", "vpc", NULL,
+    "vmdk", "vhdx", NULL,
 };
 
 const struct block_driver *blk_find_driver(const char *name)
@@ -186,8 +188,6 @@ static const char *blk_probe_planned(const uint8_t *buf, size_t len)
         return "vmdk";
     if (len >= 8 && memcmp(buf, "vhdxfile", 8) == 0)
         return "vhdx";
-    if (len >= 8 && memcmp(buf, "conectix", 8) == 0)
-        return "vpc";
     return NULL;
 }
 
@@ -519,8 +519,8 @@ int blk_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
     blk_unlock(bs);
     if (r >= 0 && (*pnum == 0 || *pnum > len))
         return -EIO;
-    if (r >= 0 && (r & BLK_STATUS_DATA) && (r & BLK_STATUS_OFFSET) && f && f != bs &&
-        f->drv->protocol) {
+    if (r >= 0 && (r & BLK_STATUS_RECURSE) && (r & BLK_STATUS_DATA) &&
+        (r & BLK_STATUS_OFFSET) && f && f != bs) {
         /* Look through to the file: a hole under allocated data reads as
          * zeros (preallocated or sparse clusters). */
         uint64_t fp, fm;
@@ -530,6 +530,8 @@ int blk_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
             r |= r2 & BLK_STATUS_ZERO;
         }
     }
+    if (r > 0)
+        r &= ~BLK_STATUS_RECURSE;
     if (file)
         *file = f;
     return r;

@@ -56,6 +56,8 @@ struct blk_info;
 #define BLK_STATUS_OFFSET    0x4  /* *map is a valid offset in *file */
 #define BLK_STATUS_ALLOCATED 0x8  /* this node decides the content (not backing) */
 #define BLK_STATUS_COMPRESSED 0x10 /* compressed cluster (no flat offset) */
+#define BLK_STATUS_RECURSE   0x20 /* driver asks the core to look at *file for
+                                     holes under DATA (never returned by the core) */
 
 /* Zero-write flags. */
 #define BLK_ZERO_MAY_UNMAP 0x1    /* the area may be deallocated */

@@ -630,7 +630,7 @@ int qcow2_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnu
     case QCOW2_NORMAL:
         *map = m.host;
         *file = bs->file;
-        return BLK_STATUS_DATA | BLK_STATUS_ALLOCATED | BLK_STATUS_OFFSET;
+        return BLK_STATUS_DATA | BLK_STATUS_ALLOCATED | BLK_STATUS_OFFSET | BLK_STATUS_RECURSE;
     case QCOW2_COMPRESSED:
         return BLK_STATUS_DATA | BLK_STATUS_ALLOCATED | BLK_STATUS_COMPRESSED;
     }

@@ -7,6 +7,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 #ifdef HAVE_ZSTD
@@ -70,23 +72,95 @@ int qcow2_decompress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *
 #endif
 }
 
+/* One deflate state per thread, reset between clusters: setting a state
+ * up costs more than compressing a small cluster. */
+static pthread_key_t deflate_key;
+static pthread_once_t deflate_once = PTHREAD_ONCE_INIT;
+
+static void deflate_free(void *p)
+{
+    z_stream *z = p;
+    deflateEnd(z);
+    free(z);
+}
+
+static void deflate_key_init(void)
+{
+    pthread_key_create(&deflate_key, deflate_free);
+}
+
+static z_stream *deflate_state(void)
+{
+    pthread_once(&deflate_once, deflate_key_init);
+    z_stream *z = pthread_getspecific(deflate_key);
+    if (z) {
+        if (deflateReset(z) == Z_OK)
+            return z;
+        deflate_free(z);
+        pthread_setspecific(deflate_key, NULL);
+    }
+    z = calloc(1, sizeof(*z));
+    if (!z)
+        return NULL;
+    if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(z);
+        return NULL;
+    }
+    pthread_setspecific(deflate_key, z);
+    return z;
+}
+
+/* Whether a cluster is certainly not worth compressing: its bytes are
+ * near-uniformly distributed (entropy above 7.9 bits per byte) and a probe
+ * for repeated 8-byte sequences within deflate's 4 KiB window finds none.
+ * Random or already compressed data then skips the deflate pass, which
+ * would only find that the result is larger than the input. */
+bool qcow2_incompressible(const uint8_t *buf, size_t len)
+{
+    if (len < 4096)
+        return false;
+    uint32_t hist[256] = { 0 };
+    for (size_t i = 0; i < len; i++)
+        hist[buf[i]]++;
+    double bits = 0;
+    for (int i = 0; i < 256; i++) {
+        if (hist[i]) {
+            double p = (double)hist[i] / (double)len;
+            bits -= p * log2(p);
+        }
+    }
+    if (bits < 7.9)
+        return false;
+    uint32_t seen[4096];
+    memset(seen, 0xff, sizeof(seen));
+    unsigned probes = 0, hits = 0;
+    for (size_t pos = 0; pos + 8 <= len; pos += 16, probes++) {
+        uint64_t v;
+        memcpy(&v, buf + pos, 8);
+        uint32_t h = (uint32_t)((v * UINT64_C(0x9e3779b97f4a7c15)) >> 52);
+        uint32_t prev = seen[h];
+        if (prev != UINT32_MAX && pos - prev <= 4096 && memcmp(buf + prev, buf + pos, 8) == 0)
+            hits++;
+        seen[h] = (uint32_t)pos;
+    }
+    return hits * 100 < probes;
+}
+
 size_t qcow2_compress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *dst,
                       size_t dlen)
 {
+    if (qcow2_incompressible(src, slen))
+        return 0;
     if (s->compression_type == 0) {
-        z_stream z;
-        memset(&z, 0, sizeof(z));
-        if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
+        z_stream *z = deflate_state();
+        if (!z)
             return 0;
-        z.next_in = (Bytef *)src;
-        z.avail_in = (uInt)slen;
-        z.next_out = dst;
-        z.avail_out = (uInt)dlen;
-        int zr = deflate(&z, Z_FINISH);
-        size_t out = dlen - z.avail_out;
-        deflateEnd(&z);
-        return zr == Z_STREAM_END ? out : 0;
+        z->next_in = (Bytef *)src;
+        z->avail_in = (uInt)slen;
+        z->next_out = dst;
+        z->avail_out = (uInt)dlen;
+        int zr = deflate(z, Z_FINISH);
+        return zr == Z_STREAM_END ? dlen - z->avail_out : 0;
     }
 #ifdef HAVE_ZSTD
     size_t zr = ZSTD_compress(dst, dlen, src, slen, ZSTD_CLEVEL_DEFAULT);

@@ -176,6 +176,7 @@ int qcow2_write_l2_entries(struct blk *bs, uint64_t l2_offset, uint8_t *tbl,
 /* qcow2-compress.c */
 int qcow2_decompress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *dst,
                      size_t dlen);
+bool qcow2_incompressible(const uint8_t *buf, size_t len);
 /* Returns compressed length, or 0 when the data does not compress. */
 size_t qcow2_compress(struct qcow2 *s, const uint8_t *src, size_t slen, uint8_t *dst,
                       size_t dlen);

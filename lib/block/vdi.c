@@ -236,12 +236,13 @@ static int vdi_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t
         n = MIN(len, p + VDI_BLOCK_SIZE - off);
     }
     *pnum = n;
-    (void)s;
     if (!host)
         return BLK_STATUS_ZERO | BLK_STATUS_ALLOCATED;
     *map = host;
     *file = bs->file;
-    return BLK_STATUS_DATA | BLK_STATUS_ALLOCATED | BLK_STATUS_OFFSET;
+    /* static images are preallocated: holes in the file read as zeros */
+    return BLK_STATUS_DATA | BLK_STATUS_ALLOCATED | BLK_STATUS_OFFSET |
+           (s->image_type == 2 ? BLK_STATUS_RECURSE : 0);
 }
 
 static int vdi_check(struct blk *bs, struct blk_check *res, int fix, struct error **errp)

@@ -180,6 +180,22 @@ rm -f e.vdi
 "$EMU_IMG" convert -O vdi src.raw e.vdi && qcheck e.vdi "convert -O vdi"
 qemu-img compare -q src.raw e.vdi || fail "convert -O vdi: content differs"
 
+# VHD (vpc): same geometry and size as qemu-img; content and info agree.
+for sz in 8M 1G 12345; do
+    rm -f e.vpc q.vpc
+    "$EMU_IMG" create -q -f vpc e.vpc "$sz" || fail "create vpc $sz"
+    qemu-img create -q -f vpc q.vpc "$sz"
+    "$EMU_IMG" info --output=json e.vpc > emu.json
+    qemu-img info --output=json q.vpc > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size || fail "vpc $sz: info differs"
+done
+rm -f e.vpc ef.vpc
+"$EMU_IMG" convert -f raw -O vpc src.raw e.vpc || fail "convert -O vpc"
+qemu-img compare -q src.raw e.vpc || fail "convert -O vpc: content differs"
+"$EMU_IMG" convert -f raw -O vpc -o subformat=fixed src.raw ef.vpc || fail "convert fixed vpc"
+qemu-img compare -q -f raw -F vpc src.raw ef.vpc || fail "fixed vpc: content differs"
+n=$((n + 1))
+
 # Bitmaps and unknown header extensions survive emu-img writes: bitmaps are
 # kept and marked in-use (emu does not track them), unknown extensions are
 # kept byte for byte.

@@ -4,7 +4,7 @@
 #
 #   tests/bench/img/run.sh [WORKDIR]
 #
-# Builds an optimized emu-img (no sanitizers) in build-bench/ unless
+# Builds an optimized emu-img (no sanitizers) in build/bench-O2/ unless
 # EMU_IMG names one, makes a 2 GiB raw image with a realistic mix of data
 # (random and compressible), written zeros and holes, and times:
 #   convert raw -> qcow2, qcow2 -> raw, qcow2 -> qcow2 compressed,
@@ -18,11 +18,11 @@ work=${1:-${TMPDIR:-/tmp}/emu-img-bench}
 runs=${RUNS:-3}
 mkdir -p "$work"
 if [ -z "${EMU_IMG:-}" ]; then
-    mkdir -p "$top/build-bench"
-    (cd "$top/build-bench" &&
+    mkdir -p "$top/build/bench-O2"
+    (cd "$top/build/bench-O2" &&
         { [ -f Makefile ] || "$top/configure" -q CFLAGS="-O2 -g" >/dev/null; } &&
         make -j2 emu-img >/dev/null)
-    EMU_IMG=$top/build-bench/emu-img
+    EMU_IMG=$top/build/bench-O2/emu-img
 fi
 QEMU_IMG=${QEMU_IMG:-qemu-img}
 cd "$work"
