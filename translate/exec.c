@@ -45,7 +45,8 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
     tr->fetch = fetch;
     tr->fetch_opaque = opaque;
     tr->max_insns = fe->max_insns;
-    tr->no_chain = mode == TR_MODE_COMPARE;
+    /* -d exec wants to see every block: no direct jumps between blocks */
+    tr->no_chain = mode == TR_MODE_COMPARE || log_on(LOG_EXEC);
     tr->hash = calloc((size_t)1 << TR_HASH_BITS, sizeof(*tr->hash));
     tr->irb = malloc(sizeof(*tr->irb));
     tr->ref = malloc(sizeof(*tr->ref));

@@ -228,6 +228,19 @@ static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32
     struct dst d = dst_of(g, op->d);
     int w = !w32;
     int r = RAX;
+    if (alu == ALU_ADD && w32 && !d.mem && la.k == L_REG && lb.k == L_IMM && lb.imm == 0) {
+        x_rr(b, XF_W, 0x63, d.r, la.r);         /* sext.w: movsxd d, a32 */
+        return;
+    }
+    if (alu == ALU_ADD && !d.mem && la.k == L_REG && la.r != d.r &&
+        (lb.k == L_REG || (lb.k == L_IMM && fits_s32(lb.imm)))) {
+        /* three-operand add: lea d, [a + b] */
+        x_rm(b, w ? XF_W : 0, 0x8d, d.r, la.r, lb.k == L_REG ? lb.r : -1,
+             lb.k == L_REG ? 0 : (int32_t)lb.imm);
+        if (w32)
+            x_rr(b, XF_W, 0x63, d.r, d.r);
+        return;
+    }
     if (!d.mem && !(lb.k == L_REG && lb.r == d.r && !(la.k == L_REG && la.r == d.r)))
         r = d.r;
     if (!d.mem && lb.k == L_REG && lb.r == d.r && la.k == L_REG && la.r == d.r)
