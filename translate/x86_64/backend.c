@@ -595,8 +595,53 @@ static void gen_fcvt_di(struct x86_gen *g, const struct ir_op *op)
     fp_store(g, op->d, 0);
 }
 
+static bool big_const(struct ir_val v)
+{
+    return v.kind == IR_V_CONST && !fits_s32(v.c);
+}
+
+/* Reserve the scratch registers op will use, before any operand is loaded. */
+static void reserve_scratch(struct x86_gen *g, const struct ir_op *op)
+{
+    switch (op->opc) {
+    case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR:
+    case IR_ADDW: case IR_SUBW: case IR_SLT: case IR_SLTU:
+        if (big_const(op->b))
+            rc_reserve(g, RDX);
+        break;
+    case IR_SHL: case IR_SHR: case IR_SAR: case IR_SHLW: case IR_SHRW: case IR_SARW:
+        if (op->b.kind != IR_V_CONST)
+            rc_reserve(g, RCX);
+        break;
+    case IR_MUL: case IR_MULW:
+        if (op->b.kind == IR_V_CONST)
+            rc_reserve(g, RCX);
+        break;
+    case IR_MULH: case IR_MULHU:
+    case IR_DIV: case IR_DIVU: case IR_REM: case IR_REMU:
+    case IR_DIVW: case IR_DIVUW: case IR_REMW: case IR_REMUW:
+        rc_reserve(g, RCX);
+        rc_reserve(g, RDX);
+        break;
+    case IR_ST:
+        if (x86_slot(op->b) < 0)
+            rc_reserve(g, RCX);
+        break;
+    case IR_BRCOND: case IR_BRSIDE:
+        if (big_const(op->b))
+            rc_reserve(g, RCX);
+        break;
+    case IR_FCMP: case IR_GOTO_IND:
+        rc_reserve(g, RCX);
+        break;
+    default:
+        break;
+    }
+}
+
 static void gen_op(struct x86_gen *g, const struct ir_op *op)
 {
+    reserve_scratch(g, op);
     switch (op->opc) {
     case IR_NOP: break;
     case IR_MOV: gen_mov(g, op); break;
@@ -659,8 +704,11 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     if (!tb->fault_map)
         return -ENOMEM;
     g.block_pc = ir->pc;
+    g.loop_mode = true;
     if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
+    else
+        g.loop_mode = false;
     int insn = -1;
     for (int i = 0; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];
