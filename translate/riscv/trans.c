@@ -321,6 +321,8 @@ RV_TRANS_DECL(fp_d)
 {
     int rd = RD(insn), rs1 = RS1(insn), rs2 = RS2(insn), rm = F3(insn);
     uint32_t f7 = insn >> 25;
+    if (rm == RM_DYN && (dc->features & RV_FRM_INVALID))
+        return gen_helper(dc, rv_helper_fp, insn);      /* it raises SIGILL */
     switch (f7) {
     case 0x01: case 0x05: case 0x09: case 0x0d:     /* fadd, fsub, fmul, fdiv */
         if (rm != RM_DYN)
@@ -370,7 +372,7 @@ static bool host_has_fma(void)
 
 RV_TRANS_DECL(fma_d)
 {
-    if (F3(insn) != RM_DYN || !host_has_fma())
+    if (F3(insn) != RM_DYN || !host_has_fma() || (dc->features & RV_FRM_INVALID))
         return gen_helper(dc, rv_helper_fp, insn);
     struct ir_op *op = gen(dc, IR_FMA, FREG(RD(insn)), FREG(RS1(insn)), FREG(RS2(insn)));
     op->c = FREG(insn >> 27);
