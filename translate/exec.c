@@ -45,7 +45,8 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
     tr->fetch = fetch;
     tr->fetch_opaque = opaque;
     tr->max_insns = fe->max_insns;
-    tr->no_chain = mode == TR_MODE_COMPARE;
+    /* -d exec wants to see every block: no direct jumps between blocks */
+    tr->no_chain = mode == TR_MODE_COMPARE || log_on(LOG_EXEC);
     tr->hash = calloc((size_t)1 << TR_HASH_BITS, sizeof(*tr->hash));
     tr->irb = malloc(sizeof(*tr->irb));
     tr->ref = malloc(sizeof(*tr->ref));
@@ -165,7 +166,9 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
 {
     uint64_t pc = cpu->pc;
     struct ir_block *b = tr->irb;
-    if (tr->fe->translate(b, pc, tr->features, tr->fetch, tr->fetch_opaque, tr->max_insns) < 0) {
+    /* bits above the first 16 are run-time state of the cpu (see riscv.h) */
+    uint64_t features = tr->features | (cpu->features & ~UINT64_C(0xffff));
+    if (tr->fe->translate(b, pc, features, tr->fetch, tr->fetch_opaque, tr->max_insns) < 0) {
         cpu->fault_addr = pc;
         cpu->fault_sig = SIGSEGV;
         cpu->fault_code = SEGV_ACCERR;

@@ -64,6 +64,11 @@ enum ir_opc {
 enum ir_fop { IR_FADD, IR_FSUB, IR_FMUL, IR_FDIV, IR_FSQRT };
 enum ir_fcmp { IR_FEQ, IR_FLT, IR_FLE };
 #define IR_CANON_NAN_D UINT64_C(0x7ff8000000000000)
+#define IR_CANON_NAN_S UINT32_C(0x7fc00000)
+/* aux flag of the FP ops: single precision.  Operands are NaN-boxed
+ * 64-bit values (an operand that is not boxed reads as the canonical
+ * NaN); results are boxed. */
+#define IR_F_SINGLE 0x10
 
 /* IR_BRCOND conditions (aux). */
 enum ir_cond { IR_EQ, IR_NE, IR_LT, IR_GE, IR_LTU, IR_GEU };

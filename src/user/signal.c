@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "user.h"
@@ -81,8 +82,9 @@ void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
     }
     struct guest_mem *m = &u->mem;
     uint64_t sp = ALIGN_DOWN(c->x[2] - FRAME_SIZE, 16);
-    if (!gmem_find(m, sp) || !gmem_find(m, sp + FRAME_SIZE - 1))
-        die_by_signal(SIGSEGV);
+    const struct vma *lo = gmem_find(m, sp), *hi = gmem_find(m, sp + FRAME_SIZE - 1);
+    if (!lo || !hi || !(lo->prot & PROT_WRITE) || !(hi->prot & PROT_WRITE))
+        die_by_signal(SIGSEGV);     /* no room for the frame: as the kernel does */
     uint8_t *f = g2h(m, sp);
     memset(f, 0, FRAME_SIZE);
     int32_t si[4] = { sig, 0, code, 0 };

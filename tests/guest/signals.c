@@ -87,6 +87,18 @@ int main(int argc, char **argv)
     } else {
         printf("SIGILL %d\n", got);
     }
+    /* an FP op in the dynamic rounding mode while frm is invalid */
+    for (int i = 0; i < 2; i++) {
+        if (sigsetjmp(jb, 1) == 0) {
+            __asm__ volatile("csrwi frm, 5\n fadd.d ft0, ft0, ft0" ::: "ft0", "memory");
+            printf("no SIGILL for an invalid frm?\n");
+        } else {
+            printf("SIGILL %d for an invalid frm\n", got);
+        }
+        __asm__ volatile("csrwi frm, 0" ::: "memory");
+        volatile double x = 1.0 / 3.0;
+        printf("valid frm again: %a\n", x * 3.0);
+    }
     /* a signal sent to ourselves, blocked then unblocked */
     signal(SIGUSR1, on_usr1);
     got = 0;

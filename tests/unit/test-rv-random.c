@@ -181,14 +181,19 @@ static int gen_insn(uint8_t *p, int remaining)
             0x22000053, 0x22001053, 0x22002053,             /* fsgnj.d fsgnjn.d fsgnjx.d */
             0xa2002053, 0xa2001053, 0xa2000053,             /* feq.d flt.d fle.d */
             0xd2007053, 0xd2207053,                         /* fcvt.d.w fcvt.d.l */
+            0x00007053, 0x08007053, 0x10007053, 0x18007053, /* fadd.s fsub.s fmul.s fdiv.s */
+            0x58007053,                                     /* fsqrt.s */
+            0xa0002053, 0xa0001053, 0xa0000053,             /* feq.s flt.s fle.s */
+            0xd0007053, 0xd0207053,                         /* fcvt.s.w fcvt.s.l */
         };
         uint32_t o = fops[rnd() % ARRAY_SIZE(fops)];
         int rd = (o & 0xf0000000u) == 0xa0000000u ? reg() : (int)(rnd() % 32);
         int rs1 = (o & 0xf0000000u) == 0xd0000000u ? src_reg() : (int)(rnd() % 32);
-        uint32_t rs2 = (o == 0x5a007053 || (o & 0xf0000000u) == 0xd0000000u) ? 0 : (uint32_t)(rnd() % 32) << 20;
+        uint32_t rs2 = (o == 0x5a007053 || o == 0x58007053 || (o & 0xf0000000u) == 0xd0000000u)
+                       ? (o & (31u << 20)) : (uint32_t)(rnd() % 32) << 20;
         w = o | rs2 | ((uint32_t)rs1 << 15) | ((uint32_t)rd << 7);
         if (rnd() % 4 == 0) {   /* fused multiply-add family */
-            w = (uint32_t)(0x43 | ((rnd() & 3) << 2)) | (7u << 12) | (1u << 25) |
+            w = (uint32_t)(0x43 | ((rnd() & 3) << 2)) | (7u << 12) | ((uint32_t)(rnd() & 1) << 25) |
                 ((uint32_t)(rnd() % 32) << 7) | ((uint32_t)(rnd() % 32) << 15) |
                 ((uint32_t)(rnd() % 32) << 20) | ((uint32_t)(rnd() % 32) << 27);
         }
@@ -217,6 +222,10 @@ static void init_cpu(struct cpu *c, uint64_t seed)
         UINT64_C(0x7ff4000000000000), UINT64_C(0xfff8000000000123), UINT64_C(0x0000000000000001),
         UINT64_C(0x000fffffffffffff), UINT64_C(0x7fefffffffffffff), UINT64_C(0x3fb999999999999a),
         UINT64_C(0x4008000000000000), UINT64_C(0x0010000000000000), UINT64_C(0x43e0000000000000),
+        /* NaN-boxed singles: 1.0f, qNaN, sNaN, denormal, inf, -0, 3.0f; and an unboxed 1.0f */
+        UINT64_C(0xffffffff3f800000), UINT64_C(0xffffffff7fc00000), UINT64_C(0xffffffff7fa00000),
+        UINT64_C(0xffffffff00000001), UINT64_C(0xffffffff7f800000), UINT64_C(0xffffffff80000000),
+        UINT64_C(0xffffffff40400000), UINT64_C(0x000000003f800000),
     };
     for (int i = 0; i < 32; i++) {
         uint64_t v = rnd();

@@ -57,10 +57,16 @@ int rv_helper_csr(struct cpu *cpu, uint32_t insn)
         case 0x003: cpu->fflags = (uint32_t)nv & 0x1f; cpu->frm = (uint32_t)(nv >> 5) & 7; break;
         default: return CPU_EXIT_ILLEGAL;                  /* read-only counters */
         }
-        if (cpu->frm > 4 && log_on(LOG_UNIMP))
-            log_msg(LOG_UNIMP, "invalid frm %u: dynamic-rounding FP ops done inline will not trap",
-                    cpu->frm);
         rv_fp_load_mode(cpu);
+        bool bad = cpu->frm > 4, was_bad = cpu->features & RV_FRM_INVALID;
+        if (bad != was_bad) {
+            /* inline FP code assumes a valid frm: retranslate everything */
+            cpu->features ^= RV_FRM_INVALID;
+            if (rd)
+                cpu->x[rd] = old;
+            cpu->pc += 4;
+            return CPU_EXIT_FLUSH;
+        }
     }
     if (rd)
         cpu->x[rd] = old;

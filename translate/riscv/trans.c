@@ -280,8 +280,6 @@ RV_TRANS_DECL(fmv_w_x)
 }
 RV_TRANS_DECL(fmv_x_d) { return gen_alu(dc, IR_MOV, RD(insn), FREG(RS1(insn)), ir_const(0)); }
 RV_TRANS_DECL(fmv_d_x) { gen(dc, IR_MOV, FREG(RD(insn)), src(RS1(insn)), ir_const(0)); return true; }
-RV_TRANS_DECL(fp_s) { return gen_helper(dc, rv_helper_fp, insn); }
-RV_TRANS_DECL(fma_s) { return gen_helper(dc, rv_helper_fp, insn); }
 
 #define SIGN_D INT64_MIN
 #define RM_DYN 7
@@ -321,6 +319,8 @@ RV_TRANS_DECL(fp_d)
 {
     int rd = RD(insn), rs1 = RS1(insn), rs2 = RS2(insn), rm = F3(insn);
     uint32_t f7 = insn >> 25;
+    if (rm == RM_DYN && (dc->features & RV_FRM_INVALID))
+        return gen_helper(dc, rv_helper_fp, insn);      /* it raises SIGILL */
     switch (f7) {
     case 0x01: case 0x05: case 0x09: case 0x0d:     /* fadd, fsub, fmul, fdiv */
         if (rm != RM_DYN)
@@ -360,6 +360,58 @@ RV_TRANS_DECL(fp_d)
     return gen_helper(dc, rv_helper_fp, insn);
 }
 
+/* Single precision: the same inline ops with IR_F_SINGLE (NaN-boxing is
+ * checked on every operand and applied to every result). */
+RV_TRANS_DECL(fp_s)
+{
+    int rd = RD(insn), rs1 = RS1(insn), rs2 = RS2(insn), rm = F3(insn);
+    uint32_t f7 = insn >> 25;
+    if (rm == RM_DYN && (dc->features & RV_FRM_INVALID))
+        return gen_helper(dc, rv_helper_fp, insn);
+    switch (f7) {
+    case 0x00: case 0x04: case 0x08: case 0x0c:     /* fadd.s, fsub.s, fmul.s, fdiv.s */
+        if (rm != RM_DYN)
+            break;
+        gen(dc, IR_FOP, FREG(rd), FREG(rs1), FREG(rs2))->aux = (uint8_t)((f7 >> 2) | IR_F_SINGLE);
+        return true;
+    case 0x2c:
+        if (rs2 != 0)
+            return false;
+        if (rm != RM_DYN)
+            break;
+        gen(dc, IR_FOP, FREG(rd), FREG(rs1), FREG(rs1))->aux = IR_FSQRT | IR_F_SINGLE;
+        return true;
+    case 0x50: {                                    /* fle.s, flt.s, feq.s */
+        static const uint8_t cmp[3] = { IR_FLE, IR_FLT, IR_FEQ };
+        if (rm > 2)
+            return false;
+        struct ir_val d = rd ? ir_reg(rd) : new_tmp(dc);
+        gen(dc, IR_FCMP, d, FREG(rs1), FREG(rs2))->aux = (uint8_t)(cmp[rm] | IR_F_SINGLE);
+        return true;
+    }
+    case 0x68:                                      /* fcvt.s.w / fcvt.s.l */
+        if ((rs2 == 0 || rs2 == 2) && rm == RM_DYN) {
+            gen(dc, IR_FCVT_DI, FREG(rd), src(rs1), ir_const(0))->aux =
+                (uint8_t)((rs2 == 2 ? 1 : 0) | IR_F_SINGLE);
+            return true;
+        }
+        break;
+    }
+    return gen_helper(dc, rv_helper_fp, insn);
+}
+
+static bool host_has_fma(void);
+
+RV_TRANS_DECL(fma_s)
+{
+    if (F3(insn) != RM_DYN || !host_has_fma() || (dc->features & RV_FRM_INVALID))
+        return gen_helper(dc, rv_helper_fp, insn);
+    struct ir_op *op = gen(dc, IR_FMA, FREG(RD(insn)), FREG(RS1(insn)), FREG(RS2(insn)));
+    op->c = FREG(insn >> 27);
+    op->aux = (uint8_t)(((insn >> 2) & 3) | IR_F_SINGLE);
+    return true;
+}
+
 static bool host_has_fma(void)
 {
     static int fma = -1;
@@ -370,7 +422,7 @@ static bool host_has_fma(void)
 
 RV_TRANS_DECL(fma_d)
 {
-    if (F3(insn) != RM_DYN || !host_has_fma())
+    if (F3(insn) != RM_DYN || !host_has_fma() || (dc->features & RV_FRM_INVALID))
         return gen_helper(dc, rv_helper_fp, insn);
     struct ir_op *op = gen(dc, IR_FMA, FREG(RD(insn)), FREG(RS1(insn)), FREG(RS2(insn)));
     op->c = FREG(insn >> 27);

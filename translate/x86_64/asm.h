@@ -30,6 +30,7 @@ enum x86_cc {
 #define XF_66 2     /* operand-size prefix: 16-bit */
 #define XF_REX 4    /* force a REX prefix (byte registers sil, dil) */
 #define XF_F2 8     /* scalar-double prefix (movsd, addsd, ...) */
+#define XF_F3 16    /* scalar-single prefix (addss, ...) */
 
 struct xbuf {
     uint8_t *start;
@@ -64,6 +65,8 @@ static inline void x_prefix(struct xbuf *b, int flags, int reg, int index, int b
         xb_byte(b, 0x66);
     if (flags & XF_F2)
         xb_byte(b, 0xf2);
+    if (flags & XF_F3)
+        xb_byte(b, 0xf3);
     unsigned rex = 0x40 | ((flags & XF_W) ? 8 : 0) | ((reg >> 3) & 1) << 2 |
                    (index >= 0 ? ((index >> 3) & 1) << 1 : 0) | (base >= 0 ? ((base >> 3) & 1) : 0);
     if (rex != 0x40 || (flags & XF_REX))

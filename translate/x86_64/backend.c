@@ -228,6 +228,19 @@ static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32
     struct dst d = dst_of(g, op->d);
     int w = !w32;
     int r = RAX;
+    if (alu == ALU_ADD && w32 && !d.mem && la.k == L_REG && lb.k == L_IMM && lb.imm == 0) {
+        x_rr(b, XF_W, 0x63, d.r, la.r);         /* sext.w: movsxd d, a32 */
+        return;
+    }
+    if (alu == ALU_ADD && !d.mem && la.k == L_REG && la.r != d.r &&
+        (lb.k == L_REG || (lb.k == L_IMM && fits_s32(lb.imm)))) {
+        /* three-operand add: lea d, [a + b] */
+        x_rm(b, w ? XF_W : 0, 0x8d, d.r, la.r, lb.k == L_REG ? lb.r : -1,
+             lb.k == L_REG ? 0 : (int32_t)lb.imm);
+        if (w32)
+            x_rr(b, XF_W, 0x63, d.r, d.r);
+        return;
+    }
     if (!d.mem && !(lb.k == L_REG && lb.r == d.r && !(la.k == L_REG && la.r == d.r)))
         r = d.r;
     if (!d.mem && lb.k == L_REG && lb.r == d.r && la.k == L_REG && la.r == d.r)
@@ -511,8 +524,113 @@ static void fp_canon(struct x86_gen *g, int xmm,
     x_patch8(b, ok);
 }
 
+/* ---- single precision: NaN-boxed values in the low half ---- */
+
+/* xmm s = the single in operand v, or the canonical NaN if v is not boxed. */
+static int fp_reg_s(struct x86_gen *g, struct ir_val v, int s)
+{
+    struct xbuf *b = &g->b;
+    int x = fp_reg(g, v, s);
+    x_rr(b, XF_66 | XF_W, 0x0f7e, x, RAX);                  /* movq rax, x */
+    x_rr(b, XF_W, 0xc1, 5, RAX);                            /* shr rax, 32 */
+    xb_byte(b, 32);
+    x_alu_ri(b, 0, ALU_CMP, RAX, -1);
+    x_movapd(b, s, x);                                      /* flags survive */
+    uint8_t *ok = x_jcc8(b, CC_E);
+    x_mov_ri(b, RAX, IR_CANON_NAN_S);
+    x_rr(b, XF_66, 0x0f6e, s, RAX);                         /* movd s, eax */
+    x_patch8(b, ok);
+    return s;
+}
+
+/* Canonical NaN for a NaN result, then box: bits 32-63 all ones. */
+static void fp_canon_box_s(struct x86_gen *g, void (*extra)(struct x86_gen *, const struct ir_op *),
+                           const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    x_rr(b, 0, 0x0f2e, 0, 0);                               /* ucomiss xmm0, xmm0 */
+    uint8_t *ok = x_jcc8(b, CC_NP);
+    if (extra)
+        extra(g, op);
+    x_mov_ri(b, RAX, IR_CANON_NAN_S);
+    x_rr(b, XF_66, 0x0f6e, 0, RAX);
+    x_patch8(b, ok);
+    x_rr(b, XF_66, 0x0f76, 1, 1);                           /* pcmpeqd xmm1, xmm1 */
+    x_rr(b, XF_66, 0x0f73, 6, 1);                           /* psllq xmm1, 32 */
+    xb_byte(b, 32);
+    x_rr(b, XF_66, 0x0feb, 0, 1);                           /* por xmm0, xmm1 */
+}
+
+static void gen_fop_s(struct x86_gen *g, const struct ir_op *op)
+{
+    static const uint32_t opc[] = { [IR_FADD] = 0x0f58, [IR_FSUB] = 0x0f5c, [IR_FMUL] = 0x0f59,
+                                    [IR_FDIV] = 0x0f5e, [IR_FSQRT] = 0x0f51 };
+    int k = op->aux & 0xf;
+    fp_reg_s(g, op->a, 0);
+    if (k == IR_FSQRT) {
+        x_rr(&g->b, XF_F3, 0x0f51, 0, 0);
+    } else {
+        fp_reg_s(g, op->b, 1);
+        x_rr(&g->b, XF_F3, opc[k], 0, 1);
+    }
+    fp_canon_box_s(g, NULL, op);
+    fp_store(g, op->d, 0);
+}
+
+static void fma_invalid_check_s(struct x86_gen *g, const struct ir_op *op)
+{
+    fp_reg_s(g, op->a, 2);
+    x_rr(&g->b, XF_F3, 0x0f59, 2, 1);                       /* mulss xmm2, xmm1 (b) */
+}
+
+static void gen_fma_s(struct x86_gen *g, const struct ir_op *op)
+{
+    static const uint8_t opc[4] = { 0xa9, 0xab, 0xad, 0xaf };  /* vf[n]m{add,sub}213ss */
+    struct xbuf *b = &g->b;
+    fp_reg_s(g, op->a, 0);
+    fp_reg_s(g, op->b, 1);
+    fp_reg_s(g, op->c, 2);
+    xb_byte(b, 0xc4);
+    xb_byte(b, 0x80 | 0x40 | 0x20 | 0x02);                  /* ~R ~X ~B, map 0F38 */
+    xb_byte(b, ((~1u & 15) << 3) | 0x01);                   /* W0, vvvv = xmm1, pp = 66 */
+    xb_byte(b, opc[op->aux & 3]);
+    xb_byte(b, 0xc0 | 2);                                   /* reg xmm0, rm xmm2 */
+    fp_canon_box_s(g, fma_invalid_check_s, op);
+    fp_store(g, op->d, 0);
+}
+
+static void gen_fcmp_s(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    int k = op->aux & 0xf;
+    fp_reg_s(g, k == IR_FEQ ? op->a : op->b, 0);
+    fp_reg_s(g, k == IR_FEQ ? op->b : op->a, 1);
+    x_rr(b, 0, k == IR_FEQ ? 0x0f2e : 0x0f2f, 0, 1);        /* ucomiss / comiss */
+    if (k == IR_FEQ) {
+        x_rr(b, 0, 0x0f90 | CC_E, 0, RAX);
+        x_rr(b, 0, 0x0f90 | CC_NP, 0, RCX);
+        x_rr(b, 0, 0x20, RCX, RAX);
+    } else {
+        x_rr(b, 0, 0x0f90 | (k == IR_FLT ? CC_A : CC_AE), 0, RAX);
+    }
+    x_rr(b, 0, 0x0fb6, RAX, RAX);
+    dst_set(g, dst_of(g, op->d), RAX);
+}
+
+static void gen_fcvt_di_s(struct x86_gen *g, const struct ir_op *op)
+{
+    ld_loc(&g->b, RAX, rc_loc(g, op->a));
+    x_rr(&g->b, XF_F3 | ((op->aux & 1) ? XF_W : 0), 0x0f2a, 0, RAX);  /* cvtsi2ss xmm0, r */
+    fp_canon_box_s(g, NULL, op);
+    fp_store(g, op->d, 0);
+}
+
 static void gen_fop(struct x86_gen *g, const struct ir_op *op)
 {
+    if (op->aux & IR_F_SINGLE) {
+        gen_fop_s(g, op);
+        return;
+    }
     static const uint32_t opc[] = { [IR_FADD] = 0x0f58, [IR_FSUB] = 0x0f5c, [IR_FMUL] = 0x0f59,
                                     [IR_FDIV] = 0x0f5e, [IR_FSQRT] = 0x0f51 };
     struct xbuf *b = &g->b;
@@ -542,6 +660,10 @@ static void gen_fma(struct x86_gen *g, const struct ir_op *op)
 {
     static const uint8_t opc[4] = { 0xa9, 0xab, 0xad, 0xaf };  /* vf[n]m{add,sub}213sd */
     struct xbuf *b = &g->b;
+    if (op->aux & IR_F_SINGLE) {
+        gen_fma_s(g, op);
+        return;
+    }
     int xa = fp_reg(g, op->a, 0);
     int xb = fp_reg(g, op->b, 1);
     int xc = fp_reg(g, op->c, 2);
@@ -559,6 +681,10 @@ static void gen_fma(struct x86_gen *g, const struct ir_op *op)
 static void gen_fcmp(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
+    if (op->aux & IR_F_SINGLE) {
+        gen_fcmp_s(g, op);
+        return;
+    }
     struct ir_val first = op->aux == IR_FEQ ? op->a : op->b;
     struct ir_val second = op->aux == IR_FEQ ? op->b : op->a;
     int x1 = fp_reg(g, first, 0), x2 = fp_reg(g, second, 1);
@@ -577,13 +703,62 @@ static void gen_fcmp(struct x86_gen *g, const struct ir_op *op)
 
 static void gen_fcvt_di(struct x86_gen *g, const struct ir_op *op)
 {
+    if (op->aux & IR_F_SINGLE) {
+        gen_fcvt_di_s(g, op);
+        return;
+    }
     ld_loc(&g->b, RAX, rc_loc(g, op->a));
     x_rr(&g->b, XF_F2 | (op->aux ? XF_W : 0), 0x0f2a, 0, RAX);  /* cvtsi2sd xmm0, r */
     fp_store(g, op->d, 0);
 }
 
+static bool big_const(struct ir_val v)
+{
+    return v.kind == IR_V_CONST && !fits_s32(v.c);
+}
+
+/* Reserve the scratch registers op will use, before any operand is loaded. */
+static void reserve_scratch(struct x86_gen *g, const struct ir_op *op)
+{
+    switch (op->opc) {
+    case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR:
+    case IR_ADDW: case IR_SUBW: case IR_SLT: case IR_SLTU:
+        if (big_const(op->b))
+            rc_reserve(g, RDX);
+        break;
+    case IR_SHL: case IR_SHR: case IR_SAR: case IR_SHLW: case IR_SHRW: case IR_SARW:
+        if (op->b.kind != IR_V_CONST)
+            rc_reserve(g, RCX);
+        break;
+    case IR_MUL: case IR_MULW:
+        if (op->b.kind == IR_V_CONST)
+            rc_reserve(g, RCX);
+        break;
+    case IR_MULH: case IR_MULHU:
+    case IR_DIV: case IR_DIVU: case IR_REM: case IR_REMU:
+    case IR_DIVW: case IR_DIVUW: case IR_REMW: case IR_REMUW:
+        rc_reserve(g, RCX);
+        rc_reserve(g, RDX);
+        break;
+    case IR_ST:
+        if (x86_slot(op->b) < 0)
+            rc_reserve(g, RCX);
+        break;
+    case IR_BRCOND: case IR_BRSIDE:
+        if (big_const(op->b))
+            rc_reserve(g, RCX);
+        break;
+    case IR_FCMP: case IR_GOTO_IND:
+        rc_reserve(g, RCX);
+        break;
+    default:
+        break;
+    }
+}
+
 static void gen_op(struct x86_gen *g, const struct ir_op *op)
 {
+    reserve_scratch(g, op);
     switch (op->opc) {
     case IR_NOP: break;
     case IR_MOV: gen_mov(g, op); break;
@@ -646,8 +821,11 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     if (!tb->fault_map)
         return -ENOMEM;
     g.block_pc = ir->pc;
+    g.loop_mode = true;
     if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
+    else
+        g.loop_mode = false;
     int insn = -1;
     for (int i = 0; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];

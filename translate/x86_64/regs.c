@@ -6,11 +6,11 @@
 
 #include "x86_64/x86.h"
 
-const int x86_pool[X86_POOL] = { RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11 };
+const int x86_pool[X86_POOL] = { RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11, RCX, RDX };
 
 bool x86_caller_saved(int h)
 {
-    return h == RSI || h == RDI || (h >= R8 && h <= R11);
+    return h == RSI || h == RDI || (h >= R8 && h <= R11) || h == RCX || h == RDX;
 }
 
 int x86_slot(struct ir_val v)
@@ -107,6 +107,8 @@ static int rc_alloc(struct x86_gen *g)
         int h = x86_pool[i];
         if (g->locked & (1u << h))
             continue;
+        if (g->loop_mode && (h == RCX || h == RDX))
+            continue;
         if (g->host_slot[h] < 0)
             return h;
         bool dead;
@@ -164,6 +166,12 @@ int rc_def(struct x86_gen *g, struct ir_val d)
 void rc_unlock(struct x86_gen *g)
 {
     g->locked = 0;
+}
+
+void rc_reserve(struct x86_gen *g, int r)
+{
+    rc_evict(g, r);
+    g->locked |= (uint16_t)(1u << r);
 }
 
 void rc_flush(struct x86_gen *g, bool tmps)
@@ -240,7 +248,7 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
                 written[s] = true;
         }
     }
-    if (!loops || n > X86_POOL)
+    if (!loops || n > X86_LOOP_POOL)
         return false;
     for (int s = 0; s < X86_SLOTS; s++) {
         if (!used[s])

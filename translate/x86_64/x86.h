@@ -3,8 +3,9 @@
  * Register plan:
  *   rbp  the struct cpu of the running thread
  *   r15  guest_base: guest address a is host address r15 + a
- *   rax, rcx, rdx  scratch of single ops (division, shifts, calls)
- *   rbx, r12-r14, rsi, rdi, r8-r11  the block's register cache (regs.c):
+ *   rax  scratch
+ *   rbx, r12-r14, rsi, rdi, r8-r11, rcx, rdx  the block's register cache
+ *        (regs.c; an op that needs rcx or rdx as scratch reserves it first):
  *        guest integer registers and IR temporaries are loaded on first
  *        use, kept while the block runs, and written back when the block
  *        ends, before calls, or when evicted.  FP registers stay in
@@ -18,7 +19,8 @@
 #include "exec.h"
 #include "x86_64/asm.h"
 
-#define X86_POOL 10
+#define X86_POOL 12                 /* rcx and rdx last: ops that need them reserve them */
+#define X86_LOOP_POOL 10            /* loops keep their values out of rcx/rdx */
 #define X86_SLOTS (64 + CPU_TMPS)   /* slot = IR reg index, or 64 + tmp */
 
 struct x86_gen {
@@ -39,6 +41,7 @@ struct x86_gen {
      * goes, after the loads at the block's entry. */
     uint8_t *loop_head;
     uint64_t block_pc;
+    bool loop_mode;                 /* never allocate rcx/rdx */
     const struct ir_block *ir;      /* for choosing what to evict */
     int op_idx;
     /* FP register cache: f0-f31 in xmm3-xmm15 (fregs.c) */
@@ -70,6 +73,8 @@ int rc_use(struct x86_gen *g, struct ir_val v);
 /* Host register that will receive d's new value; marked dirty. */
 int rc_def(struct x86_gen *g, struct ir_val d);
 void rc_unlock(struct x86_gen *g);
+/* Empty host register r (rcx/rdx) for use as scratch by the current op. */
+void rc_reserve(struct x86_gen *g, int r);
 /* Write modified cached values back to struct cpu (tmps too if asked). */
 void rc_flush(struct x86_gen *g, bool tmps);
 /* Store modified guest registers but keep the cache state (a side exit). */
