@@ -86,6 +86,9 @@ void blk_info_clear(struct blk_info *info)
     free(info->bitmaps);
     info->bitmaps = NULL;
     info->nb_bitmaps = 0;
+    free(info->extents);
+    info->extents = NULL;
+    info->nb_extents = 0;
 }
 
 void blk_snapshots_free(struct blk_snapshot *s, int n)

@@ -39,7 +39,23 @@ struct vmdk_extent {
 struct vmdk {
     struct vmdk_extent ext[VMDK_MAX_EXTENTS];
     int next;
+    uint32_t cid, parent_cid;
+    char create_type[64];
 };
+
+/* CID, parentCID and createType from descriptor text. */
+static void vmdk_parse_ddb(struct vmdk *s, const char *text)
+{
+    const char *p;
+    unsigned v;
+    s->parent_cid = UINT32_MAX;
+    if ((p = strstr(text, "\nCID=")) && sscanf(p + 5, "%x", &v) == 1)
+        s->cid = v;
+    if ((p = strstr(text, "parentCID=")) && sscanf(p + 10, "%x", &v) == 1)
+        s->parent_cid = v;
+    if ((p = strstr(text, "createType=\"")))
+        sscanf(p + 12, "%63[^\"]", s->create_type);
+}
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -112,7 +128,16 @@ static int vmdk_open_sparse(struct blk *bs, struct blk *file, struct vmdk_extent
     for (uint32_t i = 0; i < e->gd_entries; i++)
         e->gd[i] = le32((uint8_t *)&e->gd[i]);
     e->gt_index = UINT32_MAX;
-    (void)bs;
+    /* the embedded descriptor (monolithic images) */
+    uint64_t doff = le64(h + 28), dsize = le64(h + 36);
+    struct vmdk *s = bs->opaque;
+    if (file == bs->file && doff && dsize && dsize <= 128 && doff <= file->size / 512 &&
+        dsize * 512 <= file->size - doff * 512) {
+        char *text = calloc(1, dsize * 512 + 1);
+        if (text && blk_pread(file, doff * 512, dsize * 512, text) >= 0)
+            vmdk_parse_ddb(s, text);
+        free(text);
+    }
     return 0;
 }
 
@@ -129,6 +154,7 @@ static int vmdk_open_descriptor(struct blk *bs, struct error **errp)
         free(text);
         return err_set_errno(errp, -r, _("cannot read '%s'"), bs->filename);
     }
+    vmdk_parse_ddb(s, text);
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line && r >= 0;
          line = strtok_r(NULL, "\n", &save)) {
@@ -369,6 +395,23 @@ static int vmdk_get_info(struct blk *bs, struct blk_info *info)
 {
     struct vmdk *s = bs->opaque;
     info->cluster_size = s->next == 1 && !s->ext[0].flat ? s->ext[0].grain : 0;
+    info->is_vmdk = true;
+    info->cid = s->cid;
+    info->parent_cid = s->parent_cid;
+    info->create_type = s->create_type;
+    info->extents = calloc((size_t)(s->next ? s->next : 1), sizeof(*info->extents));
+    if (!info->extents)
+        return -ENOMEM;
+    for (int i = 0; i < s->next; i++) {
+        struct vmdk_extent *e = &s->ext[i];
+        struct blk_extent_info *x = &info->extents[i];
+        x->filename = e->file ? e->file->filename : bs->filename;
+        x->format = e->flat ? "FLAT" : e->file ? "SPARSE" : "";
+        x->virtual_size = e->sectors * 512;
+        x->cluster_size = e->flat ? 0 : e->grain;
+        x->compressed = e->compressed;
+    }
+    info->nb_extents = s->next;
     return 0;
 }
 
