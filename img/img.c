@@ -67,8 +67,8 @@ static void usage(FILE *fp)
           " [+ | -]size\n"
           "  snapshot [-q] [-l | -a snapshot | -c snapshot | -d snapshot] [-U] filename\n",
           fp);
-    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vpc");
-    fprintf(fp, _("Formats not supported yet: %s\n"), "vmdk vhdx");
+    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vpc, vmdk (read-only)");
+    fprintf(fp, _("Formats not supported yet: %s\n"), "vhdx, vmdk writing");
 }
 
 void img_report(struct error *err)

@@ -99,6 +99,30 @@ static void info_json(struct json *j, struct blk *bs)
         json_obj_end(j);
         json_obj_end(j);
     }
+    if (bi.is_vmdk) {
+        json_obj_begin(j, "format-specific");
+        json_str(j, "type", "vmdk");
+        json_obj_begin(j, "data");
+        json_uint(j, "cid", bi.cid);
+        json_uint(j, "parent-cid", bi.parent_cid);
+        json_str(j, "create-type", bi.create_type);
+        json_arr_begin(j, "extents");
+        for (int i = 0; i < bi.nb_extents; i++) {
+            const struct blk_extent_info *x = &bi.extents[i];
+            json_obj_begin(j, NULL);
+            if (x->compressed)
+                json_bool(j, "compressed", true);
+            json_uint(j, "virtual-size", x->virtual_size);
+            json_str(j, "filename", x->filename);
+            if (x->cluster_size)
+                json_uint(j, "cluster-size", x->cluster_size);
+            json_str(j, "format", x->format);
+            json_obj_end(j);
+        }
+        json_arr_end(j);
+        json_obj_end(j);
+        json_obj_end(j);
+    }
     if (bs->backing_file) {
         json_str(j, "full-backing-filename", bs->backing_path ? bs->backing_path
                                                               : bs->backing_file);
@@ -147,6 +171,22 @@ static void info_human(struct blk *bs)
         img_dump_snapshots(sn, nsn);
     }
     blk_snapshots_free(sn, nsn);
+    if (bi.is_vmdk) {
+        printf("Format specific information:\n");
+        printf("    cid: %u\n    parent cid: %u\n    create type: %s\n    extents:\n", bi.cid,
+               bi.parent_cid, bi.create_type);
+        for (int i = 0; i < bi.nb_extents; i++) {
+            const struct blk_extent_info *x = &bi.extents[i];
+            printf("        [%d]:\n", i);
+            if (x->compressed)
+                printf("            compressed: true\n");
+            printf("            virtual size: %" PRIu64 "\n", x->virtual_size);
+            printf("            filename: %s\n", x->filename);
+            if (x->cluster_size)
+                printf("            cluster size: %" PRIu64 "\n", x->cluster_size);
+            printf("            format: %s\n", x->format);
+        }
+    }
     if (strcmp(bs->drv->name, "qcow2") == 0) {
         printf("Format specific information:\n");
         printf("    compat: %s\n", bi.compat);

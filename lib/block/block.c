@@ -11,7 +11,7 @@
 #include "log.h"
 
 extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_drv_vdi,
-    blk_drv_vpc;
+    blk_drv_vpc, blk_drv_vmdk;
 
 /* The one table of drivers.  Formats known to qemu-img that emu does not
  * implement yet are listed in blk_planned_formats so that users get a clear
@@ -20,13 +20,14 @@ const struct block_driver *const blk_drivers[] = {
     &blk_drv_qcow2,
     &blk_drv_vdi,
     &blk_drv_vpc,
+    &blk_drv_vmdk,
     &blk_drv_raw,
     &blk_drv_file,
     NULL,
 };
 
 static const char *const blk_planned_formats[] = {
-    "vmdk", "vhdx", NULL,
+    "vhdx", "vmdk3", NULL,
 };
 
 const struct block_driver *blk_find_driver(const char *name)
@@ -85,6 +86,9 @@ void blk_info_clear(struct blk_info *info)
     free(info->bitmaps);
     info->bitmaps = NULL;
     info->nb_bitmaps = 0;
+    free(info->extents);
+    info->extents = NULL;
+    info->nb_extents = 0;
 }
 
 void blk_snapshots_free(struct blk_snapshot *s, int n)
@@ -182,10 +186,8 @@ static const struct block_driver *blk_probe_buf(const uint8_t *buf, size_t len,
  * silently call them raw (and a write does not destroy them). */
 static const char *blk_probe_planned(const uint8_t *buf, size_t len)
 {
-    if (len >= 4 && memcmp(buf, "KDMV", 4) == 0)
-        return "vmdk";
     if (len >= 4 && memcmp(buf, "COWD", 4) == 0)
-        return "vmdk";
+        return "vmdk3";   /* VMware 3 (COWD) sparse: not supported */
     if (len >= 8 && memcmp(buf, "vhdxfile", 8) == 0)
         return "vhdx";
     return NULL;

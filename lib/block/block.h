@@ -126,6 +126,14 @@ struct blk_bitmap_info {
     uint64_t granularity;
 };
 
+/* One extent of a VMDK image, as info lists it. */
+struct blk_extent_info {
+    const char *filename;      /* owned by the node */
+    const char *format;        /* "", "FLAT", "SPARSE" */
+    uint64_t virtual_size, cluster_size;
+    bool compressed;
+};
+
 /* Format-specific information for info; blk_info_clear() frees it. */
 struct blk_info {
     uint64_t cluster_size;        /* 0: none */
@@ -137,6 +145,12 @@ struct blk_info {
     bool has_bitmaps_ext;
     struct blk_bitmap_info *bitmaps;   /* valid when has_bitmaps_ext */
     int nb_bitmaps;
+    /* vmdk */
+    bool is_vmdk;
+    uint32_t cid, parent_cid;
+    const char *create_type;
+    struct blk_extent_info *extents;
+    int nb_extents;
 };
 void blk_info_clear(struct blk_info *info);
 

@@ -109,6 +109,16 @@ static enum qcow2_ctype ext_type(uint64_t e, uint64_t bm, unsigned sc)
     return QCOW2_UNALLOC;
 }
 
+/* A data cluster this image owns outright, writable in place: refcount 1
+ * (OFLAG_COPIED) and, with extended L2 entries, every subcluster allocated. */
+static bool owned(const struct qcow2 *s, const uint8_t *tbl, uint64_t i)
+{
+    uint64_t e = qcow2_l2_get(s, tbl, i);
+    if (qcow2_entry_type(s, e) != QCOW2_NORMAL || !(e & QCOW2_OFLAG_COPIED))
+        return false;
+    return !s->ext_l2 || qcow2_l2_bitmap(s, tbl, i) == UINT64_C(0xffffffff);
+}
+
 int qcow2_write_l2_entries(struct blk *bs, uint64_t l2_offset, uint8_t *tbl, uint64_t first,
                            uint64_t n)
 {
@@ -402,14 +412,13 @@ static int qcow2_write_locked(struct blk *bs, uint64_t off, uint64_t len,
         uint64_t e = qcow2_l2_get(s, tbl, l2i);
         uint64_t left = len - done;
 
-        if (qcow2_entry_type(s, e) == QCOW2_NORMAL && (e & QCOW2_OFLAG_COPIED)) {
+        if (owned(s, tbl, l2i)) {
             /* In place, over a contiguous run of owned clusters. */
             uint64_t host = e & QCOW2_OFFSET_MASK;
             uint64_t n = cs - in;
             for (uint64_t i = l2i + 1; i < s->l2_entries && n < left; i++) {
                 uint64_t e2 = qcow2_l2_get(s, tbl, i);
-                if (qcow2_entry_type(s, e2) != QCOW2_NORMAL || !(e2 & QCOW2_OFLAG_COPIED) ||
-                    (e2 & QCOW2_OFFSET_MASK) != host + (i - l2i) * cs)
+                if (!owned(s, tbl, i) || (e2 & QCOW2_OFFSET_MASK) != host + (i - l2i) * cs)
                     break;
                 n += cs;
             }
@@ -423,8 +432,7 @@ static int qcow2_write_locked(struct blk *bs, uint64_t off, uint64_t len,
         /* Allocating run: clusters that are not owned data clusters. */
         uint64_t k = 1;
         while (l2i + k < s->l2_entries && (k * cs - in) < left) {
-            uint64_t e2 = qcow2_l2_get(s, tbl, l2i + k);
-            if (qcow2_entry_type(s, e2) == QCOW2_NORMAL && (e2 & QCOW2_OFLAG_COPIED))
+            if (owned(s, tbl, l2i + k))
                 break;
             k++;
         }
@@ -538,19 +546,21 @@ static int zero_clusters(struct blk *bs, uint64_t off, uint64_t len, bool zero)
         uint64_t *olds = malloc(n * 8);
         if (!olds)
             return -ENOMEM;
-        uint64_t want = use_flag ? QCOW2_OFLAG_ZERO : 0;
+        /* With extended L2 entries "zero" is the subclusters' zero bits. */
+        uint64_t want = use_flag && !s->ext_l2 ? QCOW2_OFLAG_ZERO : 0;
+        uint64_t wbm = use_flag && s->ext_l2 ? UINT64_C(0xffffffff00000000) : 0;
         bool changed = false;
         for (uint64_t i = 0; i < n; i++) {
             olds[i] = qcow2_l2_get(s, tbl, l2i + i);
-            if (olds[i] != want) {
-                qcow2_l2_set(s, tbl, l2i + i, want, 0);
+            if (olds[i] != want || qcow2_l2_bitmap(s, tbl, l2i + i) != wbm) {
+                qcow2_l2_set(s, tbl, l2i + i, want, wbm);
                 changed = true;
             }
         }
         if (changed)
             r = qcow2_write_l2_entries(bs, l2off, tbl, l2i, n);
         for (uint64_t i = 0; i < n && r >= 0; i++)
-            if (olds[i] != want)
+            if ((olds[i] & ~QCOW2_OFLAG_ZERO) != 0)
                 qcow2_free_any(bs, olds[i]);
         free(olds);
         off += n * cs;

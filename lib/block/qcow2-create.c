@@ -147,7 +147,8 @@ static int preallocate(struct blk *bs, uint64_t from, uint64_t to, enum blk_prea
         if (r < 0)
             break;
         for (uint64_t i = 0; i < n; i++)
-            qcow2_l2_set(s, tbl, l2i + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED, 0);
+            qcow2_l2_set(s, tbl, l2i + i, ((uint64_t)host + i * cs) | QCOW2_OFLAG_COPIED,
+                         s->ext_l2 ? UINT64_C(0xffffffff) : 0);
         r = qcow2_write_l2_entries(bs, l2off, tbl, l2i, n);
         off += n * cs;
     }
@@ -166,9 +167,6 @@ int qcow2_create(const char *filename, const struct blk_create_opts *o, struct e
         return r;
     if (o->size > (UINT64_C(1) << 55))
         return err_set(errp, EINVAL, _("image size is too large"));
-    if (o->extended_l2 && o->prealloc != BLK_PREALLOC_OFF)
-        return err_set(errp, ENOTSUP, _("preallocation of images with extended L2 entries is "
-                                        "not supported yet"));
     uint64_t esz = o->extended_l2 ? 16 : 8;
     uint64_t span = cs * (cs / esz);
     uint64_t l1_size = DIV_ROUND_UP(o->size, span);

@@ -437,11 +437,6 @@ static int qcow2_open(struct blk *bs, int flags, struct error **errp)
                     fn);
         goto fail;
     }
-    if (s->ext_l2 && (flags & BLK_O_RDWR)) {
-        r = err_set(errp, ENOTSUP,
-                    _("'%s': writing images with extended L2 entries is not supported yet"), fn);
-        goto fail;
-    }
     s->l2_entry_size = s->ext_l2 ? 16 : 8;
     s->l2_entries = s->cluster_size / s->l2_entry_size;
     s->l2_bits = s->cluster_bits - (s->ext_l2 ? 4 : 3);

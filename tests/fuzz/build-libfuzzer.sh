@@ -7,7 +7,7 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-$src/build}
 command -v clang >/dev/null || { echo "clang is not installed" >&2; exit 1; }
-for fmt in qcow2 raw vdi vpc; do
+for fmt in qcow2 raw vdi vpc vmdk; do
     clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_FORMAT="\"$fmt\"" \
         -I"$src/lib" -I"$b" "$src/tests/fuzz/fuzz-image.c" \
         $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \

@@ -154,6 +154,32 @@ qemu-img info -f vpc --output=json pf.vpc > qemu.json
 jsoncmp emu.json qemu.json || fail "fixed vpc: info differs"
 n=$((n + 1))
 
+# VMDK (read-only for now): monolithicSparse, streamOptimized (compressed
+# grains, directory at the end), monolithicFlat (descriptor + extent).
+rm -f k*.vmdk
+qemu-img create -q -f vmdk k1.vmdk 10M
+qemu-io -f vmdk -c "write -P 3 100k 70k" -c "write -P 4 5M 64k" -c "write -z 7M 64k" \
+    k1.vmdk >/dev/null
+qemu-img convert -O vmdk -o subformat=streamOptimized k1.vmdk k2.vmdk
+qemu-img create -q -f vmdk -o subformat=monolithicFlat k3.vmdk 3M
+qemu-io -f vmdk -c "write -P 5 1M 4k" k3.vmdk >/dev/null
+for k in k1.vmdk k2.vmdk k3.vmdk; do
+    "$EMU_IMG" convert -O raw "$k" emu.raw || fail "$k: emu-img convert failed"
+    qemu-img convert -O raw "$k" qemu.raw
+    cmp emu.raw qemu.raw || fail "$k: content differs from qemu-img's"
+    "$EMU_IMG" map --output=json "$k" > emu.json
+    qemu-img map --output=json "$k" > qemu.json
+    jsoncmp emu.json qemu.json || fail "$k: map differs"
+    "$EMU_IMG" info --output=json "$k" > emu.json
+    qemu-img info --output=json "$k" > qemu.json
+    jsoncmp emu.json qemu.json || fail "$k: info differs"
+    "$EMU_IMG" info "$k" > emu.txt
+    qemu-img info "$k" > qemu.txt
+    diff qemu.txt emu.txt || fail "$k: human info differs"
+    n=$((n + 1))
+done
+run_fails 1 "$EMU_IMG" convert -O vmdk qemu.raw out.vmdk
+
 # Persistent bitmaps (listed by info, counted by check).
 qemu-img create -q -f qcow2 bm.qcow2 8M
 fill bm.qcow2

@@ -48,7 +48,8 @@ for opts in compat=0.10 compat=1.1 cluster_size=512 cluster_size=2k cluster_size
         refcount_bits=1 refcount_bits=2 refcount_bits=4 refcount_bits=8 refcount_bits=32 \
         refcount_bits=64 cluster_size=512,refcount_bits=1 cluster_size=512,refcount_bits=64 \
         lazy_refcounts=on compression_type=zstd preallocation=metadata preallocation=falloc \
-        preallocation=full; do
+        preallocation=full extended_l2=on extended_l2=on,cluster_size=16k \
+        extended_l2=on,cluster_size=2M extended_l2=on,preallocation=metadata; do
     rm -f e.qcow2 q.qcow2
     # an empty image: same metadata layout and info as qemu-img's
     "$EMU_IMG" create -q -f qcow2 -o "$opts" e.qcow2 8M || fail "create -o $opts failed"
@@ -195,6 +196,22 @@ qemu-img compare -q src.raw e.vpc || fail "convert -O vpc: content differs"
 "$EMU_IMG" convert -f raw -O vpc -o subformat=fixed src.raw ef.vpc || fail "convert fixed vpc"
 qemu-img compare -q -f raw -F vpc src.raw ef.vpc || fail "fixed vpc: content differs"
 n=$((n + 1))
+
+# Extended L2: emu-img writes over subclusters that qemu-io left partly
+# allocated, partly zero (copy-on-write of the whole cluster).
+for cs in 16k 64k; do
+    rm -f x2.qcow2
+    qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=$cs x2.qcow2 8M
+    qemu-io -c "write -P 0x31 2k 3k" -c "write -z 40k 8k" -c "write -P 0x32 1M 100k" \
+        x2.qcow2 >/dev/null
+    qemu-img convert -O raw x2.qcow2 want.raw
+    qemu-io -f raw -c "write -P 0x41 4096 2048" -c "write -P 0x42 1050000 9000" \
+        -c "write -z 1030000 3000" want.raw >/dev/null
+    "$EMU_IMG" convert -n -f raw -O qcow2 want.raw x2.qcow2 || fail "write ext-L2 $cs"
+    qcheck x2.qcow2 "write ext-L2 $cs"
+    qemu-img compare -q want.raw x2.qcow2 || fail "write ext-L2 $cs: content differs"
+    n=$((n + 1))
+done
 
 # Bitmaps and unknown header extensions survive emu-img writes: bitmaps are
 # kept and marked in-use (emu does not track them), unknown extensions are

@@ -94,7 +94,7 @@ static void test_core_checks(void)
     CHECK(st >= 0 && (st & BLK_STATUS_ZERO) && pnum == 1 << 20);
     blk_close(bs);
     struct error *err = NULL;
-    CHECK(blk_open(&bs, path, "vmdk", 0, &err) == -ENOTSUP);
+    CHECK(blk_open(&bs, path, "vhdx", 0, &err) == -ENOTSUP);
     CHECK_CONTAINS(err_msg(err), "not supported yet");
     err_free(err);
     err = NULL;
@@ -197,7 +197,7 @@ static int check_clean(struct blk *bs)
 
 /* Random writes, zero writes and discards against a model, for several
  * cluster sizes, refcount widths and versions; snapshots in between. */
-static void test_qcow2_model(unsigned cs, int bits, int compat, bool backing)
+static void test_qcow2_model(unsigned cs, int bits, int compat, bool backing, bool ext)
 {
     const uint64_t size = (3 << 20) + 1234;
     char path[128], bpath[128];
@@ -205,7 +205,7 @@ static void test_qcow2_model(unsigned cs, int bits, int compat, bool backing)
     snprintf(bpath, sizeof(bpath), "%s/b.raw", dir);
     uint8_t *model = calloc(1, size), *snapm = NULL, *buf = malloc(256 << 10);
     struct blk_create_opts o = { .size = size, .cluster_size = cs, .refcount_bits = bits,
-                                 .compat = compat };
+                                 .compat = compat, .extended_l2 = ext };
     if (backing) {
         struct blk_create_opts bo = { .size = size - 100000 };
         CHECK(blk_create("raw", bpath, &bo, NULL) == 0);
@@ -292,12 +292,14 @@ int main(void)
     test_core_checks();
     test_aio();
     test_incompressible();
-    test_qcow2_model(512, 16, 3, false);
-    test_qcow2_model(512, 1, 3, false);
-    test_qcow2_model(4096, 64, 3, true);
-    test_qcow2_model(65536, 16, 2, false);
-    test_qcow2_model(65536, 16, 2, true);
-    test_qcow2_model(2 << 20, 8, 3, false);
+    test_qcow2_model(512, 16, 3, false, false);
+    test_qcow2_model(512, 1, 3, false, false);
+    test_qcow2_model(4096, 64, 3, true, false);
+    test_qcow2_model(65536, 16, 2, false, false);
+    test_qcow2_model(65536, 16, 2, true, false);
+    test_qcow2_model(2 << 20, 8, 3, false, false);
+    test_qcow2_model(16384, 16, 3, false, true);
+    test_qcow2_model(65536, 16, 3, true, true);
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (system(cmd) != 0)
