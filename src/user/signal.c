@@ -70,7 +70,7 @@ static void die_by_signal(int sig)
 
 void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
 {
-    struct cpu *c = u->cpu;
+    struct cpu *c = UCPU;
     uint64_t h = u->sig_handler[sig];
     if (h == (uint64_t)(uintptr_t)SIG_IGN && sig != SIGSEGV && sig != SIGILL && sig != SIGBUS)
         return;
@@ -115,7 +115,7 @@ void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
 
 long user_rt_sigreturn(struct user *u)
 {
-    struct cpu *c = u->cpu;
+    struct cpu *c = UCPU;
     struct guest_mem *m = &u->mem;
     uint64_t sp = c->x[2];
     if (!gmem_find(m, sp) || !gmem_find(m, sp + FRAME_SIZE - 1))
