@@ -102,6 +102,13 @@ long user_clone(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, u
                 uint64_t ctid)
 {
     struct cpu *parent = UCPU;
+    if (u->tr->mode != TR_MODE_JIT) {
+        /* the interpreter and compare modes keep per-block state that a
+         * flush by another thread could free under them */
+        if (log_on(LOG_UNIMP))
+            log_msg(LOG_UNIMP, "threads need the translator (not -interp or -compare)");
+        return -ENOSYS;
+    }
     struct uthread *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
