@@ -194,7 +194,7 @@ static const struct sc_name sc_names[] = {
     { 215, "munmap" }, { 216, "mremap" }, { 220, "clone" }, { 221, "execve" },
     { 222, "mmap" }, { 226, "mprotect" }, { 233, "madvise" }, { 258, "riscv_hwprobe" },
     { 259, "riscv_flush_icache" }, { 260, "wait4" }, { 261, "prlimit64" },
-    { 278, "getrandom" }, { 291, "statx" }, { 293, "rseq" }, { 73, "ppoll" },
+    { 278, "getrandom" }, { 102, "getitimer" }, { 103, "setitimer" }, { 133, "rt_sigsuspend" }, { 291, "statx" }, { 293, "rseq" }, { 73, "ppoll" },
 };
 
 static const char *sc_name(int nr)
@@ -344,6 +344,23 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
         return 0;
     }
     case 139: return user_rt_sigreturn(u);
+    case 133: {         /* rt_sigsuspend: wait with a temporary mask */
+        if (a1 != 8 || !gmem_find(m, a0))
+            return -EINVAL;
+        uint64_t mask;
+        memcpy(&mask, g2h(m, a0), 8);
+        u->suspend_saved = u->blocked;
+        u->in_suspend = true;
+        u->blocked = mask;
+        while (!(u->pending & ~u->blocked)) {
+            tr_unlock(u->tr);
+            pause();
+            tr_lock(u->tr);
+        }
+        return -EINTR;
+    }
+    case 102: return ret_errno(syscall(SYS_getitimer, (int)a0, GP(a1)));
+    case 103: return ret_errno(syscall(SYS_setitimer, (int)a0, GP(a1), GP(a2)));
     case 153: return ret_errno(syscall(SYS_times, GP(a0)));
     case 160: return do_uname(u, a0);
     case 163: return ret_errno(syscall(SYS_getrlimit, (int)a0, GP(a1)));

@@ -58,6 +58,14 @@ int user_run(struct user *u, struct uthread *t)
             user_deliver_sync_signal(u, cpu->fault_sig, cpu->fault_code, cpu->fault_addr);
             tr_unlock(u->tr);
             break;
+        case CPU_EXIT_INTERRUPT:
+            cpu->exit_req = 0;
+            if (u->pending) {
+                tr_lock(u->tr);
+                user_deliver_pending(u);
+                tr_unlock(u->tr);
+            }
+            break;
         case -EIO:
             msg_error("compare mode: %s", u->tr->mismatch);
             return -EIO;

@@ -53,6 +53,8 @@ struct user {
     uint64_t sig_mask[65];
     uint64_t blocked;
     uint64_t pending;             /* signals sent to ourselves, not yet delivered */
+    uint64_t suspend_saved;       /* rt_sigsuspend: the mask to restore after the handler */
+    bool in_suspend;
     int exit_code;
     bool exited;                  /* exit_group: the whole process ends */
     int n_threads;
