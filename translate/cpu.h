@@ -25,6 +25,7 @@ enum cpu_exit {
     CPU_EXIT_FAULT,          /* memory fault: cpu->fault_addr, cpu->fault_sig */
     CPU_EXIT_FLUSH,          /* fence.i: flush translations, go on at cpu->pc */
     CPU_EXIT_HALT,           /* program asked to stop (exit) */
+    CPU_EXIT_INTERRUPT,      /* cpu->exit_req was set (a signal arrived); cpu->pc is exact */
 };
 
 struct cpu_jc_entry {
@@ -49,6 +50,7 @@ struct cpu {
     void *chain_from;        /* CHAIN exits: the patchable jump, or NULL */
     uint64_t insn_count;     /* instructions counted by the interpreter */
     uint64_t features;       /* enabled extensions: RV_EXT_* bits */
+    volatile uint32_t exit_req;  /* set asynchronously: leave translated code soon */
     void *ctx;               /* owner (user-mode process state) */
     struct cpu_jc_entry jc[CPU_JC_SIZE];
 };

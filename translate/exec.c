@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <ucontext.h>
 
 #include "exec.h"
@@ -65,6 +66,11 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
         return err_set(errp, -r, "code cache prologue");
     }
     tr->prologue_size = tr->used = ALIGN_UP((size_t)r, 64);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&tr->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     tr_global = tr;
     *out = tr;
     return 0;
@@ -105,9 +111,48 @@ void tr_free(struct tr *tr)
     free(tr);
 }
 
+void tr_lock(struct tr *tr)
+{
+    pthread_mutex_lock(&tr->lock);
+}
+
+void tr_unlock(struct tr *tr)
+{
+    pthread_mutex_unlock(&tr->lock);
+}
+
+void tr_set_multi_threaded(struct tr *tr)
+{
+    tr_lock(tr);
+    tr->multi_threaded = true;
+    tr_unlock(tr);
+}
+
+/* Multi-threaded flush: continue in a new code cache; the old one stays
+ * mapped (and known to the fault handler) for threads still inside it. */
+static void tr_new_code_cache(struct tr *tr)
+{
+    if (tr->n_old == ARRAY_SIZE(tr->old_rx))
+        return;     /* give up on fresh caches: reuse (threads rarely flush this often) */
+    uint8_t *old_rw = tr->rw, *old_rx = tr->rx;
+    if (tr_code_cache_init(tr, tr->size, NULL) < 0) {
+        tr->rw = old_rw;
+        tr->rx = old_rx;
+        return;
+    }
+    if (old_rw != old_rx)
+        munmap(old_rw, tr->size);   /* keep only the executable view */
+    tr->old_rx[tr->n_old++] = old_rx;
+    int r = tr->be->gen_prologue(tr, tr->rw, tr->rx, 4096);
+    tr->prologue_size = tr->used = ALIGN_UP((size_t)(r > 0 ? r : 0), 64);
+}
+
 void tr_flush(struct tr *tr, struct cpu *cpu)
 {
+    tr_lock(tr);
     tr_drop_all(tr);
+    if (tr->multi_threaded)
+        tr_new_code_cache(tr);
     tr->n_flushes++;
     if (tr->on_flush)
         tr->on_flush(tr->mem_opaque);
@@ -115,19 +160,22 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
     }
+    tr_unlock(tr);
 }
 
 void tr_invalidate_range(struct tr *tr, struct cpu *cpu, uint64_t start, uint64_t end)
 {
+    tr_lock(tr);
     /* Blocks may be chained into each other; dropping them one by one
      * would need unchaining.  Flush everything if any block overlaps. */
     for (size_t i = 0; i < tr->n_tbs; i++) {
         struct tb *tb = tr->tbs[i];
         if (tb->pc < end && tb->end_pc > start) {
             tr_flush(tr, cpu);
-            return;
+            break;
         }
     }
+    tr_unlock(tr);
 }
 
 static inline size_t tr_hash(uint64_t pc)
@@ -276,9 +324,13 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
     struct tr_thread *t = &tr_self;
     uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     struct tr *tr = t->tr;
-    if (t->armed && tr && rip >= (uintptr_t)tr->rx && rip < (uintptr_t)tr->rx + tr->size) {
+    bool in_old = false;
+    for (size_t k = 0; tr && k < tr->n_old; k++)
+        if (rip >= (uintptr_t)tr->old_rx[k] && rip < (uintptr_t)tr->old_rx[k] + tr->size)
+            in_old = true;
+    if (t->armed && tr && (in_old || (rip >= (uintptr_t)tr->rx && rip < (uintptr_t)tr->rx + tr->size))) {
         struct cpu *cpu = t->cpu;
-        struct tb *tb = tb_find_host(tr, rip);
+        struct tb *tb = in_old ? NULL : tb_find_host(tr, rip);
         if (tb) {
             uint32_t off = (uint32_t)(rip - (uintptr_t)tb->code);
             int i = 0;
@@ -430,10 +482,12 @@ restart:
     }
     for (;;) {
         uint64_t pc = cpu->pc;
+        tr_lock(tr);
         struct tb *tb = tb_lookup(tr, pc);
         if (!tb) {
             tb = tb_translate(tr, cpu);
             if (!tb) {
+                tr_unlock(tr);
                 cpu->chain_from = NULL;
                 return CPU_EXIT_FAULT;
             }
@@ -441,6 +495,9 @@ restart:
         if (log_on(LOG_EXEC))
             log_msg(LOG_EXEC, "exec 0x%" PRIx64, pc);
         int r;
+        if (tr->mode != TR_MODE_JIT) {
+            tr_unlock(tr);      /* interpreter and compare modes: one thread */
+        }
         if (tr->mode == TR_MODE_INTERP) {
             t->armed = 1;
             t->in_helper = 1;
@@ -458,8 +515,10 @@ restart:
             struct cpu_jc_entry *e = &cpu->jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
             e->pc = pc;
             e->code = tb->code;
+            void *code = tb->code;
+            tr_unlock(tr);
             t->armed = 1;
-            r = (int)tr->enter(cpu, tb->code);
+            r = (int)tr->enter(cpu, code);
             t->armed = 0;
         }
         if (r == CPU_EXIT_CHAIN)
@@ -469,6 +528,7 @@ restart:
             tr_flush(tr, cpu);
             continue;
         }
+        (void)0;
         return r;
     }
 }

@@ -25,6 +25,7 @@
 #ifndef EMU_TR_EXEC_H
 #define EMU_TR_EXEC_H
 
+#include <pthread.h>
 #include <signal.h>
 #include "common.h"
 #include "error.h"
@@ -119,6 +120,16 @@ struct tr {
 
     struct ir_block *irb;
 
+    /* Threads: one recursive lock guards blocks, hash, code cache and
+     * (through tr_lock) the owner's memory map.  Translated code runs
+     * unlocked.  Once a second thread exists, a flush maps a fresh code
+     * cache and leaves the old one mapped, because other threads may
+     * still be running in it. */
+    pthread_mutex_t lock;
+    bool multi_threaded;
+    uint8_t *old_rx[32];
+    size_t n_old;
+
     /* Self-modifying code without fence.i: the owner of guest memory may
      * write-protect pages that translated code came from (on_translate),
      * must lift that when everything is flushed (on_flush), and tells the
@@ -144,6 +155,10 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
            enum tr_mode mode, uint64_t features, tr_fetch_fn fetch, void *opaque,
            struct error **errp);
 void tr_free(struct tr *tr);
+void tr_lock(struct tr *tr);
+void tr_unlock(struct tr *tr);
+/* A second guest thread is about to start. */
+void tr_set_multi_threaded(struct tr *tr);
 /* Drop every translation (fence.i, code unmapped, cache full). */
 void tr_flush(struct tr *tr, struct cpu *cpu);
 /* Drop translations overlapping [start, end) (guest addresses). */

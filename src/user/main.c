@@ -183,8 +183,13 @@ int main(int argc, char **argv)
     }
 
     static struct user u;
-    static struct cpu cpu;
-    u.cpu = &cpu;
+    static struct uthread main_thread;
+    struct cpu *cpu_p = &main_thread.cpu;
+    main_thread.u = &u;
+    user_thread = &main_thread;
+    u.n_threads = 1;
+    u.cpu = cpu_p;
+#define cpu (*cpu_p)
     u.exe_path = argv[i];
     cpu.features = features;
     cpu.res_addr = ~UINT64_C(0);
@@ -207,41 +212,8 @@ int main(int argc, char **argv)
     u.tr->is_code_page = gmem_is_code_page;
     u.tr->mem_opaque = &u.mem;
     rv_fp_load_mode(&cpu);
-    while (!u.exited) {
-        int r = tr_run(u.tr, &cpu);
-        switch (r) {
-        case CPU_EXIT_ECALL:
-            user_syscall(&u);
-            if (u.pending)
-                user_deliver_pending(&u);
-            break;
-        case CPU_EXIT_ILLEGAL: {
-            uint32_t insn = 0;
-            int lo = gmem_fetch16(&u.mem, cpu.pc);
-            if (lo >= 0)
-                insn = (uint32_t)lo;
-            if (log_on(LOG_UNIMP))
-                log_msg(LOG_UNIMP, "illegal instruction 0x%04x... at pc 0x%" PRIx64, insn, cpu.pc);
-            user_deliver_sync_signal(&u, SIGILL, ILL_ILLOPC, cpu.pc);
-            break;
-        }
-        case CPU_EXIT_EBREAK:
-            user_deliver_sync_signal(&u, SIGTRAP, TRAP_BRKPT, cpu.pc);
-            break;
-        case CPU_EXIT_FAULT:
-            if (log_on(LOG_GUEST_ERROR))
-                log_msg(LOG_GUEST_ERROR, "signal %d at pc 0x%" PRIx64 " address 0x%" PRIx64,
-                        cpu.fault_sig, cpu.pc, cpu.fault_addr);
-            user_deliver_sync_signal(&u, cpu.fault_sig, cpu.fault_code, cpu.fault_addr);
-            break;
-        case -EIO:
-            msg_error("compare mode: %s", u.tr->mismatch);
-            return 2;
-        default:
-            msg_error("internal error: translator returned %d", r);
-            return 2;
-        }
-    }
+    if (user_run(&u, &main_thread) < 0)
+        return 2;
     if (mode == TR_MODE_COMPARE && log_on(LOG_EXEC))
         log_msg(LOG_EXEC, "compared %" PRIu64 " blocks", u.tr->compared_blocks);
     fflush(NULL);

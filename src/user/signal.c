@@ -24,6 +24,50 @@
 #define RV_SA_NODEFER 0x40000000u
 #define RV_SA_RESETHAND 0x80000000u
 #define RV_SA_SIGINFO 4u
+#define RV_SA_RESTART 0x10000000u
+
+static struct user *sig_user;   /* for the host handler of asynchronous signals */
+
+/* A signal from outside for which the guest has a handler: note it and
+ * make the current thread leave translated code at the next block. */
+static void host_async_handler(int sig)
+{
+    struct user *u = sig_user;
+    if (!u || sig < 1 || sig > 64)
+        return;
+    __atomic_or_fetch(&u->pending, UINT64_C(1) << (sig - 1), __ATOMIC_SEQ_CST);
+    if (user_thread)
+        user_thread->cpu.exit_req = 1;
+}
+
+/* Signals our own machinery raises synchronously keep the fault handler. */
+static bool host_owned(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+           sig == SIGTRAP || sig == SIGKILL || sig == SIGSTOP || sig >= 32;
+}
+
+/* Mirror the guest's disposition of sig onto the host. */
+static void host_disposition(struct user *u, int sig)
+{
+    if (host_owned(sig))
+        return;
+    sig_user = u;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigfillset(&sa.sa_mask);
+    uint64_t h = u->sig_handler[sig];
+    if (h == (uint64_t)(uintptr_t)SIG_DFL)
+        sa.sa_handler = SIG_DFL;
+    else if (h == (uint64_t)(uintptr_t)SIG_IGN)
+        sa.sa_handler = SIG_IGN;
+    else {
+        sa.sa_handler = host_async_handler;
+        if (u->sig_flags[sig] & RV_SA_RESTART)
+            sa.sa_flags |= SA_RESTART;
+    }
+    sigaction(sig, &sa, NULL);
+}
 
 #define FRAME_INFO 0
 #define FRAME_UC 128
@@ -50,6 +94,7 @@ long user_rt_sigaction(struct user *u, int sig, uint64_t act, uint64_t oldact, u
         u->sig_handler[sig] = n[0];
         u->sig_flags[sig] = n[1];
         u->sig_mask[sig] = n[2];
+        host_disposition(u, sig);
     }
     return 0;
 }
@@ -70,7 +115,7 @@ static void die_by_signal(int sig)
 
 void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
 {
-    struct cpu *c = u->cpu;
+    struct cpu *c = UCPU;
     uint64_t h = u->sig_handler[sig];
     if (h == (uint64_t)(uintptr_t)SIG_IGN && sig != SIGSEGV && sig != SIGILL && sig != SIGBUS)
         return;
@@ -90,7 +135,10 @@ void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
     int32_t si[4] = { sig, 0, code, 0 };
     memcpy(f + FRAME_INFO, si, sizeof(si));
     memcpy(f + FRAME_INFO + 16, &addr, 8);
-    memcpy(f + FRAME_UC + UC_SIGMASK, &u->blocked, 8);
+    /* after rt_sigsuspend the handler returns to the mask from before it */
+    uint64_t frame_mask = u->in_suspend ? u->suspend_saved : u->blocked;
+    u->in_suspend = false;
+    memcpy(f + FRAME_UC + UC_SIGMASK, &frame_mask, 8);
     uint64_t *regs = (uint64_t *)(void *)(f + FRAME_UC + UC_MCONTEXT);
     regs[0] = c->pc;
     for (int i = 1; i < 32; i++)
@@ -115,7 +163,7 @@ void user_deliver_sync_signal(struct user *u, int sig, int code, uint64_t addr)
 
 long user_rt_sigreturn(struct user *u)
 {
-    struct cpu *c = u->cpu;
+    struct cpu *c = UCPU;
     struct guest_mem *m = &u->mem;
     uint64_t sp = c->x[2];
     if (!gmem_find(m, sp) || !gmem_find(m, sp + FRAME_SIZE - 1))
@@ -163,7 +211,7 @@ void user_deliver_pending(struct user *u)
     while (ready) {
         int sig = __builtin_ctzll(ready) + 1;
         ready &= ready - 1;
-        u->pending &= ~(UINT64_C(1) << (sig - 1));
+        __atomic_and_fetch(&u->pending, ~(UINT64_C(1) << (sig - 1)), __ATOMIC_SEQ_CST);
         if (u->sig_handler[sig] == 0) {
             if (!default_ignored(sig))
                 die_by_signal(sig);

@@ -112,7 +112,7 @@ static long do_mmap(struct user *u, uint64_t addr, uint64_t len, int prot, int f
                MAP_EXECUTABLE | MAP_LOCKED);
     long r = gmem_map(&u->mem, addr, len, prot, flags, (flags & MAP_ANONYMOUS) ? -1 : fd, off);
     if (r >= 0 && (prot & PROT_EXEC))
-        tr_invalidate_range(u->tr, u->cpu, addr, addr + len);
+        tr_invalidate_range(u->tr, UCPU, addr, addr + len);
     return r;
 }
 
@@ -158,8 +158,14 @@ static long do_uname(struct user *u, uint64_t buf)
     return 0;
 }
 
-static long do_exit(struct user *u, int code)
+static long do_exit(struct user *u, int code, bool group)
 {
+    if (!group && u->n_threads > 1 && user_thread != NULL && UCPU != u->cpu) {
+        user_thread_exit(u, code);
+        return 0;
+    }
+    if (UCPU != u->cpu)
+        exit(code & 0xff);      /* exit_group from another thread: the process ends here */
     u->exit_code = code & 0xff;
     u->exited = true;
     return 0;
@@ -188,7 +194,7 @@ static const struct sc_name sc_names[] = {
     { 215, "munmap" }, { 216, "mremap" }, { 220, "clone" }, { 221, "execve" },
     { 222, "mmap" }, { 226, "mprotect" }, { 233, "madvise" }, { 258, "riscv_hwprobe" },
     { 259, "riscv_flush_icache" }, { 260, "wait4" }, { 261, "prlimit64" },
-    { 278, "getrandom" }, { 291, "statx" }, { 293, "rseq" }, { 73, "ppoll" },
+    { 278, "getrandom" }, { 102, "getitimer" }, { 103, "setitimer" }, { 133, "rt_sigsuspend" }, { 291, "statx" }, { 293, "rseq" }, { 73, "ppoll" },
 };
 
 static const char *sc_name(int nr)
@@ -279,15 +285,21 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
         return put_stat(u, a1, &st);
     }
     case 82: return ret_errno(fsync((int)a0));
-    case 93:
-    case 94: return do_exit(u, (int)a0);
+    case 93: return do_exit(u, (int)a0, false);
+    case 94: return do_exit(u, (int)a0, true);
     case 96: return ret_errno(syscall(SYS_gettid));
     case 98: {
+        /* guest futexes are host futexes on the same memory */
         int op = (int)a1 & FUTEX_CMD_MASK;
-        if (op == FUTEX_WAKE)
-            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, NULL, NULL, 0));
-        if (op == FUTEX_WAIT)
-            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, GP(a3), NULL, 0));
+        switch (op) {
+        case FUTEX_WAKE: case FUTEX_WAKE_BITSET:
+            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, NULL, NULL, (int)a5));
+        case FUTEX_WAIT: case FUTEX_WAIT_BITSET:
+            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, GP(a3), NULL, (int)a5));
+        case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP:
+            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, (void *)(uintptr_t)a3,
+                                     GP(a4), (int)a5));
+        }
         if (log_on(LOG_UNIMP))
             log_msg(LOG_UNIMP, "futex op %d", op);
         return -ENOSYS;
@@ -332,6 +344,23 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
         return 0;
     }
     case 139: return user_rt_sigreturn(u);
+    case 133: {         /* rt_sigsuspend: wait with a temporary mask */
+        if (a1 != 8 || !gmem_find(m, a0))
+            return -EINVAL;
+        uint64_t mask;
+        memcpy(&mask, g2h(m, a0), 8);
+        u->suspend_saved = u->blocked;
+        u->in_suspend = true;
+        u->blocked = mask;
+        while (!(u->pending & ~u->blocked)) {
+            tr_unlock(u->tr);
+            pause();
+            tr_lock(u->tr);
+        }
+        return -EINTR;
+    }
+    case 102: return ret_errno(syscall(SYS_getitimer, (int)a0, GP(a1)));
+    case 103: return ret_errno(syscall(SYS_setitimer, (int)a0, GP(a1), GP(a2)));
     case 153: return ret_errno(syscall(SYS_times, GP(a0)));
     case 160: return do_uname(u, a0);
     case 163: return ret_errno(syscall(SYS_getrlimit, (int)a0, GP(a1)));
@@ -351,10 +380,12 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
     case 215: {
         if (a0 & (GUEST_PAGE - 1))
             return -EINVAL;
-        tr_invalidate_range(u->tr, u->cpu, a0, a0 + a1);
+        tr_invalidate_range(u->tr, UCPU, a0, a0 + a1);
         return gmem_unmap(m, a0, a1);
     }
-    case 220:   /* clone: fork-like only */
+    case 220:   /* clone: threads, or fork-like */
+        if ((a0 & CLONE_VM) && (a0 & CLONE_THREAD))
+            return user_clone(u, a0, a1, a2, a3, a4);
         if ((a0 & CLONE_VM) || (a0 & 0xff) != SIGCHLD) {
             if (log_on(LOG_UNIMP))
                 log_msg(LOG_UNIMP, "clone flags 0x%" PRIx64 " (threads are not supported)", a0);
@@ -365,12 +396,12 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
     case 226: {
         long r = gmem_protect(m, a0, a1, (int)a2);
         if (r == 0)
-            tr_invalidate_range(u->tr, u->cpu, a0, a0 + a1);
+            tr_invalidate_range(u->tr, UCPU, a0, a0 + a1);
         return r;
     }
     case 233: return 0;     /* madvise: advice only */
     case 259:               /* riscv_flush_icache */
-        tr_flush(u->tr, u->cpu);
+        tr_flush(u->tr, UCPU);
         return 0;
     case 260: return ret_errno(syscall(SYS_wait4, (pid_t)a0, GP(a1), (int)a2, GP(a3)));
     case 261: return ret_errno(syscall(SYS_prlimit64, (pid_t)a0, (int)a1, GP(a2), GP(a3)));
@@ -382,23 +413,33 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
     case 73: return ret_errno(syscall(SYS_ppoll, GP(a0), a1, GP(a2), NULL, 8));
     }
     if (log_on(LOG_UNIMP))
-        log_msg(LOG_UNIMP, "system call %d (%s) at pc 0x%" PRIx64, nr, sc_name(nr), u->cpu->pc);
+        log_msg(LOG_UNIMP, "system call %d (%s) at pc 0x%" PRIx64, nr, sc_name(nr), UCPU->pc);
     return -ENOSYS;
 }
 
 void user_syscall(struct user *u)
 {
-    struct cpu *c = u->cpu;
+    struct cpu *c = UCPU;
     int nr = (int)c->x[17];
     uint64_t a[6] = { c->x[10], c->x[11], c->x[12], c->x[13], c->x[14], c->x[15] };
     c->pc += 4;
+    /* System calls that may block, or that start/end threads, run
+     * unlocked; the others take the translator lock, which also guards
+     * the memory map against other threads. */
+    bool unlocked = nr == 63 || nr == 64 || nr == 65 || nr == 66 || nr == 67 || nr == 68 ||
+                    nr == 98 || nr == 101 || nr == 115 || nr == 260 || nr == 73 || nr == 124 ||
+                    nr == 220 || nr == 93 || nr == 94 || nr == 129 || nr == 130 || nr == 131;
+    if (!unlocked)
+        tr_lock(u->tr);
     long r = dispatch(u, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     if (r == -EFAULT && u->mem.n_code_pages) {
         /* the kernel may have met a page we write-protected because code
          * was translated from it: drop the translations, try once more */
-        tr_flush(u->tr, u->cpu);
+        tr_flush(u->tr, UCPU);
         r = dispatch(u, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     }
+    if (!unlocked)
+        tr_unlock(u->tr);
     if (log_on(LOG_STRACE))
         log_msg(LOG_STRACE, "%d %s(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
                 ") = %ld", (int)getpid(), sc_name(nr), a[0], a[1], a[2], a[3], r);

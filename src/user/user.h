@@ -53,9 +53,31 @@ struct user {
     uint64_t sig_mask[65];
     uint64_t blocked;
     uint64_t pending;             /* signals sent to ourselves, not yet delivered */
+    uint64_t suspend_saved;       /* rt_sigsuspend: the mask to restore after the handler */
+    bool in_suspend;
     int exit_code;
-    bool exited;
+    bool exited;                  /* exit_group: the whole process ends */
+    int n_threads;
 };
+
+/* One guest thread: its CPU state and what the loop needs. */
+struct uthread {
+    struct cpu cpu;
+    struct user *u;
+    bool exited;
+    uint64_t clear_tid;           /* CLONE_CHILD_CLEARTID address, or 0 */
+    uint64_t set_tid;             /* CLONE_CHILD_SETTID address, or 0 */
+    pid_t *tid_out;               /* where the starting thread reports its tid */
+    void *started;                /* sem_t the parent waits on */
+};
+extern __thread struct uthread *user_thread;
+#define UCPU (&user_thread->cpu)
+
+/* thread.c */
+int user_run(struct user *u, struct uthread *t);
+long user_clone(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t tls,
+                uint64_t ctid);
+void user_thread_exit(struct user *u, int code);
 
 int gmem_init(struct guest_mem *m, struct error **errp);
 void gmem_free(struct guest_mem *m);

@@ -164,6 +164,24 @@ static int cond_cc(int cond)
     return cc[cond];
 }
 
+/* cmp byte [rbp + exit_req], 0; jne (rel32, returned for patching) */
+static uint8_t *gen_irq_check(struct x86_gen *g)
+{
+    x_rm(&g->b, 0, 0x80, 7, RBP, -1, CPU_OFF(exit_req));
+    xb_byte(&g->b, 0);
+    return x_jcc32(&g->b, CC_NE, NULL);
+}
+
+/* A back edge of a register-resident loop: leave if a signal is waiting
+ * (through a stub at the end of the block that writes back every value
+ * the loop modifies; see x86_gen_block). */
+static void gen_loop_irq_check(struct x86_gen *g)
+{
+    if (g->n_irq_slots == (int)ARRAY_SIZE(g->irq_slots))
+        return;         /* this many back edges: the signal waits for the loop to end */
+    g->irq_slots[g->n_irq_slots++] = gen_irq_check(g);
+}
+
 static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
@@ -176,6 +194,7 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
     if (g->loop_head && ((uint64_t)op->imm == g->block_pc || (uint64_t)op->imm2 == g->block_pc)) {
         /* the back edge keeps every value in its register */
         bool taken_loops = (uint64_t)op->imm == g->block_pc;
+        gen_loop_irq_check(g);
         alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
         x_jcc32(b, taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1), g->loop_head);
         flush_all(g, false);
@@ -204,8 +223,11 @@ static void gen_brside(struct x86_gen *g, const struct ir_op *op)
         ra = la.r;
     else
         ld_loc(b, RAX, la);
+    bool back_edge = g->loop_head && (uint64_t)op->imm == g->block_pc;
+    if (back_edge)
+        gen_loop_irq_check(g);          /* before the compare: it sets flags */
     alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
-    if (g->loop_head && (uint64_t)op->imm == g->block_pc) {
+    if (back_edge) {
         x_jcc32(b, cond_cc(op->aux), g->loop_head);
         return;
     }
@@ -790,6 +812,7 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
     case IR_HELPER: gen_helper(g, op); break;
     case IR_GOTO:
         if (g->loop_head && (uint64_t)op->imm == g->block_pc) {
+            gen_loop_irq_check(g);
             x_jmp32(&g->b, g->loop_head);
             break;
         }
@@ -821,6 +844,8 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     if (!tb->fault_map)
         return -ENOMEM;
     g.block_pc = ir->pc;
+    /* a signal waiting: leave before doing anything (nothing is cached yet) */
+    uint8_t *entry_irq = gen_irq_check(&g);
     g.loop_mode = true;
     if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
@@ -841,6 +866,23 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     }
     while (++insn < ir->n_insns)
         tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
+    /* exit stubs for a waiting signal: at the entry nothing is cached; on a
+     * loop's back edge every register the loop writes is written back */
+    if (!g.b.overflow)
+        x_patch32(entry_irq, g.b.p);
+    mov_pc(&g.b, ir->pc);
+    x_mov_ri(&g.b, RAX, CPU_EXIT_INTERRUPT);
+    x_jmp32(&g.b, g.exit_rw);
+    if (g.n_irq_slots) {
+        for (int k = 0; k < g.n_irq_slots && !g.b.overflow; k++)
+            x_patch32(g.irq_slots[k], g.b.p);
+        rc_store_loop_state(&g);
+        mov_pc(&g.b, ir->pc);
+        x_mov_ri(&g.b, RAX, CPU_EXIT_INTERRUPT);
+        x_jmp32(&g.b, g.exit_rw);
+    }
+    if (g.b.overflow)
+        return -ENOSPC;
     return (int)(g.b.p - rw);
 }
 

@@ -171,11 +171,14 @@ bool xc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
     }
     if (n > X86_XPOOL)
         return false;
+    memset(g->loop_written_x, -1, sizeof(g->loop_written_x));
     for (int f = 0; f < 32; f++) {
         if (!used[f])
             continue;
         int x = xc_use(g, f);
         g->xdirty[x] = written[f];
+        if (written[f])
+            g->loop_written_x[x] = (int8_t)f;
     }
     xc_unlock(g);
     return true;

@@ -250,12 +250,15 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
     }
     if (!loops || n > X86_LOOP_POOL)
         return false;
+    memset(g->loop_written_host, -1, sizeof(g->loop_written_host));
     for (int s = 0; s < X86_SLOTS; s++) {
         if (!used[s])
             continue;
         struct ir_val v = s < 64 ? ir_reg(s) : ir_tmp(s - 64);
         int h = s < 64 ? rc_use(g, v) : rc_def(g, v);
         g->dirty[h] = written[s] && s < 64;
+        if (written[s] && s < 64)
+            g->loop_written_host[h] = (int8_t)s;
     }
     rc_unlock(g);
     return true;
@@ -268,4 +271,14 @@ void rc_flush_copy(struct x86_gen *g)
         if (g->host_slot[h] >= 0 && g->host_slot[h] < 64 && g->dirty[h])
             x_rm(&g->b, XF_W, 0x89, h, RBP, -1, x86_home(g->host_slot[h]));
     }
+}
+
+void rc_store_loop_state(struct x86_gen *g)
+{
+    for (int h = 0; h < 16; h++)
+        if (g->loop_written_host[h] >= 0)
+            x_rm(&g->b, XF_W, 0x89, h, RBP, -1, x86_home(g->loop_written_host[h]));
+    for (int x = 0; x < 16; x++)
+        if (g->loop_written_x[x] >= 0)
+            x_rm(&g->b, XF_F2, 0x0f11, x, RBP, -1, CPU_OFF_F(g->loop_written_x[x]));
 }

@@ -41,6 +41,10 @@ struct x86_gen {
      * goes, after the loads at the block's entry. */
     uint8_t *loop_head;
     uint64_t block_pc;
+    uint8_t *irq_slots[16];         /* back-edge exit_req checks to patch */
+    int n_irq_slots;
+    int8_t loop_written_host[16];   /* loop mode: host reg -> slot it writes, or -1 */
+    int8_t loop_written_x[16];      /* loop mode: xmm -> f register it writes, or -1 */
     bool loop_mode;                 /* never allocate rcx/rdx */
     const struct ir_block *ir;      /* for choosing what to evict */
     int op_idx;
@@ -110,5 +114,7 @@ void x_movapd(struct xbuf *b, int dst, int src);
 /* Loop mode: if the block loops to itself and all its values fit in the
  * cache, load them all now, mark the ones it writes dirty, return true. */
 bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir);
+/* Store every value a register-resident loop writes (loop_written). */
+void rc_store_loop_state(struct x86_gen *g);
 
 #endif

@@ -1,0 +1,163 @@
+/* thread.c - guest threads and the per-thread execution loop.
+ *
+ * Each guest thread (clone with CLONE_VM|CLONE_THREAD) is a host thread
+ * with its own struct cpu, running user_run(); the translator and the
+ * memory map are shared (see the lock in struct tr).  Futexes are host
+ * futexes on guest memory, so glibc's thread library works unchanged;
+ * CLONE_CHILD_CLEARTID is honoured at thread exit for pthread_join.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "user.h"
+#include "riscv/riscv.h"
+#include "log.h"
+#include "msg.h"
+
+__thread struct uthread *user_thread;
+
+int user_run(struct user *u, struct uthread *t)
+{
+    struct cpu *cpu = &t->cpu;
+    while (!u->exited && !t->exited) {
+        int r = tr_run(u->tr, cpu);
+        switch (r) {
+        case CPU_EXIT_ECALL:
+            user_syscall(u);
+            if (u->pending) {
+                tr_lock(u->tr);
+                user_deliver_pending(u);
+                tr_unlock(u->tr);
+            }
+            break;
+        case CPU_EXIT_ILLEGAL:
+            if (log_on(LOG_UNIMP))
+                log_msg(LOG_UNIMP, "illegal instruction at pc 0x%" PRIx64, cpu->pc);
+            tr_lock(u->tr);
+            user_deliver_sync_signal(u, SIGILL, ILL_ILLOPC, cpu->pc);
+            tr_unlock(u->tr);
+            break;
+        case CPU_EXIT_EBREAK:
+            tr_lock(u->tr);
+            user_deliver_sync_signal(u, SIGTRAP, TRAP_BRKPT, cpu->pc);
+            tr_unlock(u->tr);
+            break;
+        case CPU_EXIT_FAULT:
+            if (log_on(LOG_GUEST_ERROR))
+                log_msg(LOG_GUEST_ERROR, "signal %d at pc 0x%" PRIx64 " address 0x%" PRIx64,
+                        cpu->fault_sig, cpu->pc, cpu->fault_addr);
+            tr_lock(u->tr);
+            user_deliver_sync_signal(u, cpu->fault_sig, cpu->fault_code, cpu->fault_addr);
+            tr_unlock(u->tr);
+            break;
+        case CPU_EXIT_INTERRUPT:
+            cpu->exit_req = 0;
+            if (u->pending) {
+                tr_lock(u->tr);
+                user_deliver_pending(u);
+                tr_unlock(u->tr);
+            }
+            break;
+        case -EIO:
+            msg_error("compare mode: %s", u->tr->mismatch);
+            return -EIO;
+        default:
+            msg_error("internal error: translator returned %d", r);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void *thread_main(void *arg)
+{
+    struct uthread *t = arg;
+    struct user *u = t->u;
+    user_thread = t;
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    if (t->set_tid && gmem_find(&u->mem, t->set_tid))
+        memcpy(g2h(&u->mem, t->set_tid), &tid, 4);
+    *t->tid_out = tid;
+    sem_post(t->started);       /* t->tid_out and t->started are the parent's: not used again */
+    rv_fp_load_mode(&t->cpu);
+    int r = user_run(u, t);
+    if (r < 0)
+        exit(2);
+    if (t->clear_tid) {
+        uint32_t zero = 0;
+        tr_lock(u->tr);
+        bool ok = gmem_find(&u->mem, t->clear_tid) != NULL;
+        tr_unlock(u->tr);
+        if (ok) {
+            __atomic_store(((uint32_t *)g2h(&u->mem, t->clear_tid)), &zero, __ATOMIC_SEQ_CST);
+            syscall(SYS_futex, g2h(&u->mem, t->clear_tid), FUTEX_WAKE, 1, NULL, NULL, 0);
+        }
+    }
+    __atomic_fetch_sub(&u->n_threads, 1, __ATOMIC_SEQ_CST);
+    free(t);
+    return NULL;
+}
+
+long user_clone(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t tls,
+                uint64_t ctid)
+{
+    struct cpu *parent = UCPU;
+    if (u->tr->mode != TR_MODE_JIT) {
+        /* the interpreter and compare modes keep per-block state that a
+         * flush by another thread could free under them */
+        if (log_on(LOG_UNIMP))
+            log_msg(LOG_UNIMP, "threads need the translator (not -interp or -compare)");
+        return -ENOSYS;
+    }
+    struct uthread *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    memcpy(&t->cpu, parent, offsetof(struct cpu, jc));
+    t->cpu.x[10] = 0;               /* the child's clone returns 0 */
+    if (newsp)
+        t->cpu.x[2] = newsp;
+    if (flags & CLONE_SETTLS)
+        t->cpu.x[4] = tls;
+    t->cpu.chain_from = NULL;
+    t->u = u;
+    t->clear_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
+    t->set_tid = (flags & CLONE_CHILD_SETTID) ? ctid : 0;
+    pid_t tid = 0;
+    sem_t started;
+    sem_init(&started, 0, 0);
+    t->tid_out = &tid;
+    t->started = &started;
+    tr_set_multi_threaded(u->tr);
+    __atomic_fetch_add(&u->n_threads, 1, __ATOMIC_SEQ_CST);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int e = pthread_create(&th, &attr, thread_main, t);
+    pthread_attr_destroy(&attr);
+    if (e) {
+        __atomic_fetch_sub(&u->n_threads, 1, __ATOMIC_SEQ_CST);
+        free(t);
+        sem_destroy(&started);
+        return -e;
+    }
+    while (sem_wait(&started) < 0 && errno == EINTR)
+        ;
+    sem_destroy(&started);
+    if ((flags & CLONE_PARENT_SETTID) && gmem_find(&u->mem, ptid))
+        memcpy(g2h(&u->mem, ptid), &tid, 4);
+    return tid;
+}
+
+void user_thread_exit(struct user *u, int code)
+{
+    user_thread->exited = true;
+}
