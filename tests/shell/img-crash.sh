@@ -83,5 +83,15 @@ for d in $delays; do
     checked s.qcow2 "snapshot -c (kill after ${d}s)"
     qemu-img compare -q src.raw s.qcow2 || fail "snapshot -c (kill after ${d}s): data changed"
 done
+# Snapshot deletion (also switched in with one header write).
+for d in $delays; do
+    cp snapbase.qcow2 s.qcow2
+    "$EMU_IMG" snapshot -c first s.qcow2
+    "$EMU_IMG" convert -n -O qcow2 -f raw src.raw s.qcow2
+    "$EMU_IMG" snapshot -c second s.qcow2
+    kill_after "$d" "$EMU_IMG" snapshot -d first s.qcow2
+    checked s.qcow2 "snapshot -d (kill after ${d}s)"
+    qemu-img compare -q src.raw s.qcow2 || fail "snapshot -d (kill after ${d}s): data changed"
+done
 echo "$runs crash runs, $killed killed mid-operation"
 [ "$killed" -ge 5 ] || fail "only $killed runs were interrupted: the test proves nothing"
