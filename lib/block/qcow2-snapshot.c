@@ -1,9 +1,12 @@
 /* qcow2-snapshot.c - internal snapshots: the snapshot table, create,
  * apply (goto), delete and list.
  *
- * Ordering: refcount increments come before the table that makes them
- * referenced; a snapshot is removed from the table before its clusters'
- * refcounts are dropped.  A crash leaves leaked clusters at most. */
+ * Create and delete never change live metadata in place: they write new
+ * tables and a new refcount structure past the end of the image and switch
+ * to them with one header write, so a crash leaves either the old or the
+ * new image, both consistent.  Apply takes references before dropping
+ * them (a crash leaves leaks), but a crash in its middle can leave
+ * OFLAG_COPIED flags out of date, which `check -r all` repairs. */
 #include <config.h>
 
 #include <errno.h>
