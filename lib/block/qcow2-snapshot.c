@@ -1,12 +1,10 @@
 /* qcow2-snapshot.c - internal snapshots: the snapshot table, create,
  * apply (goto), delete and list.
  *
- * Create and delete never change live metadata in place: they write new
- * tables and a new refcount structure past the end of the image and switch
- * to them with one header write, so a crash leaves either the old or the
- * new image, both consistent.  Apply takes references before dropping
- * them (a crash leaves leaks), but a crash in its middle can leave
- * OFLAG_COPIED flags out of date, which `check -r all` repairs. */
+ * Create, delete and apply never change live metadata in place: they
+ * write new tables and a new refcount structure past the end of the image
+ * and switch to them with one header write, so a crash leaves either the
+ * old or the new image, both consistent. */
 #include <config.h>
 
 #include <errno.h>
@@ -760,58 +758,224 @@ int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp)
     return 0;
 }
 
+/* Applying a snapshot, crash-safe like create and delete: copies of the
+ * snapshot's L2 tables (flags from the new counts) under a new active L1
+ * table, and a new refcount structure without the old active state's
+ * references, switched to with one header write. */
+static int snapshot_goto_cow(struct blk *bs, uint32_t idx)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size, rbe = s->rb_entries, epc = cs / 8;
+    struct qcow2_snap *sn = &s->snaps[idx];
+    int r = 0;
+    uint32_t new_l1_size = MAX(s->l1_size, sn->l1_size);
+    if (DIV_ROUND_UP(sn->disk_size, cs * s->l2_entries) > new_l1_size)
+        return qcow2_mark_corrupt(bs, "snapshot %s has an invalid size", sn->id);
+    uint64_t end = qcow2_size_to_clusters(s, bs->file->size);
+    for (uint64_t ti = 0; ti < s->rt_entries; ti++) {
+        if (!(s->rt[ti] & QCOW2_RT_OFFSET_MASK))
+            continue;
+        uint8_t *b;
+        r = qcow2_load_rb(bs, ti, &b);
+        if (r < 0)
+            return r;
+        for (uint64_t i = 0; b && i < rbe; i++)
+            if (qcow2_refcount_get_entry(s, b, i))
+                end = MAX(end, ti * rbe + i + 1);
+    }
+    uint64_t *sl1 = calloc(new_l1_size ? new_l1_size : 1, 8);
+    if (!sl1)
+        return -ENOMEM;
+    if (sn->l1_size && (r = qcow2_read_table(bs, sn->l1_offset, sn->l1_size, sl1)) < 0) {
+        free(sl1);
+        return r;
+    }
+    uint32_t nl2 = 0;
+    for (uint32_t i = 0; i < sn->l1_size; i++)
+        if (sl1[i] & QCOW2_OFFSET_MASK)
+            nl2++;
+    uint64_t l1c = qcow2_size_to_clusters(s, (uint64_t)new_l1_size * 8);
+    uint64_t old_l1c = qcow2_size_to_clusters(s, (uint64_t)s->l1_size * 8);
+    uint64_t l1_at = end, l2_at = l1_at + l1c, rb_at = l2_at + nl2;
+    uint64_t K = 0, tc = 0;
+    for (;;) {
+        uint64_t total = rb_at + K + tc;
+        uint64_t k2 = DIV_ROUND_UP(total, rbe), t2 = DIV_ROUND_UP(k2, epc);
+        if (k2 == K && t2 == tc)
+            break;
+        K = k2;
+        tc = t2;
+    }
+    uint64_t rt_at = rb_at + K, total = rt_at + tc, nentries = tc * epc;
+    uint64_t *rc = calloc(total, 8);
+    uint64_t *nl1 = calloc(new_l1_size ? new_l1_size : 1, 8);
+    uint8_t *tbl = malloc(cs);
+    uint64_t *nrt = calloc(nentries, 8);
+    uint8_t **ncache = calloc(nentries, sizeof(*ncache));
+    if (tc * cs > QCOW2_MAX_RT_BYTES)
+        r = -EFBIG;
+    if (!rc || !nl1 || !tbl || !nrt || !ncache)
+        r = -ENOMEM;
+    for (uint64_t c = 0; r >= 0 && c < end; c++)
+        r = qcow2_get_refcount(bs, c, &rc[c]);
+#define ADJ(c_, d_)                                                             \
+    do {                                                                        \
+        uint64_t c__ = (c_);                                                    \
+        if (c__ >= end || ((d_) < 0 && rc[c__] == 0) ||                         \
+            ((d_) > 0 && rc[c__] >= s->refcount_max))                           \
+            r = (d_) > 0 && c__ < end ? -ERANGE :                               \
+                qcow2_mark_corrupt(bs, "bad refcount for cluster %" PRIu64, c__); \
+        else                                                                    \
+            rc[c__] += (uint64_t)(int64_t)(d_);                                 \
+    } while (0)
+    for (uint64_t ti = 0; r >= 0 && ti < s->rt_entries; ti++) {
+        uint64_t o = s->rt[ti] & QCOW2_RT_OFFSET_MASK;
+        if (o && (o >> s->cluster_bits) < end)
+            rc[o >> s->cluster_bits] = 0;
+    }
+    for (uint64_t c = 0; r >= 0 && c < s->rt_clusters; c++)
+        if ((s->rt_offset >> s->cluster_bits) + c < end)
+            rc[(s->rt_offset >> s->cluster_bits) + c] = 0;
+    for (uint64_t c = 0; r >= 0 && c < old_l1c; c++)
+        ADJ((s->l1_offset >> s->cluster_bits) + c, -1);
+    /* Walk the old active state (-1) and the snapshot (+1). */
+    for (int pass = 0; pass < 2 && r >= 0; pass++) {
+        const uint64_t *l1 = pass == 0 ? s->l1 : sl1;
+        uint32_t n = pass == 0 ? s->l1_size : sn->l1_size;
+        int d = pass == 0 ? -1 : 1;
+        for (uint32_t i = 0; r >= 0 && i < n; i++) {
+            uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
+            if (!l2off)
+                continue;
+            if (qcow2_offset_into_cluster(s, l2off) || l2off > bs->file->size ||
+                cs > bs->file->size - l2off) {
+                r = qcow2_mark_corrupt(bs, "L2 table offset 0x%" PRIx64 " is invalid", l2off);
+                break;
+            }
+            if (pass == 0)
+                ADJ(l2off >> s->cluster_bits, -1);
+            r = r < 0 ? r : blk_pread(bs->file, l2off, cs, tbl);
+            for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+                uint64_t e = qcow2_l2_get(s, tbl, j), o = 0, l = 0;
+                enum qcow2_ctype t = qcow2_entry_type(s, e);
+                if (t == QCOW2_COMPRESSED) {
+                    qcow2_compressed_range(s, e, &o, &l);
+                } else if (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) {
+                    o = e & QCOW2_OFFSET_MASK;
+                    l = cs;
+                }
+                for (uint64_t c = o >> s->cluster_bits;
+                     r >= 0 && l && c <= (o + l - 1) >> s->cluster_bits; c++)
+                    ADJ(c, d);
+            }
+        }
+    }
+#undef ADJ
+    for (uint64_t c = end; c < total; c++)
+        rc[c] = 1;
+    uint32_t k = 0;
+    for (uint32_t i = 0; r >= 0 && i < sn->l1_size; i++) {
+        uint64_t l2off = sl1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        r = blk_pread(bs->file, l2off, cs, tbl);
+        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+            uint64_t e = qcow2_l2_get(s, tbl, j);
+            enum qcow2_ctype t = qcow2_entry_type(s, e);
+            if (t != QCOW2_NORMAL && t != QCOW2_ZERO_ALLOC) {
+                if (t == QCOW2_COMPRESSED && (e & QCOW2_OFLAG_COPIED))
+                    qcow2_l2_set(s, tbl, j, e & ~QCOW2_OFLAG_COPIED, qcow2_l2_bitmap(s, tbl, j));
+                continue;
+            }
+            uint64_t c = (e & QCOW2_OFFSET_MASK) >> s->cluster_bits;
+            bool one = c < total && rc[c] == 1;
+            uint64_t ne = one ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
+            qcow2_l2_set(s, tbl, j, ne, qcow2_l2_bitmap(s, tbl, j));
+        }
+        if (r >= 0)
+            r = blk_pwrite(bs->file, (l2_at + k) * cs, cs, tbl);
+        nl1[i] = ((l2_at + k) * cs) | QCOW2_OFLAG_COPIED;
+        k++;
+    }
+    if (r >= 0 && new_l1_size)
+        r = qcow2_write_table(bs, l1_at * cs, new_l1_size, nl1);
+    for (uint64_t b = 0; r >= 0 && b < K; b++) {
+        ncache[b] = calloc(1, cs);
+        if (!ncache[b]) {
+            r = -ENOMEM;
+            break;
+        }
+        for (uint64_t i = 0; i < rbe && b * rbe + i < total; i++)
+            if (rc[b * rbe + i])
+                qcow2_refcount_set_entry(s, ncache[b], i, rc[b * rbe + i]);
+        nrt[b] = (rb_at + b) * cs;
+        r = blk_pwrite(bs->file, nrt[b], cs, ncache[b]);
+    }
+    if (r >= 0)
+        r = qcow2_write_table(bs, rt_at * cs, nentries, nrt);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    uint64_t *grown = NULL;
+    if (r >= 0 && new_l1_size > s->l1_size) {
+        grown = realloc(s->l1, (size_t)new_l1_size * 8);
+        if (!grown)
+            r = -ENOMEM;
+        else
+            s->l1 = grown;
+    }
+    if (r >= 0) {
+        uint64_t save[5] = { s->l1_offset, s->rt_offset, s->rt_clusters, s->l1_size, bs->size };
+        s->l1_offset = l1_at * cs;
+        s->l1_size = new_l1_size;
+        s->rt_offset = rt_at * cs;
+        s->rt_clusters = (uint32_t)tc;
+        bs->size = sn->disk_size;
+        r = qcow2_write_header(bs);
+        if (r >= 0)
+            r = blk_flush(bs->file);
+        if (r < 0) {
+            s->l1_offset = save[0];
+            s->rt_offset = save[1];
+            s->rt_clusters = (uint32_t)save[2];
+            s->l1_size = (uint32_t)save[3];
+            bs->size = save[4];
+        }
+    }
+    if (r >= 0) {
+        memcpy(s->l1, nl1, (size_t)new_l1_size * 8);
+        for (uint32_t i = 0; i < s->l2c_slots; i++)
+            s->l2c[i].offset = 0;
+        qcow2_refcount_close(bs);
+        free(s->rt);
+        s->rt = nrt;
+        s->rb_cache = ncache;
+        s->rt_entries = nentries;
+        s->free_hint = 0;
+        s->free_byte_offset = 0;
+        nrt = NULL;
+        ncache = NULL;
+    }
+    if (ncache)
+        for (uint64_t b = 0; b < nentries; b++)
+            free(ncache[b]);
+    free(ncache);
+    free(nrt);
+    free(rc);
+    free(nl1);
+    free(sl1);
+    free(tbl);
+    return r;
+}
+
 int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp)
 {
     struct qcow2 *s = bs->opaque;
     int idx = find_snapshot(s, name);
     if (idx < 0)
         return err_set(errp, ENOENT, _("'%s': snapshot '%s' not found"), bs->filename, name);
-    struct qcow2_snap *sn = &s->snaps[idx];
     int r = qcow2_mark_dirty(bs);
-    if (r >= 0 && sn->l1_size > s->l1_size)
-        r = qcow2_grow_l1(bs, sn->l1_size);
-    uint64_t *nl1 = NULL;
-    if (r >= 0) {
-        nl1 = calloc(s->l1_size ? s->l1_size : 1, 8);
-        if (!nl1)
-            r = -ENOMEM;
-    }
     if (r >= 0)
-        r = qcow2_read_table(bs, sn->l1_offset, sn->l1_size, nl1);
-    /* Take references for the snapshot's tables first. */
-    if (r >= 0)
-        r = qcow2_update_l1_refcounts(bs, sn->l1_offset, sn->l1_size, 1);
-    uint64_t *old = NULL;
-    if (r >= 0) {
-        old = malloc((size_t)s->l1_size * 8 + 8);
-        if (!old)
-            r = -ENOMEM;
-    }
-    if (r >= 0) {
-        memcpy(old, s->l1, (size_t)s->l1_size * 8);
-        for (uint32_t i = 0; i < s->l1_size; i++)
-            nl1[i] &= ~QCOW2_OFLAG_COPIED;
-        r = qcow2_write_table(bs, s->l1_offset, s->l1_size, nl1);
-        if (r >= 0)
-            r = blk_flush(bs->file);
-    }
-    if (r >= 0) {
-        memcpy(s->l1, nl1, (size_t)s->l1_size * 8);
-        for (uint32_t i = 0; i < s->l2c_slots; i++)
-            s->l2c[i].offset = 0;
-        /* Drop the references of the old active state. */
-        r = update_l1_array(bs, old, s->l1_size, -1, false);
-    }
-    if (r >= 0)
-        r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 0);
-    if (r >= 0 && sn->disk_size != bs->size) {
-        bs->size = sn->disk_size;
-        r = qcow2_write_header(bs);
-    }
-    if (r >= 0)
-        r = blk_flush(bs->file);
-    free(nl1);
-    free(old);
+        r = snapshot_goto_cow(bs, (uint32_t)idx);
     if (r < 0)
         return err_set_errno(errp, -r, _("could not apply snapshot '%s' in '%s'"), name,
                              bs->filename);
