@@ -1,9 +1,10 @@
 /* qcow2-snapshot.c - internal snapshots: the snapshot table, create,
  * apply (goto), delete and list.
  *
- * Ordering: refcount increments come before the table that makes them
- * referenced; a snapshot is removed from the table before its clusters'
- * refcounts are dropped.  A crash leaves leaked clusters at most. */
+ * Create, delete and apply never change live metadata in place: they
+ * write new tables and a new refcount structure past the end of the image
+ * and switch to them with one header write, so a crash leaves either the
+ * old or the new image, both consistent. */
 #include <config.h>
 
 #include <errno.h>
@@ -124,151 +125,6 @@ int qcow2_snapshot_list(struct blk *bs, struct blk_snapshot **out)
     }
     *out = l;
     return (int)s->nb_snapshots;
-}
-
-/* Write the snapshot table to new clusters and switch the header to it. */
-static int write_snapshots(struct blk *bs)
-{
-    struct qcow2 *s = bs->opaque;
-    uint64_t size = 0;
-    for (uint32_t i = 0; i < s->nb_snapshots; i++)
-        size += ALIGN_UP(40 + (uint64_t)s->snaps[i].extra_size + strlen(s->snaps[i].id) +
-                         strlen(s->snaps[i].name), (uint64_t)8);
-    uint8_t *buf = calloc(1, size ? size : 1);
-    if (!buf)
-        return -ENOMEM;
-    uint64_t pos = 0;
-    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
-        struct qcow2_snap *sn = &s->snaps[i];
-        uint16_t il = (uint16_t)strlen(sn->id), nl = (uint16_t)strlen(sn->name);
-        uint8_t *e = buf + pos;
-        be64_put(e, sn->l1_offset);
-        be32_put(e + 8, sn->l1_size);
-        be16_put(e + 12, il);
-        be16_put(e + 14, nl);
-        be32_put(e + 16, sn->date_sec);
-        be32_put(e + 20, sn->date_nsec);
-        be64_put(e + 24, sn->vm_clock_nsec);
-        be32_put(e + 32, sn->vm_state_size);
-        be32_put(e + 36, sn->extra_size);
-        memcpy(e + 40, sn->extra, sn->extra_size);
-        memcpy(e + 40 + sn->extra_size, sn->id, il);
-        memcpy(e + 40 + sn->extra_size + il, sn->name, nl);
-        pos += ALIGN_UP(40 + (uint64_t)sn->extra_size + il + nl, (uint64_t)8);
-    }
-    int64_t off = 0;
-    int r = 0;
-    if (size) {
-        off = qcow2_alloc_clusters(bs, qcow2_size_to_clusters(s, size));
-        if (off < 0)
-            r = (int)off;
-        else
-            r = blk_pwrite(bs->file, (uint64_t)off, size, buf);
-    }
-    free(buf);
-    if (r >= 0)
-        r = blk_flush(bs->file);
-    if (r < 0)
-        return r;
-    s->snapshots_offset = (uint64_t)off;
-    r = qcow2_write_header(bs);
-    if (r >= 0)
-        r = blk_flush(bs->file);
-    return r;
-}
-
-static uint64_t table_bytes(struct qcow2 *s, uint32_t skip)
-{
-    uint64_t size = 0;
-    for (uint32_t i = 0; i < s->nb_snapshots; i++)
-        if (i != skip)
-            size += ALIGN_UP(40 + (uint64_t)s->snaps[i].extra_size + strlen(s->snaps[i].id) +
-                             strlen(s->snaps[i].name), (uint64_t)8);
-    return size;
-}
-
-/* Add ADDEND to the refcount of every L2 table and data cluster reachable
- * from the L1 table at L1_OFFSET; when that is the active table, the
- * OFLAG_COPIED flags are brought in line with the new counts. */
-static int update_l1_array(struct blk *bs, uint64_t *l1, uint32_t l1_size, int64_t addend,
-                           bool active)
-{
-    struct qcow2 *s = bs->opaque;
-    uint64_t cs = s->cluster_size;
-    uint8_t *tbl = malloc(cs);
-    int r = 0;
-    if (!tbl)
-        return -ENOMEM;
-    for (uint32_t i = 0; r >= 0 && i < l1_size; i++) {
-        uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
-        if (!l2off)
-            continue;
-        if (qcow2_offset_into_cluster(s, l2off) || l2off > bs->file->size ||
-            cs > bs->file->size - l2off) {
-            r = qcow2_mark_corrupt(bs, "L2 table offset 0x%" PRIx64 " is invalid", l2off);
-            break;
-        }
-        r = blk_pread(bs->file, l2off, cs, tbl);
-        if (r < 0)
-            break;
-        bool dirty = false;
-        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
-            uint64_t e = qcow2_l2_get(s, tbl, j);
-            enum qcow2_ctype t = qcow2_entry_type(s, e);
-            if (t == QCOW2_COMPRESSED) {
-                uint64_t o, l;
-                qcow2_compressed_range(s, e, &o, &l);
-                if (addend)
-                    r = qcow2_update_refcount(bs, o, l, addend);
-            } else if (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) {
-                uint64_t o = e & QCOW2_OFFSET_MASK;
-                if (addend)
-                    r = qcow2_update_refcount(bs, o, cs, addend);
-                if (r >= 0 && active) {
-                    uint64_t rc;
-                    r = qcow2_get_refcount(bs, o >> s->cluster_bits, &rc);
-                    uint64_t ne = rc == 1 ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
-                    if (r >= 0 && ne != e) {
-                        qcow2_l2_set(s, tbl, j, ne, qcow2_l2_bitmap(s, tbl, j));
-                        dirty = true;
-                    }
-                }
-            }
-        }
-        if (r >= 0 && dirty) {
-            qcow2_l2_cache_drop(bs, l2off);
-            r = blk_pwrite(bs->file, l2off, cs, tbl);
-        }
-        if (r >= 0 && addend)
-            r = qcow2_update_refcount(bs, l2off, cs, addend);
-        if (r >= 0 && active) {
-            uint64_t rc;
-            r = qcow2_get_refcount(bs, l2off >> s->cluster_bits, &rc);
-            uint64_t ne = rc == 1 ? (l1[i] | QCOW2_OFLAG_COPIED) : (l1[i] & ~QCOW2_OFLAG_COPIED);
-            if (r >= 0 && ne != l1[i]) {
-                l1[i] = ne;
-                r = qcow2_write_l1_entry(bs, i);
-            }
-        }
-    }
-    free(tbl);
-    return r;
-}
-
-int qcow2_update_l1_refcounts(struct blk *bs, uint64_t l1_offset, uint32_t l1_size,
-                              int64_t addend)
-{
-    struct qcow2 *s = bs->opaque;
-    if (l1_offset == s->l1_offset)
-        return update_l1_array(bs, s->l1, l1_size, addend, true);
-    uint64_t *l1 = calloc(l1_size ? l1_size : 1, 8);
-    if (!l1)
-        return -ENOMEM;
-    int r = qcow2_read_table(bs, l1_offset, l1_size, l1);
-    if (r >= 0)
-        r = update_l1_array(bs, l1, l1_size, addend, false);
-    free(l1);
-    return r;
 }
 
 static int find_snapshot(struct qcow2 *s, const char *name)
@@ -557,6 +413,252 @@ fail:
                          bs->filename);
 }
 
+/* Deleting a snapshot the same crash-safe way as creating one: the new
+ * snapshot table, copies of the active L2 tables with OFLAG_COPIED set
+ * from the new counts, a new active L1 table and a complete new refcount
+ * structure are written past the end of the image and switched to with
+ * one header write.  The snapshot's own tables and the clusters only it
+ * used are simply not counted in the new refcounts. */
+static int snapshot_delete_cow(struct blk *bs, uint32_t idx)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size, rbe = s->rb_entries, epc = cs / 8;
+    struct qcow2_snap sn = s->snaps[idx];
+    int r = 0;
+    uint64_t end = qcow2_size_to_clusters(s, bs->file->size);
+    for (uint64_t ti = 0; ti < s->rt_entries; ti++) {
+        if (!(s->rt[ti] & QCOW2_RT_OFFSET_MASK))
+            continue;
+        uint8_t *b;
+        r = qcow2_load_rb(bs, ti, &b);
+        if (r < 0)
+            return r;
+        for (uint64_t i = 0; b && i < rbe; i++)
+            if (qcow2_refcount_get_entry(s, b, i))
+                end = MAX(end, ti * rbe + i + 1);
+    }
+    uint64_t old_st_bytes = build_table(s, NULL);
+    /* the table without the snapshot */
+    struct qcow2_snap *all = s->snaps;
+    uint32_t all_n = s->nb_snapshots;
+    struct qcow2_snap *rest = calloc(all_n ? all_n : 1, sizeof(*rest));
+    if (!rest)
+        return -ENOMEM;
+    for (uint32_t i = 0, k = 0; i < all_n; i++)
+        if (i != idx)
+            rest[k++] = all[i];
+    s->snaps = rest;
+    s->nb_snapshots = all_n - 1;
+    uint64_t st_bytes = build_table(s, NULL);
+    s->snaps = all;
+    s->nb_snapshots = all_n;
+
+    uint32_t nl2 = 0;
+    for (uint32_t i = 0; i < s->l1_size; i++)
+        if (s->l1[i] & QCOW2_OFFSET_MASK)
+            nl2++;
+    uint64_t stc = qcow2_size_to_clusters(s, st_bytes);
+    uint64_t l1c = qcow2_size_to_clusters(s, (uint64_t)s->l1_size * 8);
+    uint64_t st_at = end, l1_at = st_at + stc, l2_at = l1_at + l1c, rb_at = l2_at + nl2;
+    uint64_t K = 0, tc = 0;
+    for (;;) {
+        uint64_t total = rb_at + K + tc;
+        uint64_t k2 = DIV_ROUND_UP(total, rbe), t2 = DIV_ROUND_UP(k2, epc);
+        if (k2 == K && t2 == tc)
+            break;
+        K = k2;
+        tc = t2;
+    }
+    uint64_t rt_at = rb_at + K, total = rt_at + tc;
+    uint64_t nentries = tc * epc;
+    if (tc * cs > QCOW2_MAX_RT_BYTES) {
+        free(rest);
+        return -EFBIG;
+    }
+    uint64_t *rc = calloc(total, 8);
+    uint64_t *nl1 = calloc(s->l1_size ? s->l1_size : 1, 8);
+    uint64_t *sl1 = calloc(sn.l1_size ? sn.l1_size : 1, 8);
+    uint8_t *tbl = malloc(cs);
+    uint8_t *st = calloc(1, stc ? stc * cs : 1);
+    uint64_t *nrt = calloc(nentries, 8);
+    uint8_t **ncache = calloc(nentries, sizeof(*ncache));
+    if (!rc || !nl1 || !sl1 || !tbl || !st || !nrt || !ncache) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (uint64_t c = 0; c < end && r >= 0; c++)
+        r = qcow2_get_refcount(bs, c, &rc[c]);
+#define DEC(c_)                                                                 \
+    do {                                                                        \
+        uint64_t c__ = (c_);                                                    \
+        if (c__ >= end || rc[c__] == 0)                                         \
+            r = qcow2_mark_corrupt(bs, "refcount of cluster %" PRIu64           \
+                                   " would drop below zero", c__);              \
+        else                                                                    \
+            rc[c__]--;                                                          \
+    } while (0)
+    /* Old metadata that the switch replaces. */
+    for (uint64_t ti = 0; ti < s->rt_entries; ti++) {
+        uint64_t o = s->rt[ti] & QCOW2_RT_OFFSET_MASK;
+        if (o && (o >> s->cluster_bits) < end)
+            rc[o >> s->cluster_bits] = 0;
+    }
+    for (uint64_t c = 0; c < s->rt_clusters; c++)
+        if ((s->rt_offset >> s->cluster_bits) + c < end)
+            rc[(s->rt_offset >> s->cluster_bits) + c] = 0;
+    for (uint64_t c = 0; old_st_bytes && c < qcow2_size_to_clusters(s, old_st_bytes); c++)
+        if ((s->snapshots_offset >> s->cluster_bits) + c < end)
+            rc[(s->snapshots_offset >> s->cluster_bits) + c] = 0;
+    for (uint64_t c = 0; r >= 0 && c < l1c; c++)
+        DEC((s->l1_offset >> s->cluster_bits) + c);
+    /* The snapshot's references. */
+    if (r >= 0 && sn.l1_size)
+        r = qcow2_read_table(bs, sn.l1_offset, sn.l1_size, sl1);
+    for (uint64_t c = 0; r >= 0 && sn.l1_size &&
+         c < qcow2_size_to_clusters(s, (uint64_t)sn.l1_size * 8); c++)
+        DEC((sn.l1_offset >> s->cluster_bits) + c);
+    for (uint32_t i = 0; r >= 0 && i < sn.l1_size; i++) {
+        uint64_t l2off = sl1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        if (qcow2_offset_into_cluster(s, l2off) || l2off > bs->file->size ||
+            cs > bs->file->size - l2off) {
+            r = qcow2_mark_corrupt(bs, "L2 table offset 0x%" PRIx64 " is invalid", l2off);
+            break;
+        }
+        DEC(l2off >> s->cluster_bits);
+        r = r < 0 ? r : blk_pread(bs->file, l2off, cs, tbl);
+        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+            uint64_t e = qcow2_l2_get(s, tbl, j), o = 0, l = 0;
+            enum qcow2_ctype t = qcow2_entry_type(s, e);
+            if (t == QCOW2_COMPRESSED) {
+                qcow2_compressed_range(s, e, &o, &l);
+            } else if (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) {
+                o = e & QCOW2_OFFSET_MASK;
+                l = cs;
+            }
+            for (uint64_t c = o >> s->cluster_bits;
+                 r >= 0 && l && c <= (o + l - 1) >> s->cluster_bits; c++)
+                DEC(c);
+        }
+    }
+    /* The active reference to each L2 table moves to its copy. */
+    for (uint32_t i = 0; r >= 0 && i < s->l1_size; i++) {
+        uint64_t l2off = s->l1[i] & QCOW2_OFFSET_MASK;
+        if (l2off)
+            DEC(l2off >> s->cluster_bits);
+    }
+#undef DEC
+    for (uint64_t c = end; c < total; c++)
+        rc[c] = 1;
+    /* Copies of the active L2 tables with flags from the new counts. */
+    uint32_t k = 0;
+    for (uint32_t i = 0; r >= 0 && i < s->l1_size; i++) {
+        uint64_t l2off = s->l1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        r = blk_pread(bs->file, l2off, cs, tbl);
+        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+            uint64_t e = qcow2_l2_get(s, tbl, j);
+            enum qcow2_ctype t = qcow2_entry_type(s, e);
+            if (t != QCOW2_NORMAL && t != QCOW2_ZERO_ALLOC)
+                continue;
+            uint64_t c = (e & QCOW2_OFFSET_MASK) >> s->cluster_bits;
+            bool one = c < total && rc[c] == 1;
+            uint64_t ne = one ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
+            qcow2_l2_set(s, tbl, j, ne, qcow2_l2_bitmap(s, tbl, j));
+        }
+        if (r >= 0)
+            r = blk_pwrite(bs->file, (l2_at + k) * cs, cs, tbl);
+        nl1[i] = ((l2_at + k) * cs) | QCOW2_OFLAG_COPIED;
+        k++;
+    }
+    s->snaps = rest;
+    s->nb_snapshots = all_n - 1;
+    build_table(s, st);
+    s->snaps = all;
+    s->nb_snapshots = all_n;
+    if (r >= 0 && st_bytes)
+        r = blk_pwrite(bs->file, st_at * cs, st_bytes, st);
+    if (r >= 0 && s->l1_size)
+        r = qcow2_write_table(bs, l1_at * cs, s->l1_size, nl1);
+    for (uint64_t b = 0; r >= 0 && b < K; b++) {
+        ncache[b] = calloc(1, cs);
+        if (!ncache[b]) {
+            r = -ENOMEM;
+            break;
+        }
+        for (uint64_t i = 0; i < rbe && b * rbe + i < total; i++) {
+            uint64_t v = rc[b * rbe + i];
+            if (v > s->refcount_max) {
+                r = -ERANGE;
+                break;
+            }
+            if (v)
+                qcow2_refcount_set_entry(s, ncache[b], i, v);
+        }
+        nrt[b] = (rb_at + b) * cs;
+        if (r >= 0)
+            r = blk_pwrite(bs->file, nrt[b], cs, ncache[b]);
+    }
+    if (r >= 0)
+        r = qcow2_write_table(bs, rt_at * cs, nentries, nrt);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    if (r >= 0) {
+        uint64_t save[4] = { s->l1_offset, s->rt_offset, s->rt_clusters, s->snapshots_offset };
+        s->l1_offset = l1_at * cs;
+        s->rt_offset = rt_at * cs;
+        s->rt_clusters = (uint32_t)tc;
+        s->snapshots_offset = st_bytes ? st_at * cs : 0;
+        s->snaps = rest;
+        s->nb_snapshots = all_n - 1;
+        r = qcow2_write_header(bs);
+        if (r >= 0)
+            r = blk_flush(bs->file);
+        if (r < 0) {
+            s->l1_offset = save[0];
+            s->rt_offset = save[1];
+            s->rt_clusters = (uint32_t)save[2];
+            s->snapshots_offset = save[3];
+            s->snaps = all;
+            s->nb_snapshots = all_n;
+        }
+    }
+    if (r >= 0) {
+        memcpy(s->l1, nl1, (size_t)s->l1_size * 8);
+        for (uint32_t i = 0; i < s->l2c_slots; i++)
+            s->l2c[i].offset = 0;
+        qcow2_refcount_close(bs);
+        free(s->rt);
+        s->rt = nrt;
+        s->rb_cache = ncache;
+        s->rt_entries = nentries;
+        s->free_hint = 0;
+        s->free_byte_offset = 0;
+        nrt = NULL;
+        ncache = NULL;
+        free(sn.id);
+        free(sn.name);
+        free(sn.extra);
+        free(all);
+        rest = NULL;
+    }
+out:
+    if (ncache)
+        for (uint64_t b = 0; b < nentries; b++)
+            free(ncache[b]);
+    free(ncache);
+    free(nrt);
+    free(rest);
+    free(rc);
+    free(nl1);
+    free(sl1);
+    free(tbl);
+    free(st);
+    return r;
+}
+
 int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp)
 {
     struct qcow2 *s = bs->opaque;
@@ -564,32 +666,221 @@ int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp)
     if (idx < 0)
         return err_set(errp, ENOENT, _("'%s': snapshot '%s' not found"), bs->filename, name);
     int r = qcow2_mark_dirty(bs);
-    struct qcow2_snap sn = s->snaps[idx];
-    uint64_t old_off = s->snapshots_offset, old_size = table_bytes(s, UINT32_MAX);
-    memmove(&s->snaps[idx], &s->snaps[idx + 1],
-            sizeof(sn) * (s->nb_snapshots - (uint32_t)idx - 1));
-    s->nb_snapshots--;
     if (r >= 0)
-        r = write_snapshots(bs);
-    if (r >= 0 && old_size)
-        r = qcow2_free_clusters(bs, old_off, ALIGN_UP(old_size, s->cluster_size));
-    if (r >= 0)
-        r = qcow2_update_l1_refcounts(bs, sn.l1_offset, sn.l1_size, -1);
-    if (r >= 0 && sn.l1_size)
-        r = qcow2_free_clusters(bs, sn.l1_offset,
-                                ALIGN_UP((uint64_t)sn.l1_size * 8, s->cluster_size));
-    /* Flags of the active state may now be COPIED again. */
-    if (r >= 0)
-        r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 0);
-    if (r >= 0)
-        r = blk_flush(bs->file);
-    free(sn.id);
-    free(sn.name);
-    free(sn.extra);
+        r = snapshot_delete_cow(bs, (uint32_t)idx);
     if (r < 0)
         return err_set_errno(errp, -r, _("could not delete snapshot '%s' in '%s'"), name,
                              bs->filename);
     return 0;
+}
+
+/* Applying a snapshot, crash-safe like create and delete: copies of the
+ * snapshot's L2 tables (flags from the new counts) under a new active L1
+ * table, and a new refcount structure without the old active state's
+ * references, switched to with one header write. */
+static int snapshot_goto_cow(struct blk *bs, uint32_t idx)
+{
+    struct qcow2 *s = bs->opaque;
+    uint64_t cs = s->cluster_size, rbe = s->rb_entries, epc = cs / 8;
+    struct qcow2_snap *sn = &s->snaps[idx];
+    int r = 0;
+    uint32_t new_l1_size = MAX(s->l1_size, sn->l1_size);
+    if (DIV_ROUND_UP(sn->disk_size, cs * s->l2_entries) > new_l1_size)
+        return qcow2_mark_corrupt(bs, "snapshot %s has an invalid size", sn->id);
+    uint64_t end = qcow2_size_to_clusters(s, bs->file->size);
+    for (uint64_t ti = 0; ti < s->rt_entries; ti++) {
+        if (!(s->rt[ti] & QCOW2_RT_OFFSET_MASK))
+            continue;
+        uint8_t *b;
+        r = qcow2_load_rb(bs, ti, &b);
+        if (r < 0)
+            return r;
+        for (uint64_t i = 0; b && i < rbe; i++)
+            if (qcow2_refcount_get_entry(s, b, i))
+                end = MAX(end, ti * rbe + i + 1);
+    }
+    uint64_t *sl1 = calloc(new_l1_size ? new_l1_size : 1, 8);
+    if (!sl1)
+        return -ENOMEM;
+    if (sn->l1_size && (r = qcow2_read_table(bs, sn->l1_offset, sn->l1_size, sl1)) < 0) {
+        free(sl1);
+        return r;
+    }
+    uint32_t nl2 = 0;
+    for (uint32_t i = 0; i < sn->l1_size; i++)
+        if (sl1[i] & QCOW2_OFFSET_MASK)
+            nl2++;
+    uint64_t l1c = qcow2_size_to_clusters(s, (uint64_t)new_l1_size * 8);
+    uint64_t old_l1c = qcow2_size_to_clusters(s, (uint64_t)s->l1_size * 8);
+    uint64_t l1_at = end, l2_at = l1_at + l1c, rb_at = l2_at + nl2;
+    uint64_t K = 0, tc = 0;
+    for (;;) {
+        uint64_t total = rb_at + K + tc;
+        uint64_t k2 = DIV_ROUND_UP(total, rbe), t2 = DIV_ROUND_UP(k2, epc);
+        if (k2 == K && t2 == tc)
+            break;
+        K = k2;
+        tc = t2;
+    }
+    uint64_t rt_at = rb_at + K, total = rt_at + tc, nentries = tc * epc;
+    uint64_t *rc = calloc(total, 8);
+    uint64_t *nl1 = calloc(new_l1_size ? new_l1_size : 1, 8);
+    uint8_t *tbl = malloc(cs);
+    uint64_t *nrt = calloc(nentries, 8);
+    uint8_t **ncache = calloc(nentries, sizeof(*ncache));
+    if (tc * cs > QCOW2_MAX_RT_BYTES)
+        r = -EFBIG;
+    if (!rc || !nl1 || !tbl || !nrt || !ncache)
+        r = -ENOMEM;
+    for (uint64_t c = 0; r >= 0 && c < end; c++)
+        r = qcow2_get_refcount(bs, c, &rc[c]);
+#define ADJ(c_, d_)                                                             \
+    do {                                                                        \
+        uint64_t c__ = (c_);                                                    \
+        if (c__ >= end || ((d_) < 0 && rc[c__] == 0) ||                         \
+            ((d_) > 0 && rc[c__] >= s->refcount_max))                           \
+            r = (d_) > 0 && c__ < end ? -ERANGE :                               \
+                qcow2_mark_corrupt(bs, "bad refcount for cluster %" PRIu64, c__); \
+        else                                                                    \
+            rc[c__] += (uint64_t)(int64_t)(d_);                                 \
+    } while (0)
+    for (uint64_t ti = 0; r >= 0 && ti < s->rt_entries; ti++) {
+        uint64_t o = s->rt[ti] & QCOW2_RT_OFFSET_MASK;
+        if (o && (o >> s->cluster_bits) < end)
+            rc[o >> s->cluster_bits] = 0;
+    }
+    for (uint64_t c = 0; r >= 0 && c < s->rt_clusters; c++)
+        if ((s->rt_offset >> s->cluster_bits) + c < end)
+            rc[(s->rt_offset >> s->cluster_bits) + c] = 0;
+    for (uint64_t c = 0; r >= 0 && c < old_l1c; c++)
+        ADJ((s->l1_offset >> s->cluster_bits) + c, -1);
+    /* Walk the old active state (-1) and the snapshot (+1). */
+    for (int pass = 0; pass < 2 && r >= 0; pass++) {
+        const uint64_t *l1 = pass == 0 ? s->l1 : sl1;
+        uint32_t n = pass == 0 ? s->l1_size : sn->l1_size;
+        int d = pass == 0 ? -1 : 1;
+        for (uint32_t i = 0; r >= 0 && i < n; i++) {
+            uint64_t l2off = l1[i] & QCOW2_OFFSET_MASK;
+            if (!l2off)
+                continue;
+            if (qcow2_offset_into_cluster(s, l2off) || l2off > bs->file->size ||
+                cs > bs->file->size - l2off) {
+                r = qcow2_mark_corrupt(bs, "L2 table offset 0x%" PRIx64 " is invalid", l2off);
+                break;
+            }
+            if (pass == 0)
+                ADJ(l2off >> s->cluster_bits, -1);
+            r = r < 0 ? r : blk_pread(bs->file, l2off, cs, tbl);
+            for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+                uint64_t e = qcow2_l2_get(s, tbl, j), o = 0, l = 0;
+                enum qcow2_ctype t = qcow2_entry_type(s, e);
+                if (t == QCOW2_COMPRESSED) {
+                    qcow2_compressed_range(s, e, &o, &l);
+                } else if (t == QCOW2_NORMAL || t == QCOW2_ZERO_ALLOC) {
+                    o = e & QCOW2_OFFSET_MASK;
+                    l = cs;
+                }
+                for (uint64_t c = o >> s->cluster_bits;
+                     r >= 0 && l && c <= (o + l - 1) >> s->cluster_bits; c++)
+                    ADJ(c, d);
+            }
+        }
+    }
+#undef ADJ
+    for (uint64_t c = end; c < total; c++)
+        rc[c] = 1;
+    uint32_t k = 0;
+    for (uint32_t i = 0; r >= 0 && i < sn->l1_size; i++) {
+        uint64_t l2off = sl1[i] & QCOW2_OFFSET_MASK;
+        if (!l2off)
+            continue;
+        r = blk_pread(bs->file, l2off, cs, tbl);
+        for (uint64_t j = 0; r >= 0 && j < s->l2_entries; j++) {
+            uint64_t e = qcow2_l2_get(s, tbl, j);
+            enum qcow2_ctype t = qcow2_entry_type(s, e);
+            if (t != QCOW2_NORMAL && t != QCOW2_ZERO_ALLOC) {
+                if (t == QCOW2_COMPRESSED && (e & QCOW2_OFLAG_COPIED))
+                    qcow2_l2_set(s, tbl, j, e & ~QCOW2_OFLAG_COPIED, qcow2_l2_bitmap(s, tbl, j));
+                continue;
+            }
+            uint64_t c = (e & QCOW2_OFFSET_MASK) >> s->cluster_bits;
+            bool one = c < total && rc[c] == 1;
+            uint64_t ne = one ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
+            qcow2_l2_set(s, tbl, j, ne, qcow2_l2_bitmap(s, tbl, j));
+        }
+        if (r >= 0)
+            r = blk_pwrite(bs->file, (l2_at + k) * cs, cs, tbl);
+        nl1[i] = ((l2_at + k) * cs) | QCOW2_OFLAG_COPIED;
+        k++;
+    }
+    if (r >= 0 && new_l1_size)
+        r = qcow2_write_table(bs, l1_at * cs, new_l1_size, nl1);
+    for (uint64_t b = 0; r >= 0 && b < K; b++) {
+        ncache[b] = calloc(1, cs);
+        if (!ncache[b]) {
+            r = -ENOMEM;
+            break;
+        }
+        for (uint64_t i = 0; i < rbe && b * rbe + i < total; i++)
+            if (rc[b * rbe + i])
+                qcow2_refcount_set_entry(s, ncache[b], i, rc[b * rbe + i]);
+        nrt[b] = (rb_at + b) * cs;
+        r = blk_pwrite(bs->file, nrt[b], cs, ncache[b]);
+    }
+    if (r >= 0)
+        r = qcow2_write_table(bs, rt_at * cs, nentries, nrt);
+    if (r >= 0)
+        r = blk_flush(bs->file);
+    uint64_t *grown = NULL;
+    if (r >= 0 && new_l1_size > s->l1_size) {
+        grown = realloc(s->l1, (size_t)new_l1_size * 8);
+        if (!grown)
+            r = -ENOMEM;
+        else
+            s->l1 = grown;
+    }
+    if (r >= 0) {
+        uint64_t save[5] = { s->l1_offset, s->rt_offset, s->rt_clusters, s->l1_size, bs->size };
+        s->l1_offset = l1_at * cs;
+        s->l1_size = new_l1_size;
+        s->rt_offset = rt_at * cs;
+        s->rt_clusters = (uint32_t)tc;
+        bs->size = sn->disk_size;
+        r = qcow2_write_header(bs);
+        if (r >= 0)
+            r = blk_flush(bs->file);
+        if (r < 0) {
+            s->l1_offset = save[0];
+            s->rt_offset = save[1];
+            s->rt_clusters = (uint32_t)save[2];
+            s->l1_size = (uint32_t)save[3];
+            bs->size = save[4];
+        }
+    }
+    if (r >= 0) {
+        memcpy(s->l1, nl1, (size_t)new_l1_size * 8);
+        for (uint32_t i = 0; i < s->l2c_slots; i++)
+            s->l2c[i].offset = 0;
+        qcow2_refcount_close(bs);
+        free(s->rt);
+        s->rt = nrt;
+        s->rb_cache = ncache;
+        s->rt_entries = nentries;
+        s->free_hint = 0;
+        s->free_byte_offset = 0;
+        nrt = NULL;
+        ncache = NULL;
+    }
+    if (ncache)
+        for (uint64_t b = 0; b < nentries; b++)
+            free(ncache[b]);
+    free(ncache);
+    free(nrt);
+    free(rc);
+    free(nl1);
+    free(sl1);
+    free(tbl);
+    return r;
 }
 
 int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp)
@@ -598,52 +889,9 @@ int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp)
     int idx = find_snapshot(s, name);
     if (idx < 0)
         return err_set(errp, ENOENT, _("'%s': snapshot '%s' not found"), bs->filename, name);
-    struct qcow2_snap *sn = &s->snaps[idx];
     int r = qcow2_mark_dirty(bs);
-    if (r >= 0 && sn->l1_size > s->l1_size)
-        r = qcow2_grow_l1(bs, sn->l1_size);
-    uint64_t *nl1 = NULL;
-    if (r >= 0) {
-        nl1 = calloc(s->l1_size ? s->l1_size : 1, 8);
-        if (!nl1)
-            r = -ENOMEM;
-    }
     if (r >= 0)
-        r = qcow2_read_table(bs, sn->l1_offset, sn->l1_size, nl1);
-    /* Take references for the snapshot's tables first. */
-    if (r >= 0)
-        r = qcow2_update_l1_refcounts(bs, sn->l1_offset, sn->l1_size, 1);
-    uint64_t *old = NULL;
-    if (r >= 0) {
-        old = malloc((size_t)s->l1_size * 8 + 8);
-        if (!old)
-            r = -ENOMEM;
-    }
-    if (r >= 0) {
-        memcpy(old, s->l1, (size_t)s->l1_size * 8);
-        for (uint32_t i = 0; i < s->l1_size; i++)
-            nl1[i] &= ~QCOW2_OFLAG_COPIED;
-        r = qcow2_write_table(bs, s->l1_offset, s->l1_size, nl1);
-        if (r >= 0)
-            r = blk_flush(bs->file);
-    }
-    if (r >= 0) {
-        memcpy(s->l1, nl1, (size_t)s->l1_size * 8);
-        for (uint32_t i = 0; i < s->l2c_slots; i++)
-            s->l2c[i].offset = 0;
-        /* Drop the references of the old active state. */
-        r = update_l1_array(bs, old, s->l1_size, -1, false);
-    }
-    if (r >= 0)
-        r = qcow2_update_l1_refcounts(bs, s->l1_offset, s->l1_size, 0);
-    if (r >= 0 && sn->disk_size != bs->size) {
-        bs->size = sn->disk_size;
-        r = qcow2_write_header(bs);
-    }
-    if (r >= 0)
-        r = blk_flush(bs->file);
-    free(nl1);
-    free(old);
+        r = snapshot_goto_cow(bs, (uint32_t)idx);
     if (r < 0)
         return err_set_errno(errp, -r, _("could not apply snapshot '%s' in '%s'"), name,
                              bs->filename);

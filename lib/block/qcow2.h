@@ -198,9 +198,6 @@ int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_load(struct blk *bs, const char *id, const char *name,
                         struct error **errp);
-int qcow2_update_l1_refcounts(struct blk *bs, uint64_t l1_offset, uint32_t l1_size,
-                              int64_t addend);
-
 /* qcow2-create.c */
 extern const struct blk_opt_desc qcow2_create_opts[];
 int qcow2_create(const char *filename, const struct blk_create_opts *o, struct error **errp);

@@ -83,5 +83,29 @@ for d in $delays; do
     checked s.qcow2 "snapshot -c (kill after ${d}s)"
     qemu-img compare -q src.raw s.qcow2 || fail "snapshot -c (kill after ${d}s): data changed"
 done
+# Snapshot deletion (also switched in with one header write).
+for d in $delays; do
+    cp snapbase.qcow2 s.qcow2
+    "$EMU_IMG" snapshot -c first s.qcow2
+    "$EMU_IMG" convert -n -O qcow2 -f raw src.raw s.qcow2
+    "$EMU_IMG" snapshot -c second s.qcow2
+    kill_after "$d" "$EMU_IMG" snapshot -d first s.qcow2
+    checked s.qcow2 "snapshot -d (kill after ${d}s)"
+    qemu-img compare -q src.raw s.qcow2 || fail "snapshot -d (kill after ${d}s): data changed"
+done
+# Applying a snapshot: afterwards (or after a crash, before) the image
+# holds either the state at "first" or the current one.
+cp snapbase.qcow2 g.qcow2
+"$EMU_IMG" snapshot -c first g.qcow2
+qemu-io -c "write -P 0x77 0 8M" -c "write -z 16M 4M" g.qcow2 >/dev/null
+qemu-img convert -O raw g.qcow2 now.raw
+cmp -s now.raw src.raw && fail "the snapshot test needs two different states"
+for d in $delays; do
+    cp g.qcow2 a.qcow2
+    kill_after "$d" "$EMU_IMG" snapshot -a first a.qcow2
+    checked a.qcow2 "snapshot -a (kill after ${d}s)"
+    qemu-img compare -q src.raw a.qcow2 >/dev/null || qemu-img compare -q now.raw a.qcow2 ||
+        fail "snapshot -a (kill after ${d}s): neither the old nor the new state"
+done
 echo "$runs crash runs, $killed killed mid-operation"
 [ "$killed" -ge 5 ] || fail "only $killed runs were interrupted: the test proves nothing"
