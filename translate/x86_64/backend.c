@@ -194,6 +194,8 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
     if (g->loop_head && ((uint64_t)op->imm == g->block_pc || (uint64_t)op->imm2 == g->block_pc)) {
         /* the back edge keeps every value in its register */
         bool taken_loops = (uint64_t)op->imm == g->block_pc;
+        if (g->partial_loop)
+            rc_flush_transient(g);      /* the loop head expects only residents */
         gen_loop_irq_check(g);
         alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
         x_jcc32(b, taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1), g->loop_head);
@@ -224,6 +226,8 @@ static void gen_brside(struct x86_gen *g, const struct ir_op *op)
     else
         ld_loc(b, RAX, la);
     bool back_edge = g->loop_head && (uint64_t)op->imm == g->block_pc;
+    if (back_edge && g->partial_loop)
+        rc_flush_transient(g);
     if (back_edge)
         gen_loop_irq_check(g);          /* before the compare: it sets flags */
     alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
@@ -812,6 +816,8 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
     case IR_HELPER: gen_helper(g, op); break;
     case IR_GOTO:
         if (g->loop_head && (uint64_t)op->imm == g->block_pc) {
+            if (g->partial_loop)
+                rc_flush_transient(g);
             gen_loop_irq_check(g);
             x_jmp32(&g->b, g->loop_head);
             break;
@@ -849,8 +855,11 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     g.loop_mode = true;
     if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
-    else
+    else {
         g.loop_mode = false;
+        g.partial_loop = false;
+        g.resident = 0;
+    }
     int insn = -1;
     for (int i = 0; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];

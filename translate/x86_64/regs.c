@@ -105,9 +105,9 @@ static int rc_alloc(struct x86_gen *g)
     int best = -1, best_dist = -1;
     for (int i = 0; i < X86_POOL; i++) {
         int h = x86_pool[i];
-        if (g->locked & (1u << h))
+        if ((g->locked | g->resident) & (1u << h))
             continue;
-        if (g->loop_mode && (h == RCX || h == RDX))
+        if (g->loop_mode && !g->partial_loop && (h == RCX || h == RDX))
             continue;
         if (g->host_slot[h] < 0)
             return h;
@@ -227,6 +227,7 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
 {
     bool loops = false;
     bool used[X86_SLOTS] = { false }, written[X86_SLOTS] = { false };
+    int uses[X86_SLOTS] = { 0 };
     int n = 0;
     for (int i = 0; i < ir->n_ops; i++) {
         const struct ir_op *op = &ir->ops[i];
@@ -244,13 +245,34 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
             if (!used[s])
                 n++;
             used[s] = true;
+            uses[s]++;
             if (k == 0 && op->opc != IR_ST && op->opc != IR_BRSIDE && !ir_is_end(op->opc))
                 written[s] = true;
         }
     }
-    if (!loops || n > X86_LOOP_POOL)
+    if (!loops)
         return false;
+    if (n > X86_LOOP_POOL) {
+        /* partial: the most used guest registers stay in host registers
+         * across iterations; the others go through the remaining ones
+         * (rcx and rdx included) and are written back at the back edge */
+        for (int s = 64; s < X86_SLOTS; s++)
+            used[s] = false;
+        for (int s = 0; s < 64; s++)
+            used[s] = false;
+        for (int k = 0; k < X86_LOOP_RESIDENT; k++) {
+            int best = -1;
+            for (int s = 1; s < 32; s++)
+                if (!used[s] && uses[s] > 1 && (best < 0 || uses[s] > uses[best]))
+                    best = s;
+            if (best < 0)
+                break;
+            used[best] = true;
+        }
+        g->partial_loop = true;
+    }
     memset(g->loop_written_host, -1, sizeof(g->loop_written_host));
+    g->resident = 0;
     for (int s = 0; s < X86_SLOTS; s++) {
         if (!used[s])
             continue;
@@ -259,9 +281,20 @@ bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir)
         g->dirty[h] = written[s] && s < 64;
         if (written[s] && s < 64)
             g->loop_written_host[h] = (int8_t)s;
+        if (g->partial_loop)
+            g->resident |= (uint16_t)(1u << h);
     }
     rc_unlock(g);
     return true;
+}
+
+void rc_flush_transient(struct x86_gen *g)
+{
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if (!(g->resident & (1u << h)))
+            rc_evict(g, h);
+    }
 }
 
 void rc_flush_copy(struct x86_gen *g)

@@ -21,6 +21,8 @@
 
 #define X86_POOL 12                 /* rcx and rdx last: ops that need them reserve them */
 #define X86_LOOP_POOL 10            /* loops keep their values out of rcx/rdx */
+#define X86_LOOP_RESIDENT 6         /* partial loops: values kept across iterations;
+                                       leaves 6: rcx+rdx reserved plus three operands */
 #define X86_SLOTS (64 + CPU_TMPS)   /* slot = IR reg index, or 64 + tmp */
 
 struct x86_gen {
@@ -45,7 +47,9 @@ struct x86_gen {
     int n_irq_slots;
     int8_t loop_written_host[16];   /* loop mode: host reg -> slot it writes, or -1 */
     int8_t loop_written_x[16];      /* loop mode: xmm -> f register it writes, or -1 */
-    bool loop_mode;                 /* never allocate rcx/rdx */
+    bool loop_mode;                 /* never allocate rcx/rdx (unless partial) */
+    bool partial_loop;              /* only the 'resident' registers stay across iterations */
+    uint16_t resident;              /* host registers that are never evicted */
     const struct ir_block *ir;      /* for choosing what to evict */
     int op_idx;
     /* FP register cache: f0-f31 in xmm3-xmm15 (fregs.c) */
@@ -116,5 +120,7 @@ void x_movapd(struct xbuf *b, int dst, int src);
 bool rc_setup_loop(struct x86_gen *g, const struct ir_block *ir);
 /* Store every value a register-resident loop writes (loop_written). */
 void rc_store_loop_state(struct x86_gen *g);
+/* Partial loops, at the back edge: write back and forget non-resident values. */
+void rc_flush_transient(struct x86_gen *g);
 
 #endif
