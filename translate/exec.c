@@ -528,7 +528,6 @@ restart:
             tr_flush(tr, cpu);
             continue;
         }
-        (void)0;
         return r;
     }
 }
