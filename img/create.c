@@ -45,6 +45,18 @@ static void print_formatting(const char *filename, const char *fmt,
             printf(" static=%s", o->fixed ? "on" : "off");
         if (strcmp(fmt, "vpc") == 0 && o->fixed)
             printf(" subformat=fixed");
+        if (strcmp(fmt, "vmdk") == 0) {
+            if (o->adapter_type)
+                printf(" adapter_type=%s", o->adapter_type);
+            printf(" compat6=%s hwversion=%s", o->compat6 ? "on" : "off",
+                   o->hwversion ? o->hwversion : "undefined");
+            if (o->subformat)
+                printf(" subformat=%s", o->subformat);
+            if (o->toolsversion)
+                printf(" toolsversion=%s", o->toolsversion);
+            if (o->zeroed_grain)
+                printf(" zeroed_grain=on");
+        }
     }
     printf("\n");
 }

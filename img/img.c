@@ -67,8 +67,8 @@ static void usage(FILE *fp)
           " [+ | -]size\n"
           "  snapshot [-q] [-l | -a snapshot | -c snapshot | -d snapshot] [-U] filename\n",
           fp);
-    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vpc, vmdk (read-only)");
-    fprintf(fp, _("Formats not supported yet: %s\n"), "vhdx, vmdk writing");
+    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vmdk vpc");
+    fprintf(fp, _("Formats not supported yet: %s\n"), "vhdx");
 }
 
 void img_report(struct error *err)
@@ -240,12 +240,28 @@ int img_opts_parse(const struct block_driver *drv, const char *opts, struct blk_
         } else if (strcmp(key, "lazy_refcounts") == 0) {
             r = parse_bool(key, val, &o->lazy_refcounts, errp);
         } else if (strcmp(key, "subformat") == 0) {
+            r = push_str(&strings, &ns, val, strlen(val));
+            if (r >= 0)
+                o->subformat = strings[ns - 1];
             if (strcmp(val, "fixed") == 0)
                 o->fixed = true;
             else if (strcmp(val, "dynamic") == 0)
                 o->fixed = false;
-            else
+            else if (strcmp(drv->name, "vmdk") != 0)  /* vmdk checks its own */
                 r = err_set(errp, EINVAL, _("Invalid subformat '%s'"), val);
+        } else if (strcmp(key, "adapter_type") == 0 || strcmp(key, "hwversion") == 0 ||
+                   strcmp(key, "toolsversion") == 0) {
+            r = push_str(&strings, &ns, val, strlen(val));
+            if (r >= 0 && key[0] == 'a')
+                o->adapter_type = strings[ns - 1];
+            else if (r >= 0 && key[0] == 'h')
+                o->hwversion = strings[ns - 1];
+            else if (r >= 0)
+                o->toolsversion = strings[ns - 1];
+        } else if (strcmp(key, "compat6") == 0) {
+            r = parse_bool(key, val, &o->compat6, errp);
+        } else if (strcmp(key, "zeroed_grain") == 0) {
+            r = parse_bool(key, val, &o->zeroed_grain, errp);
         } else if (strcmp(key, "static") == 0) {
             r = parse_bool(key, val, &o->fixed, errp);
         } else if (strcmp(key, "extended_l2") == 0) {

@@ -86,6 +86,13 @@ struct blk_create_opts {
     enum blk_prealloc prealloc;
     bool unsafe_backing;        /* -u: do not open the backing file */
     bool fixed;                 /* vdi static=on: all blocks allocated */
+    /* vmdk */
+    const char *subformat;      /* as given, NULL: default */
+    const char *adapter_type;   /* NULL: ide */
+    const char *hwversion;      /* NULL: undefined */
+    const char *toolsversion;   /* NULL: 2147483647 */
+    bool compat6;
+    bool zeroed_grain;
 };
 
 /* One option a driver accepts in -o. */

@@ -1,8 +1,14 @@
-/* vmdk.c - VMware VMDK, read-only for now: monolithicSparse and
- * streamOptimized (hosted sparse extents, compressed grains with
- * markers, the grain directory at the end) and monolithicFlat /
- * twoGbMaxExtentFlat (a text descriptor naming flat extents).
- * Creating and writing VMDK images is not supported yet and says so.
+/* vmdk.c - VMware VMDK: monolithicSparse and streamOptimized (hosted
+ * sparse extents, compressed grains with markers, the grain directory in
+ * the header area or at the end) and monolithicFlat / twoGbMaxExtentFlat
+ * (a text descriptor naming flat extents).  Creating: vmdk-create.c.
+ *
+ * Writes: flat extents in place; sparse grains are appended at the end of
+ * the extent file, data first, then the redundant grain table entry, then
+ * the grain table entry, so a crash leaves at most an unreferenced grain.
+ * Compressed extents (streamOptimized) get every written grain appended
+ * as a new compressed grain with its marker; an end-of-stream marker
+ * follows the last grain on close.
  *
  * Sparse extent: a little-endian header ("KDMV"), a grain directory of
  * 32-bit sector numbers of grain tables, grain tables of 32-bit sector
@@ -15,10 +21,8 @@
 #include <string.h>
 #include <zlib.h>
 #include "i18n.h"
-#include "block.h"
+#include "vmdk.h"
 
-#define VMDK_MAGIC 0x564d444bu
-#define VMDK_GD_AT_END UINT64_C(0xffffffffffffffff)
 #define VMDK_MAX_EXTENTS 64
 
 struct vmdk_extent {
@@ -34,6 +38,14 @@ struct vmdk_extent {
     bool compressed;
     uint32_t *gt;            /* the last grain table read */
     uint32_t gt_index;
+    uint32_t *rgd;           /* redundant directory, NULL if none */
+    uint64_t gd_off, rgd_off;  /* sectors */
+    uint64_t next;           /* writes: next free byte in the extent file */
+    bool gd_at_end;          /* stream footer layout: not writable */
+    bool dirty;              /* compressed: grains appended, EOS due */
+    uint8_t *pend;           /* compressed: the grain being filled */
+    uint64_t pend_gi;        /* its index, UINT64_MAX: none */
+    uint64_t pend_lba;       /* its first sector in the extent */
 };
 
 struct vmdk {
@@ -57,15 +69,8 @@ static void vmdk_parse_ddb(struct vmdk *s, const char *text)
         sscanf(p + 12, "%63[^\"]", s->create_type);
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    return le32(p) | (uint64_t)le32(p + 4) << 32;
-}
+#define le32 vmdk_le32
+#define le64 vmdk_le64
 
 static int vmdk_probe(const uint8_t *buf, size_t len, const char *filename)
 {
@@ -88,6 +93,7 @@ static int vmdk_open_sparse(struct blk *bs, struct blk *file, struct vmdk_extent
     if (le32(h) != VMDK_MAGIC)
         return err_set(errp, EINVAL, _("'%s': not a VMDK sparse extent"), fn);
     if (le64(h + 56) == VMDK_GD_AT_END) {
+        e->gd_at_end = true;
         /* streamOptimized: the real header is the footer near the end */
         if (file->size < 1536)
             return err_set(errp, EINVAL, _("'%s': VMDK footer is missing"), fn);
@@ -128,6 +134,30 @@ static int vmdk_open_sparse(struct blk *bs, struct blk *file, struct vmdk_extent
     for (uint32_t i = 0; i < e->gd_entries; i++)
         e->gd[i] = le32((uint8_t *)&e->gd[i]);
     e->gt_index = UINT32_MAX;
+    e->pend_gi = UINT64_MAX;
+    e->gd_off = gd_off;
+    uint64_t rgd_off = le64(h + 48);
+    if ((flags & VMDK_FLAG_RGD) && !e->gd_at_end && rgd_off && rgd_off <= file->size / 512 &&
+        (uint64_t)e->gd_entries * 4 <= file->size - rgd_off * 512) {
+        e->rgd = malloc((size_t)e->gd_entries * 4 + 4);
+        if (!e->rgd)
+            return err_set(errp, ENOMEM, _("out of memory"));
+        r = blk_pread(file, rgd_off * 512, (uint64_t)e->gd_entries * 4, e->rgd);
+        if (r < 0)
+            return err_set_errno(errp, -r, _("cannot read '%s'"), fn);
+        for (uint32_t i = 0; i < e->gd_entries; i++)
+            e->rgd[i] = le32((uint8_t *)&e->rgd[i]);
+        e->rgd_off = rgd_off;
+    }
+    /* new grains go at the end; a trailing end-of-stream marker is reused */
+    e->next = ALIGN_UP(file->size, (uint64_t)512);
+    uint64_t overhead = le64(h + 64);
+    if (e->compressed && e->next >= 512 && overhead <= file->size / 512 &&
+        e->next - 512 >= overhead * 512) {
+        uint8_t eos[512];
+        if (blk_pread(file, e->next - 512, 512, eos) >= 0 && buf_is_zero(eos, 512))
+            e->next -= 512;
+    }
     /* the embedded descriptor (monolithic images) */
     uint64_t doff = le64(h + 28), dsize = le64(h + 36);
     struct vmdk *s = bs->opaque;
@@ -181,7 +211,7 @@ static int vmdk_open_descriptor(struct blk *bs, struct error **errp)
             r = err_set(errp, ENOMEM, _("out of memory"));
             break;
         }
-        r = blk_open_file(&e->file, path, 0, errp);
+        r = blk_open_file(&e->file, path, bs->flags & BLK_O_RDWR, errp);
         free(path);
         if (r < 0)
             break;
@@ -202,12 +232,18 @@ static int vmdk_open_descriptor(struct blk *bs, struct error **errp)
     return r;
 }
 
+static int vmdk_finish_stream(struct blk *bs);
+
 static void vmdk_close(struct blk *bs)
 {
     struct vmdk *s = bs->opaque;
+    if (!bs->read_only)
+        vmdk_finish_stream(bs);
     for (int i = 0; i < s->next; i++) {
         free(s->ext[i].gd);
+        free(s->ext[i].rgd);
         free(s->ext[i].gt);
+        free(s->ext[i].pend);
         blk_close(s->ext[i].file);
     }
 }
@@ -215,9 +251,6 @@ static void vmdk_close(struct blk *bs)
 static int vmdk_open(struct blk *bs, int flags, struct error **errp)
 {
     struct vmdk *s = bs->opaque;
-    if (flags & BLK_O_RDWR)
-        return err_set(errp, ENOTSUP, _("'%s': writing VMDK images is not supported yet"),
-                       bs->filename);
     uint8_t magic[4] = { 0 };
     int r = blk_pread(bs->file, 0, MIN((uint64_t)4, bs->file->size), magic);
     if (r < 0)
@@ -234,13 +267,23 @@ static int vmdk_open(struct blk *bs, int flags, struct error **errp)
         return r;
     }
     bs->size = 0;
-    for (int i = 0; i < s->next; i++)
+    for (int i = 0; i < s->next; i++) {
         bs->size += s->ext[i].sectors * 512;
+        if ((flags & BLK_O_RDWR) && s->ext[i].gd_at_end) {
+            vmdk_close(bs);
+            memset(s, 0, sizeof(*s));
+            return err_set(errp, ENOTSUP, _("'%s': writing VMDK stream images with the grain "
+                                            "directory at the end is not supported"),
+                           bs->filename);
+        }
+    }
     return 0;
 }
 
 struct vmdk_map {
-    int kind;                /* 0 unallocated, 1 zero, 2 data, 3 compressed */
+    int kind;                /* 0 unallocated, 1 zero, 2 data, 3 compressed,
+                                4 the pending grain of a compressed extent */
+    uint64_t gi, lba;        /* sparse: grain index, its first extent sector */
     struct blk *file;
     uint64_t host, n, grain_host;
     uint64_t in_grain;
@@ -272,6 +315,12 @@ static int vmdk_map(struct blk *bs, uint64_t off, uint64_t len, struct vmdk_map 
         uint32_t gdi = (uint32_t)(gi / e->gtes), gti = (uint32_t)(gi % e->gtes);
         m->in_grain = eo % e->grain;
         m->n = MIN(len, e->grain - m->in_grain);
+        m->gi = gi;
+        m->lba = (eo - m->in_grain) / 512;
+        if (gi == e->pend_gi) {
+            m->kind = 4;
+            return 0;
+        }
         uint32_t gt_sector = gdi < e->gd_entries ? e->gd[gdi] : 0;
         if (!gt_sector)
             return 0;
@@ -357,6 +406,8 @@ static int vmdk_preadv(struct blk *bs, uint64_t off, uint64_t len, const struct 
             r = vmdk_read_compressed(&m, grain);
             if (r >= 0)
                 iov_from_buf(iov, iovcnt, done, grain + m.in_grain, m.n);
+        } else if (m.kind == 4) {
+            iov_from_buf(iov, iovcnt, done, m.e->pend + m.in_grain, m.n);
         } else {
             iov_memset(iov, iovcnt, done, 0, m.n);
         }
@@ -381,6 +432,7 @@ static int vmdk_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_
     case 1:
         return BLK_STATUS_ZERO | BLK_STATUS_ALLOCATED;
     case 3:
+    case 4:
         return BLK_STATUS_DATA | BLK_STATUS_ALLOCATED | BLK_STATUS_COMPRESSED;
     default:
         *map = m.host;
@@ -430,10 +482,219 @@ static int64_t vmdk_allocated_size(struct blk *bs)
     return total;
 }
 
-static int vmdk_create(const char *filename, const struct blk_create_opts *o,
-                       struct error **errp)
+/* Point GT entry GTI of directory entry GDI (and its redundant copy) at
+ * sector G.  A missing grain table is appended zeroed before the directory
+ * entry that points to it is written. */
+static int vmdk_set_gte(struct vmdk_extent *e, struct blk *file, uint32_t gdi, uint32_t gti,
+                        uint32_t g)
 {
-    return err_set(errp, ENOTSUP, _("creating VMDK images is not supported yet"));
+    uint64_t gt_bytes = ALIGN_UP((uint64_t)e->gtes * 4, (uint64_t)512);
+    uint8_t v[4];
+    vmdk_put_le32(v, g);
+    for (int copy = e->rgd ? 0 : 1; copy < 2; copy++) {
+        uint32_t *dir = copy ? e->gd : e->rgd;
+        uint64_t dir_off = copy ? e->gd_off : e->rgd_off;
+        int r;
+        if (!dir[gdi]) {
+            if (e->next / 512 + gt_bytes / 512 >= UINT32_MAX)
+                return -EFBIG;
+            uint8_t *z = calloc(1, gt_bytes);
+            if (!z)
+                return -ENOMEM;
+            uint64_t at = e->next;
+            r = blk_pwrite(file, at, gt_bytes, z);
+            free(z);
+            if (r < 0)
+                return r;
+            e->next += gt_bytes;
+            uint8_t d[4];
+            vmdk_put_le32(d, (uint32_t)(at / 512));
+            r = blk_pwrite(file, dir_off * 512 + (uint64_t)gdi * 4, 4, d);
+            if (r < 0)
+                return r;
+            dir[gdi] = (uint32_t)(at / 512);
+        }
+        uint64_t gto = (uint64_t)dir[gdi] * 512;
+        if (gto > file->size || (uint64_t)e->gtes * 4 > file->size - gto)
+            return -EIO;
+        r = blk_pwrite(file, gto + (uint64_t)gti * 4, 4, v);
+        if (r < 0)
+            return r;
+    }
+    if (e->gt_index == gdi)
+        e->gt[gti] = g;
+    return 0;
+}
+
+/* Append one grain whose full content is GRAIN at extent sector LBA;
+ * returns its sector in *G. */
+static int vmdk_append_grain(struct vmdk_extent *e, struct blk *file, uint64_t lba,
+                             const uint8_t *grain, uint32_t *g)
+{
+    uint64_t at = e->next;
+    uint8_t *out = NULL;
+    uint64_t n = e->grain;
+    const uint8_t *src = grain;
+    if (e->compressed) {
+        uLongf clen = compressBound((uLong)e->grain);
+        out = calloc(1, ALIGN_UP(clen + 12, (uint64_t)512));
+        if (!out)
+            return -ENOMEM;
+        if (compress2(out + 12, &clen, grain, (uLong)e->grain, Z_DEFAULT_COMPRESSION) != Z_OK) {
+            free(out);
+            return -EIO;
+        }
+        vmdk_put_le64(out, lba);
+        vmdk_put_le32(out + 8, (uint32_t)clen);
+        n = ALIGN_UP(clen + 12, (uint64_t)512);
+        src = out;
+    }
+    if ((at + n) / 512 >= UINT32_MAX) {
+        free(out);
+        return -EFBIG;
+    }
+    int r = blk_pwrite(file, at, n, src);
+    free(out);
+    if (r < 0)
+        return r;
+    e->next = at + n;
+    e->dirty = e->compressed;
+    *g = (uint32_t)(at / 512);
+    return 0;
+}
+
+/* Write out the pending grain of compressed extent E. */
+static int vmdk_flush_pending(struct blk *bs, struct vmdk_extent *e)
+{
+    if (!e->compressed || e->pend_gi == UINT64_MAX)
+        return 0;
+    struct blk *file = e->file ? e->file : bs->file;
+    uint64_t gi = e->pend_gi;
+    uint32_t g;
+    e->pend_gi = UINT64_MAX;
+    int r = vmdk_append_grain(e, file, e->pend_lba, e->pend, &g);
+    if (r >= 0)
+        r = vmdk_set_gte(e, file, (uint32_t)(gi / e->gtes), (uint32_t)(gi % e->gtes), g);
+    return r;
+}
+
+/* Writes to a compressed extent collect a whole grain in memory (convert
+ * writes a grain in pieces around zero runs); it is compressed and
+ * appended when a write moves to another grain, on flush and on close. */
+static int vmdk_write_compressed(struct blk *bs, struct vmdk_map *m, const struct iovec *iov,
+                                 int iovcnt, uint64_t done)
+{
+    struct vmdk_extent *e = m->e;
+    if (m->kind != 4) {
+        int r = vmdk_flush_pending(bs, e);
+        if (r < 0)
+            return r;
+        if (!e->pend && !(e->pend = malloc(e->grain)))
+            return -ENOMEM;
+        if (m->kind == 3)
+            r = vmdk_read_compressed(m, e->pend);
+        else
+            memset(e->pend, 0, e->grain);
+        if (r < 0)
+            return r;
+        e->pend_gi = m->gi;
+        e->pend_lba = m->lba;
+    }
+    iov_to_buf(iov, iovcnt, done, e->pend + m->in_grain, m->n);
+    return 0;
+}
+
+static int vmdk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
+                        int iovcnt)
+{
+    struct iovec *sub = malloc(sizeof(*sub) * (size_t)iovcnt);
+    uint8_t *grain = NULL;
+    if (!sub)
+        return -ENOMEM;
+    int r = 0;
+    for (uint64_t done = 0; done < len && r >= 0;) {
+        struct vmdk_map m;
+        r = vmdk_map(bs, off + done, len - done, &m);
+        if (r < 0)
+            break;
+        struct vmdk_extent *e = m.e;
+        if (e->compressed) {
+            r = vmdk_write_compressed(bs, &m, iov, iovcnt, done);
+        } else if (m.kind == 2) {
+            int k = iov_slice(iov, iovcnt, done, m.n, sub, iovcnt);
+            r = blk_pwritev(m.file, m.host, m.n, sub, k);
+        } else {
+            /* a new grain: zeros plus this write, then its table entries */
+            if (!grain && !(grain = malloc(e->grain))) {
+                r = -ENOMEM;
+                break;
+            }
+            memset(grain, 0, e->grain);
+            iov_to_buf(iov, iovcnt, done, grain + m.in_grain, m.n);
+            uint32_t g;
+            r = vmdk_append_grain(e, m.file, m.lba, grain, &g);
+            if (r >= 0)
+                r = vmdk_set_gte(e, m.file, (uint32_t)(m.gi / e->gtes),
+                                 (uint32_t)(m.gi % e->gtes), g);
+        }
+        done += m.n;
+    }
+    free(grain);
+    free(sub);
+    return r < 0 ? r : 0;
+}
+
+/* Unallocated grains already read as zeros (no backing files): nothing to
+ * do.  Anything else goes through the core's zero-buffer fallback. */
+static int vmdk_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
+{
+    for (uint64_t done = 0; done < len;) {
+        struct vmdk_map m;
+        int r = vmdk_map(bs, off + done, len - done, &m);
+        if (r < 0)
+            return r;
+        if (m.kind != 0 && m.kind != 1)
+            return -ENOTSUP;
+        done += m.n;
+    }
+    return 0;
+}
+
+/* Compressed extents end with an end-of-stream marker (a zero sector). */
+static int vmdk_finish_stream(struct blk *bs)
+{
+    struct vmdk *s = bs->opaque;
+    int r = 0;
+    for (int i = 0; i < s->next; i++) {
+        struct vmdk_extent *e = &s->ext[i];
+        int k = vmdk_flush_pending(bs, e);
+        if (k < 0)
+            r = k;
+        if (!e->dirty)
+            continue;
+        uint8_t eos[512] = { 0 };
+        k = blk_pwrite(e->file ? e->file : bs->file, e->next, 512, eos);
+        if (k < 0)
+            r = k;
+        else
+            e->dirty = false;
+    }
+    return r;
+}
+
+static int vmdk_flush(struct blk *bs)
+{
+    struct vmdk *s = bs->opaque;
+    int r = vmdk_finish_stream(bs);
+    for (int i = 0; i < s->next; i++) {
+        if (s->ext[i].file) {
+            int k = blk_flush(s->ext[i].file);
+            if (k < 0)
+                r = k;
+        }
+    }
+    int k = blk_flush(bs->file);
+    return k < 0 ? k : r;
 }
 
 const struct block_driver blk_drv_vmdk = {
@@ -442,8 +703,12 @@ const struct block_driver blk_drv_vmdk = {
     .probe = vmdk_probe,
     .open = vmdk_open,
     .close = vmdk_close,
+    .create_opts = vmdk_create_opts,
     .create = vmdk_create,
     .preadv = vmdk_preadv,
+    .pwritev = vmdk_pwritev,
+    .pwrite_zeroes = vmdk_pwrite_zeroes,
+    .flush = vmdk_flush,
     .block_status = vmdk_block_status,
     .get_info = vmdk_get_info,
     .allocated_size = vmdk_allocated_size,

@@ -97,6 +97,29 @@ set -e
 [ "$rc" = 1 ] && grep -q corrupt err.txt || { cat err.txt; fail "corrupt bit not honoured"; }
 n=$((n + 1))
 
+# VMDK writes through hostile grain directories: exit 1, no crash.
+for case in "56 0x7fffffff" "48 0x7fffffff"; do
+    set -- $case
+    rm -f w.vmdk
+    "$EMU_IMG" create -q -f vmdk w.vmdk 1M
+    python3 -c "
+import struct, sys
+f = open('w.vmdk', 'r+b')
+f.seek(int(sys.argv[1])); gd = struct.unpack('<Q', f.read(8))[0]
+f.seek(gd * 512); f.write(struct.pack('<I', int(sys.argv[2], 0)))
+" "$1" "$2"
+    head -c 1M /dev/urandom > w.raw
+    set +e
+    "$EMU_IMG" convert -n -f raw -O vmdk w.raw w.vmdk > /dev/null 2> err.txt; rc=$?
+    set -e
+    [ "$rc" = 1 ] || { cat err.txt; fail "vmdk table at offset $1: convert -n exit $rc"; }
+    ! grep -q -i "sanitizer\|runtime error" err.txt || { cat err.txt; fail "vmdk: crashed"; }
+    n=$((n + 1))
+done
+run_fails 1 "$EMU_IMG" create -f vmdk -o subformat=bogus x.vmdk 1M
+run_fails 1 "$EMU_IMG" create -f vmdk -o adapter_type=scsi x.vmdk 1M
+run_fails 1 "$EMU_IMG" create -f vmdk -o compat6=on,hwversion=7 x.vmdk 1M
+
 # Bad command lines: exit 1, no crash.
 run_fails 1 "$EMU_IMG" create -f qcow2 x.qcow2 1Q
 run_fails 1 "$EMU_IMG" create -f qcow2 -o cluster_size=3k x.qcow2 1M

@@ -246,4 +246,60 @@ qemu-img info x.qcow2 | grep -q "name: keep" || fail "bitmap lost"
 "$EMU_IMG" snapshot -c s x.qcow2
 qcheck x.qcow2 "snapshot with bitmaps"
 n=$((n + 1))
+# VMDK: fresh images, converted images and writes into qemu-img's images,
+# for each subformat emu-img creates.
+for sub in monolithicSparse streamOptimized monolithicFlat; do
+    rm -f e.vmdk e-flat.vmdk q.vmdk q-flat.vmdk
+    "$EMU_IMG" create -q -f vmdk -o "subformat=$sub" e.vmdk 8M || fail "vmdk $sub: create"
+    qemu-img create -q -f vmdk -o "subformat=$sub" q.vmdk 8M
+    qcheck e.vmdk "vmdk $sub create"
+    "$EMU_IMG" info --output=json e.vmdk > emu.json
+    qemu-img info --output=json q.vmdk > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size cid || fail "vmdk $sub: info differs"
+    # emu-img converts; qemu-img checks, compares and reports the same info
+    rm -f e.vmdk e-flat.vmdk q.vmdk q-flat.vmdk
+    "$EMU_IMG" convert -f raw -O vmdk -o "subformat=$sub" src.raw e.vmdk ||
+        fail "vmdk $sub: convert"
+    qemu-img convert -f raw -O vmdk -o "subformat=$sub" src.raw q.vmdk
+    qcheck e.vmdk "vmdk $sub convert"
+    qemu-img compare -q src.raw e.vmdk || fail "vmdk $sub: converted content differs"
+    "$EMU_IMG" info --output=json e.vmdk > emu.json
+    qemu-img info --output=json q.vmdk > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size cid || fail "vmdk $sub: info differs"
+    qemu-img map --output=json e.vmdk > emu.json
+    qemu-img map --output=json q.vmdk > qemu.json
+    [ $sub = monolithicFlat ] || jsoncmp emu.json qemu.json offset ||
+        fail "vmdk $sub: allocation differs"
+    # qemu-io writes into emu-img's image; emu-img writes into qemu-img's
+    rm -f e.vmdk e-flat.vmdk
+    "$EMU_IMG" create -q -f vmdk -o "subformat=$sub" e.vmdk 8M
+    qemu-io -f vmdk -c "write -P 7 128k 192k" -c "write -P 8 5M 64k" e.vmdk > /dev/null
+    "$EMU_IMG" convert -O raw e.vmdk emu.raw
+    qemu-img convert -O raw e.vmdk qemu.raw
+    cmp emu.raw qemu.raw || fail "vmdk $sub: qemu-io's writes read back differently"
+    rm -f q.vmdk q-flat.vmdk
+    qemu-img create -q -f vmdk -o "subformat=$sub" q.vmdk 8M
+    "$EMU_IMG" convert -n -f raw -O vmdk src.raw q.vmdk || fail "vmdk $sub: convert -n"
+    qcheck q.vmdk "vmdk $sub convert -n"
+    qemu-img compare -q src.raw q.vmdk || fail "vmdk $sub: convert -n content differs"
+    n=$((n + 1))
+done
+for o in adapter_type=lsilogic compat6=on adapter_type=buslogic,hwversion=7 \
+        toolsversion=12,adapter_type=legacyESX zeroed_grain=on; do
+    rm -f e.vmdk q.vmdk
+    "$EMU_IMG" create -f vmdk -o "$o" e.vmdk 100M > emu.txt || fail "vmdk -o $o: create"
+    qemu-img create -f vmdk -o "$o" q.vmdk 100M > qemu.txt
+    sed -i 's/e\.vmdk/q.vmdk/' emu.txt
+    diff qemu.txt emu.txt || fail "vmdk -o $o: create output differs"
+    qcheck e.vmdk "vmdk -o $o"
+    python3 - <<'PY' || fail "vmdk -o $o: header or descriptor differs"
+import sys
+e, q = open('e.vmdk', 'rb').read(), open('q.vmdk', 'rb').read()
+cut = lambda d: [l for l in d[512:512 * 21].split(b'\0')[0].replace(b'"e.vmdk"', b'"q.vmdk"').split(b'\n') if not l.startswith(b'CID=')]
+if e[:512] != q[:512] or cut(e) != cut(q) or e[512 * 21:] != q[512 * 21:]:
+    print('header', e[:512] == q[:512], 'tables', e[512 * 21:] == q[512 * 21:], cut(e), cut(q))
+    sys.exit(1)
+PY
+    n=$((n + 1))
+done
 echo "$n cases checked with qemu-img"
