@@ -500,6 +500,14 @@ int blk_flush(struct blk *bs)
     return r;
 }
 
+const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len)
+{
+    if (len == 0 || !bs->read_only || !bs->drv->map_read ||
+        blk_check_range(bs, off, len) < 0)
+        return NULL;
+    return bs->drv->map_read(bs, off, len);
+}
+
 int blk_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
                      uint64_t *map, struct blk **file)
 {

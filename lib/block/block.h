@@ -214,6 +214,8 @@ struct block_driver {
      * of data (measure). */
     int (*measure)(const struct blk_create_opts *o, uint64_t allocated,
                    uint64_t *required, uint64_t *fully, struct error **errp);
+    /* Protocol nodes: see blk_map_read(). */
+    const void *(*map_read)(struct blk *bs, uint64_t off, uint64_t len);
 };
 
 struct blk {
@@ -270,6 +272,15 @@ int blk_block_status_above(struct blk *bs, uint64_t off, uint64_t len,
                            int *depth);
 int blk_truncate(struct blk *bs, uint64_t size, bool shrink,
                  enum blk_prealloc prealloc, struct error **errp);
+/* Zero-copy reads: the bytes [off, off+len) of a read-only protocol node
+ * (a regular file opened without O_DIRECT) as read-only memory mapped from
+ * the page cache, with the pages already faulted in; NULL when that is not
+ * available (any other node, a range past the size at open, mapping
+ * failed) and the caller reads with blk_preadv() instead.  The memory
+ * stays valid until blk_close(); it shows later changes of the file, and
+ * like any mapping it faults (SIGBUS) if another process shrinks the file
+ * below a range while it is being used. */
+const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len);
 int64_t blk_allocated_size(struct blk *bs);
 uint64_t blk_cluster_size(struct blk *bs);
 /* Whether the node has a cluster granularity that compressed writes need. */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -18,6 +19,10 @@
 #include "i18n.h"
 
 #define FILE_DIRECT_ALIGN 4096
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22   /* Linux 5.14 */
+#endif
 
 struct file_state {
     bool direct;
@@ -29,6 +34,11 @@ struct file_state {
     pthread_mutex_t ext_lock;
     uint64_t ext_start, ext_end;
     bool ext_data, ext_valid;
+    /* Read-only nodes: the whole file (as large as at the first use)
+     * mapped for blk_map_read(), made under ext_lock. */
+    uint8_t *map;
+    uint64_t map_len;
+    bool map_tried, map_off;
 };
 
 static void file_ext_invalidate(struct file_state *s)
@@ -85,6 +95,9 @@ static void file_close(struct blk *bs)
 {
     struct file_state *s = bs->opaque;
     pthread_mutex_destroy(&s->ext_lock);
+    if (s->map)
+        munmap(s->map, (size_t)s->map_len);
+    s->map = NULL;
     if (bs->fd >= 0)
         close(bs->fd);
     bs->fd = -1;
@@ -266,6 +279,49 @@ static int file_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_
     return st | (is_data ? BLK_STATUS_DATA : BLK_STATUS_ZERO);
 }
 
+/* Zero-copy reads for read-only regular files (blk_map_read). */
+static const void *file_map_read(struct blk *bs, uint64_t off, uint64_t len)
+{
+    struct file_state *s = bs->opaque;
+    if (s->direct || s->is_blockdev || !bs->read_only)
+        return NULL;
+    pthread_mutex_lock(&s->ext_lock);
+    if (!s->map_tried) {
+        s->map_tried = true;
+        struct stat st;
+        if (fstat(bs->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+            (uint64_t)st.st_size <= SIZE_MAX) {
+            void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, bs->fd, 0);
+            if (p != MAP_FAILED) {
+                s->map = p;
+                s->map_len = (uint64_t)st.st_size;
+            }
+        }
+    }
+    uint8_t *map = s->map_off ? NULL : s->map;
+    uint64_t map_len = s->map_len;
+    pthread_mutex_unlock(&s->ext_lock);
+    if (!map || off >= map_len || len > map_len - off)
+        return NULL;
+    /* Fault the pages in now: one call instead of a fault per few pages,
+     * and a range the file no longer covers fails here (EFAULT) instead
+     * of raising SIGBUS later. */
+    long pg = sysconf(_SC_PAGESIZE);
+    uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
+    uint64_t a = ALIGN_DOWN(off, psz);
+    uint64_t e = MIN(ALIGN_UP(off + len, psz), ALIGN_UP(map_len, psz));
+    if (madvise(map + a, (size_t)(e - a), MADV_POPULATE_READ) < 0) {
+        if (errno == EINVAL) {
+            /* the kernel cannot populate: do not map at all */
+            pthread_mutex_lock(&s->ext_lock);
+            s->map_off = true;
+            pthread_mutex_unlock(&s->ext_lock);
+        }
+        return NULL;
+    }
+    return map + off;
+}
+
 /* Make [from, to) of the file real according to PREALLOC. */
 static int file_preallocate(int fd, uint64_t from, uint64_t to, enum blk_prealloc prealloc,
                             const char *filename, struct error **errp)
@@ -366,4 +422,5 @@ const struct block_driver blk_drv_file = {
     .block_status = file_block_status,
     .truncate = file_truncate,
     .allocated_size = file_allocated_size,
+    .map_read = file_map_read,
 };

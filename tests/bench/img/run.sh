@@ -9,7 +9,7 @@
 # (random and compressible), written zeros and holes, and times:
 #   convert raw -> qcow2, qcow2 -> raw, qcow2 -> qcow2 compressed,
 #   bench read and bench write (4 KiB requests, depth 64)
-# for both tools (best of RUNS runs each), printing the ratio
+# for both tools (best of RUNS runs each, interleaved), printing the ratio
 # emu-img time / qemu-img time.  Targets: <= 0.8 uncompressed, <= 0.7
 # compressed.
 set -eu
@@ -50,31 +50,33 @@ PY
 fi
 sync
 
-best() {  # best RUNS-of CMD...: prints the best wall time in seconds
-    b=""
-    i=0
-    while [ $i -lt "$runs" ]; do
-        sync    # earlier runs' dirty pages must not be written back during this one
-        s=$(date +%s.%N)
-        "$@" > /dev/null
-        e=$(date +%s.%N)
-        rm -f t.img
-        t=$(echo "$e - $s" | bc)
-        if [ -z "$b" ] || [ "$(echo "$t < $b" | bc)" = 1 ]; then b=$t; fi
-        i=$((i + 1))
-    done
-    echo "$b"
+once() {  # once CMD...: wall time of one run in seconds (target removed after)
+    sync    # earlier runs' dirty pages must not be written back during this one
+    s=$(date +%s.%N)
+    "$@" > /dev/null
+    e=$(date +%s.%N)
+    rm -f t.img
+    echo "$e - $s" | bc
 }
 
-row() {  # row NAME EMU-CMD QEMU-CMD (target removed before each run, not timed)
+min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+
+row() {  # row NAME EMU-CMD QEMU-CMD: best of RUNS each, the two tools
+         # interleaved so that both see the same machine load
     name=$1
-    shift
-    te=$(best sh -c "$1")
-    tq=$(best sh -c "$2")
+    te=""
+    tq=""
+    i=0
+    while [ $i -lt "$runs" ]; do
+        te=$(min "$te" "$(once sh -c "$2")")
+        tq=$(min "$tq" "$(once sh -c "$3")")
+        i=$((i + 1))
+    done
     printf '%-28s %9.3f %9.3f %7.2f\n' "$name" "$te" "$tq" "$(echo "$te / $tq" | bc -l)"
 }
 
 "$QEMU_IMG" convert -O qcow2 src.raw src.qcow2
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs"
 printf '%-28s %9s %9s %7s\n' "case" "emu-img" "qemu-img" "ratio"
 row "convert raw->qcow2" "$EMU_IMG convert -O qcow2 src.raw t.img" \
     "$QEMU_IMG convert -O qcow2 src.raw t.img"
