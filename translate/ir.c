@@ -9,6 +9,7 @@ static const char *const ir_names[IR_OPC_COUNT] = {
     [IR_AND] = "and", [IR_OR] = "or", [IR_XOR] = "xor", [IR_SHL] = "shl",
     [IR_SHR] = "shr", [IR_SAR] = "sar", [IR_ADDW] = "addw", [IR_SUBW] = "subw",
     [IR_SHLW] = "shlw", [IR_SHRW] = "shrw", [IR_SARW] = "sarw",
+    [IR_ROL] = "rol", [IR_ROR] = "ror", [IR_ROLW] = "rolw", [IR_RORW] = "rorw",
     [IR_SLT] = "slt", [IR_SLTU] = "sltu", [IR_MUL] = "mul", [IR_MULW] = "mulw",
     [IR_MULH] = "mulh", [IR_MULHU] = "mulhu", [IR_DIV] = "div",
     [IR_DIVU] = "divu", [IR_REM] = "rem", [IR_REMU] = "remu",
@@ -95,6 +96,10 @@ uint64_t ir_eval(const struct ir_op *op, uint64_t a, uint64_t b)
     case IR_SHLW: return sext32((uint32_t)a << (b & 31));
     case IR_SHRW: return sext32((uint32_t)a >> (b & 31));
     case IR_SARW: return sext32((uint32_t)(wa >> (b & 31)));
+    case IR_ROL: return (a << (b & 63)) | (a >> ((64 - b) & 63));
+    case IR_ROR: return (a >> (b & 63)) | (a << ((64 - b) & 63));
+    case IR_ROLW: return sext32((uint32_t)a << (b & 31) | (uint32_t)a >> ((32 - b) & 31));
+    case IR_RORW: return sext32((uint32_t)a >> (b & 31) | (uint32_t)a << ((32 - b) & 31));
     case IR_SLT: return sa < sb;
     case IR_SLTU: return a < b;
     case IR_MUL: return a * b;

@@ -35,6 +35,8 @@ enum ir_opc {
     IR_SHL, IR_SHR, IR_SAR,       /* shift count is b & 63 */
     IR_ADDW, IR_SUBW,             /* 32-bit, result sign-extended */
     IR_SHLW, IR_SHRW, IR_SARW,    /* shift count is b & 31 */
+    IR_ROL, IR_ROR,               /* rotate; count is b & 63 */
+    IR_ROLW, IR_RORW,             /* 32-bit rotate, count b & 31, sign-extended */
     IR_SLT, IR_SLTU,              /* d = (a < b), signed / unsigned */
     IR_MUL, IR_MULW, IR_MULH, IR_MULHU,
     IR_DIV, IR_DIVU, IR_REM, IR_REMU,      /* RISC-V results, never a trap */

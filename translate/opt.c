@@ -4,7 +4,8 @@
  * Forward pass: track which registers and temporaries hold a known
  * constant or a copy of another one, substitute operands, fold ops whose
  * operands are all constant (with ir_eval, the interpreter's semantics),
- * turn constant branches into jumps.  Backward pass: remove pure ops whose
+ * turn constant branches into jumps, and turn (x >> n) | (x << (w - n))
+ * into a rotate (the shifts then usually die).  Backward pass: remove pure ops whose
  * result is overwritten before it is read.  Guest registers are live at
  * every op that can fault or call out (ir_is_barrier), so the guest state
  * stays exact wherever a fault can be observed.
@@ -68,11 +69,49 @@ static bool commutative(int opc)
            opc == IR_MUL || opc == IR_ADDW || opc == IR_MULW;
 }
 
+/* A slot that holds a constant shift of another slot's value, for
+ * recognising rotates: (x >> n) | (x << (w - n)). */
+struct opt_shift {
+    int opc;        /* IR_SHL, IR_SHR, IR_SHLW, IR_SHRW; 0: none */
+    int src;        /* the shifted slot */
+    unsigned gen;   /* its version when shifted */
+    int n;          /* the count */
+};
+
+/* If op (an IR_OR of two slots) combines two shifts of the same value
+ * into a rotate, turn it into IR_ROR / IR_RORW. */
+static void fuse_rotate(struct ir_op *op, const struct opt_shift *sh, const unsigned *gen)
+{
+    int x = slot_of(op->a), y = slot_of(op->b);
+    if (x < 0 || y < 0)
+        return;
+    const struct opt_shift *r = &sh[x], *l = &sh[y];
+    if (r->opc == IR_SHL || r->opc == IR_SHLW) {
+        const struct opt_shift *t = r;
+        r = l;
+        l = t;
+    }
+    bool w = r->opc == IR_SHRW && l->opc == IR_SHLW;
+    if (!w && !(r->opc == IR_SHR && l->opc == IR_SHL))
+        return;
+    if (r->src != l->src || r->gen != gen[r->src] || l->gen != gen[l->src] ||
+        r->n <= 0 || l->n <= 0 || r->n + l->n != (w ? 32 : 64))
+        return;
+    op->opc = w ? IR_RORW : IR_ROR;
+    op->a = val_of_slot(r->src);
+    op->b = ir_const(r->n);
+}
+
 static void opt_forward(struct ir_block *b)
 {
     struct opt_info info[N_SLOTS];
-    for (int s = 0; s < N_SLOTS; s++)
+    struct opt_shift sh[N_SLOTS];
+    unsigned gen[N_SLOTS];
+    for (int s = 0; s < N_SLOTS; s++) {
         info[s] = (struct opt_info){ .copy = -1 };
+        sh[s].opc = 0;
+        gen[s] = 0;
+    }
 
     for (int i = 0; i < b->n_ops; i++) {
         struct ir_op *op = &b->ops[i];
@@ -102,6 +141,8 @@ static void opt_forward(struct ir_block *b)
                 op->opc = IR_MOV;
                 op->b = ir_const(0);
             }
+            if (op->opc == IR_OR)
+                fuse_rotate(op, sh, gen);
         } else if (op->opc == IR_BRCOND && op->a.kind == IR_V_CONST && op->b.kind == IR_V_CONST) {
             bool t = ir_cond_eval(op->aux, (uint64_t)op->a.c, (uint64_t)op->b.c);
             op->opc = IR_GOTO;
@@ -117,14 +158,25 @@ static void opt_forward(struct ir_block *b)
             continue;
         }
         if (op->opc == IR_HELPER) {
-            for (int s = 0; s < 64; s++)
+            for (int s = 0; s < 64; s++) {
                 kill_slot(info, s);
+                sh[s].opc = 0;
+                gen[s]++;
+            }
             continue;
         }
         int d = slot_of(op->d);
         if (d < 0 || op->opc == IR_ST || op->opc == IR_BRSIDE || ir_is_end(op->opc))
             continue;
         kill_slot(info, d);
+        gen[d]++;
+        sh[d].opc = 0;
+        if ((op->opc == IR_SHL || op->opc == IR_SHR || op->opc == IR_SHLW || op->opc == IR_SHRW) &&
+            slot_of(op->a) >= 0 && slot_of(op->a) != d && op->b.kind == IR_V_CONST) {
+            int m = op->opc == IR_SHLW || op->opc == IR_SHRW ? 31 : 63;
+            sh[d] = (struct opt_shift){ .opc = op->opc, .src = slot_of(op->a),
+                                        .gen = gen[slot_of(op->a)], .n = (int)(op->b.c & m) };
+        }
         if (op->opc == IR_MOV) {
             if (op->a.kind == IR_V_CONST) {
                 info[d].is_const = true;

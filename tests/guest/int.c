@@ -55,6 +55,10 @@ static void ops(uint64_t a, uint64_t b)
     mix(a ? (uint64_t)__builtin_ctzll(a) : 64); mix(__builtin_bswap64(a));
     mix(ua ? (uint64_t)__builtin_clz(ua) : 32);
     mix((a << 7) | (a >> 57)); mix((uint64_t)(int64_t)(int32_t)((ua >> 5) | (ua << 27)));
+    /* rotates the optimizer fuses (and near misses it must not) */
+    mix((uint64_t)(int64_t)(int32_t)(((ua >> 6) | (ua << 26)) ^ ((ua >> 11) | (ua << 21)) ^ ((ua >> 25) | (ua << 7))));
+    mix((uint64_t)(int64_t)(int32_t)((ua >> 6) | (ua << 25))); mix((a >> 1) | (a << 62));
+    mix((a >> 63) | (a << 1)); mix((uint64_t)(int64_t)(int32_t)((ua >> 31) | (ua << 1)));
     mix(sa < sb ? a : b); mix(a > b ? a : b); mix(a & ~b); mix(a | ~b); mix(~(a ^ b));
     mix((uint64_t)(int64_t)(int8_t)a); mix((uint64_t)(int64_t)(int16_t)a); mix((uint16_t)a);
     mix(a + (b << 1)); mix(a + (b << 2)); mix(a + (b << 3)); mix(a + (uint32_t)b);

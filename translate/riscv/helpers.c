@@ -187,28 +187,6 @@ uint64_t rv_fn_orcb(uint64_t a, uint64_t b)
     return r;
 }
 uint64_t rv_fn_rev8(uint64_t a, uint64_t b) { return __builtin_bswap64(a); }
-uint64_t rv_fn_rol(uint64_t a, uint64_t b)
-{
-    unsigned s = b & 63;
-    return s ? (a << s) | (a >> (64 - s)) : a;
-}
-uint64_t rv_fn_ror(uint64_t a, uint64_t b)
-{
-    unsigned s = b & 63;
-    return s ? (a >> s) | (a << (64 - s)) : a;
-}
-uint64_t rv_fn_rolw(uint64_t a, uint64_t b)
-{
-    uint32_t w = (uint32_t)a;
-    unsigned s = b & 31;
-    return (uint64_t)(int64_t)(int32_t)(s ? (w << s) | (w >> (32 - s)) : w);
-}
-uint64_t rv_fn_rorw(uint64_t a, uint64_t b)
-{
-    uint32_t w = (uint32_t)a;
-    unsigned s = b & 31;
-    return (uint64_t)(int64_t)(int32_t)(s ? (w >> s) | (w << (32 - s)) : w);
-}
 uint64_t rv_fn_min(uint64_t a, uint64_t b) { return (int64_t)a < (int64_t)b ? a : b; }
 uint64_t rv_fn_max(uint64_t a, uint64_t b) { return (int64_t)a > (int64_t)b ? a : b; }
 uint64_t rv_fn_minu(uint64_t a, uint64_t b) { return a < b ? a : b; }

@@ -496,12 +496,12 @@ CALLR(max, rv_fn_max)
 CALLR(maxu, rv_fn_maxu)
 CALLR(min, rv_fn_min)
 CALLR(minu, rv_fn_minu)
-CALLR(rol, rv_fn_rol)
-CALLR(ror, rv_fn_ror)
-CALLR(rolw, rv_fn_rolw)
-CALLR(rorw, rv_fn_rorw)
-CALLI(rori, rv_fn_ror, 63)
-CALLI(roriw, rv_fn_rorw, 31)
+RV_TRANS_DECL(rol) { return gen_r(dc, insn, IR_ROL); }
+RV_TRANS_DECL(ror) { return gen_r(dc, insn, IR_ROR); }
+RV_TRANS_DECL(rolw) { return gen_r(dc, insn, IR_ROLW); }
+RV_TRANS_DECL(rorw) { return gen_r(dc, insn, IR_RORW); }
+RV_TRANS_DECL(rori) { return gen_alu(dc, IR_ROR, RD(insn), src(RS1(insn)), ir_const((insn >> 20) & 63)); }
+RV_TRANS_DECL(roriw) { return gen_alu(dc, IR_RORW, RD(insn), src(RS1(insn)), ir_const((insn >> 20) & 31)); }
 static bool gen_ext(struct rv_dc *dc, uint32_t insn, int bits, bool sign)
 {
     if (!RD(insn))

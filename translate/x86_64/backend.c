@@ -254,8 +254,11 @@ static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32
     struct dst d = dst_of(g, op->d);
     int w = !w32;
     int r = RAX;
-    if (alu == ALU_ADD && w32 && !d.mem && la.k == L_REG && lb.k == L_IMM && lb.imm == 0) {
-        x_rr(b, XF_W, 0x63, d.r, la.r);         /* sext.w: movsxd d, a32 */
+    if (alu == ALU_ADD && w32 && !d.mem && la.k != L_IMM && lb.k == L_IMM && lb.imm == 0) {
+        if (la.k == L_REG)
+            x_rr(b, XF_W, 0x63, d.r, la.r);     /* sext.w: movsxd d, a32 */
+        else
+            x_rm(b, XF_W, 0x63, d.r, RBP, -1, la.disp);
         return;
     }
     if (alu == ALU_ADD && !d.mem && la.k == L_REG && la.r != d.r &&
@@ -263,6 +266,13 @@ static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32
         /* three-operand add: lea d, [a + b] */
         x_rm(b, w ? XF_W : 0, 0x8d, d.r, la.r, lb.k == L_REG ? lb.r : -1,
              lb.k == L_REG ? 0 : (int32_t)lb.imm);
+        if (w32)
+            x_rr(b, XF_W, 0x63, d.r, d.r);
+        return;
+    }
+    if (alu != ALU_SUB && !d.mem && lb.k == L_REG && lb.r == d.r &&
+        (la.k != L_IMM || fits_s32(la.imm))) {
+        alu_loc(b, w, alu, d.r, la, RDX);       /* commutative: d = b op a */
         if (w32)
             x_rr(b, XF_W, 0x63, d.r, d.r);
         return;
@@ -491,7 +501,9 @@ static void gen_st(struct x86_gen *g, const struct ir_op *op)
         x_rm(b, XF_F2, 0x0f11, x, R15, idx, (int32_t)op->imm);
         return;
     }
-    struct loc lv = rc_loc(g, op->b);
+    /* rcx is reserved only when the value is not cacheable */
+    struct loc lv = x86_slot(op->b) >= 0 ? (struct loc){ .k = L_REG, .r = rc_use(g, op->b) }
+                                         : rc_loc(g, op->b);
     int v = RCX;
     if (lv.k == L_REG)
         v = lv.r;
@@ -753,6 +765,7 @@ static void reserve_scratch(struct x86_gen *g, const struct ir_op *op)
             rc_reserve(g, RDX);
         break;
     case IR_SHL: case IR_SHR: case IR_SAR: case IR_SHLW: case IR_SHRW: case IR_SARW:
+    case IR_ROL: case IR_ROR: case IR_ROLW: case IR_RORW:
         if (op->b.kind != IR_V_CONST)
             rc_reserve(g, RCX);
         break;
@@ -801,6 +814,10 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
     case IR_SHLW: gen_shift(g, op, 4, true); break;
     case IR_SHRW: gen_shift(g, op, 5, true); break;
     case IR_SARW: gen_shift(g, op, 7, true); break;
+    case IR_ROL: gen_shift(g, op, 0, false); break;
+    case IR_ROR: gen_shift(g, op, 1, false); break;
+    case IR_ROLW: gen_shift(g, op, 0, true); break;
+    case IR_RORW: gen_shift(g, op, 1, true); break;
     case IR_SLT: gen_setcc(g, op, CC_L); break;
     case IR_SLTU: gen_setcc(g, op, CC_B); break;
     case IR_MUL: case IR_MULW: case IR_MULH: case IR_MULHU: gen_mul(g, op); break;

@@ -98,6 +98,42 @@ int rc_next_read(const struct x86_gen *g, int s, bool *dead)
     return 1 << 20;
 }
 
+/* Distance to the next read of slot s strictly after the op being emitted. */
+static int next_read_after(const struct x86_gen *g, int s)
+{
+    const struct ir_block *ir = g->ir;
+    if (!ir)
+        return 0;
+    for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
+            return i - g->op_idx;
+        if (uslot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE && !ir_is_end(op->opc))
+            return 1 << 20;
+    }
+    return 1 << 20;
+}
+
+/* The eviction score rc_alloc would pick now; -1 if a register is free. */
+static int victim_score(struct x86_gen *g)
+{
+    int best_dist = -1;
+    for (int i = 0; i < X86_POOL; i++) {
+        int h = x86_pool[i];
+        if ((g->locked | g->resident) & (1u << h))
+            continue;
+        if (g->loop_mode && !g->partial_loop && (h == RCX || h == RDX))
+            continue;
+        if (g->host_slot[h] < 0)
+            return -1;
+        bool dead;
+        int dist = 2 * rc_next_read(g, g->host_slot[h], &dead) + (g->dirty[h] && !dead ? 0 : 1);
+        if (dist > best_dist)
+            best_dist = dist;
+    }
+    return best_dist;
+}
+
 /* Pick a register: a free one, else the value read furthest in the
  * future (clean ones first among equals), written back if modified. */
 static int rc_alloc(struct x86_gen *g)
@@ -217,6 +253,19 @@ struct loc rc_loc(struct x86_gen *g, struct ir_val v)
         l.r = RBP;
         l.disp = CPU_OFF_X(v.idx);
     } else {
+        int s = x86_slot(v);
+        if (g->slot_host[s] < 0 && g->ir) {
+            /* not cached and every register taken: read it from struct
+             * cpu as a memory operand unless it is needed again sooner
+             * than what loading it would evict */
+            int victim = victim_score(g);
+            if (victim >= 0 && 2 * next_read_after(g, s) >= victim) {
+                l.k = L_MEM;
+                l.r = RBP;
+                l.disp = x86_home(s);
+                return l;
+            }
+        }
         l.k = L_REG;
         l.r = rc_use(g, v);
     }

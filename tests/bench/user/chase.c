@@ -5,7 +5,7 @@
 int main(int argc, char **argv)
 {
     long n = 4 << 20;
-    long steps = (long)(6000000 * bench_scale(argc, argv)) + 1;
+    long steps = (long)(17500000 * bench_scale(argc, argv)) + 1;
     uint64_t *next = malloc(n * sizeof(uint64_t));
     for (long i = 0; i < n; i++) next[i] = (uint64_t)i;
     for (long i = n - 1; i > 0; i--) {   /* Sattolo: one cycle */

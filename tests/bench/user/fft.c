@@ -33,7 +33,7 @@ static void fft(double *re, double *im, int n, int inv)
 int main(int argc, char **argv)
 {
     int n = 1 << 18;
-    int rounds = (int)(30 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(155 * bench_scale(argc, argv)) + 1;
     double *re = malloc(n * sizeof(double)), *im = malloc(n * sizeof(double));
     for (int i = 0; i < n; i++) { re[i] = (double)(bench_rand() % 2000) / 1000.0 - 1; im[i] = 0; }
     double chk = 0;

@@ -5,7 +5,7 @@
 int main(int argc, char **argv)
 {
     int n = 300000, deg = 8;
-    int rounds = (int)(1 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(5 * bench_scale(argc, argv)) + 1;
     int *off = malloc((n + 1) * sizeof(int)), *adj = malloc((size_t)n * deg * sizeof(int));
     int *w = malloc((size_t)n * deg * sizeof(int));
     for (int i = 0; i <= n; i++) off[i] = i * deg;

@@ -36,7 +36,7 @@ static void block(uint32_t *h, const uint8_t *p)
 int main(int argc, char **argv)
 {
     size_t n = 1 << 20;
-    int rounds = (int)(100 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(900 * bench_scale(argc, argv)) + 1;
     uint8_t *buf = malloc(n);
     for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)bench_rand();
     uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };

@@ -6,7 +6,7 @@ enum { PUSH, LOAD, STORE, ADD, SUB, MUL, MOD, JNZ, JMP, DUP, LT, HALT, XOR, SHL 
 
 int main(int argc, char **argv)
 {
-    long outer = (long)(5000 * bench_scale(argc, argv)) + 1;
+    long outer = (long)(13500 * bench_scale(argc, argv)) + 1;
     /* mem[0]=i, mem[1]=j, mem[2]=acc */
     static const long prog[] = {
         PUSH, 0, STORE, 0,                       /* i = 0 */

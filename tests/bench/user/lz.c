@@ -59,7 +59,7 @@ static size_t decompress(const uint8_t *in, size_t n, uint8_t *out)
 int main(int argc, char **argv)
 {
     size_t n = 4 << 20;
-    int rounds = (int)(6 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(40 * bench_scale(argc, argv)) + 1;
     uint8_t *in = malloc(n), *c = malloc(2 * n + 16), *d = malloc(n);
     static const char *words[] = { "the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog ",
                                    "emulator ", "translator ", "block ", "register " };

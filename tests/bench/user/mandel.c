@@ -3,7 +3,7 @@
 
 int main(int argc, char **argv)
 {
-    int w = 1200, h = (int)(2400 * bench_scale(argc, argv)) + 1, maxit = 500;
+    int w = 1200, h = (int)(8900 * bench_scale(argc, argv)) + 1, maxit = 500;
     long total = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {

@@ -4,7 +4,7 @@
 int main(int argc, char **argv)
 {
     int n = 384;
-    int rounds = (int)(40 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(170 * bench_scale(argc, argv)) + 1;
     double *a = malloc(sizeof(double) * n * n), *b = malloc(sizeof(double) * n * n), *c = malloc(sizeof(double) * n * n);
     for (int i = 0; i < n * n; i++) { a[i] = (double)(bench_rand() % 1000) / 999.0; b[i] = (double)(bench_rand() % 1000) / 777.0; }
     double sum = 0;

@@ -9,7 +9,7 @@ struct body { double x, y, z, vx, vy, vz, m; };
 
 int main(int argc, char **argv)
 {
-    long steps = (long)(5000000 * bench_scale(argc, argv)) + 1;
+    long steps = (long)(25000000 * bench_scale(argc, argv)) + 1;
     struct body b[5] = {
         { 0, 0, 0, 0, 0, 0, SM },
         { 4.84143144246472090e+00, -1.16032004402742839e+00, -1.03622044471123109e-01,

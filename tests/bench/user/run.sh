@@ -8,7 +8,8 @@
 #
 # EMU_BINARY defaults to build-bench/emu-user-riscv64 (configure a plain
 # -O2 build there: sanitizer builds are not for timing).  SCALE multiplies
-# the work (1 = about one second natively per program).  Each time is the
+# the work (1, the default, = 2-4 seconds natively per program; 0.3 for a
+# quick run).  Each time is the
 # best of $RUNS runs (default 3): the machine may be shared.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -32,7 +32,7 @@ static void ms(uint64_t *a, uint64_t *tmp, size_t n)
 int main(int argc, char **argv)
 {
     size_t n = 2000000;
-    int rounds = (int)(3 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(16 * bench_scale(argc, argv)) + 1;
     uint64_t *a = malloc(n * 8), *t = malloc(n * 8), sum = 0;
     for (int r = 0; r < rounds; r++) {
         for (size_t i = 0; i < n; i++) a[i] = bench_rand() % 1000000007u;

@@ -6,7 +6,7 @@
 int main(int argc, char **argv)
 {
     int g = 400, n = g * g;
-    int iters = (int)(900 * bench_scale(argc, argv)) + 1;
+    int iters = (int)(3000 * bench_scale(argc, argv)) + 1;
     int *rp = malloc((n + 1) * sizeof(int)), *ci = malloc(5 * n * sizeof(int));
     double *v = malloc(5 * n * sizeof(double));
     int nz = 0;

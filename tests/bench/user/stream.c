@@ -5,7 +5,7 @@
 int main(int argc, char **argv)
 {
     long n = 8 << 20;
-    int rounds = (int)(20 * bench_scale(argc, argv)) + 1;
+    int rounds = (int)(90 * bench_scale(argc, argv)) + 1;
     double *a = malloc(n * sizeof(double)), *b = malloc(n * sizeof(double)), *c = malloc(n * sizeof(double));
     for (long i = 0; i < n; i++) { a[i] = 1.0; b[i] = 2.0; c[i] = 0.0; }
     for (int r = 0; r < rounds; r++) {
