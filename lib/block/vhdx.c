@@ -420,6 +420,8 @@ static int vhdx_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
             uint64_t at = ALIGN_UP(bs->file->size, MiB);
             r = blk_pwrite(bs->file, at, s->block_size, blk);
             free(blk);
+            if (r >= 0)
+                r = blk_flush(bs->file);  /* the data is durable before the entry */
             if (r >= 0) {
                 uint8_t e[8];
                 uint64_t v = at | VHDX_PAYLOAD_FULLY_PRESENT;
