@@ -19,6 +19,9 @@
 #include "vhdx.h"
 
 #define LOG_SECTOR 4096u
+/* Entries larger than this are treated as invalid: it bounds the memory
+ * and time a hostile log can cost (real entries hold a few sectors). */
+#define LOG_MAX_ENTRY (64u << 20)
 
 struct log_entry {
     uint32_t pos, len, tail, ndesc;
@@ -48,6 +51,7 @@ static int log_entry_at(struct blk *bs, uint32_t pos, struct log_entry *e, uint8
         return r;
     uint32_t len = vhdx_le32(h + 8), ndesc = vhdx_le32(h + 24);
     if (memcmp(h, "loge", 4) != 0 || len == 0 || len % LOG_SECTOR || len > s->log_len ||
+        len > LOG_MAX_ENTRY ||
         memcmp(h + 32, s->header + 48, 16) != 0 || ndesc > len / 32)
         return 0;
     uint64_t desc_bytes = ALIGN_UP(64 + (uint64_t)ndesc * 32, (uint64_t)LOG_SECTOR);

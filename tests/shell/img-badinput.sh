@@ -177,6 +177,17 @@ for e in 0x7ff0000000006 7; do
     ! grep -q -i "sanitizer\|runtime error" err.txt || { cat err.txt; fail "vhdx: crashed"; }
     n=$((n + 1))
 done
+# hostile logs: a damaged entry, absurd entry length, huge descriptor count
+for at in 0x100c00 0x100008 0x100018; do
+    vfresh lg.vhdx subformat=fixed,block_size=1M
+    python3 "$top_srcdir/tests/shell/vhdx-log.py" build lg.vhdx
+    vpoke lg.vhdx $at 4 0xfffff000
+    set +e
+    "$EMU_IMG" check -r all lg.vhdx > /dev/null 2> err.txt
+    set -e
+    ! grep -q -i "sanitizer\|runtime error" err.txt || { cat err.txt; fail "vhdx log $at: crashed"; }
+    n=$((n + 1))
+done
 run_fails 1 "$EMU_IMG" create -f vhdx -o block_size=3M x.vhdx 1M
 run_fails 1 "$EMU_IMG" create -f vhdx -o log_size=1000k x.vhdx 1M
 run_fails 1 "$EMU_IMG" create -f vhdx -o subformat=sparse x.vhdx 1M
