@@ -45,6 +45,15 @@ static void print_formatting(const char *filename, const char *fmt,
             printf(" static=%s", o->fixed ? "on" : "off");
         if (strcmp(fmt, "vpc") == 0 && o->fixed)
             printf(" subformat=fixed");
+        if (strcmp(fmt, "vhdx") == 0) {
+            printf(" log_size=%" PRIu64 " block_size=%" PRIu64, o->log_size ? o->log_size
+                                                                          : 1048576,
+                   o->block_size);
+            if (o->subformat)
+                printf(" subformat=%s", o->subformat);
+            if (o->has_block_state_zero)
+                printf(" block_state_zero=%s", o->block_state_zero_off ? "off" : "on");
+        }
         if (strcmp(fmt, "vmdk") == 0) {
             if (o->adapter_type)
                 printf(" adapter_type=%s", o->adapter_type);

@@ -67,8 +67,7 @@ static void usage(FILE *fp)
           " [+ | -]size\n"
           "  snapshot [-q] [-l | -a snapshot | -c snapshot | -d snapshot] [-U] filename\n",
           fp);
-    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vmdk vpc");
-    fprintf(fp, _("Formats not supported yet: %s\n"), "vhdx");
+    fprintf(fp, _("\nSupported formats: %s\n"), "qcow2 raw vdi vhdx vmdk vpc");
 }
 
 void img_report(struct error *err)
@@ -258,6 +257,16 @@ int img_opts_parse(const struct block_driver *drv, const char *opts, struct blk_
                 o->hwversion = strings[ns - 1];
             else if (r >= 0)
                 o->toolsversion = strings[ns - 1];
+        } else if (strcmp(key, "block_size") == 0) {
+            r = parse_size(val, &o->block_size, errp);
+            o->has_block_size = true;
+        } else if (strcmp(key, "log_size") == 0) {
+            r = parse_size(val, &o->log_size, errp);
+        } else if (strcmp(key, "block_state_zero") == 0) {
+            bool on = true;
+            r = parse_bool(key, val, &on, errp);
+            o->block_state_zero_off = !on;
+            o->has_block_state_zero = true;
         } else if (strcmp(key, "compat6") == 0) {
             r = parse_bool(key, val, &o->compat6, errp);
         } else if (strcmp(key, "zeroed_grain") == 0) {

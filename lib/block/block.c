@@ -11,7 +11,7 @@
 #include "log.h"
 
 extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_drv_vdi,
-    blk_drv_vpc, blk_drv_vmdk;
+    blk_drv_vpc, blk_drv_vmdk, blk_drv_vhdx;
 
 /* The one table of drivers.  Formats known to qemu-img that emu does not
  * implement yet are listed in blk_planned_formats so that users get a clear
@@ -21,13 +21,14 @@ const struct block_driver *const blk_drivers[] = {
     &blk_drv_vdi,
     &blk_drv_vpc,
     &blk_drv_vmdk,
+    &blk_drv_vhdx,
     &blk_drv_raw,
     &blk_drv_file,
     NULL,
 };
 
 static const char *const blk_planned_formats[] = {
-    "vhdx", "vmdk3", NULL,
+    "vmdk3", NULL,
 };
 
 const struct block_driver *blk_find_driver(const char *name)
@@ -188,8 +189,6 @@ static const char *blk_probe_planned(const uint8_t *buf, size_t len)
 {
     if (len >= 4 && memcmp(buf, "COWD", 4) == 0)
         return "vmdk3";   /* VMware 3 (COWD) sparse: not supported */
-    if (len >= 8 && memcmp(buf, "vhdxfile", 8) == 0)
-        return "vhdx";
     return NULL;
 }
 

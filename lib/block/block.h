@@ -93,6 +93,11 @@ struct blk_create_opts {
     const char *toolsversion;   /* NULL: 2147483647 */
     bool compat6;
     bool zeroed_grain;
+    /* vhdx */
+    uint64_t block_size;        /* 0: by image size */
+    uint64_t log_size;          /* 0: 1 MiB */
+    bool block_state_zero_off;  /* block_state_zero=off */
+    bool has_block_size, has_block_state_zero;
 };
 
 /* One option a driver accepts in -o. */

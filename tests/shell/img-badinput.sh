@@ -120,6 +120,79 @@ run_fails 1 "$EMU_IMG" create -f vmdk -o subformat=bogus x.vmdk 1M
 run_fails 1 "$EMU_IMG" create -f vmdk -o adapter_type=scsi x.vmdk 1M
 run_fails 1 "$EMU_IMG" create -f vmdk -o compat6=on,hwversion=7 x.vmdk 1M
 
+# VHDX: damaged headers, region table, metadata and BAT.
+vpoke() {  # vpoke FILE OFFSET WIDTH VALUE [CRC-START CRC-LEN]: little-endian
+    python3 - "$@" <<'PY'
+import struct, sys, zlib
+path, off, width, val = sys.argv[1], int(sys.argv[2], 0), int(sys.argv[3]), int(sys.argv[4], 0)
+def crc32c(b):
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+        t.append(c)
+    crc = 0xffffffff
+    for x in b:
+        crc = t[(crc ^ x) & 0xff] ^ (crc >> 8)
+    return crc ^ 0xffffffff
+with open(path, 'r+b') as f:
+    f.seek(off)
+    f.write(val.to_bytes(width, 'little'))
+    if len(sys.argv) > 5:
+        start, length = int(sys.argv[5], 0), int(sys.argv[6], 0)
+        f.seek(start)
+        b = bytearray(f.read(length))
+        b[4:8] = bytes(4)
+        f.seek(start + 4)
+        f.write(struct.pack('<I', crc32c(bytes(b))))
+PY
+}
+vfresh() {
+    rm -f "$1"
+    qemu-img create -q -f vhdx ${2:+-o "$2"} "$1" 8M
+}
+vfresh h.vhdx; vpoke h.vhdx 0x10064 4 1; vpoke h.vhdx 0x20064 4 1
+expect_error "vhdx headers" h.vhdx
+vfresh lo.vhdx; for h in 0x10000 0x20000; do vpoke lo.vhdx $((h + 72)) 8 0x7ff0000000000 $h 4096; done
+expect_error "vhdx log offset" lo.vhdx
+vfresh rt.vhdx; for t in 0x30000 0x40000; do vpoke rt.vhdx $((t + 32)) 8 0x7ff0000000000 $t 65536; done
+expect_error "vhdx region past EOF" rt.vhdx
+vfresh rn.vhdx; for t in 0x30000 0x40000; do vpoke rn.vhdx $((t + 8)) 4 0xffffffff $t 65536; done
+expect_error "vhdx region count" rn.vhdx
+vfresh bs.vhdx; vpoke bs.vhdx 0x310000 4 0x300000;     expect_error "vhdx block size" bs.vhdx
+vfresh ds.vhdx; vpoke ds.vhdx 0x310008 8 0x7fffffffffffffff; expect_error "vhdx disk size" ds.vhdx
+vfresh mo.vhdx; vpoke mo.vhdx 0x300030 4 0xfffffff0;   expect_error "vhdx metadata item" mo.vhdx
+vfresh mc.vhdx; vpoke mc.vhdx 0x30000a 2 0xffff;       expect_error "vhdx metadata count" mc.vhdx
+vfresh tr.vhdx; truncate -s 1M tr.vhdx;                expect_error "vhdx truncated" tr.vhdx
+# a BAT entry far past the end and one with a differencing-only state:
+# reads fail cleanly (exit 1), nothing crashes
+for e in 0x7ff0000000006 7; do
+    vfresh b.vhdx
+    vpoke b.vhdx 0x200000 8 $e
+    set +e
+    "$EMU_IMG" convert -O raw b.vhdx out.raw > /dev/null 2> err.txt; rc=$?
+    set -e
+    [ "$rc" = 1 ] || { cat err.txt; fail "vhdx BAT entry $e: convert exit $rc"; }
+    ! grep -q -i "sanitizer\|runtime error" err.txt || { cat err.txt; fail "vhdx: crashed"; }
+    n=$((n + 1))
+done
+# hostile logs: a damaged entry, absurd entry length, huge descriptor count
+for at in 0x100c00 0x100008 0x100018; do
+    vfresh lg.vhdx subformat=fixed,block_size=1M
+    python3 "$top_srcdir/tests/shell/vhdx-log.py" build lg.vhdx
+    vpoke lg.vhdx $at 4 0xfffff000
+    set +e
+    "$EMU_IMG" check -r all lg.vhdx > /dev/null 2> err.txt
+    set -e
+    ! grep -q -i "sanitizer\|runtime error" err.txt || { cat err.txt; fail "vhdx log $at: crashed"; }
+    n=$((n + 1))
+done
+run_fails 1 "$EMU_IMG" create -f vhdx -o block_size=3M x.vhdx 1M
+run_fails 1 "$EMU_IMG" create -f vhdx -o log_size=1000k x.vhdx 1M
+run_fails 1 "$EMU_IMG" create -f vhdx -o subformat=sparse x.vhdx 1M
+run_fails 1 "$EMU_IMG" create -f vhdx x.vhdx 65T
+
 # Bad command lines: exit 1, no crash.
 run_fails 1 "$EMU_IMG" create -f qcow2 x.qcow2 1Q
 run_fails 1 "$EMU_IMG" create -f qcow2 -o cluster_size=3k x.qcow2 1M

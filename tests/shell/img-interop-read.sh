@@ -179,6 +179,51 @@ for k in k1.vmdk k2.vmdk k3.vmdk; do
     n=$((n + 1))
 done
 
+# VHDX: dynamic and fixed, block sizes 1M..32M, ZERO and NOT_PRESENT block
+# states, a larger log.
+rm -f x*.vhdx
+i=0
+for o in "" subformat=fixed block_size=1M block_size=32M,block_state_zero=off \
+        subformat=fixed,block_size=2M log_size=4M; do
+    i=$((i + 1))
+    qemu-img create -q -f vhdx ${o:+-o "$o"} x$i.vhdx 40M
+    qemu-io -f vhdx -c "write -P 0x11 0 100k" -c "write -P 0x22 1000k 3k" \
+        -c "write -P 0x33 9M 2M" -c "write -z 20M 1M" -c "write -P 0x44 40959k 1k" \
+        x$i.vhdx > /dev/null
+    compare_all x$i.vhdx
+    n=$((n + 1))
+done
+
+# A VHDX log left behind, replayed by emu-img and by qemu-img the same way.
+# qemu-io writes BAT updates through the log and is killed; the header is
+# then pointed at the log and the BAT sector it rewrites is zeroed, so only
+# a replay restores the data.
+rm -f l*.vhdx
+qemu-img create -q -f vhdx l.vhdx 64M
+(qemu-io -f vhdx -c "write -P 0x11 0 1M" -c "write -P 0x22 20M 3M" -c "sigraise 9" \
+    l.vhdx > /dev/null 2>&1) 2> /dev/null || true
+python3 "$top_srcdir/tests/shell/vhdx-log.py" leave l.vhdx
+cp l.vhdx l1.vhdx; cp l.vhdx l2.vhdx
+sum=$(md5sum < l.vhdx)
+run_fails 1 "$EMU_IMG" info l.vhdx
+[ "$(md5sum < l.vhdx)" = "$sum" ] || fail "vhdx: a read-only open wrote the log"
+qemu-img check -q -r all l1.vhdx > /dev/null 2>&1 || true
+"$EMU_IMG" check -q -r all l2.vhdx || fail "vhdx: emu-img did not replay the log"
+qemu-img check -q l2.vhdx || fail "vhdx: replayed image fails qemu-img check"
+qemu-img compare -q l1.vhdx l2.vhdx || fail "vhdx: replay differs from qemu-img's"
+qemu-img compare -q -f vhdx -F raw l1.vhdx /dev/zero 2> /dev/null &&
+    fail "vhdx: the replay test replayed nothing"
+# a hand-built log entry: one data sector and one zeroed range
+rm -f m*.vhdx
+qemu-img create -q -f vhdx -o subformat=fixed,block_size=1M m.vhdx 8M
+qemu-io -f vhdx -c "write -P 0x55 0 8M" m.vhdx > /dev/null
+python3 "$top_srcdir/tests/shell/vhdx-log.py" build m.vhdx
+cp m.vhdx m1.vhdx; cp m.vhdx m2.vhdx
+qemu-img check -q -r all m1.vhdx > /dev/null 2>&1 || true
+"$EMU_IMG" check -q -r all m2.vhdx || fail "vhdx: emu-img did not replay the built log"
+qemu-img compare -q m1.vhdx m2.vhdx || fail "vhdx: built log replay differs from qemu-img's"
+n=$((n + 2))
+
 # Persistent bitmaps (listed by info, counted by check).
 qemu-img create -q -f qcow2 bm.qcow2 8M
 fill bm.qcow2

@@ -302,4 +302,36 @@ if e[:512] != q[:512] or cut(e) != cut(q) or e[512 * 21:] != q[512 * 21:]:
 PY
     n=$((n + 1))
 done
+# VHDX: fresh and converted images pass qemu-img check and compare, info
+# matches qemu-img's; qemu-io writes into emu-img's images and emu-img into
+# qemu-img's.
+for o in "" subformat=fixed block_size=1M block_size=32M,block_state_zero=off log_size=2M \
+        subformat=fixed,block_size=4M; do
+    rm -f e.vhdx q.vhdx
+    "$EMU_IMG" create -q -f vhdx ${o:+-o "$o"} e.vhdx 8M || fail "vhdx -o $o: create"
+    qemu-img create -q -f vhdx ${o:+-o "$o"} q.vhdx 8M
+    qcheck e.vhdx "vhdx -o $o create"
+    "$EMU_IMG" info --output=json e.vhdx > emu.json
+    qemu-img info --output=json q.vhdx > qemu.json
+    jsoncmp emu.json qemu.json filename actual-size || fail "vhdx -o $o: info differs"
+    qemu-io -f vhdx -c "write -P 7 100k 200k" -c "write -P 8 5M 64k" e.vhdx > /dev/null
+    "$EMU_IMG" convert -O raw e.vhdx emu.raw
+    qemu-img convert -O raw e.vhdx qemu.raw
+    cmp emu.raw qemu.raw || fail "vhdx -o $o: qemu-io's writes read back differently"
+    rm -f e.vhdx
+    "$EMU_IMG" convert -f raw -O vhdx ${o:+-o "$o"} src.raw e.vhdx || fail "vhdx -o $o: convert"
+    qcheck e.vhdx "vhdx -o $o convert"
+    qemu-img compare -q src.raw e.vhdx || fail "vhdx -o $o: converted content differs"
+    "$EMU_IMG" convert -n -f raw -O vhdx src.raw q.vhdx || fail "vhdx -o $o: convert -n"
+    qcheck q.vhdx "vhdx -o $o convert -n"
+    qemu-img compare -q src.raw q.vhdx || fail "vhdx -o $o: convert -n content differs"
+    n=$((n + 1))
+done
+rm -f e.vhdx q.vhdx
+"$EMU_IMG" create -f vhdx -o subformat=fixed,block_size=1M,log_size=2M,block_state_zero=off \
+    e.vhdx 10M > emu.txt
+qemu-img create -f vhdx -o subformat=fixed,block_size=1M,log_size=2M,block_state_zero=off \
+    q.vhdx 10M > qemu.txt
+sed -i 's/e\.vhdx/q.vhdx/' emu.txt
+diff qemu.txt emu.txt || fail "vhdx: create output differs"
 echo "$n cases checked with qemu-img"

@@ -94,7 +94,7 @@ static void test_core_checks(void)
     CHECK(st >= 0 && (st & BLK_STATUS_ZERO) && pnum == 1 << 20);
     blk_close(bs);
     struct error *err = NULL;
-    CHECK(blk_open(&bs, path, "vhdx", 0, &err) == -ENOTSUP);
+    CHECK(blk_open(&bs, path, "vmdk3", 0, &err) == -ENOTSUP);
     CHECK_CONTAINS(err_msg(err), "not supported yet");
     err_free(err);
     err = NULL;
