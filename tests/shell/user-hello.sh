@@ -42,6 +42,9 @@ grep -q "exit_group(0x29" "$T/strace" || fail "-strace shows no exit_group"
 for w in "IN: 0x" "IR block" "OUT: 0x" "exec 0x"; do
     grep -q "$w" "$T/log" || fail "-d log lacks '$w'"
 done
+# in_asm disassembles with operands (the entry point sets up gp and sp)
+grep -Eq "^  0x[0-9a-f]+:  [0-9a-f]+ +(auipc|add|mv|ld|li|jal)[[:space:]]+[a-z0-9]" "$T/log" ||
+    fail "-d in_asm shows no operands"
 
 # -cpu: without Zbb, a program built for Zbb dies of SIGILL (as on hardware)
 guest_build int -march=rv64gc_zba_zbb_zbs

@@ -33,15 +33,12 @@ const struct rv_insn_desc *rv_decode(uint32_t insn, uint64_t features)
 
 void rv_describe(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen, uint64_t features)
 {
-    uint32_t insn = raw;
+    char text[96];
+    rv_disasm(text, sizeof(text), pc, raw, ilen, features);
     if (ilen == 2)
-        insn = rv_expand_compressed((uint16_t)raw, features);
-    const struct rv_insn_desc *d = insn ? rv_decode(insn, features) : NULL;
-    if (ilen == 2)
-        snprintf(buf, len, "0x%08" PRIx64 ":  %04x      c.%s -> %08x", pc, raw,
-                 d ? d->name : "illegal", insn);
+        snprintf(buf, len, "0x%08" PRIx64 ":  %04x      %s", pc, raw, text);
     else
-        snprintf(buf, len, "0x%08" PRIx64 ":  %08x  %s", pc, raw, d ? d->name : "illegal");
+        snprintf(buf, len, "0x%08" PRIx64 ":  %08x  %s", pc, raw, text);
 }
 
 static void rv_gen_illegal(struct rv_dc *dc)

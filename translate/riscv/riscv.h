@@ -69,7 +69,10 @@ uint32_t rv_expand_compressed(uint16_t c, uint64_t features);
 int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
                  rv_fetch_fn fetch, void *opaque, int max_insns);
 
-/* One line of disassembly-ish text for -d in_asm. */
+/* objdump-style disassembly of one instruction ("addi a0,a0,1" is shown
+ * as objdump shows it: "add a0,a0,1"); -1 and "unknown" if illegal. */
+int rv_disasm(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen, uint64_t features);
+/* One line of -d in_asm: address, encoding, disassembly. */
 void rv_describe(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen, uint64_t features);
 
 /* trans.c */
