@@ -81,7 +81,13 @@ struct blk *img_open(const char *filename, const char *fmt, int flags)
     struct blk *bs = NULL;
     struct error *err = NULL;
     if (blk_open(&bs, filename, fmt, flags, &err) < 0) {
-        msg_error(_("Could not open '%s': %s"), filename, err_msg(err));
+        /* Drivers name the file they fail on ("'x': problem"); when that is
+         * the file we opened, say it once, as qemu-img's messages do. */
+        const char *m = err_msg(err);
+        size_t n = strlen(filename);
+        if (m[0] == '\'' && strncmp(m + 1, filename, n) == 0 && strncmp(m + 1 + n, "': ", 3) == 0)
+            m += n + 4;
+        msg_error(_("Could not open '%s': %s"), filename, m);
         err_free(err);
         return NULL;
     }
