@@ -109,14 +109,9 @@ int img_create(int argc, char **argv)
             goto out;
         }
     }
-    const struct block_driver *drv = blk_find_driver(fmt);
-    if (!drv || drv->protocol) {
-        if (blk_format_known(fmt))
-            msg_error(_("Format '%s' is not supported yet"), fmt);
-        else
-            msg_error(_("Unknown file format '%s'"), fmt);
+    const struct block_driver *drv = img_format_driver(fmt);
+    if (!drv)
         goto out;
-    }
     struct blk_create_opts o;
     memset(&o, 0, sizeof(o));
     int r = img_opts_parse(drv, opts, &o, &set, &strings, &err);

@@ -76,6 +76,18 @@ void img_report(struct error *err)
         err_report(err);
 }
 
+const struct block_driver *img_format_driver(const char *fmt)
+{
+    const struct block_driver *drv = blk_find_driver(fmt);
+    if (drv && !drv->protocol)
+        return drv;
+    if (blk_format_known(fmt))
+        msg_error(_("Format '%s' is not supported yet"), fmt);
+    else
+        msg_error(_("Unknown file format '%s'"), fmt);
+    return NULL;
+}
+
 struct blk *img_open(const char *filename, const char *fmt, int flags)
 {
     struct blk *bs = NULL;

@@ -30,6 +30,9 @@ enum img_output { IMG_OUT_HUMAN, IMG_OUT_JSON };
 int img_parse_output(const char *s, enum img_output *out);
 
 /* Open an image and print the error (qemu-img style) on failure. */
+/* The format driver that creates images of FMT, or NULL after printing
+ * why not (unknown, or known but not supported yet). */
+const struct block_driver *img_format_driver(const char *fmt);
 struct blk *img_open(const char *filename, const char *fmt, int flags);
 /* Print "emu-img: message" for an error and free it. */
 void img_report(struct error *err);

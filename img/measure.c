@@ -72,14 +72,9 @@ int img_measure(int argc, char **argv)
         msg_error(_("Either --size N or one filename must be specified."));
         goto done;
     }
-    const struct block_driver *odrv = blk_find_driver(out_fmt);
-    if (!odrv || odrv->protocol) {
-        if (blk_format_known(out_fmt))
-            msg_error(_("Format '%s' is not supported yet"), out_fmt);
-        else
-            msg_error(_("Unknown file format '%s'"), out_fmt);
+    const struct block_driver *odrv = img_format_driver(out_fmt);
+    if (!odrv)
         goto done;
-    }
     struct blk_create_opts o;
     memset(&o, 0, sizeof(o));
     int r = img_opts_parse(odrv, opts, &o, NULL, &strings, &err);
