@@ -127,6 +127,18 @@ int qcow2_snapshot_list(struct blk *bs, struct blk_snapshot **out)
     return (int)s->nb_snapshots;
 }
 
+
+/* Free a refcount structure built for a copy-on-write metadata switch
+ * (blocks, then the table) when it was not installed (NULLs are fine). */
+static void staged_refcounts_free(uint8_t **blocks, uint64_t *table, uint64_t nentries)
+{
+    if (blocks)
+        for (uint64_t b = 0; b < nentries; b++)
+            free(blocks[b]);
+    free(blocks);
+    free(table);
+}
+
 static int find_snapshot(struct qcow2 *s, const char *name)
 {
     for (uint32_t i = 0; i < s->nb_snapshots; i++)
@@ -346,11 +358,7 @@ static int snapshot_create_cow(struct blk *bs, struct qcow2_snap *sn)
         nrt = NULL;
         ncache = NULL;
     }
-    if (ncache)
-        for (uint64_t b = 0; b < nentries; b++)
-            free(ncache[b]);
-    free(ncache);
-    free(nrt);
+    staged_refcounts_free(ncache, nrt, nentries);
 out:
     free(rc);
     free(nl1);
@@ -645,11 +653,7 @@ static int snapshot_delete_cow(struct blk *bs, uint32_t idx)
         rest = NULL;
     }
 out:
-    if (ncache)
-        for (uint64_t b = 0; b < nentries; b++)
-            free(ncache[b]);
-    free(ncache);
-    free(nrt);
+    staged_refcounts_free(ncache, nrt, nentries);
     free(rest);
     free(rc);
     free(nl1);
@@ -871,11 +875,7 @@ static int snapshot_goto_cow(struct blk *bs, uint32_t idx)
         nrt = NULL;
         ncache = NULL;
     }
-    if (ncache)
-        for (uint64_t b = 0; b < nentries; b++)
-            free(ncache[b]);
-    free(ncache);
-    free(nrt);
+    staged_refcounts_free(ncache, nrt, nentries);
     free(rc);
     free(nl1);
     free(sl1);
