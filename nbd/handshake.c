@@ -408,7 +408,9 @@ static void handle_option(struct nbd_conn *c)
         break;
     case NBD_OPT_STARTTLS:
         opt_starttls(c, len);
-        return;
+        if (c->st != NBD_ST_OPT_DATA)
+            return;     /* TLS starts, or the connection is gone */
+        break;
     case NBD_OPT_INFO:
     case NBD_OPT_GO:
         opt_info_go(c, p, end);
