@@ -373,7 +373,7 @@ static void handle_option(struct nbd_conn *c)
     const uint8_t *end = p + len;
     uint32_t opt = c->opt;
 
-    if (c->srv->tls_required && !c->tls_session && opt != NBD_OPT_STARTTLS &&
+    if (c->srv->tls_required && !c->tls_active && opt != NBD_OPT_STARTTLS &&
         opt != NBD_OPT_ABORT) {
         if (opt == NBD_OPT_EXPORT_NAME) {
             nbd_conn_fail(c);

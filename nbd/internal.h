@@ -116,6 +116,7 @@ struct nbd_conn {
 
     /* TLS */
     void *tls_session;          /* gnutls_session_t */
+    bool tls_active;            /* handshake done: all I/O goes through TLS */
     uint8_t *tls_leftover;      /* plaintext-read bytes that are TLS records */
     size_t tls_left_pos, tls_left_len;
 };

@@ -387,7 +387,7 @@ static bool conn_may_read(const struct nbd_conn *c)
 
 static void conn_close_clean(struct nbd_conn *c)
 {
-    if (c->tls_session)
+    if (c->tls_active)
         nbd_tls_bye(c);
     nbd_conn_fail(c);
 }
@@ -410,6 +410,7 @@ void nbd_conn_update(struct nbd_conn *c)
             return;
         }
         if (r > 0) {
+            c->tls_active = true;
             c->st = NBD_ST_OPT_HDR;
             c->want_buf = c->hdr;
             c->want = 16;
@@ -432,7 +433,7 @@ void nbd_conn_update(struct nbd_conn *c)
 /* Receive into BUF: >0 bytes, 0 end of stream, -EAGAIN, -errno. */
 static ssize_t conn_recv(struct nbd_conn *c, void *buf, size_t len)
 {
-    if (c->tls_session)
+    if (c->tls_active)
         return nbd_tls_recv(c, buf, len);
     ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
     if (n < 0)
@@ -562,7 +563,7 @@ static void conn_flush(struct nbd_conn *c)
     bool was_paused = !conn_may_read(c);
     while (c->out_head && !c->dead) {
         ssize_t n;
-        if (c->tls_session) {
+        if (c->tls_active) {
             struct nbd_out *o = c->out_head;
             while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
                 o->pos++;

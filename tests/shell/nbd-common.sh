@@ -5,7 +5,8 @@
 #                            set NAME_pid; killed on exit.
 #   nbd_stop NAME            SIGTERM it and wait; fails on a non-zero exit
 #                            (sanitizer reports included).
-#   nbd_wait_socket PATH     until PATH accepts NBD clients.
+#   nbd_wait_socket PATH     until PATH accepts NBD clients (this connects:
+#                            only for servers started with -t).
 #   uri_unix PATH [EXPORT]   nbd+unix URI for a socket.
 
 uri_unix() {
@@ -14,8 +15,11 @@ uri_unix() {
 
 nbd_wait_socket() {
     _i=0
-    until nbdinfo --size "$(uri_unix "$1")" >/dev/null 2>&1 ||
-          nbdinfo --list "$(uri_unix "$1")" >/dev/null 2>&1; do
+    until [ -S "$1" ] && python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+assert s.recv(8) == b"NBDMAGIC"' "$1" 2>/dev/null; do
         _i=$((_i + 1))
         [ $_i -lt 300 ] || fail "server on $1 did not come up: $(cat "$T"/*.err 2>/dev/null | tail -5)"
         sleep 0.05
