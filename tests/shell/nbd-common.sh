@@ -5,6 +5,7 @@
 #                            set NAME_pid; killed on exit.
 #   nbd_stop NAME            SIGTERM it and wait; fails on a non-zero exit
 #                            (sanitizer reports included).
+#   nbd_wait_exit NAME       the same without sending the signal.
 #   nbd_wait_socket PATH     until PATH accepts NBD clients (this connects:
 #                            only for servers started with -t).
 #   uri_unix PATH [EXPORT]   nbd+unix URI for a socket.
@@ -45,6 +46,11 @@ nbd_start() {
 nbd_stop() {
     eval "_pid=\$${1}_pid"
     kill -TERM "$_pid" 2>/dev/null || true
+    nbd_wait_exit "$1"
+}
+
+nbd_wait_exit() {
+    eval "_pid=\$${1}_pid"
     set +e
     wait "$_pid"
     _rc=$?
