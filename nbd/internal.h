@@ -3,6 +3,7 @@
 #ifndef EMU_NBD_INTERNAL_H
 #define EMU_NBD_INTERNAL_H
 
+#include <pthread.h>
 #include <sys/uio.h>
 #include "nbd.h"
 #include "proto.h"
@@ -111,6 +112,12 @@ struct nbd_conn {
     size_t in_flight_bytes;
     unsigned jobs;              /* pool jobs that still point at us */
 
+    /* The output queue.  Workers send a finished reply themselves when
+     * nothing is queued before it (direct_ok: plain sockets only), so
+     * the queue and the socket's write side are under send_lock; the
+     * socket stays open (only shut down) until no job points at us. */
+    pthread_mutex_t send_lock;
+    bool direct_ok;
     struct nbd_out *out_head, *out_tail;
     size_t out_bytes;
 
@@ -124,6 +131,10 @@ struct nbd_conn {
 /* server.c: connection I/O */
 struct nbd_out *nbd_out_new(int niov);
 void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o);
+/* Worker threads: send O now if nothing is queued before it.  Returns 1
+ * sent whole, 0 not sent (queue it from the loop), 2 partly sent and
+ * queued (RELEASE runs from the queue), -1 the socket failed. */
+int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o);
 void nbd_conn_update(struct nbd_conn *c);
 void nbd_conn_fail(struct nbd_conn *c);
 void nbd_conn_maybe_free(struct nbd_conn *c);

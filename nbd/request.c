@@ -44,7 +44,14 @@ struct nbd_req {
     struct nbd_extent *ext[2];  /* block status: base, depth */
     int next[2];
     uint8_t *hdrs;              /* chunk headers of the reply */
+    int refs;                   /* the job or the reply queue; see req_unref */
+    int ret;                    /* result of the work */
+    int sent;                   /* nbd_conn_send_direct()'s answer */
+    struct nbd_out *out;        /* the reply, built by the worker */
 };
+
+static struct nbd_out *build_reply(struct nbd_req *r, int ret);
+static void reply_status(struct nbd_req *r, int err);
 
 /* Zeros for simple replies and DF reads over holes. */
 static const uint8_t zero_page[1 << 20];
@@ -75,10 +82,14 @@ static void req_free(struct nbd_req *r)
     free(r);
 }
 
-/* The reply is out (or dropped): the request no longer counts. */
-static void req_release(void *opaque)
+/* Drop one reference (loop thread).  A request is referenced by its pool
+ * job, or by the reply queue once its reply is queued; when the last one
+ * goes, the reply is out (or dropped) and the request no longer counts. */
+static void req_unref(void *opaque)
 {
     struct nbd_req *r = opaque;
+    if (--r->refs > 0)
+        return;
     struct nbd_conn *c = r->c;
     c->in_flight--;
     c->in_flight_bytes -= r->charge;
@@ -114,6 +125,49 @@ static int seg_add(struct nbd_req *r, int kind, uint64_t off, uint64_t len, cons
     }
     r->segs[r->nsegs++] = (struct nbd_seg){ off, len, ptr, kind };
     return 0;
+}
+
+/* Data that reads as zeros (written zeros the image stores as data) goes
+ * out as holes too: the scan stops at the first non-zero word, so it is
+ * cheap on real data, and it saves the client receiving the zeros. */
+#define NBD_ZERO_SCAN 65536
+
+static int sparsify(struct nbd_req *r)
+{
+    bool any = false;
+    for (int i = 0; i < r->nsegs && !any; i++) {
+        struct nbd_seg *sg = &r->segs[i];
+        if (sg->kind != SEG_DATA || sg->len < NBD_ZERO_SCAN)
+            continue;
+        uint64_t first = ALIGN_UP(r->off + sg->off, NBD_ZERO_SCAN) - (r->off + sg->off);
+        for (uint64_t k = first; k + NBD_ZERO_SCAN <= sg->len && !any; k += NBD_ZERO_SCAN)
+            any = buf_is_zero((const uint8_t *)sg->ptr + k, NBD_ZERO_SCAN);
+    }
+    if (!any)
+        return 0;
+    struct nbd_seg *old = r->segs;
+    int n = r->nsegs;
+    r->segs = NULL;
+    r->nsegs = r->segcap = 0;
+    int ret = 0;
+    for (int i = 0; i < n && ret == 0; i++) {
+        struct nbd_seg *sg = &old[i];
+        if (sg->kind != SEG_DATA) {
+            ret = seg_add(r, sg->kind, sg->off, sg->len, sg->ptr);
+            continue;
+        }
+        for (uint64_t k = 0; k < sg->len && ret == 0;) {
+            /* blocks aligned to the export, so holes line up with clusters */
+            uint64_t end = MIN(ALIGN_DOWN(r->off + sg->off + k, NBD_ZERO_SCAN) + NBD_ZERO_SCAN -
+                               (r->off + sg->off), sg->len);
+            const uint8_t *p = (const uint8_t *)sg->ptr + k;
+            bool zero = end - k == NBD_ZERO_SCAN && buf_is_zero(p, NBD_ZERO_SCAN);
+            ret = seg_add(r, zero ? SEG_HOLE : SEG_DATA, sg->off + k, end - k, zero ? NULL : p);
+            k = end;
+        }
+    }
+    free(old);
+    return ret;
 }
 
 static int work_read(struct nbd_req *r)
@@ -171,7 +225,7 @@ static int work_read(struct nbd_req *r)
         if (ret < 0)
             return ret;
     }
-    return 0;
+    return holes ? sparsify(r) : 0;
 }
 
 static int flush_if(struct nbd_req *r, int ret)
@@ -303,9 +357,8 @@ static int work_block_status(struct nbd_req *r)
     return 0;
 }
 
-static int req_work(void *opaque)
+static int req_run(struct nbd_req *r)
 {
-    struct nbd_req *r = opaque;
     switch (r->type) {
     case NBD_CMD_READ:
         return work_read(r);
@@ -323,6 +376,74 @@ static int req_work(void *opaque)
         return work_block_status(r);
     default:
         return -EINVAL;
+    }
+}
+
+/* In the worker: do the work, build the reply and, when nothing is
+ * queued before it, send it right here (the copy into the socket then
+ * runs in parallel with other connections' and with the loop). */
+static int req_work(void *opaque)
+{
+    struct nbd_req *r = opaque;
+    r->ret = req_run(r);
+    r->out = build_reply(r, r->ret);
+    r->sent = 0;
+    if (r->out) {
+        r->refs++;          /* for the queue, should the send be partial */
+        r->sent = nbd_conn_send_direct(r->c, r->out);
+        if (r->sent != 2)
+            r->refs--;
+    }
+    return r->ret;
+}
+
+static void req_done(void *opaque, int ret)
+{
+    struct nbd_req *r = opaque;
+    struct nbd_conn *c = r->c;
+    struct nbd_out *o = r->out;
+    c->jobs--;
+    if (ret < 0)
+        nbd_log("client %d: command %u at %llu+%llu failed: %s", c->fd, r->type,
+                (unsigned long long)r->off, (unsigned long long)r->len, strerror(-ret));
+    if (!o) {
+        req_unref(r);
+        nbd_conn_fail(c);
+        return;
+    }
+    switch (r->sent) {
+    case 1:             /* sent whole by the worker */
+        free(o);
+        req_unref(r);
+        break;
+    case 2:             /* the rest is queued and holds its own reference */
+        req_unref(r);
+        break;
+    case 0:             /* the queue takes the job's reference */
+        nbd_conn_queue(c, o);
+        break;
+    default:            /* the socket failed */
+        free(o);
+        req_unref(r);
+        nbd_conn_fail(c);
+        return;
+    }
+    if (c->dead)
+        nbd_conn_maybe_free(c);
+    else
+        nbd_conn_update(c);
+}
+
+static void req_submit(struct nbd_req *r)
+{
+    struct nbd_conn *c = r->c;
+    struct error *err = NULL;
+    c->jobs++;
+    if (pool_submit(c->srv->pool, req_work, req_done, r, &err) < 0) {
+        c->jobs--;
+        nbd_log("%s", err_msg(err));
+        err_free(err);
+        reply_status(r, NBD_EIO);
     }
 }
 
@@ -349,22 +470,15 @@ static size_t chunk_hdr(const struct nbd_req *r, uint8_t *p, uint16_t flags, uin
     return 20;
 }
 
-static void reply_queue(struct nbd_req *r, struct nbd_out *o)
-{
-    o->release = req_release;
-    o->opaque = r;
-    nbd_conn_queue(r->c, o);
-}
+/* The replies are built in the worker (or, for refusals, in the loop);
+ * a reply's release drops the request's reference. */
 
 /* An error, or success without data. */
-static void reply_status(struct nbd_req *r, int err)
+static struct nbd_out *build_status(struct nbd_req *r, int err)
 {
     struct nbd_out *o = nbd_out_new(1);
-    if (!o) {
-        req_release(r);
-        nbd_conn_fail(r->c);
-        return;
-    }
+    if (!o)
+        return NULL;
     size_t n;
     if (r->c->extended || (r->c->structured && err &&
                            (r->type == NBD_CMD_READ || r->type == NBD_CMD_BLOCK_STATUS))) {
@@ -384,17 +498,17 @@ static void reply_status(struct nbd_req *r, int err)
     }
     o->iov[0] = (struct iovec){ o->hdr, n };
     o->niov = 1;
-    reply_queue(r, o);
+    return o;
 }
 
-static void reply_read(struct nbd_req *r)
+static struct nbd_out *build_read(struct nbd_req *r)
 {
     struct nbd_conn *c = r->c;
     struct nbd_out *o;
     if (!c->structured) {
         o = nbd_out_new(1 + r->nsegs);
         if (!o)
-            goto oom;
+            return NULL;
         be32_put(o->hdr, NBD_SIMPLE_REPLY_MAGIC);
         be32_put(o->hdr + 4, 0);
         be64_put(o->hdr + 8, r->cookie);
@@ -402,16 +516,17 @@ static void reply_read(struct nbd_req *r)
         o->niov = 1;
         for (int i = 0; i < r->nsegs; i++)
             o->iov[o->niov++] = (struct iovec){ (void *)r->segs[i].ptr, r->segs[i].len };
-        reply_queue(r, o);
-        return;
+        return o;
     }
     /* DF: one content chunk; its pieces are iovecs of one chunk */
     bool df = (r->flags & NBD_CMD_FLAG_DF) != 0;
     int nchunks = df ? 1 : r->nsegs;
     r->hdrs = malloc((size_t)nchunks * 48);
     o = nbd_out_new(2 * r->nsegs + 1);
-    if (!r->hdrs || !o)
-        goto oom_o;
+    if (!r->hdrs || !o) {
+        free(o);
+        return NULL;
+    }
     o->niov = 0;
     if (df) {
         uint8_t *h = r->hdrs;
@@ -420,35 +535,29 @@ static void reply_read(struct nbd_req *r)
         o->iov[o->niov++] = (struct iovec){ h, n + 8 };
         for (int i = 0; i < r->nsegs; i++)
             o->iov[o->niov++] = (struct iovec){ (void *)r->segs[i].ptr, r->segs[i].len };
-    } else {
-        for (int i = 0; i < r->nsegs; i++) {
-            struct nbd_seg *s = &r->segs[i];
-            uint8_t *h = r->hdrs + 48 * i;
-            uint16_t fl = i == r->nsegs - 1 ? NBD_REPLY_FLAG_DONE : 0;
-            size_t n;
-            if (s->kind == SEG_HOLE) {
-                n = chunk_hdr(r, h, fl, NBD_REPLY_TYPE_OFFSET_HOLE, 12);
-                be64_put(h + n, r->off + s->off);
-                be32_put(h + n + 8, (uint32_t)s->len);
-                o->iov[o->niov++] = (struct iovec){ h, n + 12 };
-            } else {
-                n = chunk_hdr(r, h, fl, NBD_REPLY_TYPE_OFFSET_DATA, 8 + s->len);
-                be64_put(h + n, r->off + s->off);
-                o->iov[o->niov++] = (struct iovec){ h, n + 8 };
-                o->iov[o->niov++] = (struct iovec){ (void *)s->ptr, s->len };
-            }
+        return o;
+    }
+    for (int i = 0; i < r->nsegs; i++) {
+        struct nbd_seg *sg = &r->segs[i];
+        uint8_t *h = r->hdrs + 48 * i;
+        uint16_t fl = i == r->nsegs - 1 ? NBD_REPLY_FLAG_DONE : 0;
+        size_t n;
+        if (sg->kind == SEG_HOLE) {
+            n = chunk_hdr(r, h, fl, NBD_REPLY_TYPE_OFFSET_HOLE, 12);
+            be64_put(h + n, r->off + sg->off);
+            be32_put(h + n + 8, (uint32_t)sg->len);
+            o->iov[o->niov++] = (struct iovec){ h, n + 12 };
+        } else {
+            n = chunk_hdr(r, h, fl, NBD_REPLY_TYPE_OFFSET_DATA, 8 + sg->len);
+            be64_put(h + n, r->off + sg->off);
+            o->iov[o->niov++] = (struct iovec){ h, n + 8 };
+            o->iov[o->niov++] = (struct iovec){ (void *)sg->ptr, sg->len };
         }
     }
-    reply_queue(r, o);
-    return;
-oom_o:
-    free(o);
-oom:
-    req_release(r);
-    nbd_conn_fail(c);
+    return o;
 }
 
-static void reply_block_status(struct nbd_req *r)
+static struct nbd_out *build_block_status(struct nbd_req *r)
 {
     struct nbd_conn *c = r->c;
     static const uint32_t ids[2] = { NBD_META_ID_BASE_ALLOCATION,
@@ -458,12 +567,10 @@ static void reply_block_status(struct nbd_req *r)
     for (int k = 0; k < 2; k++)
         total += 48 + (size_t)r->next[k] * 16;
     r->hdrs = malloc(total);
-    struct nbd_out *o = nbd_out_new(2);
+    struct nbd_out *o = nbd_out_new(1);
     if (!r->hdrs || !o) {
         free(o);
-        req_release(r);
-        nbd_conn_fail(c);
-        return;
+        return NULL;
     }
     uint8_t *p = r->hdrs;
     for (int k = 0; k < 2; k++) {
@@ -493,44 +600,40 @@ static void reply_block_status(struct nbd_req *r)
     }
     o->iov[0] = (struct iovec){ r->hdrs, (size_t)(p - r->hdrs) };
     o->niov = 1;
-    reply_queue(r, o);
+    return o;
 }
 
-static void req_done(void *opaque, int ret)
+static struct nbd_out *build_reply(struct nbd_req *r, int ret)
 {
-    struct nbd_req *r = opaque;
-    struct nbd_conn *c = r->c;
-    c->jobs--;
-    if (c->dead) {
-        req_release(r);
-        nbd_conn_maybe_free(c);
+    struct nbd_out *o;
+    if (ret < 0)
+        o = build_status(r, nbd_errno(ret));
+    else if (r->type == NBD_CMD_READ)
+        o = build_read(r);
+    else if (r->type == NBD_CMD_BLOCK_STATUS)
+        o = build_block_status(r);
+    else
+        o = build_status(r, 0);
+    if (o) {
+        o->release = req_unref;
+        o->opaque = r;
+    }
+    return o;
+}
+
+/* A reply from the loop thread (refusals): the queue takes the reference. */
+static void reply_status(struct nbd_req *r, int err)
+{
+    struct nbd_out *o = build_status(r, err);
+    if (!o) {
+        struct nbd_conn *c = r->c;
+        req_unref(r);
+        nbd_conn_fail(c);
         return;
     }
-    if (ret < 0) {
-        nbd_log("client %d: command %u at %llu+%llu failed: %s", c->fd, r->type,
-                (unsigned long long)r->off, (unsigned long long)r->len, strerror(-ret));
-        reply_status(r, nbd_errno(ret));
-    } else if (r->type == NBD_CMD_READ) {
-        reply_read(r);
-    } else if (r->type == NBD_CMD_BLOCK_STATUS) {
-        reply_block_status(r);
-    } else {
-        reply_status(r, 0);
-    }
-    nbd_conn_update(c);
-}
-
-static void req_submit(struct nbd_req *r)
-{
-    struct nbd_conn *c = r->c;
-    struct error *err = NULL;
-    c->jobs++;
-    if (pool_submit(c->srv->pool, req_work, req_done, r, &err) < 0) {
-        c->jobs--;
-        nbd_log("%s", err_msg(err));
-        err_free(err);
-        reply_status(r, NBD_EIO);
-    }
+    o->release = req_unref;
+    o->opaque = r;
+    nbd_conn_queue(r->c, o);
 }
 
 /* ---- parsing ---- */
@@ -545,13 +648,16 @@ static void want_header(struct nbd_conn *c)
 
 void nbd_req_start(struct nbd_conn *c)
 {
+    pthread_mutex_lock(&c->send_lock);
+    c->direct_ok = !c->tls_active;
+    pthread_mutex_unlock(&c->send_lock);
     want_header(c);
 }
 
 void nbd_req_free_conn(struct nbd_conn *c)
 {
     if (c->cur) {
-        req_release(c->cur);
+        req_unref(c->cur);
         c->cur = NULL;
     }
 }
@@ -613,6 +719,7 @@ static void parse_header(struct nbd_conn *c)
         nbd_conn_fail(c);
         return;
     }
+    r->refs = 1;
     r->c = c;
     r->e = c->exp;
     r->flags = be16_get(h + 4);
@@ -623,7 +730,7 @@ static void parse_header(struct nbd_conn *c)
     c->in_flight++;
     if (r->type == NBD_CMD_DISC) {
         nbd_log("client %d: NBD_CMD_DISC", c->fd);
-        req_release(r);
+        req_unref(r);
         c->st = NBD_ST_CLOSING;
         return;
     }
@@ -635,7 +742,7 @@ static void parse_header(struct nbd_conn *c)
         if (r->len > NBD_MAX_BLOCK_SIZE) {
             /* its payload cannot be held, and skipping it would let a
              * client keep the server busy: hang up */
-            req_release(r);
+            req_unref(r);
             nbd_conn_fail(c);
             return;
         }
@@ -647,7 +754,7 @@ static void parse_header(struct nbd_conn *c)
         }
         if (!req_buf_alloc(r, r->len)) {
             c->cur = NULL;
-            req_release(r);
+            req_unref(r);
             nbd_conn_fail(c);
             return;
         }

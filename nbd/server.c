@@ -236,6 +236,7 @@ int nbd_server_add_client(struct nbd_server *srv, int fd, struct error **errp)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on Unix sockets */
     c->srv = srv;
     c->fd = fd;
+    pthread_mutex_init(&c->send_lock, NULL);
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -354,35 +355,98 @@ static void out_release(struct nbd_out *o)
     free(o);
 }
 
-void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o)
+static size_t out_size(struct nbd_out *o)
 {
-    if (c->dead) {
-        out_release(o);
-        return;
-    }
-    o->bytes = 0;
-    for (int i = 0; i < o->niov; i++)
-        o->bytes += o->iov[i].iov_len;
+    size_t n = 0;
+    for (int i = o->pos; i < o->niov; i++)
+        n += o->iov[i].iov_len;
+    return n;
+}
+
+/* Append O to the queue; send_lock held. */
+static void queue_locked(struct nbd_conn *c, struct nbd_out *o)
+{
+    o->next = NULL;
+    o->bytes = out_size(o);
     if (c->out_tail)
         c->out_tail->next = o;
     else
         c->out_head = o;
     c->out_tail = o;
     c->out_bytes += o->bytes;
+}
+
+void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o)
+{
+    if (c->dead) {
+        out_release(o);
+        return;
+    }
+    pthread_mutex_lock(&c->send_lock);
+    queue_locked(c, o);
+    bool first = c->out_head == o;
+    pthread_mutex_unlock(&c->send_lock);
     /* Send at once when nothing is queued before: most replies go out
      * without another trip through select(). */
-    if (c->out_head == o && c->st != NBD_ST_TLS_HANDSHAKE)
+    if (first && c->st != NBD_ST_TLS_HANDSHAKE)
         conn_flush(c);
 }
 
-static bool conn_may_read(const struct nbd_conn *c)
+int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o)
+{
+    int ret = 0;
+    pthread_mutex_lock(&c->send_lock);
+    if (!c->direct_ok || c->out_head) {
+        pthread_mutex_unlock(&c->send_lock);
+        return 0;
+    }
+    size_t left = out_size(o);
+    while (left > 0) {
+        struct msghdr m = { .msg_iov = o->iov + o->pos,
+                            .msg_iovlen = (size_t)MIN(o->niov - o->pos, 1024) };
+        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            c->direct_ok = false;
+            ret = -1;
+            break;
+        }
+        left -= (size_t)n;
+        while (n > 0) {
+            struct iovec *v = &o->iov[o->pos];
+            size_t k = MIN((size_t)n, v->iov_len);
+            v->iov_base = (uint8_t *)v->iov_base + k;
+            v->iov_len -= k;
+            n -= (ssize_t)k;
+            if (v->iov_len == 0)
+                o->pos++;
+        }
+        while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
+            o->pos++;
+    }
+    if (ret == 0)
+        ret = left == 0 ? 1 : 2;
+    if (ret == 2)
+        queue_locked(c, o);     /* the rest goes out first, from the loop */
+    pthread_mutex_unlock(&c->send_lock);
+    return ret;
+}
+
+static bool conn_may_read(struct nbd_conn *c)
 {
     if (c->dead || c->st == NBD_ST_CLOSING || c->st == NBD_ST_TLS_FLUSH)
         return false;
     if (c->st == NBD_ST_TLS_HANDSHAKE)
         return true;
-    return c->in_flight < NBD_MAX_IN_FLIGHT && c->in_flight_bytes < NBD_MAX_IN_FLIGHT_BYTES &&
-           c->out_bytes < NBD_MAX_OUT_BYTES;
+    if (c->in_flight >= NBD_MAX_IN_FLIGHT || c->in_flight_bytes >= NBD_MAX_IN_FLIGHT_BYTES)
+        return false;
+    pthread_mutex_lock(&c->send_lock);
+    bool ok = c->out_bytes < NBD_MAX_OUT_BYTES;
+    pthread_mutex_unlock(&c->send_lock);
+    return ok;
 }
 
 static void conn_close_clean(struct nbd_conn *c)
@@ -396,12 +460,19 @@ void nbd_conn_update(struct nbd_conn *c)
 {
     if (c->dead)
         return;
-    if (c->st == NBD_ST_CLOSING && c->in_flight == 0 && !c->out_head && c->jobs == 0) {
-        conn_close_clean(c);
-        return;
+    if (c->st == NBD_ST_CLOSING && c->in_flight == 0 && c->jobs == 0) {
+        pthread_mutex_lock(&c->send_lock);
+        bool empty = c->out_head == NULL;
+        pthread_mutex_unlock(&c->send_lock);
+        if (empty) {
+            conn_close_clean(c);
+            return;
+        }
     }
     bool want_read = conn_may_read(c);
+    pthread_mutex_lock(&c->send_lock);
     bool want_write = c->out_head != NULL;
+    pthread_mutex_unlock(&c->send_lock);
     if (c->st == NBD_ST_TLS_HANDSHAKE) {
         bool ww = false;
         int r = nbd_tls_handshake(c, &ww);
@@ -561,6 +632,8 @@ static void conn_consume(struct nbd_conn *c, size_t n)
 static void conn_flush(struct nbd_conn *c)
 {
     bool was_paused = !conn_may_read(c);
+    int err = 0;
+    pthread_mutex_lock(&c->send_lock);
     while (c->out_head && !c->dead) {
         ssize_t n;
         if (c->tls_active) {
@@ -591,15 +664,21 @@ static void conn_flush(struct nbd_conn *c)
         if (n == -EAGAIN || n == -EWOULDBLOCK)
             break;
         if (n < 0) {
-            nbd_log("client %d: send: %s", c->fd, strerror((int)-n));
-            nbd_conn_fail(c);
-            return;
+            err = (int)-n;
+            break;
         }
         conn_consume(c, (size_t)n);
     }
+    bool empty = c->out_head == NULL;
+    pthread_mutex_unlock(&c->send_lock);
+    if (err) {
+        nbd_log("client %d: send: %s", c->fd, strerror(err));
+        nbd_conn_fail(c);
+        return;
+    }
     if (c->dead)
         return;
-    if (!c->out_head && c->st == NBD_ST_TLS_FLUSH) {
+    if (empty && c->st == NBD_ST_TLS_FLUSH) {
         /* the STARTTLS ack is out: the TLS handshake starts now */
         c->st = NBD_ST_TLS_HANDSHAKE;
         nbd_conn_update(c);
@@ -620,17 +699,21 @@ void nbd_conn_fail(struct nbd_conn *c)
     loop_remove_fd(c->srv->loop, c->fd);
     c->watching_read = c->watching_write = false;
     nbd_req_free_conn(c);
-    while (c->out_head) {
-        struct nbd_out *o = c->out_head;
-        c->out_head = o->next;
-        out_release(o);
-    }
-    c->out_tail = NULL;
+    pthread_mutex_lock(&c->send_lock);
+    c->direct_ok = false;
+    struct nbd_out *o = c->out_head;
+    c->out_head = c->out_tail = NULL;
     c->out_bytes = 0;
+    pthread_mutex_unlock(&c->send_lock);
+    while (o) {
+        struct nbd_out *next = o->next;
+        out_release(o);
+        o = next;
+    }
     nbd_tls_session_free(c);
+    /* workers may still be about to send: the descriptor is closed (and
+     * its number reused) only when the connection is freed */
     shutdown(c->fd, SHUT_RDWR);
-    close(c->fd);
-    c->fd = -1;
     nbd_conn_maybe_free(c);
 }
 
@@ -650,6 +733,8 @@ static void reap_conns(void *opaque)
             srv->conns = c->next;
         if (c->next)
             c->next->prev = c->prev;
+        close(c->fd);
+        pthread_mutex_destroy(&c->send_lock);
         free(c->opt_data);
         free(c->meta_export);
         free(c->tls_leftover);
