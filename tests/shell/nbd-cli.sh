@@ -3,7 +3,7 @@
 # acknowledged write is in the image, exit 0), exit after the last client
 # without -t, --fork and --pid-file, -s (writes to a temporary overlay),
 # -o, --discard=unmap, --detect-zeroes=unmap, several exports with their
-# own options, -e limits, -L against qemu-nbd, and start-up errors.
+# own options, -e limits, TCP, -L against qemu-nbd, and start-up errors.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
 need nbdinfo nbdsh qemu-img qemu-io qemu-nbd python3
@@ -111,6 +111,20 @@ b.settimeout(10)
 assert b.recv(8) == b"NBDMAGIC"
 PY
 nbd_stop e
+
+# TCP on loopback (-b, -p), listed with -L over TCP
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$EMU_NBD" -t -b 127.0.0.1 -p "$port" -x tcp -r -f raw w.raw 2> tcp.err &
+tcp=$!
+cleanup_add "kill $tcp 2>/dev/null"
+i=0
+until nbdinfo --size "nbd://127.0.0.1:$port/tcp" > tcp.size 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 200 ] || fail "no TCP server: $(cat tcp.err)"; sleep 0.05
+done
+grep -qx 67108864 tcp.size || fail "TCP export size: $(cat tcp.size)"
+"$EMU_NBD" -L -b 127.0.0.1 -p "$port" | grep -q "export: 'tcp'" || fail "-L over TCP"
+kill $tcp
+wait $tcp || fail "TCP server exited $?: $(cat tcp.err)"
 
 # emu-nbd -L against qemu-nbd
 S=$T/q.sock
