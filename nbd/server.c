@@ -383,9 +383,9 @@ static void queue_locked(struct nbd_conn *c, struct nbd_out *o)
     if (c->out_tail)
         c->out_tail->next = o;
     else
-        c->out_head = o;
+        __atomic_store_n(&c->out_head, o, __ATOMIC_RELAXED);
     c->out_tail = o;
-    c->out_bytes += o->bytes;
+    __atomic_store_n(&c->out_bytes, c->out_bytes + o->bytes, __ATOMIC_RELAXED);
 }
 
 void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o)
@@ -455,10 +455,9 @@ static bool conn_may_read(struct nbd_conn *c)
         return true;
     if (c->in_flight >= NBD_MAX_IN_FLIGHT || c->in_flight_bytes >= NBD_MAX_IN_FLIGHT_BYTES)
         return false;
-    pthread_mutex_lock(&c->send_lock);
-    bool ok = c->out_bytes < NBD_MAX_OUT_BYTES;
-    pthread_mutex_unlock(&c->send_lock);
-    return ok;
+    /* no lock: a worker may hold it for a whole send, and a stale value
+     * only delays a pause or a resume by one round */
+    return __atomic_load_n(&c->out_bytes, __ATOMIC_RELAXED) < NBD_MAX_OUT_BYTES;
 }
 
 static void conn_close_clean(struct nbd_conn *c)
@@ -482,9 +481,9 @@ void nbd_conn_update(struct nbd_conn *c)
         }
     }
     bool want_read = conn_may_read(c);
-    pthread_mutex_lock(&c->send_lock);
-    bool want_write = c->out_head != NULL;
-    pthread_mutex_unlock(&c->send_lock);
+    /* workers queue only before their job completes, and that completion
+     * runs here in the loop after it: no lock needed to see their items */
+    bool want_write = __atomic_load_n(&c->out_head, __ATOMIC_RELAXED) != NULL;
     if (c->st == NBD_ST_TLS_HANDSHAKE) {
         bool ww = false;
         int r = nbd_tls_handshake(c, &ww);
@@ -631,7 +630,7 @@ static void conn_on_write(void *opaque, int fd)
 /* Drop N sent bytes from the head of the queue. */
 static void conn_consume(struct nbd_conn *c, size_t n)
 {
-    c->out_bytes -= n;
+    __atomic_store_n(&c->out_bytes, c->out_bytes - n, __ATOMIC_RELAXED);
     while (n > 0 || (c->out_head && c->out_head->bytes == 0)) {
         struct nbd_out *o = c->out_head;
         if (!o)
@@ -650,7 +649,7 @@ static void conn_consume(struct nbd_conn *c, size_t n)
             o->pos++;
         if (o->pos < o->niov)
             break;
-        c->out_head = o->next;
+        __atomic_store_n(&c->out_head, o->next, __ATOMIC_RELAXED);
         if (!c->out_head)
             c->out_tail = NULL;
         out_release(o);
@@ -725,8 +724,9 @@ void nbd_conn_fail(struct nbd_conn *c)
     pthread_mutex_lock(&c->send_lock);
     c->direct_ok = false;
     struct nbd_out *o = c->out_head;
-    c->out_head = c->out_tail = NULL;
-    c->out_bytes = 0;
+    __atomic_store_n(&c->out_head, NULL, __ATOMIC_RELAXED);
+    c->out_tail = NULL;
+    __atomic_store_n(&c->out_bytes, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&c->send_lock);
     while (o) {
         struct nbd_out *next = o->next;
