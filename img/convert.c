@@ -162,6 +162,9 @@ static int job_work(void *op)
         r = blk_pwrite_zeroes(cv->dst, j->dst_off, j->len, cv->min_sparse ? BLK_ZERO_MAY_UNMAP : 0);
     }
     end_turn(j);
+    /* after our turn: the next write need not wait for the unmapping */
+    if (j->kind == ITEM_DATA && j->data != j->buf)
+        blk_map_release(j->mfile, j->data, j->len);
     j->write_failed = r < 0 && is_write;
     return r;
 }
