@@ -22,9 +22,16 @@ static int raw_preadv(struct blk *bs, uint64_t off, uint64_t len, const struct i
     return blk_preadv(bs->file, off, len, iov, iovcnt);
 }
 
+/* Large writes (a convert's data) reserve their blocks first: one
+ * allocation of a long extent instead of one reservation per block in the
+ * file system's write path. */
+#define RAW_RESERVE_MIN (1u << 20)
+
 static int raw_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                        int iovcnt)
 {
+    if (len >= RAW_RESERVE_MIN)
+        blk_file_reserve(bs->file, off, len);
     return blk_pwritev(bs->file, off, len, iov, iovcnt);
 }
 
