@@ -28,6 +28,18 @@
 #include "pool.h"
 
 #define CONVERT_CHUNK (2u << 20)
+#define CONVERT_MAX_SPARSE (16u << 20)   /* largest -S, as qemu-img */
+
+/* The cache modes -t and -T accept. */
+static bool convert_cache_valid(const char *mode)
+{
+    static const char *const modes[] = { "none", "writeback", "unsafe", "directsync",
+                                         "writethrough" };
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+        if (strcmp(mode, modes[i]) == 0)
+            return true;
+    return false;
+}
 
 enum item_kind { ITEM_DATA, ITEM_ZERO, ITEM_BACKING };
 
@@ -327,7 +339,7 @@ int img_convert(int argc, char **argv)
     const char *cache = "unsafe", *src_cache = "writeback", *snapshot = NULL;
     char *opts = NULL;
     bool compress = false, progress = false, quiet = false, skip_create = false;
-    bool ooo = false, target_is_zero = false;
+    bool ooo = false, target_is_zero = false, copy_offload = false, explicit_sparse = false;
     uint64_t min_sparse = 4096;
     unsigned jobs = 8;
     int c, ret = IMG_FAIL;
@@ -344,18 +356,26 @@ int img_convert(int argc, char **argv)
         case 'O': out_fmt = optarg; break;
         case 'B': backing = optarg; break;
         case 'F': backing_fmt = optarg; break;
-        case 'C': break;
+        case 'C': copy_offload = true; break;
         case 'c': compress = true; break;
         case 'o': opts = img_opts_append(opts, optarg); break;
         case 'l': snapshot = optarg; break;
         case 'S': {
             uint64_t v;
-            if (parse_size(optarg, &v, NULL) < 0 || v > INT32_MAX / 2) {
+            if (parse_size(optarg, &v, NULL) < 0) {
+                msg_error(_("Invalid buffer size for sparse output specified. You may use "
+                            "k, M, G, T, P or E suffixes for kilobytes, megabytes, "
+                            "gigabytes, terabytes, petabytes and exabytes."));
+                goto out;
+            }
+            if (v % 512 || v > CONVERT_MAX_SPARSE) {
                 msg_error(_("Invalid buffer size for sparse output specified. Valid sizes "
-                            "are multiples of 512 up to 16 MiB."));
+                            "are multiples of %u up to %u. Select 0 to disable sparse "
+                            "detection (fully allocates output)."), 512u, CONVERT_MAX_SPARSE);
                 goto out;
             }
             min_sparse = v;
+            explicit_sparse = true;
             break;
         }
         case 'p': progress = true; break;
@@ -396,16 +416,12 @@ int img_convert(int argc, char **argv)
     }
     if (quiet)
         progress = false;
-    if (argc - optind < 2) {
-        msg_error(_("Must specify image file name"));
+    if (!convert_cache_valid(cache)) {
+        msg_error(_("Invalid cache option: %s"), cache);
         goto out;
     }
-    if (target_is_zero && !skip_create) {
-        msg_error(_("--target-is-zero requires use of -n flag"));
-        goto out;
-    }
-    if (skip_create && (opts || backing)) {
-        msg_error(_("-n and %s cannot be used together"), opts ? "-o" : "-B");
+    if (!convert_cache_valid(src_cache)) {
+        msg_error(_("Invalid source cache option: %s"), src_cache);
         goto out;
     }
     const struct block_driver *odrv = img_format_driver(out_fmt);
@@ -413,6 +429,11 @@ int img_convert(int argc, char **argv)
         goto out;
     struct blk_create_opts o;
     memset(&o, 0, sizeof(o));
+    if (skip_create && opts) {
+        msg_error(_("-o has no effect when skipping image creation"));
+        goto out;
+    }
+    /* -o help works without file names */
     int r = img_opts_parse(odrv, opts, &o, &set, &strings, &err);
     if (r < 0) {
         img_report(err);
@@ -420,6 +441,27 @@ int img_convert(int argc, char **argv)
     }
     if (r == 1) {
         ret = 0;
+        goto out;
+    }
+    if (argc - optind < 2) {
+        msg_error(_("Must specify image file name"));
+        goto out;
+    }
+    if (copy_offload && compress) {
+        msg_error(_("Cannot enable copy offloading when -c is used"));
+        goto out;
+    }
+    if (copy_offload && explicit_sparse) {
+        msg_error(_("Cannot enable copy offloading when -S is used"));
+        goto out;
+    }
+    if (target_is_zero && !skip_create) {
+        msg_error(_("--target-is-zero requires use of -n flag"));
+        goto out;
+    }
+    if (target_is_zero && backing) {
+        msg_error(_("Cannot use --target-is-zero when the destination image has a backing "
+                    "file"));
         goto out;
     }
     if (compress && !odrv->pwrite_compressed) {
@@ -476,17 +518,8 @@ int img_convert(int argc, char **argv)
     const char *target = argv[argc - 1];
     if (!skip_create) {
         if (o.backing_file && !o.backing_fmt) {
-            const char *probed;
-            char *path = blk_path_combine(target, o.backing_file);
-            if (!path || blk_probe(path, &probed, &err) < 0) {
-                free(path);
-                msg_error(_("Could not open backing image '%s': %s"), o.backing_file,
-                          err_msg(err));
-                err_free(err);
-                goto out;
-            }
-            free(path);
-            o.backing_fmt = probed;
+            msg_error(_("Use of backing file requires explicit backing format"));
+            goto out;
         }
         if (!o.has_size)
             o.size = cv.total;
@@ -507,6 +540,8 @@ int img_convert(int argc, char **argv)
                   cv.dst->size, cv.total);
         goto out;
     }
+    /* With -n, -B says that the existing target has a backing file that
+     * already holds what the source's backing chain holds. */
     cv.target_backing = o.backing_file != NULL;
     /* -S 0 asks for a fully allocated target: zeros are written too. */
     cv.zero_init = min_sparse && (skip_create ? target_is_zero : !cv.target_backing);
