@@ -149,6 +149,17 @@ uint64_t ir_eval(const struct ir_op *op, uint64_t a, uint64_t b);
 uint64_t ir_fp_eval(const struct ir_op *op, uint64_t a, uint64_t b, uint64_t c);
 bool ir_cond_eval(int cond, uint64_t a, uint64_t b);
 
+/* Round to nearest, ties to max magnitude (RMM), which the host cannot do:
+ * given r, the result of the same operation rounded to nearest-even (raw
+ * bits of a double, or of a single in the low 32 bits when single), return
+ * the RMM result (r, or r moved one step away from zero at a tie).  The
+ * exception flags of RNE are those of RMM.  in[] are the operands as
+ * in_kind says; FMA operands carry the signs already (in[0] * in[1] +
+ * in[2]); CVT: the exact value is in[0]. */
+enum ir_rmm_op { IR_RMM_ADD, IR_RMM_MUL, IR_RMM_DIV, IR_RMM_FMA, IR_RMM_SQRT, IR_RMM_CVT };
+enum ir_rmm_in { IR_RMM_IN_S, IR_RMM_IN_D, IR_RMM_IN_I64, IR_RMM_IN_U64 };
+uint64_t ir_fp_rmm(int op, bool single, uint64_t r, int in_kind, const uint64_t in[3]);
+
 /* Optimizer: constant folding, copy propagation, dead-code removal. */
 void ir_optimize(struct ir_block *b);
 

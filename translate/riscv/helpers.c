@@ -58,9 +58,10 @@ int rv_helper_csr(struct cpu *cpu, uint32_t insn)
         default: return CPU_EXIT_ILLEGAL;                  /* read-only counters */
         }
         rv_fp_load_mode(cpu);
-        bool bad = cpu->frm > 4, was_bad = cpu->features & RV_FRM_INVALID;
+        bool bad = cpu->frm >= 4, was_bad = cpu->features & RV_FRM_INVALID;
         if (bad != was_bad) {
-            /* inline FP code assumes a valid frm: retranslate everything */
+            /* inline FP code assumes a mode the host has (not RMM, not
+             * invalid): retranslate everything */
             cpu->features ^= RV_FRM_INVALID;
             if (rd)
                 cpu->x[rd] = old;
