@@ -41,6 +41,10 @@ enum ir_opc {
     IR_MUL, IR_MULW, IR_MULH, IR_MULHU,
     IR_DIV, IR_DIVU, IR_REM, IR_REMU,      /* RISC-V results, never a trap */
     IR_DIVW, IR_DIVUW, IR_REMW, IR_REMUW,
+    IR_MIN, IR_MAX, IR_MINU, IR_MAXU,      /* Zbb: d = min/max(a, b) */
+    IR_CLZ, IR_CTZ, IR_CPOP,      /* Zbb, d = f(a): 64 for a zero input */
+    IR_CLZW, IR_CTZW, IR_CPOPW,   /* on the low 32 bits of a (32 for zero) */
+    IR_REV8, IR_ORCB,             /* byte reverse; each byte to 0 or 0xff */
     IR_CALL2,                     /* d = fn(a, b): pure helper, cannot fault */
     /* Floating point on doubles (operands are raw 64-bit register values).
      * They round in the current dynamic mode and accrue exception flags
@@ -71,6 +75,13 @@ enum ir_fcmp { IR_FEQ, IR_FLT, IR_FLE };
  * 64-bit values (an operand that is not boxed reads as the canonical
  * NaN); results are boxed. */
 #define IR_F_SINGLE 0x10
+
+/* aux flag of the 32-bit integer ops (IR_ADDW..IR_RORW, IR_MULW,
+ * IR_DIVW..IR_REMUW), set by the optimizer: nothing reads bits 32-63 of
+ * the result before it is overwritten (the consumers use only the low
+ * half, and no fault or exit can see it), so the back end may leave them
+ * undefined instead of sign-extending.  The interpreter ignores it. */
+#define IR_W_NOSEXT 0x80
 
 /* IR_BRCOND conditions (aux). */
 enum ir_cond { IR_EQ, IR_NE, IR_LT, IR_GE, IR_LTU, IR_GEU };
