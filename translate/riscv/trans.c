@@ -94,13 +94,15 @@ static bool gen_store(struct rv_dc *dc, uint32_t i, int size_log2, struct ir_val
     return true;
 }
 
-/* A conditional branch ends the block, except that a forward branch
+/* A conditional branch ends the block when it goes back to the block's
+ * start (a loop the back end can keep in registers); any other branch
  * becomes a side exit and translation goes on (a superblock): a loop
- * whose body holds if-statements or several exits stays one block. */
+ * whose body holds if-statements or several exits stays one block, and
+ * so does one entered in the middle whose exit test comes first. */
 static bool gen_branch(struct rv_dc *dc, uint32_t i, int cond)
 {
     uint64_t target = dc->pc + (uint64_t)imm_b(i);
-    bool side = target > dc->pc && dc->side_exits < 6 && dc->b->n_insns < dc->max_insns - 4;
+    bool side = target != dc->b->pc && dc->side_exits < 6 && dc->b->n_insns < dc->max_insns - 4;
     struct ir_op *op = gen(dc, side ? IR_BRSIDE : IR_BRCOND, ir_const(0), src(RS1(i)), src(RS2(i)));
     op->aux = (uint8_t)cond;
     op->imm = (int64_t)target;
