@@ -49,13 +49,23 @@ static void subst(struct opt_info *info, struct ir_val *v)
         *v = val_of_slot(info[s].copy);
 }
 
-static void kill_slot(struct opt_info *info, int s)
+/* n_copies[s]: how many slots are copies of s (saves the scan). */
+static void set_copy(struct opt_info *info, int *n_copies, int d, int a)
+{
+    if (info[d].copy >= 0)
+        n_copies[info[d].copy]--;
+    info[d].copy = a;
+    if (a >= 0)
+        n_copies[a]++;
+}
+
+static void kill_slot(struct opt_info *info, int *n_copies, int s)
 {
     info[s].is_const = false;
-    info[s].copy = -1;
-    for (int t = 0; t < N_SLOTS; t++)
+    set_copy(info, n_copies, s, -1);
+    for (int t = 0; t < N_SLOTS && n_copies[s] > 0; t++)
         if (info[t].copy == s)
-            info[t].copy = -1;
+            set_copy(info, n_copies, t, -1);
 }
 
 static bool is_pure(int opc)
@@ -107,6 +117,7 @@ static void opt_forward(struct ir_block *b)
     struct opt_info info[N_SLOTS];
     struct opt_shift sh[N_SLOTS];
     unsigned gen[N_SLOTS];
+    int n_copies[N_SLOTS] = { 0 };
     for (int s = 0; s < N_SLOTS; s++) {
         info[s] = (struct opt_info){ .copy = -1 };
         sh[s].opc = 0;
@@ -159,7 +170,7 @@ static void opt_forward(struct ir_block *b)
         }
         if (op->opc == IR_HELPER) {
             for (int s = 0; s < 64; s++) {
-                kill_slot(info, s);
+                kill_slot(info, n_copies, s);
                 sh[s].opc = 0;
                 gen[s]++;
             }
@@ -168,7 +179,7 @@ static void opt_forward(struct ir_block *b)
         int d = slot_of(op->d);
         if (d < 0 || op->opc == IR_ST || op->opc == IR_BRSIDE || ir_is_end(op->opc))
             continue;
-        kill_slot(info, d);
+        kill_slot(info, n_copies, d);
         gen[d]++;
         sh[d].opc = 0;
         if ((op->opc == IR_SHL || op->opc == IR_SHR || op->opc == IR_SHLW || op->opc == IR_SHRW) &&
@@ -184,7 +195,7 @@ static void opt_forward(struct ir_block *b)
             } else {
                 int a = slot_of(op->a);
                 if (a >= 0 && a != d)
-                    info[d].copy = a;
+                    set_copy(info, n_copies, d, a);
             }
         }
     }
