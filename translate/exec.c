@@ -183,6 +183,7 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
     if (cpu) {
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
+        cpu->flush_req = 0;
     }
     tr_unlock(tr);
 }
@@ -507,6 +508,8 @@ restart:
     }
     for (;;) {
         uint64_t pc = cpu->pc;
+        if (unlikely(cpu->flush_req))
+            tr_flush(tr, cpu);
         tr_lock(tr);
         struct tb *tb = tb_lookup(tr, pc);
         if (!tb) {

@@ -3,8 +3,11 @@
  * four modes: additions, products, quotients (ties exist only among
  * subnormals), square roots, fused multiply-adds and conversions, on
  * operands built to land exactly half-way, and on ordinary ones.  Every
- * result is printed with the exception flags it raised.  Compared with
+ * result is printed with the exception flags it raised.  Last, rt_sigreturn
+ * restoring frm into and out of RMM behind the translator's back (the
+ * handler changes frm).  Compared with
  * qemu-riscv64 (not portable: inline assembly). */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,6 +115,28 @@ static void pi(const char *what, int i, int m, int64_t r)
     printf("%s %d %d %llx %x\n", what, i, m, (unsigned long long)r, fflags());
 }
 
+static void handler(int sig)
+{
+    (void)sig;
+    static unsigned next_frm;
+    set_frm(next_frm);              /* the frame's frm comes back on return */
+    next_frm = 4 - next_frm;
+}
+
+/* A tie in the dynamic mode, in a loop so that it is translated inline
+ * before the signal and run again after it. */
+static void after_signal(const char *what)
+{
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            raise(SIGUSR1);
+        unsigned frm;
+        __asm__ volatile("frrm %0" : "=r"(frm));
+        pd(what, round, (int)frm, fadd_d(0x1p53, 1.0, 5));
+        pd(what, round, (int)frm, fadd_d(-0x1p53, -1.0, 5));
+    }
+}
+
 int main(void)
 {
     fflags();
@@ -176,6 +201,12 @@ int main(void)
                 pd("ediv", i * 9 + j, m, fdiv_d(edge[i], edge[j], m));
                 pd("efma", i * 9 + j, m, fmadd_d(edge[i], edge[j], edge[(i + j) % 9], m));
             }
+    set_frm(0);
+    signal(SIGUSR1, handler);
+    set_frm(4);
+    after_signal("sig-rmm");        /* the handler switches to RNE, return restores RMM */
+    set_frm(0);
+    after_signal("sig-rne");        /* the handler switches to RMM, return restores RNE */
     set_frm(0);
     return 0;
 }

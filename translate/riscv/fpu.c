@@ -69,6 +69,14 @@ void rv_fp_sync(struct cpu *cpu)
 void rv_fp_load_mode(struct cpu *cpu)
 {
     mxcsr_set(0x1f80u | (rv_rc[cpu->frm & 7] << 13));
+    /* Inline FP code is translated only while frm is a mode SSE has; when
+     * frm moved into or out of RMM/invalid behind the translator's back
+     * (rt_sigreturn restoring fcsr), drop the translations. */
+    bool special = cpu->frm >= RM_RMM;
+    if (special != ((cpu->features & RV_FRM_INVALID) != 0)) {
+        cpu->features ^= RV_FRM_INVALID;
+        cpu->flush_req = 1;
+    }
 }
 
 /* Start a host operation in rounding mode rm (RISC-V encoding). */
