@@ -61,6 +61,8 @@ struct blk_info;
 
 /* Zero-write flags. */
 #define BLK_ZERO_MAY_UNMAP 0x1    /* the area may be deallocated */
+#define BLK_ZERO_NO_FALLBACK 0x2  /* -ENOTSUP rather than writing zeroed buffers
+                                     (NBD's FAST_ZERO) */
 
 enum blk_prealloc {
     BLK_PREALLOC_OFF,
