@@ -100,7 +100,8 @@ void anon_replace(struct anon *a, uint64_t off, uint64_t len, const void *buf,
     anon_add(a, off, len, copy, prio);
 }
 
-void anon_add_file(struct anon *a, const char *src, const char *dst_name, anon_walk_fn *walk)
+void anon_add_file(struct anon *a, const char *src_name, const char *dst_name,
+                   anon_walk_fn *walk)
 {
     if (a->err)
         return;
@@ -111,11 +112,13 @@ void anon_add_file(struct anon *a, const char *src, const char *dst_name, anon_w
     }
     a->files = f;
     f += a->nfiles;
-    f->src = strdup(src);
+    f->src = blk_path_combine(a->filename, src_name);
+    f->src_name = strdup(src_name);
     f->dst_name = strdup(dst_name);
     f->walk = walk;
-    if (!f->src || !f->dst_name) {
+    if (!f->src || !f->src_name || !f->dst_name) {
         free(f->src);
+        free(f->src_name);
         free(f->dst_name);
         a->err = -ENOMEM;
         return;
@@ -332,6 +335,7 @@ static void anon_free(struct anon *a)
     }
     for (int i = 0; i < a->nfiles; i++) {
         free(a->files[i].src);
+        free(a->files[i].src_name);
         free(a->files[i].dst_name);
     }
     free(a->files);
@@ -415,23 +419,55 @@ static int anon_files(struct anon *a, const char *src, const char *dst,
     return r;
 }
 
-/* Refuse, before anything is written, to write a further file's copy over
- * a source file (DST in the folder of SRC, with the same extent names). */
+/* Whether NAME stays in the image's folder: relative, no "..".  Names come
+ * from the image: an absolute or climbing name could make anonymize write
+ * (or punch holes into) any file. */
+static bool anon_name_ok(const char *name)
+{
+    if (!name[0] || name[0] == '/')
+        return false;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        p += n;
+        p += *p == '/';
+    }
+    return true;
+}
+
+/* Refuse, before anything is written, further files outside the image's
+ * folder, and copies that would overwrite a source file (DST in the
+ * folder of SRC, with the same extent names). */
 static int anon_files_check(const struct anon *a, const struct stat *ss, const char *dst,
                             struct error **errp)
 {
     for (int i = 0; i < a->nfiles; i++) {
-        char *out = blk_path_combine(dst, a->files[i].dst_name);
+        const struct anon_file *f = &a->files[i];
+        if (!anon_name_ok(f->src_name) || !anon_name_ok(f->dst_name))
+            return err_set(errp, EPERM, _("'%s': extent file name '%s' is not relative to "
+                                          "the image's folder; not following it"),
+                           a->filename, f->src_name);
+        struct stat sx, sy;
+        if (!dst) {
+            /* in place: an extent that is the image file itself is not
+             * punched away as a whole */
+            if (stat(f->src, &sx) == 0 && anon_same_file(ss, &sx))
+                return err_set(errp, EINVAL, _("'%s': names itself as an extent"),
+                               a->filename);
+            continue;
+        }
+        char *out = blk_path_combine(dst, f->dst_name);
         if (!out)
             return err_set(errp, ENOMEM, _("out of memory"));
-        struct stat sx, sy;
-        bool clash = stat(out, &sy) == 0 &&
-                     (anon_same_file(ss, &sy) ||
-                      (stat(a->files[i].src, &sx) == 0 && anon_same_file(&sx, &sy)));
+        bool clash = strcmp(out, dst) == 0 ||
+                     (stat(out, &sy) == 0 &&
+                      (anon_same_file(ss, &sy) ||
+                       (stat(f->src, &sx) == 0 && anon_same_file(&sx, &sy))));
         if (clash) {
             int r = err_set(errp, EEXIST, _("'%s': the copy of extent '%s' would overwrite a "
                                             "source file; write DST into another folder"),
-                            out, a->files[i].src);
+                            out, f->src);
             free(out);
             return r;
         }
@@ -448,7 +484,7 @@ static int anon_one(const char *src, const char *dst, anon_walk_fn *walk,
     struct anon_seg *seg = NULL;
     size_t ns = 0;
     int dst_fd = -1, r;
-    a.fd = open(src, (o->in_place ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    a.fd = open(src, (o->in_place ? O_RDWR : O_RDONLY) | O_CLOEXEC | (depth ? O_NOFOLLOW : 0));
     if (a.fd < 0)
         return err_set_errno(errp, errno, _("Could not open '%s'"), src);
     struct stat ss;
@@ -475,6 +511,9 @@ static int anon_one(const char *src, const char *dst, anon_walk_fn *walk,
         r = err_set_errno(errp, -r, _("cannot anonymize '%s'"), src);
         goto out;
     }
+    r = anon_files_check(&a, &ss, o->in_place ? NULL : dst, errp);
+    if (r < 0)
+        goto out;
     if (!o->in_place) {
         struct stat ds;
         if (stat(dst, &ds) == 0 && anon_same_file(&ss, &ds)) {
@@ -482,10 +521,10 @@ static int anon_one(const char *src, const char *dst, anon_walk_fn *walk,
                         src, dst);
             goto out;
         }
-        r = anon_files_check(&a, &ss, dst, errp);
-        if (r < 0)
-            goto out;
-        dst_fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* further files are opened without following links: their names
+         * come from the image */
+        dst_fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (depth ? O_NOFOLLOW : 0),
+                      0644);
         if (dst_fd < 0) {
             r = err_set_errno(errp, errno, _("Could not create '%s'"), dst);
             goto out;

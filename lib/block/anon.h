@@ -46,6 +46,7 @@ typedef int anon_walk_fn(struct anon *a, struct error **errp);
 /* A further file of the image (a VMDK extent named by a descriptor). */
 struct anon_file {
     char *src;                /* path of the source file */
+    char *src_name;           /* its name as the image records it */
     char *dst_name;           /* name for the copy, relative to DST's folder */
     anon_walk_fn *walk;       /* NULL: the whole file is user data */
 };
@@ -79,8 +80,11 @@ void anon_replace_ref(struct anon *a, uint64_t off, uint64_t len, const uint8_t 
                       enum anon_prio prio);
 /* Memory freed with A; NULL (and A failed) when out of memory. */
 uint8_t *anon_alloc(struct anon *a, size_t len);
-/* Record a further file of the image. */
-void anon_add_file(struct anon *a, const char *src, const char *dst_name, anon_walk_fn *walk);
+/* Record a further file of the image, named by the image relative to it
+ * (SRC_NAME) and to be written as DST_NAME next to the copy.  Names that
+ * leave the image's folder make the run fail before anything is written. */
+void anon_add_file(struct anon *a, const char *src_name, const char *dst_name,
+                   anon_walk_fn *walk);
 static inline bool anon_failed(const struct anon *a)
 {
     return a->err != 0;

@@ -137,7 +137,8 @@ static void va_walk_gts(struct va *v)
         v->a->err = -ENOMEM;
         return;
     }
-    qsort(v->gts, v->ngt, sizeof(*v->gts), va_cmp_u64);
+    if (v->ngt)
+        qsort(v->gts, v->ngt, sizeof(*v->gts), va_cmp_u64);
     for (size_t i = 0; i < v->ngt && !anon_failed(v->a); i++) {
         if (i && v->gts[i] == v->gts[i - 1])
             continue;   /* both directories, or a loop: once */
@@ -289,16 +290,10 @@ struct va_desc {
 static void va_extent(void *opaque, const char *type, const char *orig, const char *now)
 {
     struct va_desc *d = opaque;
-    char *src = blk_path_combine(d->a->filename, orig);
-    if (!src) {
-        d->a->err = -ENOMEM;
-        return;
-    }
     if (strcmp(type, "FLAT") == 0 || strcmp(type, "VMFS") == 0)
-        anon_add_file(d->a, src, now, NULL);
+        anon_add_file(d->a, orig, now, NULL);
     else if (strcmp(type, "SPARSE") == 0 || strcmp(type, "VMFSSPARSE") == 0)
-        anon_add_file(d->a, src, now, va_sparse);
-    free(src);
+        anon_add_file(d->a, orig, now, va_sparse);
 }
 
 int vmdk_anonymize(struct anon *a, struct error **errp)

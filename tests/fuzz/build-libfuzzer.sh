@@ -13,3 +13,6 @@ for fmt in qcow2 raw vdi vpc vmdk; do
         $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
         -o "$b/fuzz-$fmt" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm
 done
+clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$src/lib" -I"$b" \
+    "$src/tests/fuzz/fuzz-anon.c" $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
+    -o "$b/fuzz-anon" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm

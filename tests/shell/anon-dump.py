@@ -12,6 +12,7 @@ checksum (printed as valid/invalid instead).  --mask-names (qcow2) shows
 names only by their length, for comparing against a copy made with
 emu-img anonymize --scrub-names."""
 import hashlib
+import os
 import struct
 import sys
 
@@ -30,12 +31,15 @@ def sha(b):
 
 class Img:
     def __init__(self, path):
-        self.data = open(path, 'rb').read()
-        self.size = len(self.data)
+        self.f = open(path, 'rb')
+        self.size = os.path.getsize(path)
 
     def read(self, off, n):
-        b = self.data[off:off + n] if off < self.size else b''
-        return b + bytes(n - len(b))
+        b = b''
+        if off < self.size and n > 0:
+            self.f.seek(off)
+            b = self.f.read(n)
+        return b + bytes(max(n, 0) - len(b))
 
 
 def be(fmt, b, off=0):
@@ -195,7 +199,7 @@ def dump_vmdk(im, out):
     if im.read(0, 4) == b'KDMV':
         vmdk_sparse(im, out)
     else:
-        out('descriptor %r' % im.data.rstrip(b'\0'))
+        out('descriptor %r' % im.read(0, min(im.size, 1 << 20)).rstrip(b'\0'))
 
 
 def dump_vdi(im, out):
