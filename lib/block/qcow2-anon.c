@@ -43,7 +43,19 @@ struct qa {
     size_t nl2, capl2;
     struct qa_comp *comps;
     size_t ncomp, capcomp;
+    /* Bytes of tables left to parse.  Honest tables do not overlap, so
+     * they add up to less than the file; a crafted image naming the same
+     * bytes as thousands of tables has the rest kept but not parsed. */
+    uint64_t budget;
 };
+
+static bool qa_spend(struct qa *q, uint64_t bytes)
+{
+    if (bytes > q->budget)
+        return false;
+    q->budget -= bytes;
+    return true;
+}
 
 static void qa_push_l2(struct qa *q, uint64_t off)
 {
@@ -60,9 +72,29 @@ static void qa_push_l2(struct qa *q, uint64_t off)
     q->l2s[q->nl2++] = off;
 }
 
+static int qa_cmp_comp(const void *x, const void *y);
+
+/* Sort and drop duplicates (the same compressed cluster named again). */
+static void qa_compact_comps(struct qa *q)
+{
+    if (!q->ncomp)
+        return;
+    qsort(q->comps, q->ncomp, sizeof(*q->comps), qa_cmp_comp);
+    size_t w = 1;
+    for (size_t i = 1; i < q->ncomp; i++)
+        if (q->comps[i].off != q->comps[w - 1].off)
+            q->comps[w++] = q->comps[i];
+    q->ncomp = w;
+}
+
 static void qa_push_comp(struct qa *q, uint64_t off, uint64_t end)
 {
-    if (q->ncomp == q->capcomp) {
+    bool compacted = false;
+    if (q->ncomp == q->capcomp && q->ncomp >= (1u << 20)) {
+        qa_compact_comps(q);   /* snapshots share clusters: do not grow for them */
+        compacted = true;
+    }
+    if (q->ncomp == q->capcomp || (compacted && q->ncomp > q->capcomp / 2)) {
         size_t cap = q->capcomp ? q->capcomp * 2 : 64;
         struct qa_comp *n = realloc(q->comps, cap * sizeof(*n));
         if (!n) {
@@ -85,6 +117,8 @@ static uint8_t *qa_table(struct qa *q, uint64_t off, uint64_t n, uint64_t maxb, 
     uint64_t bytes = MIN(n, maxb / 8) * 8;
     anon_keep(q->a, off, bytes);
     bytes = MIN(bytes, ALIGN_UP(q->a->size - off, (uint64_t)8));
+    if (!qa_spend(q, bytes))
+        return NULL;
     uint8_t *t = malloc(bytes);
     if (!t) {
         q->a->err = -ENOMEM;
@@ -119,8 +153,11 @@ static int qa_cmp_u64(const void *x, const void *y)
 
 static int qa_cmp_comp(const void *x, const void *y)
 {
+    /* by offset; the smaller footprint first, it bounds the stream */
     const struct qa_comp *a = x, *b = y;
-    return a->off < b->off ? -1 : a->off > b->off;
+    if (a->off != b->off)
+        return a->off < b->off ? -1 : 1;
+    return a->end < b->end ? -1 : a->end > b->end;
 }
 
 /* Every distinct L2 table once: keep it, note its compressed clusters. */
@@ -140,9 +177,12 @@ static void qa_walk_l2(struct qa *q)
             continue;
         uint64_t off = q->l2s[i];
         anon_keep(q->a, off, q->cs);
-        if (anon_read(q->a, off, q->cs, t) < 0)
+        /* entries past the end of the file read as zeros: not parsed */
+        uint64_t in_file = MIN(n, DIV_ROUND_UP(q->a->size - off, (uint64_t)q->l2_esize));
+        if (!qa_spend(q, in_file * q->l2_esize) ||
+            anon_read(q->a, off, in_file * q->l2_esize, t) < 0)
             continue;
-        for (uint64_t k = 0; k < n; k++) {
+        for (uint64_t k = 0; k < in_file; k++) {
             uint64_t e = be64_get(t + k * q->l2_esize);
             if (!(e & QCOW2_OFLAG_COMPRESSED))
                 continue;
@@ -198,7 +238,7 @@ static void qa_compressed(struct qa *q)
 {
     if (!q->ncomp || anon_failed(q->a))
         return;
-    qsort(q->comps, q->ncomp, sizeof(*q->comps), qa_cmp_comp);
+    qa_compact_comps(q);
     size_t zlen = 0;
     uint8_t *zs = qa_zero_stream(q, &zlen);
     for (size_t i = 0; i < q->ncomp; i++) {
@@ -299,7 +339,7 @@ int qcow2_anonymize(struct anon *a, struct error **errp)
         return err_set_errno(errp, -r, _("cannot read '%s'"), a->filename);
     if (be32_get(h) != QCOW2_MAGIC)
         return err_set(errp, EINVAL, _("'%s': not a qcow2 image"), a->filename);
-    struct qa q = { .a = a };
+    struct qa q = { .a = a, .budget = 4 * a->size + (UINT64_C(64) << 20) };
     uint32_t version = be32_get(h + 4);
     q.cluster_bits = be32_get(h + 20);
     bool tables = true;

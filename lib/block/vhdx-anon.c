@@ -224,10 +224,17 @@ static void vx_log(struct vx *v, uint64_t loff, uint64_t llen)
     if (loff < MiB || loff % MiB || !llen || llen % MiB || loff >= v->a->size)
         return;
     llen = MIN(llen, ALIGN_UP(v->a->size - loff, (uint64_t)LOG_SECTOR));
+    /* honest entries do not overlap: entries claiming more than twice the
+     * log in all are not read (their sectors are then user data) */
+    uint64_t budget = 2 * llen + LOG_MAX_ENTRY;
     for (uint64_t pos = 0; pos < llen && !anon_failed(v->a); pos += LOG_SECTOR) {
         uint8_t h[64];
         if (anon_read(v->a, loff + pos, 64, h) < 0 || memcmp(h, "loge", 4) != 0)
             continue;
+        uint32_t len = vhdx_le32(h + 8);
+        if (len > budget)
+            break;
+        budget -= len;
         vx_log_entry(v, loff, llen, pos, h);
     }
 }

@@ -129,10 +129,16 @@ static int va_cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+/* Keep every grain table once; for compressed extents note the grains
+ * they name.  Parsing is bounded like in qcow2-anon.c: honest tables do
+ * not overlap, crafted ones repeating the same bytes are kept unparsed. */
 static void va_walk_gts(struct va *v)
 {
     uint64_t gt_bytes = (uint64_t)v->gtes * 4;
+    uint64_t budget = 4 * v->a->size + (UINT64_C(64) << 20);
     uint8_t *gt = malloc(gt_bytes);
+    uint64_t *grains = NULL;
+    size_t ngr = 0, capgr = 0;
     if (!gt) {
         v->a->err = -ENOMEM;
         return;
@@ -143,28 +149,47 @@ static void va_walk_gts(struct va *v)
         if (i && v->gts[i] == v->gts[i - 1])
             continue;   /* both directories, or a loop: once */
         anon_keep(v->a, v->gts[i], gt_bytes);
-        if (!v->compressed || anon_read(v->a, v->gts[i], gt_bytes, gt) < 0)
+        uint64_t in_file = MIN(gt_bytes, ALIGN_UP(v->a->size - v->gts[i], (uint64_t)4));
+        if (!v->compressed || in_file > budget || anon_read(v->a, v->gts[i], in_file, gt) < 0)
             continue;
-        for (uint32_t k = 0; k < v->gtes; k++) {
+        budget -= in_file;
+        for (uint64_t k = 0; k < in_file / 4; k++) {
             uint64_t g = (uint64_t)vmdk_le32(gt + 4 * k) * 512;
             if (g <= 512 || g >= v->a->size)
                 continue;
-            if (v->markers) {
-                uint8_t m[12];
-                if (anon_read(v->a, g, 12, m) < 0)
-                    continue;
-                va_grain(v, g, vmdk_le32(m + 8));
-            } else {
-                /* no marker: the stream starts at the grain; its size is
-                 * unknown, so the zero stream must fit in one sector */
-                if (v->zs && v->zlen <= 512)
-                    anon_replace_ref(v->a, g, v->zlen, v->zs, ANON_PRIO_DATA);
-                else
-                    v->a->warn_unfit++;
+            if (ngr == capgr) {
+                size_t cap = capgr ? capgr * 2 : 1024;
+                uint64_t *n = realloc(grains, cap * sizeof(*n));
+                if (!n) {
+                    v->a->err = -ENOMEM;
+                    break;
+                }
+                grains = n;
+                capgr = cap;
             }
+            grains[ngr++] = g;
         }
     }
     free(gt);
+    if (ngr)
+        qsort(grains, ngr, sizeof(*grains), va_cmp_u64);
+    for (size_t i = 0; i < ngr && !anon_failed(v->a); i++) {
+        uint64_t g = grains[i];
+        if (i && g == grains[i - 1])
+            continue;
+        if (v->markers) {
+            uint8_t m[12];
+            if (anon_read(v->a, g, 12, m) >= 0)
+                va_grain(v, g, vmdk_le32(m + 8));
+        } else if (v->zs && v->zlen <= 512) {
+            /* no marker: the stream starts at the grain; its size is
+             * unknown, so the zero stream must fit in one sector */
+            anon_replace_ref(v->a, g, v->zlen, v->zs, ANON_PRIO_DATA);
+        } else {
+            v->a->warn_unfit++;
+        }
+    }
+    free(grains);
 }
 
 /* Scan the markers of a stream from sector START: grains, grain tables and

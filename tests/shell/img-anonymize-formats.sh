@@ -110,6 +110,15 @@ qemu-img compare -q -F raw dst/scrub.vmdk zero.raw || fail "scrubbed flat image 
 run_fails 1 "$EMU_IMG" anonymize src/flat.vmdk src/flat2.vmdk
 [ -f src/flat2.vmdk ] && fail "DST written though its extent would overwrite SRC's"
 
+# twoGbMaxExtentSparse: a descriptor naming sparse extent files, each
+# walked like a monolithicSparse image
+qemu-img convert -f raw -O vmdk -o subformat=twoGbMaxExtentSparse data.raw src/split.vmdk
+anon_check vmdk split.vmdk
+for s in $all; do grep -a -q -F "$s" dst/split-s001.vmdk && fail "split extent kept $s"; done
+python3 "$DUMP" vmdk src/split-s001.vmdk > dump.src
+python3 "$DUMP" vmdk dst/split-s001.vmdk > dump.dst
+diff dump.src dump.dst || fail "split extent metadata differs"
+
 # damaged: leaked blocks holding data, entries past the end of the file
 for f in vmdk vdi vpc vhdx; do
     conv qemu $f leak.$f

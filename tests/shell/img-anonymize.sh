@@ -90,6 +90,13 @@ grep -q 'VM SIZE' info.src && grep -q '64 KiB' info.src || fail "q.qcow2: no VM 
 make_image emu e.qcow2
 anon_check qcow2 e.qcow2 $secrets
 
+# a persistent dirty bitmap: directory, table and bitmap clusters are kept
+qemu-img create -q -f qcow2 src/bm.qcow2 64M
+qemu-img bitmap --add src/bm.qcow2 dirty0
+qemu-io -f qcow2 -c "write -q -s d1 0 64k" -c "write -q -s d4 32M 64k" src/bm.qcow2
+anon_check qcow2 bm.qcow2 "$s1" "$s4"
+grep -q 'bitmap data' dump.src || fail "bm.qcow2: no bitmap clusters"
+
 # damaged: refcount of a data cluster 0, an L2 entry past EOF, dirty and
 # corrupt bits, plus the leak
 make_image qemu bad.qcow2
