@@ -1,5 +1,5 @@
 /* anonymize.c - emu-img anonymize [-f fmt] [-p] [-q] [--scrub-names]
- *                                 [--in-place] SRC [DST]
+ *                                 [--in-place] [--keep-allocation] SRC [DST]
  * Writes DST with every metadata byte of SRC at the same offset and every
  * other byte a hole, so a broken image can be handed on without its data.
  * The walkers and the writer are in lib/block/anon.c and *-anon.c. */
@@ -25,6 +25,7 @@ int img_anonymize(int argc, char **argv)
         { "format", required_argument, NULL, 'f' },
         { "scrub-names", no_argument, NULL, 's' },
         { "in-place", no_argument, NULL, 'i' },
+        { "keep-allocation", no_argument, NULL, 'k' },
         { NULL, 0, NULL, 0 },
     };
     struct anon_opts o = { 0 };
@@ -38,9 +39,10 @@ int img_anonymize(int argc, char **argv)
         case 'q': quiet = true; break;
         case 's': o.scrub_names = true; break;
         case 'i': o.in_place = true; break;
+        case 'k': o.keep_allocation = true; break;
         case 'h':
-            printf("anonymize [-f fmt] [-p] [-q] [--scrub-names] [--in-place] filename "
-                   "[output_filename]\n");
+            printf("anonymize [-f fmt] [-p] [-q] [--scrub-names] [--in-place] "
+                   "[--keep-allocation] filename [output_filename]\n");
             return 0;
         case ':':
             msg_error(_("option '%s' needs an argument"), argv[optind - 1]);

@@ -307,12 +307,8 @@ static int anon_write_sparse(int fd, const uint8_t *buf, uint64_t len, uint64_t 
     return 0;
 }
 
-static int anon_zero_range(int fd, uint64_t off, uint64_t len)
+static int anon_write_zeros(int fd, uint64_t off, uint64_t len)
 {
-    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
-        return 0;
-    if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
-        return -errno;
     static const uint8_t zero[ANON_BLOCK * 16];
     while (len) {
         uint64_t n = MIN(len, (uint64_t)sizeof(zero));
@@ -321,6 +317,48 @@ static int anon_zero_range(int fd, uint64_t off, uint64_t len)
             return r;
         off += n;
         len -= n;
+    }
+    return 0;
+}
+
+static int anon_zero_range(int fd, uint64_t off, uint64_t len)
+{
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+        return 0;
+    if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+        return -errno;
+    return anon_write_zeros(fd, off, len);
+}
+
+/* User data [OFF, OFF+LEN) goes: a hole in the fresh copy (nothing to do)
+ * or punched in place.  With keep_allocation, zeros are written instead
+ * where the source has data blocks (SEEK_DATA, no data is read), so that
+ * tools that look at the file's holes (qemu-img map) see the same. */
+static int anon_gap(struct anon *a, int fd, const struct anon_opts *o, uint64_t off,
+                    uint64_t len)
+{
+    if (!o->keep_allocation)
+        return o->in_place ? anon_zero_range(fd, off, len) : 0;
+    uint64_t end = off + len;
+    while (off < end) {
+        off_t d = lseek(a->fd, (off_t)off, SEEK_DATA), h;
+        if (d < 0 && errno == ENXIO)
+            return 0;   /* only a hole up to the end */
+        if (d < 0) {
+            d = (off_t)off;   /* no SEEK_DATA: all of it is data */
+            h = (off_t)end;
+        } else {
+            h = lseek(a->fd, d, SEEK_HOLE);
+            if (h < 0)
+                h = (off_t)end;
+        }
+        if ((uint64_t)d >= end)
+            return 0;
+        uint64_t n = MIN((uint64_t)h, end) - (uint64_t)d;
+        int r = anon_write_zeros(fd, (uint64_t)d, n);
+        if (r < 0)
+            return r;
+        off = (uint64_t)d + n;
     }
     return 0;
 }
@@ -357,10 +395,13 @@ static int anon_write(struct anon *a, const struct anon_seg *seg, size_t ns, int
     int r = 0;
     for (size_t i = 0; i <= ns && r >= 0; i++) {
         uint64_t start = i < ns ? seg[i].off : a->size;
-        if (in_place && start > pos) {
-            r = anon_zero_range(a->fd, pos, start - pos);
-            if (r < 0)
-                return err_set_errno(errp, -r, _("cannot punch holes into '%s'"), a->filename);
+        if (start > pos) {
+            r = anon_gap(a, in_place ? a->fd : dst_fd, o, pos, start - pos);
+            if (r < 0) {
+                free(buf);
+                return err_set_errno(errp, -r, _("cannot punch holes into '%s'"),
+                                     in_place ? a->filename : dst);
+            }
         }
         if (i == ns)
             break;

@@ -109,6 +109,7 @@ struct anon_opts {
     const char *fmt;          /* NULL: probe */
     bool scrub_names;
     bool in_place;
+    bool keep_allocation;     /* zeros, not holes, where SRC has data blocks */
     void (*progress)(void *opaque, double pct);
     void *opaque;
 };

@@ -153,4 +153,7 @@ grep -q ' desc .* sector ' dump.src || fail "left.vhdx: no BAT log entry"
 cp data.raw src/data.raw
 anon_check raw data.raw $all
 [ "$(du -k dst/data.raw | cut -f1)" = 0 ] || fail "raw: DST not a hole"
+ANON_OPTS=--keep-allocation anon_check raw data.raw $all
+[ "$(du -k dst/data.raw | cut -f1)" = "$(du -k src/data.raw | cut -f1)" ] ||
+    fail "raw: --keep-allocation did not keep the allocation"
 exit 0
