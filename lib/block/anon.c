@@ -190,7 +190,7 @@ static int anon_cmp_u64(const void *x, const void *y)
  * decides.  A sweep over the range boundaries with the set of ranges
  * covering the current piece; that set is small except in images built
  * to make it large, which only cost time. */
-static int anon_resolve(struct anon *a, struct anon_seg **out, size_t *nout)
+int anon_resolve(struct anon *a, struct anon_seg **out, size_t *nout)
 {
     *out = NULL;
     *nout = 0;
@@ -363,7 +363,7 @@ static int anon_gap(struct anon *a, int fd, const struct anon_opts *o, uint64_t 
     return 0;
 }
 
-static void anon_free(struct anon *a)
+void anon_free(struct anon *a)
 {
     free(a->r);
     while (a->blobs) {
@@ -438,9 +438,8 @@ static int anon_one(const char *src, const char *dst, anon_walk_fn *walk,
                     struct error **errp);
 
 /* The further files of an image go next to DST, or are punched in place. */
-static int anon_files(struct anon *a, const char *src, const char *dst,
-                      const struct anon_opts *o, struct anon_stats *st, int depth,
-                      struct error **errp)
+static int anon_files(struct anon *a, const char *dst, const struct anon_opts *o,
+                      struct anon_stats *st, int depth, struct error **errp)
 {
     int r = 0;
     for (int i = 0; i < a->nfiles && r >= 0; i++) {
@@ -456,7 +455,6 @@ static int anon_files(struct anon *a, const char *src, const char *dst,
             st->files++;
         free(out);
     }
-    (void)src;
     return r;
 }
 
@@ -596,7 +594,7 @@ static int anon_one(const char *src, const char *dst, anon_walk_fn *walk,
         st->meta_bytes += seg[i].len;
     st->meta_ranges += ns;
     st->warn_unfit += a.warn_unfit;
-    r = anon_files(&a, src, dst, o, st, depth, errp);
+    r = anon_files(&a, dst, o, st, depth, errp);
 out:
     if (dst_fd >= 0)
         close(dst_fd);

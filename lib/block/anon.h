@@ -104,6 +104,12 @@ struct anon_seg {
     const uint8_t *data;      /* NULL: the source's bytes */
 };
 
+/* Resolve A's ranges into *OUT (caller frees): sorted, non-overlapping,
+ * adjacent copies merged.  Returns 0 or -ENOMEM. */
+int anon_resolve(struct anon *a, struct anon_seg **out, size_t *nout);
+/* Free what A holds (ranges, blobs, files); A's fd is the caller's. */
+void anon_free(struct anon *a);
+
 /* Options and results of one run. */
 struct anon_opts {
     const char *fmt;          /* NULL: probe */
