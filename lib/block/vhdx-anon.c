@@ -219,24 +219,52 @@ static void vx_log_entry(struct vx *v, uint64_t loff, uint64_t llen, uint64_t po
     free(user);
 }
 
+struct vx_entry {
+    uint64_t seq, pos;
+};
+
+static int vx_cmp_entry(const void *x, const void *y)
+{
+    const struct vx_entry *a = x, *b = y;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* Every entry header in the log, oldest first: a newer entry that
+ * overwrote part of an older one (the log is circular) is written last,
+ * so its sectors are the ones that stay. */
 static void vx_log(struct vx *v, uint64_t loff, uint64_t llen)
 {
     if (loff < MiB || loff % MiB || !llen || llen % MiB || loff >= v->a->size)
         return;
     llen = MIN(llen, ALIGN_UP(v->a->size - loff, (uint64_t)LOG_SECTOR));
+    struct vx_entry *e = malloc((llen / LOG_SECTOR + 1) * sizeof(*e));
+    if (!e) {
+        v->a->err = -ENOMEM;
+        return;
+    }
+    size_t n = 0;
+    for (uint64_t pos = 0; pos < llen; pos += LOG_SECTOR) {
+        uint8_t h[64];
+        if (anon_read(v->a, loff + pos, 64, h) >= 0 && memcmp(h, "loge", 4) == 0)
+            e[n++] = (struct vx_entry){ vhdx_le64(h + 16), pos };
+    }
+    qsort(e, n, sizeof(*e), vx_cmp_entry);
     /* honest entries do not overlap: entries claiming more than twice the
      * log in all are not read (their sectors are then user data) */
     uint64_t budget = 2 * llen + LOG_MAX_ENTRY;
-    for (uint64_t pos = 0; pos < llen && !anon_failed(v->a); pos += LOG_SECTOR) {
+    for (size_t i = 0; i < n && !anon_failed(v->a); i++) {
         uint8_t h[64];
-        if (anon_read(v->a, loff + pos, 64, h) < 0 || memcmp(h, "loge", 4) != 0)
+        if (anon_read(v->a, loff + e[i].pos, 64, h) < 0)
             continue;
         uint32_t len = vhdx_le32(h + 8);
         if (len > budget)
             break;
         budget -= len;
-        vx_log_entry(v, loff, llen, pos, h);
+        vx_log_entry(v, loff, llen, e[i].pos, h);
     }
+    free(e);
 }
 
 int vhdx_anonymize(struct anon *a, struct error **errp)
