@@ -39,6 +39,7 @@
 
 struct blk;
 struct blk_info;
+struct anon;
 
 /* Open flags. */
 #define BLK_O_RDWR       0x1   /* open for writing */
@@ -223,6 +224,9 @@ struct block_driver {
                    uint64_t *required, uint64_t *fully, struct error **errp);
     /* Protocol nodes: see blk_map_read(). */
     const void *(*map_read)(struct blk *bs, uint64_t off, uint64_t len);
+    /* emu-img anonymize: find the metadata of the raw file in A without
+     * opening the image (see anon.h); NULL: not supported. */
+    int (*anonymize)(struct anon *a, struct error **errp);
 };
 
 struct blk {

@@ -71,6 +71,14 @@ static int raw_create(const char *filename, const struct blk_create_opts *o,
     return file->create(filename, o, errp);
 }
 
+/* anonymize: a raw image is all user data, nothing is metadata. */
+static int raw_anonymize(struct anon *a, struct error **errp)
+{
+    (void)a;
+    (void)errp;
+    return 0;
+}
+
 static const struct blk_opt_desc raw_create_opts[] = {
     { "size", "size", N_("Virtual disk size") },
     { "preallocation", "str", N_("Preallocation mode (allowed values: off, falloc, full)") },
@@ -90,4 +98,5 @@ const struct block_driver blk_drv_raw = {
     .pdiscard = raw_pdiscard,
     .block_status = raw_block_status,
     .truncate = raw_truncate,
+    .anonymize = raw_anonymize,
 };

@@ -24,6 +24,7 @@
 #include <zlib.h>
 #include "i18n.h"
 #include "vmdk.h"
+#include "anon.h"
 
 #define VMDK_MAX_EXTENTS 64
 
@@ -720,4 +721,5 @@ const struct block_driver blk_drv_vmdk = {
     .block_status = vmdk_block_status,
     .get_info = vmdk_get_info,
     .allocated_size = vmdk_allocated_size,
+    .anonymize = vmdk_anonymize,
 };
