@@ -157,6 +157,8 @@ run_fails 1 "$EMU_IMG" anonymize --in-place src/q.qcow2 dst/x
 run_fails 1 "$EMU_IMG" anonymize src/q.qcow2 src/q.qcow2
 run_fails 1 "$EMU_IMG" anonymize -f qcow2 d1 dst/d1
 "$EMU_IMG" anonymize --help | grep -q scrub-names || fail "--help"
+"$EMU_IMG" anonymize d1 dst/d1 2>&1 | grep -q 'probed as raw' || fail "no warning for raw"
+[ "$(du -k dst/d1 | cut -f1)" = 0 ] || fail "raw copy not a hole"
 
 # a truncated image: no crash, no data
 head -c 400000 src/q.qcow2 > src/cut.qcow2
