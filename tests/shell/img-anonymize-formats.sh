@@ -158,6 +158,17 @@ python3 "$top_srcdir/tests/shell/vhdx-log.py" leave left.vhdx
 mv left.vhdx src/left.vhdx
 ANON_NO_COMPARE=1 anon_check vhdx left.vhdx
 grep -q ' desc .* sector ' dump.src || fail "left.vhdx: no BAT log entry"
+# replaying the log (check -r all) does the same to both
+cp src/left.vhdx left-src.vhdx
+cp dst/left.vhdx left-dst.vhdx
+qemu-img check -r all left-src.vhdx > rep.src 2>&1 || true
+qemu-img check -r all left-dst.vhdx > rep.dst 2>&1 || true
+diff rep.src rep.dst || fail "left.vhdx: log replay differs"
+qemu-img map --output=json left-src.vhdx | map_norm vhdx > rmap.src
+qemu-img map --output=json left-dst.vhdx | map_norm vhdx > rmap.dst
+diff rmap.src rmap.dst || fail "left.vhdx: map after replay differs"
+rm -f zero.raw && truncate -s 16M zero.raw
+qemu-img compare -q -F raw left-dst.vhdx zero.raw || fail "left.vhdx: replayed DST not zeros"
 
 # raw: all data
 cp data.raw src/data.raw
