@@ -71,6 +71,9 @@ int img_anonymize(int argc, char **argv)
         return IMG_FAIL;
     }
     img_progress_end(progress);
+    if (!o.fmt && strcmp(st.fmt, "raw") == 0 && !quiet)
+        msg_warn(_("'%s' was probed as raw: the copy holds no metadata; name the format "
+                   "with -f if it is an image"), src);
     if (st.warn_unfit && !quiet)
         msg_warn(_("%u compressed clusters had no room for a compressed zero stream and "
                    "were zeroed (they will not read back)"), st.warn_unfit);

@@ -627,5 +627,6 @@ int blk_anonymize(const char *src, const char *dst, const struct anon_opts *o,
         walk = qcow2_anonymize;
     if (!walk)
         return err_set(errp, ENOTSUP, _("Format '%s' does not support anonymize"), fmt);
+    st->fmt = drv->name;
     return anon_one(src, dst, walk, o, st, 0, errp);
 }

@@ -120,6 +120,7 @@ struct anon_opts {
     void *opaque;
 };
 struct anon_stats {
+    const char *fmt;          /* the format walked (probed or given) */
     uint64_t file_size;       /* source length */
     uint64_t meta_bytes;      /* bytes kept or replaced */
     uint64_t meta_ranges;

@@ -205,7 +205,7 @@ static void va_scan_markers(struct va *v, uint64_t pos)
         uint64_t val = vmdk_le64(m);
         uint32_t size = vmdk_le32(m + 8), type = vmdk_le32(m + 12);
         if (size) {
-            if (size > max_grain || val * 512 >= (UINT64_C(1) << 41))
+            if (size > max_grain || val >= (UINT64_C(1) << 41))   /* lba past any capacity */
                 return;
             va_grain(v, pos, size);
             pos += ALIGN_UP((uint64_t)12 + size, (uint64_t)512);

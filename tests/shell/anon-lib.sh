@@ -7,8 +7,8 @@
 #       anonymizes $T/src/NAME into $T/dst/NAME and checks: SRC's bytes and
 #       mtime unchanged; each SECRET is in SRC (unless marked "hidden:")
 #       and nowhere in DST; the structure dumps (anon-dump.py) are equal;
-#       qemu-img info equal but for the disk size; qemu-img check the same
-#       output and exit code; qemu-img map --output=json the same but for
+#       qemu-img info equal but for the disk size; qemu-img check (and
+#       emu-img check) the same output and exit code; qemu-img map --output=json the same but for
 #       the zero flag of data extents; every guest read of DST is zero.
 #       Set ANON_OPTS for more options (with --scrub-names, qcow2 dumps
 #       compare names by length, other formats' dumps are not compared), ANON_NO_COMPARE=1 to skip the
@@ -120,6 +120,9 @@ anon_check() {
     in_dir "$T/src" qemu-img check -U -f "$_fmt" "$_name" > "$T/check.src"
     in_dir "$T/dst" qemu-img check -U -f "$_fmt" "$_name" > "$T/check.dst"
     diff "$T/check.src" "$T/check.dst" || fail "$_name: qemu-img check differs"
+    in_dir "$T/src" "$EMU_IMG" check -f "$_fmt" "$_name" > "$T/echeck.src"
+    in_dir "$T/dst" "$EMU_IMG" check -f "$_fmt" "$_name" > "$T/echeck.dst"
+    diff "$T/echeck.src" "$T/echeck.dst" || fail "$_name: emu-img check differs"
     (cd "$T/src" && qemu-img map -U --output=json -f "$_fmt" "$_name" 2>&1 || true) | map_norm "$_fmt" $_exact \
         > "$T/map.src" 2>&1 || true
     (cd "$T/dst" && qemu-img map -U --output=json -f "$_fmt" "$_name" 2>&1 || true) | map_norm "$_fmt" $_exact \
