@@ -17,6 +17,8 @@
 
 int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
 void tr_code_cache_free(struct tr *tr);
+int tr_code_cache_fork_copy(struct tr *tr);
+int tr_code_cache_fork_map(struct tr *tr, int fd);
 
 /* Per-thread state of the loop, for the fault handler. */
 struct tr_thread {
@@ -46,6 +48,7 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
     tr->fetch = fetch;
     tr->fetch_opaque = opaque;
     tr->max_insns = fe->max_insns;
+    tr->fork_fd = -1;
     /* -d exec wants to see every block: no direct jumps between blocks */
     tr->no_chain = mode == TR_MODE_COMPARE || log_on(LOG_EXEC);
     tr->hash = calloc((size_t)1 << TR_HASH_BITS, sizeof(*tr->hash));
@@ -119,6 +122,41 @@ void tr_lock(struct tr *tr)
 void tr_unlock(struct tr *tr)
 {
     pthread_mutex_unlock(&tr->lock);
+}
+
+int tr_fork_prepare(struct tr *tr)
+{
+    tr_lock(tr);
+    int fd = tr_code_cache_fork_copy(tr);
+    if (fd < -1) {
+        tr_unlock(tr);
+        return fd;
+    }
+    tr->fork_fd = fd;
+    return 0;
+}
+
+void tr_fork_parent(struct tr *tr)
+{
+    if (tr->fork_fd >= 0)
+        close(tr->fork_fd);
+    tr->fork_fd = -1;
+    tr_unlock(tr);
+}
+
+int tr_fork_child(struct tr *tr)
+{
+    /* the lock was held across fork by the thread that is now the only
+     * one; its owner id is the parent's, so make a fresh, unlocked one */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&tr->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    /* and a code cache of its own (the memfd is shared with the parent) */
+    int fd = tr->fork_fd;
+    tr->fork_fd = -1;
+    return fd >= 0 ? tr_code_cache_fork_map(tr, fd) : 0;
 }
 
 void tr_set_multi_threaded(struct tr *tr)

@@ -9,7 +9,10 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,9 +31,11 @@ static char **env_owned;    /* the environment array after -E/-U */
 static void usage(FILE *fp)
 {
     fprintf(fp, _("Usage: %s [options] program [arguments...]\n"
-                  "Run a statically linked riscv64 Linux program.\n"
+                  "Run a riscv64 Linux program (static or dynamic) or script.\n"
                   "\n"
                   "Options:\n"
+                  "  -L PREFIX        look up absolute paths (the ELF interpreter, libraries,\n"
+                  "                   files) below PREFIX first (also EMU_LD_PREFIX)\n"
                   "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
                   "  -D FILE          write the log to FILE\n"
                   "  -strace          log system calls\n"
@@ -116,6 +121,8 @@ int main(int argc, char **argv)
     const char *argv0 = NULL;
     enum tr_mode mode = TR_MODE_JIT;
     char **env = environ;
+    const char *sysroot = getenv("EMU_LD_PREFIX");
+    const char *cpu_model = NULL;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *o = argv[i];
@@ -158,6 +165,10 @@ int main(int argc, char **argv)
                 msg_error(_("unknown CPU model '%s' (use e.g. rv64gc_zba_zbb_zbs)"), arg);
                 return 1;
             }
+            cpu_model = arg;
+            i++;
+        } else if (strcmp(o, "-L") == 0) {
+            sysroot = arg;
             i++;
         } else if (strcmp(o, "-E") == 0 || strcmp(o, "-U") == 0) {
             char **e = env_edit(env, o[1] == 'E' ? arg : NULL, o[1] == 'U' ? arg : NULL);
@@ -181,16 +192,65 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    /* started by binfmt_misc with the P flag: argv is interpreter, the
+     * program's full path, its argv[0], its arguments */
+    long execfd = (long)getauxval(AT_EXECFD);
+    if (execfd > 2)
+        close((int)execfd);     /* flag O/C: we open the program by its path */
+    if (i == 1 && (getauxval(AT_FLAGS) & 1 /* AT_FLAGS_PRESERVE_ARGV0 */) && argc >= 3) {
+        argv0 = argv[2];
+        argv[2] = argv[1];
+        i = 2;
+    }
+    char sysroot_buf[PATH_MAX];
+    if (sysroot && *sysroot) {
+        if (!realpath(sysroot, sysroot_buf)) {
+            msg_error(_("cannot use '%s' as the sysroot: %s"), sysroot, strerror(errno));
+            return 1;
+        }
+        sysroot = strcmp(sysroot_buf, "/") == 0 ? NULL : sysroot_buf;
+    } else {
+        sysroot = NULL;
+    }
 
     static struct user u;
     static struct uthread main_thread;
     struct cpu *cpu_p = &main_thread.cpu;
     main_thread.u = &u;
     user_thread = &main_thread;
+    main_thread.tid = gettid();
     u.n_threads = 1;
     u.cpu = cpu_p;
+    pthread_mutex_init(&u.threads_lock, NULL);
+    user_thread_register(&u, &main_thread);
+    u.sysroot = sysroot;
+    u.cpu_model = cpu_model;
+    u.emu_argv0 = argv[0];
+    char self[PATH_MAX];
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (sn > 0) {
+        self[sn] = 0;
+        u.emu_path = strdup(self);
+    } else {
+        u.emu_path = argv[0];
+    }
+    u.rlim_as.rlim_cur = u.rlim_as.rlim_max = RLIM_INFINITY;
+    /* an execve by an emulated parent left its guest's blocked signals as
+     * our host mask (syscall-proc.c): they are the guest's now */
+    sigset_t hostmask, none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, &hostmask);
+    for (int sig = 1; sig < 32; sig++)
+        if (sigismember(&hostmask, sig))
+            main_thread.blocked |= UINT64_C(1) << (sig - 1);
+    user_signals_init(&u);
 #define cpu (*cpu_p)
-    u.exe_path = argv[i];
+    /* the program given on our command line may be a guest path too */
+    const char *prog = argv[i];
+    char prog_buf[PATH_MAX];
+    if (sysroot && prog[0] == '/')
+        prog = user_path(&u, prog, prog_buf, sizeof(prog_buf));
+    u.exe_path = prog;
     cpu.features = features;
     cpu.res_addr = ~UINT64_C(0);
     if (gmem_init(&u.mem, &err) < 0) {
@@ -198,7 +258,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cpu.guest_base = (uint64_t)(uintptr_t)u.mem.base;
-    if (elf_load(&u, argv[i], argv + i, argc - i, env, argv0, &err) < 0) {
+    if (elf_load(&u, prog, argv + i, argc - i, env, argv0, &err) < 0) {
         err_report(err);
         return 1;
     }
