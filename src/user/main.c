@@ -197,10 +197,12 @@ int main(int argc, char **argv)
     long execfd = (long)getauxval(AT_EXECFD);
     if (execfd > 2)
         close((int)execfd);     /* flag O/C: we open the program by its path */
+    bool via_binfmt = execfd > 0;
     if (i == 1 && (getauxval(AT_FLAGS) & 1 /* AT_FLAGS_PRESERVE_ARGV0 */) && argc >= 3) {
         argv0 = argv[2];
         argv[2] = argv[1];
         i = 2;
+        via_binfmt = true;
     }
     char sysroot_buf[PATH_MAX];
     if (sysroot && *sysroot) {
@@ -225,6 +227,7 @@ int main(int argc, char **argv)
     user_thread_register(&u, &main_thread);
     u.sysroot = sysroot;
     u.cpu_model = cpu_model;
+    u.via_binfmt = via_binfmt;
     u.emu_argv0 = argv[0];
     char self[PATH_MAX];
     ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);

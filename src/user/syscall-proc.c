@@ -151,7 +151,8 @@ static long do_execve(struct user *u, uint64_t path_ga, uint64_t argv_ga, uint64
             sigaddset(&mask, sig);
     pthread_sigmask(SIG_SETMASK, &mask, &old);
     fflush(NULL);
-    if (!emu) {
+    if (!emu || u->via_binfmt) {
+        /* the host runs it, or binfmt_misc brings it back to us */
         execve(hp, argv, envp);
     } else {
         size_t argc = 0;
@@ -185,6 +186,8 @@ static long do_execve(struct user *u, uint64_t path_ga, uint64_t argv_ga, uint64
             execve("/proc/self/exe", (char **)nv, envp);
             execve(u->emu_path, (char **)nv, envp);
             free(nv);
+            /* neither (a chroot without /proc): binfmt_misc may know us */
+            execve(hp, argv, envp);
         }
     }
     r = -errno;

@@ -52,6 +52,7 @@ struct user {
     const char *cpu_model;        /* -cpu as given, passed on by execve */
     const char *emu_argv0;        /* how we were started, for execve */
     const char *emu_path;         /* our own binary (when /proc is missing) */
+    bool via_binfmt;              /* started by binfmt_misc: execve goes through it again */
     struct rlimit rlim_as;        /* the guest's RLIMIT_AS, kept from the host */
     uint64_t entry, phdr, phnum, load_bias;
     uint64_t stack_lo;            /* the main stack's lowest address */
