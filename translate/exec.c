@@ -559,9 +559,11 @@ restart:
             r = (int)tr->enter(cpu, code);
             t->armed = 0;
         }
-        if (r == CPU_EXIT_CHAIN)
+        if (r == CPU_EXIT_CHAIN && !tr->single_step)
             continue;
         cpu->chain_from = NULL;
+        if (r == CPU_EXIT_CHAIN)
+            return CPU_EXIT_INTERRUPT;      /* one step done */
         if (r == CPU_EXIT_FLUSH) {
             tr_flush(tr, cpu);
             continue;

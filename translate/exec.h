@@ -105,6 +105,8 @@ struct tr {
     uint64_t features;
     int max_insns;
     bool no_chain;
+    bool single_step;       /* a debugger steps: tr_run returns after every block
+                               (CPU_EXIT_INTERRUPT); set max_insns 1 and no_chain too */
 
     /* code cache: one memfd mapped twice (W^X) */
     uint8_t *rw, *rx;

@@ -22,6 +22,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "msg.h"
+#include "parse.h"
 #include "prog.h"
 
 extern char **environ;
@@ -36,9 +37,10 @@ static void usage(FILE *fp)
                   "Options:\n"
                   "  -L PREFIX        look up absolute paths (the ELF interpreter, libraries,\n"
                   "                   files) below PREFIX first (also EMU_LD_PREFIX)\n"
+                  "  -g PORT          wait for gdb (target remote :PORT) before the first instruction\n"
                   "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
                   "  -D FILE          write the log to FILE\n"
-                  "  -strace          log system calls\n"
+                  "  -strace          log system calls with decoded arguments\n"
                   "  -cpu MODEL       rv64 plus extensions, e.g. rv64gc, rv64imac, rv64gc_zba_zbb_zbs\n"
                   "  -E VAR=VALUE     set a variable in the program's environment\n"
                   "  -U VAR           remove a variable from the program's environment\n"
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
     char **env = environ;
     const char *sysroot = getenv("EMU_LD_PREFIX");
     const char *cpu_model = NULL;
+    int gdb_port = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *o = argv[i];
@@ -166,6 +169,12 @@ int main(int argc, char **argv)
                 return 1;
             }
             cpu_model = arg;
+            i++;
+        } else if (strcmp(o, "-g") == 0) {
+            if (parse_int("-g", arg, 1, 65535, &gdb_port, &err) < 0) {
+                err_report(err);
+                return 1;
+            }
             i++;
         } else if (strcmp(o, "-L") == 0) {
             sysroot = arg;
@@ -228,6 +237,7 @@ int main(int argc, char **argv)
     u.sysroot = sysroot;
     u.cpu_model = cpu_model;
     u.via_binfmt = via_binfmt;
+    u.gdb_fd = -1;
     u.emu_argv0 = argv[0];
     char self[PATH_MAX];
     ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -275,8 +285,14 @@ int main(int argc, char **argv)
     u.tr->is_code_page = gmem_is_code_page;
     u.tr->mem_opaque = &u.mem;
     rv_fp_load_mode(&cpu);
+    if (gdb_port) {
+        if (gdb_listen(&u, gdb_port) < 0)
+            return 1;
+        gdb_stop(&u, SIGTRAP);
+    }
     if (user_run(&u, &main_thread) < 0)
         return 2;
+    gdb_exited(&u, u.exit_code);
     if (mode == TR_MODE_COMPARE && log_on(LOG_EXEC))
         log_msg(LOG_EXEC, "compared %" PRIu64 " blocks", u.tr->compared_blocks);
     fflush(NULL);

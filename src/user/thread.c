@@ -59,7 +59,10 @@ int user_run(struct user *u, struct uthread *t)
             user_deliver_sync_signal(u, SIGILL, ILL_ILLOPC, cpu->pc);
             break;
         case CPU_EXIT_EBREAK:
-            user_deliver_sync_signal(u, SIGTRAP, TRAP_BRKPT, cpu->pc);
+            if (u->gdb_fd >= 0 && cpu == u->cpu)
+                gdb_stop(u, SIGTRAP);
+            else
+                user_deliver_sync_signal(u, SIGTRAP, TRAP_BRKPT, cpu->pc);
             break;
         case CPU_EXIT_FAULT:
             if (log_on(LOG_GUEST_ERROR))
@@ -79,6 +82,8 @@ int user_run(struct user *u, struct uthread *t)
         }
         if (user_signal_ready(u))
             user_deliver_pending(u);
+        if (u->gdb_fd >= 0 && u->tr->single_step && cpu == u->cpu && !u->exited)
+            gdb_stop(u, SIGTRAP);
     }
     return 0;
 }
@@ -91,8 +96,13 @@ static void *thread_main(void *arg)
     pid_t tid = (pid_t)syscall(SYS_gettid);
     t->tid = tid;
     user_thread_register(u, t);
-    if (t->set_tid && gmem_find(&u->mem, t->set_tid))
-        memcpy(g2h(&u->mem, t->set_tid), &tid, 4);
+    /* both ids are in place before the thread runs, as the kernel does:
+     * glibc reuses thread descriptors, and a stale id there would be
+     * taken for the owner of PI mutexes */
+    if (t->set_tid)
+        put_user(u, t->set_tid, &tid, 4);
+    if (t->parent_tid)
+        put_user(u, t->parent_tid, &tid, 4);
     *t->tid_out = tid;
     sem_post(t->started);       /* t->tid_out and t->started are the parent's: not used again */
     rv_fp_load_mode(&t->cpu);
@@ -142,6 +152,7 @@ long user_clone(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, u
     t->ss_sp = t->ss_size = 0;
     t->clear_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
     t->set_tid = (flags & CLONE_CHILD_SETTID) ? ctid : 0;
+    t->parent_tid = (flags & CLONE_PARENT_SETTID) ? ptid : 0;
     pid_t tid = 0;
     sem_t started;
     sem_init(&started, 0, 0);
@@ -165,8 +176,6 @@ long user_clone(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, u
     while (sem_wait(&started) < 0 && errno == EINTR)
         ;
     sem_destroy(&started);
-    if ((flags & CLONE_PARENT_SETTID) && gmem_find(&u->mem, ptid))
-        memcpy(g2h(&u->mem, ptid), &tid, 4);
     return tid;
 }
 
@@ -184,11 +193,21 @@ long user_fork(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, ui
     int r = tr_fork_prepare(u->tr);
     if (r < 0)
         return r;
+    /* host signals wait until the child has forgotten the parent's
+     * pending ones, so that one sent to the new child is not lost */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     pthread_mutex_lock(&u->threads_lock);
     pid_t pid = fork();
     if (pid != 0) {
+        int e = errno;
         pthread_mutex_unlock(&u->threads_lock);
         tr_fork_parent(u->tr);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        errno = e;
         if (pid < 0)
             return -errno;
         if (flags & CLONE_PARENT_SETTID)
@@ -204,6 +223,7 @@ long user_fork(struct user *u, uint64_t flags, uint64_t newsp, uint64_t ptid, ui
     u->cpu = &me->cpu;
     me->pending = 0;
     u->pending = 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (tr_fork_child(u->tr) < 0) {
         msg_error(_("cannot set up the translator in a forked child"));
         _exit(127);

@@ -52,6 +52,8 @@ struct user {
     const char *cpu_model;        /* -cpu as given, passed on by execve */
     const char *emu_argv0;        /* how we were started, for execve */
     const char *emu_path;         /* our own binary (when /proc is missing) */
+    int gdb_fd;                   /* -g: the connection to gdb, or -1 */
+    bool gdb_stopped_once;
     bool via_binfmt;              /* started by binfmt_misc: execve goes through it again */
     struct rlimit rlim_as;        /* the guest's RLIMIT_AS, kept from the host */
     uint64_t entry, phdr, phnum, load_bias;
@@ -80,6 +82,7 @@ struct uthread {
     bool exited;
     uint64_t clear_tid;           /* CLONE_CHILD_CLEARTID address, or 0 */
     uint64_t set_tid;             /* CLONE_CHILD_SETTID address, or 0 */
+    uint64_t parent_tid;          /* CLONE_PARENT_SETTID address, or 0 */
     pid_t *tid_out;               /* where the starting thread reports its tid */
     void *started;                /* sem_t the parent waits on */
     pid_t tid;
@@ -186,6 +189,11 @@ const char *user_path(struct user *u, const char *path, char *buf, size_t len);
 int user_open_proc(struct user *u, const char *path, int flags);
 /* readlink of /proc/self/exe; SC_NONE for other paths */
 long user_readlink_proc(struct user *u, const char *path, uint64_t buf, uint64_t len);
+
+/* gdbstub.c */
+int gdb_listen(struct user *u, int port);
+void gdb_stop(struct user *u, int sig);
+void gdb_exited(struct user *u, int code);
 
 /* strace.c */
 const char *strace_name(int nr);
