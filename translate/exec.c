@@ -197,6 +197,7 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
     if (cpu) {
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
+        cpu->seen_flushes = tr->n_flushes;
     }
     tr_unlock(tr);
 }
@@ -521,6 +522,13 @@ restart:
     for (;;) {
         uint64_t pc = cpu->pc;
         tr_lock(tr);
+        if (cpu->seen_flushes != tr->n_flushes) {
+            /* another thread flushed: our jump cache and the chain slot
+             * we came from point into a code cache that is gone */
+            memset(cpu->jc, 0, sizeof(cpu->jc));
+            cpu->chain_from = NULL;
+            cpu->seen_flushes = tr->n_flushes;
+        }
         struct tb *tb = tb_lookup(tr, pc);
         if (!tb) {
             tb = tb_translate(tr, cpu);
@@ -547,7 +555,8 @@ restart:
             if (r < 0)
                 return r;
         } else {
-            if (cpu->chain_from && !tr->no_chain)
+            if (cpu->chain_from && !tr->no_chain && (uint8_t *)cpu->chain_from >= tr->rx &&
+                (uint8_t *)cpu->chain_from < tr->rx + tr->used)
                 tr->be->patch_jump(tr, cpu->chain_from, tb->code);
             cpu->chain_from = NULL;
             struct cpu_jc_entry *e = &cpu->jc[(pc >> 1) & (CPU_JC_SIZE - 1)];

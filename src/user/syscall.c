@@ -370,6 +370,7 @@ void user_syscall(struct user *u)
     c->pc += 4;
     if (log_on(LOG_STRACE))
         strace_enter(u, nr, a);
+    uint64_t flushes = u->tr->n_flushes;
     long r = dispatch(u, nr, a);
     if (r == SC_NONE)
         r = sys_fs(u, nr, a);
@@ -394,6 +395,15 @@ void user_syscall(struct user *u)
             r = sys_net(u, nr, a);
         if (r == SC_NONE)
             r = sys_proc(u, nr, a);
+    }
+    if (u->tr->n_flushes != flushes && u->n_threads > 1) {
+        /* code was unmapped or changed: make the other threads leave
+         * translated code, so that they drop their jump caches */
+        pthread_mutex_lock(&u->threads_lock);
+        for (struct uthread *t = u->threads; t; t = t->next)
+            if (t != user_thread)
+                t->cpu.exit_req = 1;
+        pthread_mutex_unlock(&u->threads_lock);
     }
     if (log_on(LOG_STRACE))
         strace_leave(u, nr, a, r);

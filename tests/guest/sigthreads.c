@@ -219,26 +219,6 @@ static void *waiter(void *arg)
     return NULL;
 }
 
-static void masks(void)
-{
-    signal(SIGUSR1, on_who);
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &s, NULL);
-    pthread_sigmask(SIG_UNBLOCK, &s, NULL);
-    pthread_sigmask(SIG_BLOCK, &s, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    /* the worker starts with our mask: unblock in it */
-    pthread_create(&taker, NULL, waiter, NULL);
-    pthread_sigmask(SIG_UNBLOCK, &none, NULL);
-    /* main blocks SIGUSR1, the new thread got the same mask: let it
-     * unblock through its own call */
-    pthread_join(taker, NULL);
-    (void)0;
-}
-
 static void *unblocked_waiter(void *arg)
 {
     sigset_t s;
@@ -369,6 +349,5 @@ int main(void)
     masks2();
     altstacks();
     flags();
-    (void)masks;
     return 0;
 }
