@@ -8,10 +8,12 @@
  * The source is walked by block status: holes and zeros are never read,
  * and are skipped entirely when the target starts out zeroed.  Data is
  * copied in chunks of up to 2 MiB (one cluster when compressing) by up to
- * -m jobs in the worker pool at once: reads, zero detection and
- * compression run in parallel; writes are issued in order unless -W, one
+ * -m jobs in the worker pool at once: reads and zero detection run in
+ * parallel (compression too with -W); writes are issued in order unless -W, one
  * at a time (buffered writes to one file serialise on the inode lock in
- * the kernel anyway; concurrent ones only spin on it, measured slower).
+ * the kernel anyway; concurrent ones only spin on it, measured slower), by
+ * whichever thread holds the next chunk, which goes on with the chunks
+ * prepared meanwhile.
  * Data stored flat in a plain source file is not copied into a buffer of
  * ours: it is scanned and written straight from a read-only mapping. */
 #include <config.h>
@@ -28,6 +30,19 @@
 #include "pool.h"
 
 #define CONVERT_CHUNK (2u << 20)
+#define CONVERT_MAX_SPARSE (16u << 20)   /* largest -S, as qemu-img */
+#define CONVERT_RING 32    /* > the most jobs in flight (-m 16) */
+
+/* The cache modes -t and -T accept. */
+static bool convert_cache_valid(const char *mode)
+{
+    static const char *const modes[] = { "none", "writeback", "unsafe", "directsync",
+                                         "writethrough" };
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+        if (strcmp(mode, modes[i]) == 0)
+            return true;
+    return false;
+}
 
 enum item_kind { ITEM_DATA, ITEM_ZERO, ITEM_BACKING };
 
@@ -44,6 +59,10 @@ struct convert {
     uint64_t next_off;        /* next target offset to schedule */
     int cur_src;
     uint64_t seq_next, seq_write;
+    struct job *ready[CONVERT_RING]; /* prepared jobs by seq, waiting for the writer */
+    bool writing;             /* a thread is writing prepared jobs in order */
+    struct job *finished;     /* written after their work returned: for the loop */
+    struct loop_bh *finish_bh;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int error;
@@ -67,29 +86,17 @@ struct job {
     uint64_t moff;
     const uint8_t *data;   /* the bytes to write: buf or the mapping */
     bool write_failed;     /* the error came from the target */
+    int prep_ret;          /* result of reading the data */
+    int write_ret;         /* result of writing it */
+    bool written;          /* the writer is done with this job */
+    bool returned;         /* its work function has returned */
+    struct job *next;      /* in cv->finished */
+    /* Data split into alternating data and zero runs (-S), found while
+     * preparing so that the writer only writes. */
+    uint32_t *runs;        /* run lengths */
+    int nruns;
+    bool zero_first;       /* the first run is zeros */
 };
-
-static void wait_turn(struct job *j)
-{
-    struct convert *cv = j->cv;
-    if (!cv->ordered)
-        return;
-    pthread_mutex_lock(&cv->lock);
-    while (cv->seq_write != j->seq)
-        pthread_cond_wait(&cv->cond, &cv->lock);
-    pthread_mutex_unlock(&cv->lock);
-}
-
-static void end_turn(struct job *j)
-{
-    struct convert *cv = j->cv;
-    if (!cv->ordered)
-        return;
-    pthread_mutex_lock(&cv->lock);
-    cv->seq_write++;
-    pthread_cond_broadcast(&cv->cond);
-    pthread_mutex_unlock(&cv->lock);
-}
 
 /* Length of the run at BUF that is all zero (ZERO true) or not. */
 static uint64_t run_len(const uint8_t *buf, uint64_t len, uint64_t gran, bool *zero)
@@ -109,6 +116,35 @@ static uint64_t run_len(const uint8_t *buf, uint64_t len, uint64_t gran, bool *z
     return n;
 }
 
+/* Split the data of J into runs of zeros and data (granule -S). */
+static int job_scan(struct job *j)
+{
+    struct convert *cv = j->cv;
+    if (cv->compress || !cv->min_sparse)
+        return 0;
+    uint64_t max = j->len / cv->min_sparse + 2;
+    j->runs = malloc(sizeof(*j->runs) * (size_t)MIN(max, (uint64_t)64));
+    if (!j->runs)
+        return -ENOMEM;
+    uint64_t cap = MIN(max, (uint64_t)64);
+    for (uint64_t o = 0; o < j->len;) {
+        bool zero;
+        uint64_t n = run_len(j->data + o, j->len - o, cv->min_sparse, &zero);
+        if (j->nruns == 0)
+            j->zero_first = zero;
+        if ((uint64_t)j->nruns == cap) {
+            cap = MIN(cap * 4, max);
+            uint32_t *nr = realloc(j->runs, sizeof(*nr) * (size_t)cap);
+            if (!nr)
+                return -ENOMEM;
+            j->runs = nr;
+        }
+        j->runs[j->nruns++] = (uint32_t)n;
+        o += n;
+    }
+    return 0;
+}
+
 static int job_write_data(struct job *j, int *is_write)
 {
     struct convert *cv = j->cv;
@@ -121,9 +157,10 @@ static int job_write_data(struct job *j, int *is_write)
     }
     if (!cv->min_sparse)
         return blk_pwrite(cv->dst, j->dst_off, j->len, j->data);
-    for (uint64_t o = 0; o < j->len && r >= 0;) {
-        bool zero;
-        uint64_t n = run_len(j->data + o, j->len - o, cv->min_sparse, &zero);
+    bool zero = j->zero_first;
+    uint64_t o = 0;
+    for (int i = 0; i < j->nruns && r >= 0; i++, zero = !zero) {
+        uint64_t n = j->runs[i];
         if (!zero)
             r = blk_pwrite(cv->dst, j->dst_off + o, n, j->data + o);
         else if (!cv->zero_init)
@@ -133,11 +170,64 @@ static int job_write_data(struct job *j, int *is_write)
     return r;
 }
 
+/* Write J's data (or zeros) to the target. */
+static int job_write(struct job *j)
+{
+    struct convert *cv = j->cv;
+    int r = 0, is_write = 0;
+    if (j->kind == ITEM_DATA)
+        r = job_write_data(j, &is_write);
+    else if (j->kind == ITEM_ZERO && !cv->zero_init) {
+        is_write = 1;
+        r = blk_pwrite_zeroes(cv->dst, j->dst_off, j->len, cv->min_sparse ? BLK_ZERO_MAY_UNMAP : 0);
+    }
+    j->write_failed = r < 0 && is_write;
+    return r;
+}
+
+/* Writes in order: the thread whose job is next writes it and then every
+ * following job that is already prepared, so that the target sees one
+ * writer going on without a hand-over (a wake-up of another thread) per
+ * chunk.  The other threads do not wait for their job to be written: they
+ * go on preparing the next ones; a job is finished (job_done) once it is
+ * both written and returned from the pool. */
+static void job_write_ordered(struct job *j)
+{
+    struct convert *cv = j->cv;
+    pthread_mutex_lock(&cv->lock);
+    cv->ready[j->seq % CONVERT_RING] = j;
+    if (cv->writing || cv->seq_write != j->seq) {
+        pthread_mutex_unlock(&cv->lock);
+        return;
+    }
+    cv->writing = true;
+    bool wake = false;
+    struct job *w;
+    while ((w = cv->ready[cv->seq_write % CONVERT_RING]) && w->seq == cv->seq_write) {
+        cv->ready[cv->seq_write % CONVERT_RING] = NULL;
+        pthread_mutex_unlock(&cv->lock);
+        w->write_ret = w->prep_ret < 0 ? w->prep_ret : job_write(w);
+        pthread_mutex_lock(&cv->lock);
+        w->written = true;
+        cv->seq_write++;
+        if (w->returned) {
+            /* its pool completion has run already: the loop finishes it */
+            w->next = cv->finished;
+            cv->finished = w;
+            wake = true;
+        }
+    }
+    cv->writing = false;
+    pthread_mutex_unlock(&cv->lock);
+    if (wake)
+        loop_bh_schedule(cv->finish_bh);
+}
+
 static int job_work(void *op)
 {
     struct job *j = op;
     struct convert *cv = j->cv;
-    int r = 0, is_write = 0;
+    int r = 0;
     if (j->kind == ITEM_DATA) {
         /* Data stored flat in a plain file is used where the page cache
          * holds it: no copy into a buffer of ours. */
@@ -148,22 +238,17 @@ static int job_work(void *op)
             r = j->buf ? blk_pread(j->src, j->src_off, j->len, j->buf) : -ENOMEM;
             j->data = j->buf;
         }
-        if (r < 0) {
-            wait_turn(j);
-            end_turn(j);
-            return r;
-        }
+        if (r >= 0)
+            r = job_scan(j);
     }
-    wait_turn(j);
-    if (j->kind == ITEM_DATA)
-        r = job_write_data(j, &is_write);
-    else if (j->kind == ITEM_ZERO && !cv->zero_init) {
-        is_write = 1;
-        r = blk_pwrite_zeroes(cv->dst, j->dst_off, j->len, cv->min_sparse ? BLK_ZERO_MAY_UNMAP : 0);
+    j->prep_ret = r;
+    if (cv->ordered) {
+        job_write_ordered(j);
+    } else {
+        j->write_ret = r < 0 ? r : job_write(j);
+        j->written = true;
     }
-    end_turn(j);
-    j->write_failed = r < 0 && is_write;
-    return r;
+    return 0;
 }
 
 static void schedule(struct convert *cv);
@@ -178,10 +263,11 @@ static unsigned convert_threads(unsigned jobs)
     return MIN(jobs, n);
 }
 
-static void job_done(void *op, int ret)
+/* A job is written and out of the pool: account for it, schedule more. */
+static void job_finish(struct job *j)
 {
-    struct job *j = op;
     struct convert *cv = j->cv;
+    int ret = j->write_ret;
     cv->running--;
     if (ret < 0 && !cv->error) {
         cv->error_write = j->write_failed;
@@ -189,16 +275,48 @@ static void job_done(void *op, int ret)
         cv->error_off = j->dst_off;
     }
     cv->done_bytes += j->len;
+    /* here, not in the writer: the next write need not wait for it */
+    if (j->kind == ITEM_DATA && j->data && j->data != j->buf)
+        blk_map_release(j->mfile, j->data, j->len);
     if (j->buf && cv->nfree < (int)ARRAY_SIZE(cv->free_bufs))
         cv->free_bufs[cv->nfree++] = j->buf;
     else
         free(j->buf);
+    free(j->runs);
     free(j);
     if (cv->total)
         img_progress(cv->progress, (double)cv->done_bytes * 100.0 / (double)cv->total);
     schedule(cv);
     if (!cv->running)
         loop_quit(cv->loop);
+}
+
+static void job_done(void *op, int ret)
+{
+    struct job *j = op;
+    struct convert *cv = j->cv;
+    pthread_mutex_lock(&cv->lock);
+    j->returned = true;
+    bool written = j->written;
+    pthread_mutex_unlock(&cv->lock);
+    if (written)
+        job_finish(j);
+}
+
+/* Jobs the writer wrote after they had returned from the pool. */
+static void finish_written(void *opaque)
+{
+    struct convert *cv = opaque;
+    for (;;) {
+        pthread_mutex_lock(&cv->lock);
+        struct job *j = cv->finished;
+        if (j)
+            cv->finished = j->next;
+        pthread_mutex_unlock(&cv->lock);
+        if (!j)
+            break;
+        job_finish(j);
+    }
 }
 
 /* Classify the next stretch at cv->next_off and make a job of it. */
@@ -299,6 +417,7 @@ static void schedule(struct convert *cv)
         struct error *err = NULL;
         if (pool_submit(cv->pool, job_work, job_done, j, &err) < 0) {
             cv->running--;
+            cv->seq_next--;   /* nobody else took a later one: the loop schedules */
             cv->error = err_code(err) ? err_code(err) : ENOMEM;
             err_free(err);
             free(j->buf);
@@ -324,7 +443,7 @@ int img_convert(int argc, char **argv)
     const char *cache = "unsafe", *src_cache = "writeback", *snapshot = NULL;
     char *opts = NULL;
     bool compress = false, progress = false, quiet = false, skip_create = false;
-    bool ooo = false, target_is_zero = false;
+    bool ooo = false, target_is_zero = false, copy_offload = false, explicit_sparse = false;
     uint64_t min_sparse = 4096;
     unsigned jobs = 8;
     int c, ret = IMG_FAIL;
@@ -341,18 +460,26 @@ int img_convert(int argc, char **argv)
         case 'O': out_fmt = optarg; break;
         case 'B': backing = optarg; break;
         case 'F': backing_fmt = optarg; break;
-        case 'C': break;
+        case 'C': copy_offload = true; break;
         case 'c': compress = true; break;
         case 'o': opts = img_opts_append(opts, optarg); break;
         case 'l': snapshot = optarg; break;
         case 'S': {
             uint64_t v;
-            if (parse_size(optarg, &v, NULL) < 0 || v > INT32_MAX / 2) {
+            if (parse_size(optarg, &v, NULL) < 0) {
+                msg_error(_("Invalid buffer size for sparse output specified. You may use "
+                            "k, M, G, T, P or E suffixes for kilobytes, megabytes, "
+                            "gigabytes, terabytes, petabytes and exabytes."));
+                goto out;
+            }
+            if (v % 512 || v > CONVERT_MAX_SPARSE) {
                 msg_error(_("Invalid buffer size for sparse output specified. Valid sizes "
-                            "are multiples of 512 up to 16 MiB."));
+                            "are multiples of %u up to %u. Select 0 to disable sparse "
+                            "detection (fully allocates output)."), 512u, CONVERT_MAX_SPARSE);
                 goto out;
             }
             min_sparse = v;
+            explicit_sparse = true;
             break;
         }
         case 'p': progress = true; break;
@@ -393,16 +520,12 @@ int img_convert(int argc, char **argv)
     }
     if (quiet)
         progress = false;
-    if (argc - optind < 2) {
-        msg_error(_("Must specify image file name"));
+    if (!convert_cache_valid(cache)) {
+        msg_error(_("Invalid cache option: %s"), cache);
         goto out;
     }
-    if (target_is_zero && !skip_create) {
-        msg_error(_("--target-is-zero requires use of -n flag"));
-        goto out;
-    }
-    if (skip_create && (opts || backing)) {
-        msg_error(_("-n and %s cannot be used together"), opts ? "-o" : "-B");
+    if (!convert_cache_valid(src_cache)) {
+        msg_error(_("Invalid source cache option: %s"), src_cache);
         goto out;
     }
     const struct block_driver *odrv = img_format_driver(out_fmt);
@@ -410,6 +533,11 @@ int img_convert(int argc, char **argv)
         goto out;
     struct blk_create_opts o;
     memset(&o, 0, sizeof(o));
+    if (skip_create && opts) {
+        msg_error(_("-o has no effect when skipping image creation"));
+        goto out;
+    }
+    /* -o help works without file names */
     int r = img_opts_parse(odrv, opts, &o, &set, &strings, &err);
     if (r < 0) {
         img_report(err);
@@ -417,6 +545,27 @@ int img_convert(int argc, char **argv)
     }
     if (r == 1) {
         ret = 0;
+        goto out;
+    }
+    if (argc - optind < 2) {
+        msg_error(_("Must specify image file name"));
+        goto out;
+    }
+    if (copy_offload && compress) {
+        msg_error(_("Cannot enable copy offloading when -c is used"));
+        goto out;
+    }
+    if (copy_offload && explicit_sparse) {
+        msg_error(_("Cannot enable copy offloading when -S is used"));
+        goto out;
+    }
+    if (target_is_zero && !skip_create) {
+        msg_error(_("--target-is-zero requires use of -n flag"));
+        goto out;
+    }
+    if (target_is_zero && backing) {
+        msg_error(_("Cannot use --target-is-zero when the destination image has a backing "
+                    "file"));
         goto out;
     }
     if (compress && !odrv->pwrite_compressed) {
@@ -473,17 +622,8 @@ int img_convert(int argc, char **argv)
     const char *target = argv[argc - 1];
     if (!skip_create) {
         if (o.backing_file && !o.backing_fmt) {
-            const char *probed;
-            char *path = blk_path_combine(target, o.backing_file);
-            if (!path || blk_probe(path, &probed, &err) < 0) {
-                free(path);
-                msg_error(_("Could not open backing image '%s': %s"), o.backing_file,
-                          err_msg(err));
-                err_free(err);
-                goto out;
-            }
-            free(path);
-            o.backing_fmt = probed;
+            msg_error(_("Use of backing file requires explicit backing format"));
+            goto out;
         }
         if (!o.has_size)
             o.size = cv.total;
@@ -504,6 +644,8 @@ int img_convert(int argc, char **argv)
                   cv.dst->size, cv.total);
         goto out;
     }
+    /* With -n, -B says that the existing target has a backing file that
+     * already holds what the source's backing chain holds. */
     cv.target_backing = o.backing_file != NULL;
     /* -S 0 asks for a fully allocated target: zeros are written too. */
     cv.zero_init = min_sparse && (skip_create ? target_is_zero : !cv.target_backing);
@@ -522,6 +664,8 @@ int img_convert(int argc, char **argv)
     pthread_cond_init(&cv.cond, NULL);
     cv.loop = loop_new(&err);
     if (cv.loop)
+        cv.finish_bh = loop_bh_new(cv.loop, finish_written, &cv, &err);
+    if (cv.finish_bh)
         cv.pool = pool_new(cv.loop, convert_threads(jobs), &err);
     if (!cv.pool) {
         img_report(err);
@@ -550,6 +694,8 @@ int img_convert(int argc, char **argv)
 out_sync:
     if (cv.pool)
         pool_free(cv.pool);
+    if (cv.finish_bh)
+        loop_bh_free(cv.finish_bh);
     if (cv.loop)
         loop_free(cv.loop);
     pthread_mutex_destroy(&cv.lock);

@@ -19,6 +19,7 @@ struct img_command {
 
 static const struct img_command img_commands[] = {
     { "amend", img_amend },
+    { "anonymize", img_anonymize },
     { "bench", img_bench },
     { "check", img_check },
     { "commit", img_commit },
@@ -43,6 +44,8 @@ static void usage(FILE *fp)
                   "    '-V', '--version'    output version information and exit\n\n"
                   "Command syntax:\n"), msg_progname());
     fputs("  amend [-f fmt] [-p] [-q] -o options filename\n"
+          "  anonymize [-f fmt] [-p] [-q] [--scrub-names] [--in-place] [--keep-allocation]"
+          " filename [output_filename]\n"
           "  bench [-c count] [-d depth] [-f fmt] [-n] [-o offset] [-q] [-s buffer_size]"
           " [-S step_size] [-t cache] [-w] [-U] filename\n"
           "  check [-q] [--output=ofmt] [-r [leaks | all]] [-f fmt] [-U] filename\n"

@@ -25,6 +25,7 @@ int img_commit(int argc, char **argv);
 int img_amend(int argc, char **argv);
 int img_dd(int argc, char **argv);
 int img_bench(int argc, char **argv);
+int img_anonymize(int argc, char **argv);
 
 enum img_output { IMG_OUT_HUMAN, IMG_OUT_JSON };
 int img_parse_output(const char *s, enum img_output *out);

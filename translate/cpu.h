@@ -51,6 +51,9 @@ struct cpu {
     uint64_t insn_count;     /* instructions counted by the interpreter */
     uint64_t features;       /* enabled extensions: RV_EXT_* bits */
     volatile uint32_t exit_req;  /* set asynchronously: leave translated code soon */
+    uint32_t flush_req;      /* translations assume a state that changed (set
+                                outside translated code, e.g. by rt_sigreturn):
+                                tr_run drops them before running on */
     void *ctx;               /* owner (user-mode process state) */
     struct cpu_jc_entry jc[CPU_JC_SIZE];
     uint64_t seen_flushes;   /* tr->n_flushes when jc was last valid (threads) */

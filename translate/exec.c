@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "exec.h"
 #include "i18n.h"
@@ -33,6 +34,29 @@ struct tr_thread {
 static __thread struct tr_thread tr_self;
 
 static struct tr *tr_global;    /* for fault lookup; one translator per process */
+
+/* EMU_PERF_MAP=1: describe every block in /tmp/perf-PID.map, so that
+ * `perf report` names translated code by guest pc. */
+static void tr_perf_map(const struct tb *tb)
+{
+    static FILE *fp;
+    static int state;           /* 0 unknown, 1 on, -1 off */
+    if (state == 0) {
+        const char *e = getenv("EMU_PERF_MAP");
+        state = e && *e && strcmp(e, "0") != 0 ? 1 : -1;
+        if (state > 0) {
+            char name[64];
+            snprintf(name, sizeof(name), "/tmp/perf-%d.map", (int)getpid());
+            fp = fopen(name, "w");
+            if (!fp)
+                state = -1;
+        }
+    }
+    if (state < 0)
+        return;
+    fprintf(fp, "%" PRIxPTR " %x guest_0x%" PRIx64 "\n", (uintptr_t)tb->code, tb->code_size, tb->pc);
+    fflush(fp);
+}
 
 int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backend *be,
            enum tr_mode mode, uint64_t features, tr_fetch_fn fetch, void *opaque,
@@ -197,6 +221,7 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
     if (cpu) {
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
+        cpu->flush_req = 0;
         cpu->seen_flushes = tr->n_flushes;
     }
     tr_unlock(tr);
@@ -298,6 +323,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
         tb->code = tr->rx + tr->used;
         tb->code_size = (uint32_t)n;
         tr->used = ALIGN_UP(tr->used + (size_t)n, 16);
+        tr_perf_map(tb);
         if (log_on(LOG_OUT_ASM)) {
             FILE *fp = log_stream();
             fprintf(fp, "OUT: 0x%" PRIx64 " -> %p (%d bytes)\n", pc, (void *)tb->code, n);
@@ -521,6 +547,8 @@ restart:
     }
     for (;;) {
         uint64_t pc = cpu->pc;
+        if (unlikely(cpu->flush_req))
+            tr_flush(tr, cpu);
         tr_lock(tr);
         if (cpu->seen_flushes != tr->n_flushes) {
             /* another thread flushed: our jump cache and the chain slot

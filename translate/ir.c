@@ -14,7 +14,10 @@ static const char *const ir_names[IR_OPC_COUNT] = {
     [IR_MULH] = "mulh", [IR_MULHU] = "mulhu", [IR_DIV] = "div",
     [IR_DIVU] = "divu", [IR_REM] = "rem", [IR_REMU] = "remu",
     [IR_DIVW] = "divw", [IR_DIVUW] = "divuw", [IR_REMW] = "remw",
-    [IR_REMUW] = "remuw", [IR_CALL2] = "call2", [IR_FOP] = "fop", [IR_FMA] = "fma",
+    [IR_REMUW] = "remuw", [IR_MIN] = "min", [IR_MAX] = "max", [IR_MINU] = "minu",
+    [IR_MAXU] = "maxu", [IR_CLZ] = "clz", [IR_CTZ] = "ctz", [IR_CPOP] = "cpop",
+    [IR_CLZW] = "clzw", [IR_CTZW] = "ctzw", [IR_CPOPW] = "cpopw", [IR_REV8] = "rev8",
+    [IR_ORCB] = "orc.b", [IR_CALL2] = "call2", [IR_FOP] = "fop", [IR_FMA] = "fma",
     [IR_FCMP] = "fcmp", [IR_FCVT_DI] = "fcvt_di", [IR_LD] = "ld", [IR_ST] = "st",
     [IR_HELPER] = "helper", [IR_BRSIDE] = "brside", [IR_GOTO] = "goto", [IR_GOTO_IND] = "goto_ind",
     [IR_BRCOND] = "brcond", [IR_EXIT] = "exit",
@@ -130,6 +133,24 @@ uint64_t ir_eval(const struct ir_op *op, uint64_t a, uint64_t b)
     case IR_REMUW:
         if ((uint32_t)b == 0) return sext32((uint32_t)a);
         return sext32((uint32_t)a % (uint32_t)b);
+    case IR_MIN: return sa < sb ? a : b;
+    case IR_MAX: return sa > sb ? a : b;
+    case IR_MINU: return a < b ? a : b;
+    case IR_MAXU: return a > b ? a : b;
+    case IR_CLZ: return a ? (uint64_t)__builtin_clzll(a) : 64;
+    case IR_CTZ: return a ? (uint64_t)__builtin_ctzll(a) : 64;
+    case IR_CPOP: return (uint64_t)__builtin_popcountll(a);
+    case IR_CLZW: return (uint32_t)a ? (uint64_t)__builtin_clz((uint32_t)a) : 32;
+    case IR_CTZW: return (uint32_t)a ? (uint64_t)__builtin_ctz((uint32_t)a) : 32;
+    case IR_CPOPW: return (uint64_t)__builtin_popcount((uint32_t)a);
+    case IR_REV8: return __builtin_bswap64(a);
+    case IR_ORCB: {
+        uint64_t r = 0;
+        for (int i = 0; i < 64; i += 8)
+            if ((a >> i) & 0xff)
+                r |= UINT64_C(0xff) << i;
+        return r;
+    }
     case IR_CALL2: return ((ir_fn2)op->fn)(a, b);
     default: return 0;
     }

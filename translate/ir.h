@@ -41,6 +41,10 @@ enum ir_opc {
     IR_MUL, IR_MULW, IR_MULH, IR_MULHU,
     IR_DIV, IR_DIVU, IR_REM, IR_REMU,      /* RISC-V results, never a trap */
     IR_DIVW, IR_DIVUW, IR_REMW, IR_REMUW,
+    IR_MIN, IR_MAX, IR_MINU, IR_MAXU,      /* Zbb: d = min/max(a, b) */
+    IR_CLZ, IR_CTZ, IR_CPOP,      /* Zbb, d = f(a): 64 for a zero input */
+    IR_CLZW, IR_CTZW, IR_CPOPW,   /* on the low 32 bits of a (32 for zero) */
+    IR_REV8, IR_ORCB,             /* byte reverse; each byte to 0 or 0xff */
     IR_CALL2,                     /* d = fn(a, b): pure helper, cannot fault */
     /* Floating point on doubles (operands are raw 64-bit register values).
      * They round in the current dynamic mode and accrue exception flags
@@ -71,6 +75,13 @@ enum ir_fcmp { IR_FEQ, IR_FLT, IR_FLE };
  * 64-bit values (an operand that is not boxed reads as the canonical
  * NaN); results are boxed. */
 #define IR_F_SINGLE 0x10
+
+/* aux flag of the 32-bit integer ops (IR_ADDW..IR_RORW, IR_MULW,
+ * IR_DIVW..IR_REMUW), set by the optimizer: nothing reads bits 32-63 of
+ * the result before it is overwritten (the consumers use only the low
+ * half, and no fault or exit can see it), so the back end may leave them
+ * undefined instead of sign-extending.  The interpreter ignores it. */
+#define IR_W_NOSEXT 0x80
 
 /* IR_BRCOND conditions (aux). */
 enum ir_cond { IR_EQ, IR_NE, IR_LT, IR_GE, IR_LTU, IR_GEU };
@@ -148,6 +159,17 @@ uint64_t ir_eval(const struct ir_op *op, uint64_t a, uint64_t b);
  * MXCSR state, exactly as the translated code does (fpops.c). */
 uint64_t ir_fp_eval(const struct ir_op *op, uint64_t a, uint64_t b, uint64_t c);
 bool ir_cond_eval(int cond, uint64_t a, uint64_t b);
+
+/* Round to nearest, ties to max magnitude (RMM), which the host cannot do:
+ * given r, the result of the same operation rounded to nearest-even (raw
+ * bits of a double, or of a single in the low 32 bits when single), return
+ * the RMM result (r, or r moved one step away from zero at a tie).  The
+ * exception flags of RNE are those of RMM.  in[] are the operands as
+ * in_kind says; FMA operands carry the signs already (in[0] * in[1] +
+ * in[2]); CVT: the exact value is in[0]. */
+enum ir_rmm_op { IR_RMM_ADD, IR_RMM_MUL, IR_RMM_DIV, IR_RMM_FMA, IR_RMM_SQRT, IR_RMM_CVT };
+enum ir_rmm_in { IR_RMM_IN_S, IR_RMM_IN_D, IR_RMM_IN_I64, IR_RMM_IN_U64 };
+uint64_t ir_fp_rmm(int op, bool single, uint64_t r, int in_kind, const uint64_t in[3]);
 
 /* Optimizer: constant folding, copy propagation, dead-code removal. */
 void ir_optimize(struct ir_block *b);

@@ -49,13 +49,23 @@ static void subst(struct opt_info *info, struct ir_val *v)
         *v = val_of_slot(info[s].copy);
 }
 
-static void kill_slot(struct opt_info *info, int s)
+/* n_copies[s]: how many slots are copies of s (saves the scan). */
+static void set_copy(struct opt_info *info, int *n_copies, int d, int a)
+{
+    if (info[d].copy >= 0)
+        n_copies[info[d].copy]--;
+    info[d].copy = a;
+    if (a >= 0)
+        n_copies[a]++;
+}
+
+static void kill_slot(struct opt_info *info, int *n_copies, int s)
 {
     info[s].is_const = false;
-    info[s].copy = -1;
-    for (int t = 0; t < N_SLOTS; t++)
+    set_copy(info, n_copies, s, -1);
+    for (int t = 0; t < N_SLOTS && n_copies[s] > 0; t++)
         if (info[t].copy == s)
-            info[t].copy = -1;
+            set_copy(info, n_copies, t, -1);
 }
 
 static bool is_pure(int opc)
@@ -107,6 +117,7 @@ static void opt_forward(struct ir_block *b)
     struct opt_info info[N_SLOTS];
     struct opt_shift sh[N_SLOTS];
     unsigned gen[N_SLOTS];
+    int n_copies[N_SLOTS] = { 0 };
     for (int s = 0; s < N_SLOTS; s++) {
         info[s] = (struct opt_info){ .copy = -1 };
         sh[s].opc = 0;
@@ -159,7 +170,7 @@ static void opt_forward(struct ir_block *b)
         }
         if (op->opc == IR_HELPER) {
             for (int s = 0; s < 64; s++) {
-                kill_slot(info, s);
+                kill_slot(info, n_copies, s);
                 sh[s].opc = 0;
                 gen[s]++;
             }
@@ -168,7 +179,7 @@ static void opt_forward(struct ir_block *b)
         int d = slot_of(op->d);
         if (d < 0 || op->opc == IR_ST || op->opc == IR_BRSIDE || ir_is_end(op->opc))
             continue;
-        kill_slot(info, d);
+        kill_slot(info, n_copies, d);
         gen[d]++;
         sh[d].opc = 0;
         if ((op->opc == IR_SHL || op->opc == IR_SHR || op->opc == IR_SHLW || op->opc == IR_SHRW) &&
@@ -184,7 +195,7 @@ static void opt_forward(struct ir_block *b)
             } else {
                 int a = slot_of(op->a);
                 if (a >= 0 && a != d)
-                    info[d].copy = a;
+                    set_copy(info, n_copies, d, a);
             }
         }
     }
@@ -228,8 +239,110 @@ static void opt_dce(struct ir_block *b)
     }
 }
 
+static bool is_w_op(int opc)
+{
+    return (opc >= IR_ADDW && opc <= IR_SARW) || opc == IR_ROLW || opc == IR_RORW ||
+           opc == IR_MULW || (opc >= IR_DIVW && opc <= IR_REMUW);
+}
+
+/* Is slot s's value sign-extended from bit 31 (bits 32-63 copies of bit
+ * 31)?  known[] tracks it forward. */
+static bool sext_known(const bool *known, struct ir_val v)
+{
+    if (v.kind == IR_V_CONST)
+        return v.c == (int64_t)(int32_t)v.c;
+    int s = slot_of(v);
+    return s >= 0 && known[s];
+}
+
+/* sext.w (addw x, 0) of a value that is already sign-extended is a move
+ * (which copy propagation may then remove). */
+static void opt_sext(struct ir_block *b)
+{
+    bool known[N_SLOTS] = { false };
+    for (int i = 0; i < b->n_ops; i++) {
+        struct ir_op *op = &b->ops[i];
+        if (op->opc == IR_NOP)
+            continue;
+        if (op->opc == IR_HELPER) {
+            for (int s = 0; s < 64; s++)
+                known[s] = false;
+            continue;
+        }
+        int d = slot_of(op->d);
+        if (d < 0 || op->opc == IR_ST || op->opc == IR_BRSIDE || ir_is_end(op->opc))
+            continue;
+        if (op->opc == IR_ADDW && op->b.kind == IR_V_CONST && op->b.c == 0 &&
+            sext_known(known, op->a))
+            op->opc = IR_MOV;
+        bool k;
+        switch (op->opc) {
+        case IR_MOV: k = sext_known(known, op->a); break;
+        case IR_SLT: case IR_SLTU: k = true; break;
+        case IR_LD: k = (op->aux & 3) < 2 || op->aux == (2 | IR_MEM_SIGNED); break;
+        default: k = is_w_op(op->opc) && !(op->aux & IR_W_NOSEXT); break;
+        }
+        known[d] = k;
+    }
+}
+
+/* Does op use only the low 32 bits of operand k (0 a, 1 b, 2 c), given
+ * whether only the low 32 bits of its result are needed (low_res)? */
+static bool low_only(const struct ir_op *op, int k, bool low_res)
+{
+    if (is_w_op(op->opc))
+        return k < 2;
+    switch (op->opc) {
+    case IR_SHL: return k == 1 || (k == 0 && low_res);
+    case IR_SHR: case IR_SAR: case IR_ROL: case IR_ROR: return k == 1;
+    case IR_ADD: case IR_SUB: case IR_AND: case IR_OR: case IR_XOR: case IR_MUL:
+        return k < 2 && low_res;
+    case IR_MOV: return k == 0 && low_res;
+    case IR_ST: return k == 1 && (op->aux & 3) <= 2;
+    default: return false;
+    }
+}
+
+/* Backward: mark 32-bit ops whose upper result half nobody can see
+ * (IR_W_NOSEXT).  hi_dead[s]: the upper half of s's current value is not
+ * read before s is overwritten, and no barrier (fault, call, exit) can
+ * observe it - guest registers are visible at every barrier, temporaries
+ * only through reads. */
+static void opt_nosext(struct ir_block *b)
+{
+    bool hi_dead[N_SLOTS];
+    for (int s = 0; s < N_SLOTS; s++)
+        hi_dead[s] = s >= 64;
+    for (int i = b->n_ops - 1; i >= 0; i--) {
+        struct ir_op *op = &b->ops[i];
+        if (op->opc == IR_NOP)
+            continue;
+        bool writes = !(op->opc == IR_ST || op->opc == IR_BRSIDE || ir_is_end(op->opc) ||
+                        op->opc == IR_HELPER);
+        int d = writes ? slot_of(op->d) : -1;
+        bool low_res = false;
+        if (d >= 0) {
+            low_res = hi_dead[d];
+            hi_dead[d] = true;
+            if (low_res && is_w_op(op->opc))
+                op->aux |= IR_W_NOSEXT;
+        }
+        if (ir_is_barrier(op->opc) || op->opc == IR_CALL2)
+            for (int s = 0; s < 64; s++)
+                hi_dead[s] = false;
+        struct ir_val *rd[3] = { &op->a, &op->b, &op->c };
+        for (int k = 0; k < 3; k++) {
+            int s = slot_of(*rd[k]);
+            if (s >= 0 && !low_only(op, k, low_res))
+                hi_dead[s] = false;
+        }
+    }
+}
+
 void ir_optimize(struct ir_block *b)
 {
+    opt_sext(b);
     opt_forward(b);
     opt_dce(b);
+    opt_nosext(b);
 }

@@ -452,7 +452,7 @@ int blk_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
         r = -ENOTSUP;
     }
     blk_unlock(bs);
-    if (r != -ENOTSUP)
+    if (r != -ENOTSUP || (flags & BLK_ZERO_NO_FALLBACK))
         return r;
     /* Fallback: write a zeroed buffer. */
     size_t chunk = (size_t)MIN(len, (uint64_t)1 << 20);

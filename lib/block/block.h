@@ -39,6 +39,7 @@
 
 struct blk;
 struct blk_info;
+struct anon;
 
 /* Open flags. */
 #define BLK_O_RDWR       0x1   /* open for writing */
@@ -61,6 +62,8 @@ struct blk_info;
 
 /* Zero-write flags. */
 #define BLK_ZERO_MAY_UNMAP 0x1    /* the area may be deallocated */
+#define BLK_ZERO_NO_FALLBACK 0x2  /* -ENOTSUP rather than writing zeroed buffers
+                                     (NBD's FAST_ZERO) */
 
 enum blk_prealloc {
     BLK_PREALLOC_OFF,
@@ -221,6 +224,9 @@ struct block_driver {
                    uint64_t *required, uint64_t *fully, struct error **errp);
     /* Protocol nodes: see blk_map_read(). */
     const void *(*map_read)(struct blk *bs, uint64_t off, uint64_t len);
+    /* emu-img anonymize: find the metadata of the raw file in A without
+     * opening the image (see anon.h); NULL: not supported. */
+    int (*anonymize)(struct anon *a, struct error **errp);
 };
 
 struct blk {
@@ -286,6 +292,12 @@ int blk_truncate(struct blk *bs, uint64_t size, bool shrink,
  * like any mapping it faults (SIGBUS) if another process shrinks the file
  * below a range while it is being used. */
 const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len);
+/* Drop the mapping of a range blk_map_read() returned once it is used. */
+void blk_map_release(struct blk *bs, const void *p, uint64_t len);
+/* Advisory: reserve space for [off, off+len) of a writable file node
+ * without changing its size or content (fallocate KEEP_SIZE); no-op for
+ * other nodes.  Reserved space past the end of file is freed on close. */
+void blk_file_reserve(struct blk *bs, uint64_t off, uint64_t len);
 int64_t blk_allocated_size(struct blk *bs);
 uint64_t blk_cluster_size(struct blk *bs);
 /* Whether the node has a cluster granularity that compressed writes need. */

@@ -20,6 +20,8 @@
 
 #define FILE_DIRECT_ALIGN 4096
 
+extern const struct block_driver blk_drv_file;
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22   /* Linux 5.14 */
 #endif
@@ -39,6 +41,9 @@ struct file_state {
     uint8_t *map;
     uint64_t map_len;
     bool map_tried, map_off;
+    /* Writable nodes: space reserved past the end of file by
+     * blk_file_reserve(), given back on close. */
+    bool reserved, no_reserve;
 };
 
 static void file_ext_invalidate(struct file_state *s)
@@ -98,6 +103,11 @@ static void file_close(struct blk *bs)
     if (s->map)
         munmap(s->map, (size_t)s->map_len);
     s->map = NULL;
+    /* Truncating to the current size frees the blocks reserved past the
+     * end of file that the image did not grow into. */
+    struct stat st;
+    if (s->reserved && bs->fd >= 0 && fstat(bs->fd, &st) == 0)
+        (void)!ftruncate(bs->fd, st.st_size);
     if (bs->fd >= 0)
         close(bs->fd);
     bs->fd = -1;
@@ -320,6 +330,43 @@ static const void *file_map_read(struct blk *bs, uint64_t off, uint64_t len)
         return NULL;
     }
     return map + off;
+}
+
+/* Release the mapping of [off, off+len) that blk_map_read() gave; the
+ * memory stays valid (it faults the pages in again if used).  Done by the
+ * thread that used the data, so that unmapping the whole file at close
+ * does not cost one long serial step at the end. */
+void blk_map_release(struct blk *bs, const void *p, uint64_t len)
+{
+    if (!bs || bs->drv != &blk_drv_file || !p || !len)
+        return;
+    long pg = sysconf(_SC_PAGESIZE);
+    uintptr_t psz = pg > 0 ? (uintptr_t)pg : 4096;
+    /* whole pages inside the range only: neighbours may still be in use */
+    uintptr_t a = ALIGN_UP((uintptr_t)p, psz);
+    uintptr_t e = ALIGN_DOWN((uintptr_t)p + (uintptr_t)len, psz);
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+/* Reserve disk space for [off, off+len) of a writable regular file without
+ * changing its size or content: writes that land there later find their
+ * blocks allocated (in long extents) instead of reserving them one block
+ * at a time.  Advisory: failures are ignored.  Space past the end of file
+ * that no write used is freed on close. */
+void blk_file_reserve(struct blk *bs, uint64_t off, uint64_t len)
+{
+    if (!bs || bs->drv != &blk_drv_file || bs->read_only || !len)
+        return;
+    struct file_state *s = bs->opaque;
+    if (s->is_blockdev || s->no_reserve)
+        return;
+    if (fallocate(bs->fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0) {
+        if (errno == EOPNOTSUPP || errno == ENOSYS)
+            s->no_reserve = true;
+        return;
+    }
+    s->reserved = true;
 }
 
 /* Make [from, to) of the file real according to PREALLOC. */

@@ -387,6 +387,23 @@ int qcow2_l2_writable(struct blk *bs, uint64_t l1i, uint64_t *l2off, uint8_t **t
     return qcow2_get_l2(bs, (uint64_t)n, tbl);
 }
 
+/* Data clusters are allocated at the end of the image one write at a
+ * time; reserving the host file's space ahead in long runs lets the
+ * file system allocate it as a few long extents at once instead of block
+ * by block in every write (the space not grown into is freed on close). */
+#define QCOW2_RESERVE_STEP (64u << 20)
+
+static void reserve_ahead(struct blk *bs, uint64_t start, uint64_t end)
+{
+    struct qcow2 *s = bs->opaque;
+    if (end <= s->reserved_end)
+        return;
+    uint64_t from = MAX(s->reserved_end, start);
+    uint64_t to = ALIGN_UP(end, (uint64_t)QCOW2_RESERVE_STEP) + QCOW2_RESERVE_STEP;
+    blk_file_reserve(bs->file, from, to - from);
+    s->reserved_end = to;
+}
+
 /* Write guest bytes; lock held.  Partial clusters that need a new host
  * cluster are completed from the old content (copy-on-write). */
 static int qcow2_write_locked(struct blk *bs, uint64_t off, uint64_t len,
@@ -442,6 +459,7 @@ static int qcow2_write_locked(struct blk *bs, uint64_t off, uint64_t len,
             r = (int)host;
             break;
         }
+        reserve_ahead(bs, (uint64_t)host, (uint64_t)host + k * cs);
         uint64_t cstart = pos - in;
         uint64_t tail = k * cs - in - n;
         if (in || tail) {

@@ -119,6 +119,7 @@ struct qcow2 {
 
     uint64_t free_hint;      /* cluster index to start free searches */
     uint64_t free_byte_offset; /* compressed-data tail, 0 = none */
+    uint64_t reserved_end;   /* host file space reserved up to here */
 
     struct qcow2_l2_slot *l2c;
     uint32_t l2c_slots;

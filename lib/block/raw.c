@@ -22,9 +22,16 @@ static int raw_preadv(struct blk *bs, uint64_t off, uint64_t len, const struct i
     return blk_preadv(bs->file, off, len, iov, iovcnt);
 }
 
+/* Large writes (a convert's data) reserve their blocks first: one
+ * allocation of a long extent instead of one reservation per block in the
+ * file system's write path. */
+#define RAW_RESERVE_MIN (1u << 20)
+
 static int raw_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                        int iovcnt)
 {
+    if (len >= RAW_RESERVE_MIN)
+        blk_file_reserve(bs->file, off, len);
     return blk_pwritev(bs->file, off, len, iov, iovcnt);
 }
 
@@ -64,6 +71,14 @@ static int raw_create(const char *filename, const struct blk_create_opts *o,
     return file->create(filename, o, errp);
 }
 
+/* anonymize: a raw image is all user data, nothing is metadata. */
+static int raw_anonymize(struct anon *a, struct error **errp)
+{
+    (void)a;
+    (void)errp;
+    return 0;
+}
+
 static const struct blk_opt_desc raw_create_opts[] = {
     { "size", "size", N_("Virtual disk size") },
     { "preallocation", "str", N_("Preallocation mode (allowed values: off, falloc, full)") },
@@ -83,4 +98,5 @@ const struct block_driver blk_drv_raw = {
     .pdiscard = raw_pdiscard,
     .block_status = raw_block_status,
     .truncate = raw_truncate,
+    .anonymize = raw_anonymize,
 };

@@ -13,6 +13,7 @@
 #include <sys/random.h>
 #include "i18n.h"
 #include "block.h"
+#include "anon.h"
 
 #define VDI_SIGNATURE 0xbeda107fu
 #define VDI_VERSION 0x00010001u
@@ -358,4 +359,5 @@ const struct block_driver blk_drv_vdi = {
     .block_status = vdi_block_status,
     .get_info = vdi_get_info,
     .check = vdi_check,
+    .anonymize = vdi_anonymize,
 };

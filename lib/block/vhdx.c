@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include "i18n.h"
 #include "vhdx.h"
+#include "anon.h"
 
 #define MiB (UINT64_C(1) << 20)
 
@@ -481,4 +482,5 @@ const struct block_driver blk_drv_vhdx = {
     .pwritev = vhdx_pwritev,
     .get_info = vhdx_get_info,
     .check = vhdx_check,
+    .anonymize = vhdx_anonymize,
 };

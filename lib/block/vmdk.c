@@ -5,7 +5,9 @@
  *
  * Writes: flat extents in place; sparse grains are appended at the end of
  * the extent file, data first, then the redundant grain table entry, then
- * the grain table entry, so a crash leaves at most an unreferenced grain.
+ * the grain table entry, so a killed writer leaves at most an unreferenced
+ * grain; a grain table appended for a missing one is flushed before the
+ * directory entry pointing to it is written.
  * Compressed extents (streamOptimized) get every written grain appended
  * as a new compressed grain with its marker; an end-of-stream marker
  * follows the last grain on close.
@@ -22,6 +24,7 @@
 #include <zlib.h>
 #include "i18n.h"
 #include "vmdk.h"
+#include "anon.h"
 
 #define VMDK_MAX_EXTENTS 64
 
@@ -504,6 +507,12 @@ static int vmdk_set_gte(struct vmdk_extent *e, struct blk *file, uint32_t gdi, u
             uint64_t at = e->next;
             r = blk_pwrite(file, at, gt_bytes, z);
             free(z);
+            /* The zeroed table must be on disk before the directory entry
+             * that makes it live: otherwise a crash can leave the entry
+             * pointing at whatever the sectors held (or past the end of
+             * the file).  Rare: images we create have every table. */
+            if (r >= 0)
+                r = blk_flush(file);
             if (r < 0)
                 return r;
             e->next += gt_bytes;
@@ -712,4 +721,5 @@ const struct block_driver blk_drv_vmdk = {
     .block_status = vmdk_block_status,
     .get_info = vmdk_get_info,
     .allocated_size = vmdk_allocated_size,
+    .anonymize = vmdk_anonymize,
 };

@@ -17,6 +17,7 @@
 #include <time.h>
 #include "i18n.h"
 #include "block.h"
+#include "anon.h"
 
 #define VPC_FIXED 2
 #define VPC_DYNAMIC 3
@@ -393,4 +394,5 @@ const struct block_driver blk_drv_vpc = {
     .pwritev = vpc_pwritev,
     .block_status = vpc_block_status,
     .get_info = vpc_get_info,
+    .anonymize = vpc_anonymize,
 };

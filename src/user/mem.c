@@ -138,6 +138,13 @@ int64_t gmem_map(struct guest_mem *m, uint64_t addr, uint64_t len, int prot, int
     void *p = mmap(m->base + addr, len, host_prot(prot), hflags, fd, (off_t)off);
     if (p == MAP_FAILED)
         return -errno;
+    /* Anonymous data (heaps, arrays): transparent huge pages cut the TLB
+     * misses of memory-bound guests.  Small mappings too: neighbours merge
+     * into one host mapping, which then holds whole huge pages.  Not
+     * reservations (the stack): a huge page there costs start-up time
+     * for little gain.  Only a hint; failure is fine. */
+    if ((flags & MAP_ANONYMOUS) && !(flags & (MAP_SHARED | MAP_NORESERVE)) && (prot & PROT_WRITE))
+        (void)madvise(p, len, MADV_HUGEPAGE);
     int r = vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot);
     if (r < 0)
         return r;

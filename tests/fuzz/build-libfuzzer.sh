@@ -13,3 +13,12 @@ for fmt in qcow2 raw vdi vpc vmdk; do
         $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
         -o "$b/fuzz-$fmt" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm
 done
+# the NBD server: handshake and request parser
+clang -g -O1 -fsanitize=fuzzer,address,undefined -DLOCALEDIR=\"/usr/share/locale\" \
+    -I"$src/lib" -I"$src/nbd" -I"$b" \
+    "$src/tests/fuzz/fuzz-nbd.c" $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
+    $(ls "$src"/nbd/*.c | grep -v emu-nbd.c) \
+    -o "$b/fuzz-nbd" -lz $(pkg-config --libs libzstd gnutls 2>/dev/null) -lpthread -lm
+clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$src/lib" -I"$b" \
+    "$src/tests/fuzz/fuzz-anon.c" $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
+    -o "$b/fuzz-anon" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm

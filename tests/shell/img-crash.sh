@@ -1,6 +1,6 @@
 #!/bin/sh
 # img-crash.sh - crash safety: emu-img is killed with SIGKILL at random
-# points while converting into qcow2 and while creating snapshots; after
+# points while converting into qcow2 or vmdk and while creating snapshots; after
 # every kill `qemu-img check` may report leaked clusters, never corruption
 # (exit 0 or 3, not 2).
 . "$top_srcdir/tests/lib.sh"
@@ -59,6 +59,25 @@ for d in $delays; do
     "$EMU_IMG" create -q -f qcow2 -o cluster_size=4k dst.qcow2 48M
     kill_after "$d" "$EMU_IMG" convert -c -n -O qcow2 src.raw dst.qcow2
     checked dst.qcow2 "convert -c (kill after ${d}s)"
+done
+
+# VMDK (monolithicSparse): grains are appended before the grain table
+# entries that point to them, so a killed convert leaves every grain
+# either as in the source or unallocated (zeros), and nothing that
+# qemu-img check objects to.
+for d in $delays; do
+    rm -f dst.vmdk
+    "$EMU_IMG" create -q -f vmdk dst.vmdk 48M
+    kill_after "$d" "$EMU_IMG" convert -n -O vmdk src.raw dst.vmdk
+    checked dst.vmdk "convert to vmdk (kill after ${d}s)"
+    qemu-img convert -f vmdk -O raw dst.vmdk got.raw
+    python3 -c "
+import sys
+a = open('src.raw', 'rb').read(); b = open('got.raw', 'rb').read()
+g = 65536
+bad = [i for i in range(0, len(a), g) if b[i:i + g] not in (a[i:i + g], bytes(g))]
+sys.exit(1 if bad or len(a) != len(b) else 0)
+" || fail "convert to vmdk (kill after ${d}s): a grain is neither the source's nor zero"
 done
 
 # Lazy refcounts: a killed writer leaves the dirty bit; the next

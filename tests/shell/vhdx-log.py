@@ -3,8 +3,10 @@
 
   vhdx-log.py leave IMAGE   point the header at the log entries qemu-io left
                             behind and zero the sectors they rewrite
-  vhdx-log.py build IMAGE   write a log entry by hand: one data sector into
-                            payload block 0 and a zeroed range in block 1
+  vhdx-log.py build IMAGE [TEXT]
+                            write a log entry by hand: one data sector into
+                            payload block 0 (TEXT repeated, if given) and a
+                            zeroed range in block 1
 """
 import os
 import struct
@@ -83,6 +85,9 @@ def build(f):
     size = f.tell()
     seq = 0x123456789
     target = bytes((i * 7 + 3) & 0xff for i in range(4096))
+    if len(sys.argv) > 3:
+        text = sys.argv[3].encode()
+        target = (text * (4096 // len(text) + 1))[:4096]
     head = struct.pack('<4sIIIQII16sQQ', b'loge', 0, 8192, 0, seq, 2, 0, guid, size, size)
     desc = struct.pack('<4s4s8sQQ', b'desc', target[4092:], target[:8], b0 + 4096, seq)
     zero = struct.pack('<4sIQQQ', b'zero', 0, 8192, b1, seq)

@@ -69,6 +69,14 @@ void rv_fp_sync(struct cpu *cpu)
 void rv_fp_load_mode(struct cpu *cpu)
 {
     mxcsr_set(0x1f80u | (rv_rc[cpu->frm & 7] << 13));
+    /* Inline FP code is translated only while frm is a mode SSE has; when
+     * frm moved into or out of RMM/invalid behind the translator's back
+     * (rt_sigreturn restoring fcsr), drop the translations. */
+    bool special = cpu->frm >= RM_RMM;
+    if (special != ((cpu->features & RV_FRM_INVALID) != 0)) {
+        cpu->features ^= RV_FRM_INVALID;
+        cpu->flush_req = 1;
+    }
 }
 
 /* Start a host operation in rounding mode rm (RISC-V encoding). */
@@ -136,6 +144,45 @@ static bool d_snan(double d)
            (b & UINT64_C(0x000fffffffffffff)) && !(b & UINT64_C(0x0008000000000000));
 }
 
+/* RMM: the host computed in RNE (rv_rc[RM_RMM] is RNE); move a tie away
+ * from zero (fpops.c).  a, b, c as ir_fp_rmm takes them. */
+static float rmm_s(int rm, int op, float r, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (rm != RM_RMM || isnan(r))
+        return r;
+    uint64_t in[3] = { a, b, c };
+    uint32_t bits = (uint32_t)ir_fp_rmm(op, true, s_bits(r), IR_RMM_IN_S, in);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static double rmm_d(int rm, int op, double r, int in_kind, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (rm != RM_RMM || isnan(r))
+        return r;
+    uint64_t in[3] = { a, b, c };
+    return d_of(ir_fp_rmm(op, false, d_bits(r), in_kind, in));
+}
+/* Single precision from a wider exact value (fcvt.s.d, fcvt.s.{w,l}). */
+static float rmm_s_from(int rm, float r, int in_kind, uint64_t v)
+{
+    if (rm != RM_RMM || isnan(r))
+        return r;
+    uint64_t in[3] = { v, 0, 0 };
+    uint32_t bits = (uint32_t)ir_fp_rmm(IR_RMM_CVT, true, s_bits(r), in_kind, in);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+/* funct7 >> 2 of add, sub, mul, div, sqrt -> enum ir_rmm_op */
+static int rmm_op(int k)
+{
+    static const int op[4] = { IR_RMM_ADD, IR_RMM_ADD, IR_RMM_MUL, IR_RMM_DIV };
+    return k == 0x0b ? IR_RMM_SQRT : op[k & 3];
+}
+#define SIGN_S UINT64_C(0x80000000)
+#define SIGN_D_BIT (UINT64_C(1) << 63)
+
 static int fp_rm(struct cpu *cpu, uint32_t insn)
 {
     int rm = (insn >> 12) & 7;
@@ -143,8 +190,6 @@ static int fp_rm(struct cpu *cpu, uint32_t insn)
         rm = (int)cpu->frm;
     if (rm > RM_RMM)
         return -1;
-    if (rm == RM_RMM && log_on(LOG_UNIMP))
-        log_msg(LOG_UNIMP, "rounding mode RMM for FP arithmetic is done as RNE (insn 0x%08x)", insn);
     return rm;
 }
 
@@ -233,6 +278,12 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
         default: r = __builtin_sqrtf(a); break;
         }
         fp_end(cpu);
+        {
+            uint32_t x = s_bits(a), y = s_bits(b);
+            if ((f7 >> 2) == 0x01)
+                y ^= (uint32_t)SIGN_S;          /* a - b = a + -b */
+            r = rmm_s(rm, rmm_op(f7 >> 2), r, x, y, 0);
+        }
         cpu->f[rd] = s_box(r);
         return 0;
     case 0x04: {    /* fsgnj[n|x] */
@@ -267,6 +318,7 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
             fp_begin(rm);
             r = (float)d;
             fp_end(cpu);
+            r = rmm_s_from(rm, r, IR_RMM_IN_D, cpu->f[rs1]);
             cpu->f[rd] = s_box(r);
         }
         return 0;
@@ -313,6 +365,13 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
             default: r = (float)x; break;
             }
             fp_end(cpu);
+            {
+                static const uint64_t mask[4] = { 0xffffffff, 0xffffffff, ~UINT64_C(0), ~UINT64_C(0) };
+                uint64_t v = x & mask[rs2];
+                if (rs2 == 0)
+                    v = (uint64_t)(int64_t)(int32_t)v;
+                r = rmm_s_from(rm, r, (rs2 & 1) ? IR_RMM_IN_U64 : IR_RMM_IN_I64, v);
+            }
             cpu->f[rd] = s_box(r);
         }
         return 0;
@@ -354,6 +413,8 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
         default: r = __builtin_sqrt(a); break;
         }
         fp_end(cpu);
+        r = rmm_d(rm, rmm_op(f7 >> 2), r, IR_RMM_IN_D, cpu->f[rs1],
+                  cpu->f[rs2] ^ ((f7 >> 2) == 0x01 ? SIGN_D_BIT : 0), 0);
         cpu->f[rd] = d_box(r);
         return 0;
     case 0x04: {
@@ -434,6 +495,8 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
             default: r = (double)x; break;
             }
             fp_end(cpu);
+            if (rs2 >= 2)       /* 32-bit integers convert exactly */
+                r = rmm_d(rm, IR_RMM_CVT, r, rs2 == 2 ? IR_RMM_IN_I64 : IR_RMM_IN_U64, x, 0, 0);
             cpu->f[rd] = d_box(r);
         }
         return 0;
@@ -468,6 +531,8 @@ static int fp_fma(struct cpu *cpu, uint32_t insn)
         fp_begin(rm);
         r = __builtin_fmaf(neg_prod ? -a : a, b, neg_add ? -c : c);
         fp_end(cpu);
+        r = rmm_s(rm, IR_RMM_FMA, r, s_bits(a) ^ (neg_prod ? SIGN_S : 0), s_bits(b),
+                  s_bits(c) ^ (neg_add ? SIGN_S : 0));
         cpu->f[rd] = s_box(r);
     } else {
         volatile double a = d_of(cpu->f[rs1]), b = d_of(cpu->f[rs2]), c = d_of(cpu->f[rs3]);
@@ -477,6 +542,8 @@ static int fp_fma(struct cpu *cpu, uint32_t insn)
         fp_begin(rm);
         r = __builtin_fma(neg_prod ? -a : a, b, neg_add ? -c : c);
         fp_end(cpu);
+        r = rmm_d(rm, IR_RMM_FMA, r, IR_RMM_IN_D, d_bits(a) ^ (neg_prod ? SIGN_D_BIT : 0), d_bits(b),
+                  d_bits(c) ^ (neg_add ? SIGN_D_BIT : 0));
         cpu->f[rd] = d_box(r);
     }
     return 0;

@@ -57,11 +57,12 @@ int rv_helper_csr(struct cpu *cpu, uint32_t insn)
         case 0x003: cpu->fflags = (uint32_t)nv & 0x1f; cpu->frm = (uint32_t)(nv >> 5) & 7; break;
         default: return CPU_EXIT_ILLEGAL;                  /* read-only counters */
         }
-        rv_fp_load_mode(cpu);
-        bool bad = cpu->frm > 4, was_bad = cpu->features & RV_FRM_INVALID;
-        if (bad != was_bad) {
-            /* inline FP code assumes a valid frm: retranslate everything */
-            cpu->features ^= RV_FRM_INVALID;
+        bool was_special = cpu->features & RV_FRM_INVALID;
+        rv_fp_load_mode(cpu);       /* updates RV_FRM_INVALID */
+        if (was_special != ((cpu->features & RV_FRM_INVALID) != 0)) {
+            /* inline FP code assumes a mode the host has (not RMM, not
+             * invalid): retranslate everything, starting after this
+             * instruction (the rest of this block assumed the old mode) */
             if (rd)
                 cpu->x[rd] = old;
             cpu->pc += 4;

@@ -27,8 +27,9 @@
 #define RV_EXT_I   (1u << 8)   /* always on */
 #define RV_EXT_ALL 0x1ffu
 /* Not an extension: set in cpu->features while frm holds an invalid
- * rounding mode, so that FP ops in the dynamic mode are translated as
- * helper calls (which raise SIGILL) instead of inline SSE. */
+ * rounding mode or RMM (which SSE lacks), so that FP ops in the dynamic
+ * mode are translated as helper calls (which raise SIGILL, or round
+ * exactly) instead of inline SSE. */
 #define RV_FRM_INVALID (1u << 16)
 
 /* Reads guest code: returns the 16 bits at guest address pc, or -1 when

@@ -94,13 +94,15 @@ static bool gen_store(struct rv_dc *dc, uint32_t i, int size_log2, struct ir_val
     return true;
 }
 
-/* A conditional branch ends the block, except that a forward branch
+/* A conditional branch ends the block when it goes back to the block's
+ * start (a loop the back end can keep in registers); any other branch
  * becomes a side exit and translation goes on (a superblock): a loop
- * whose body holds if-statements or several exits stays one block. */
+ * whose body holds if-statements or several exits stays one block, and
+ * so does one entered in the middle whose exit test comes first. */
 static bool gen_branch(struct rv_dc *dc, uint32_t i, int cond)
 {
     uint64_t target = dc->pc + (uint64_t)imm_b(i);
-    bool side = target > dc->pc && dc->side_exits < 6 && dc->b->n_insns < dc->max_insns - 4;
+    bool side = target != dc->b->pc && dc->side_exits < 6 && dc->b->n_insns < dc->max_insns - 4;
     struct ir_op *op = gen(dc, side ? IR_BRSIDE : IR_BRCOND, ir_const(0), src(RS1(i)), src(RS2(i)));
     op->aux = (uint8_t)cond;
     op->imm = (int64_t)target;
@@ -478,24 +480,40 @@ static bool gen_not_op(struct rv_dc *dc, uint32_t insn, int opc)
 RV_TRANS_DECL(andn) { return gen_not_op(dc, insn, IR_AND); }
 RV_TRANS_DECL(orn) { return gen_not_op(dc, insn, IR_OR); }
 RV_TRANS_DECL(xnor) { return gen_not_op(dc, insn, IR_XOR); }
-#define CALL1(name, fn) \
-    RV_TRANS_DECL(name) { return gen_call2(dc, fn, RD(insn), src(RS1(insn)), ir_const(0)); }
-#define CALLR(name, fn) \
-    RV_TRANS_DECL(name) { return gen_call2(dc, fn, RD(insn), src(RS1(insn)), src(RS2(insn))); }
-#define CALLI(name, fn, m) \
-    RV_TRANS_DECL(name) { return gen_call2(dc, fn, RD(insn), src(RS1(insn)), ir_const((insn >> 20) & (m))); }
-CALL1(clz, rv_fn_clz)
-CALL1(ctz, rv_fn_ctz)
-CALL1(cpop, rv_fn_cpop)
-CALL1(clzw, rv_fn_clzw)
-CALL1(ctzw, rv_fn_ctzw)
-CALL1(cpopw, rv_fn_cpopw)
-CALL1(orc_b, rv_fn_orcb)
-CALL1(rev8, rv_fn_rev8)
-CALLR(max, rv_fn_max)
-CALLR(maxu, rv_fn_maxu)
-CALLR(min, rv_fn_min)
-CALLR(minu, rv_fn_minu)
+/* Inline IR; a population count only if the host has popcnt (else the
+ * helper), the rest has fallbacks in the back end. */
+static bool host_has_popcnt(void)
+{
+    static int p = -1;
+    if (p < 0)
+        p = __builtin_cpu_supports("popcnt") ? 1 : 0;
+    return p;
+}
+#define ZBB1(name, opc) \
+    RV_TRANS_DECL(name) { return gen_alu(dc, opc, RD(insn), src(RS1(insn)), ir_const(0)); }
+#define ZBBR(name, opc) RV_TRANS_DECL(name) { return gen_r(dc, insn, opc); }
+ZBB1(clz, IR_CLZ)
+ZBB1(ctz, IR_CTZ)
+ZBB1(clzw, IR_CLZW)
+ZBB1(ctzw, IR_CTZW)
+ZBB1(orc_b, IR_ORCB)
+ZBB1(rev8, IR_REV8)
+RV_TRANS_DECL(cpop)
+{
+    if (!host_has_popcnt())
+        return gen_call2(dc, rv_fn_cpop, RD(insn), src(RS1(insn)), ir_const(0));
+    return gen_alu(dc, IR_CPOP, RD(insn), src(RS1(insn)), ir_const(0));
+}
+RV_TRANS_DECL(cpopw)
+{
+    if (!host_has_popcnt())
+        return gen_call2(dc, rv_fn_cpopw, RD(insn), src(RS1(insn)), ir_const(0));
+    return gen_alu(dc, IR_CPOPW, RD(insn), src(RS1(insn)), ir_const(0));
+}
+ZBBR(max, IR_MAX)
+ZBBR(maxu, IR_MAXU)
+ZBBR(min, IR_MIN)
+ZBBR(minu, IR_MINU)
 RV_TRANS_DECL(rol) { return gen_r(dc, insn, IR_ROL); }
 RV_TRANS_DECL(ror) { return gen_r(dc, insn, IR_ROR); }
 RV_TRANS_DECL(rolw) { return gen_r(dc, insn, IR_ROLW); }

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <ucontext.h>
+#include <cpuid.h>
 
 #include "x86_64/x86.h"
 
@@ -266,14 +267,14 @@ static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32
         /* three-operand add: lea d, [a + b] */
         x_rm(b, w ? XF_W : 0, 0x8d, d.r, la.r, lb.k == L_REG ? lb.r : -1,
              lb.k == L_REG ? 0 : (int32_t)lb.imm);
-        if (w32)
+        if (w32 && !(op->aux & IR_W_NOSEXT))
             x_rr(b, XF_W, 0x63, d.r, d.r);
         return;
     }
     if (alu != ALU_SUB && !d.mem && lb.k == L_REG && lb.r == d.r &&
         (la.k != L_IMM || fits_s32(la.imm))) {
         alu_loc(b, w, alu, d.r, la, RDX);       /* commutative: d = b op a */
-        if (w32)
+        if (w32 && !(op->aux & IR_W_NOSEXT))
             x_rr(b, XF_W, 0x63, d.r, d.r);
         return;
     }
@@ -283,7 +284,7 @@ static void gen_alu(struct x86_gen *g, const struct ir_op *op, int alu, bool w32
         r = d.r;                                /* d = d op d */
     ld_loc(b, r, la);
     alu_loc(b, w, alu, r, lb, RDX);
-    if (w32)
+    if (w32 && !(op->aux & IR_W_NOSEXT))
         x_rr(b, XF_W, 0x63, r, r);              /* movsxd r, r32 */
     if (r == RAX)
         dst_set(g, d, RAX);
@@ -322,7 +323,7 @@ static void gen_shift(struct x86_gen *g, const struct ir_op *op, int ext, bool w
     } else {
         x_rr(b, f, 0xd3, ext, r);
     }
-    if (w32)
+    if (w32 && !(op->aux & IR_W_NOSEXT))
         x_rr(b, XF_W, 0x63, r, r);
     if (d.mem)
         dst_set(g, d, RAX);
@@ -358,7 +359,7 @@ static void gen_mul(struct x86_gen *g, const struct ir_op *op)
             x_mov_ri(b, RCX, lb.imm);
             x_rr(b, f, 0x0faf, RAX, RCX);
         }
-        if (op->opc == IR_MULW)
+        if (op->opc == IR_MULW && !(op->aux & IR_W_NOSEXT))
             x_rr(b, XF_W, 0x63, RAX, RAX);
         dst_set(g, dst_of(g, op->d), RAX);
         return;
@@ -405,8 +406,91 @@ static void gen_div(struct x86_gen *g, const struct ir_op *op)
     x_patch8(b, done);                          /* x % 0 == x: rax already */
     if (m1_done)
         x_patch8(b, m1_done);
-    if (w32)
+    if (w32 && !(op->aux & IR_W_NOSEXT))
         x_rr(b, XF_W, 0x63, RAX, RAX);
+    dst_set(g, dst_of(g, op->d), RAX);
+}
+
+/* Zbb min/max: rax = a; cmp rax, b; cmov rax, b when b wins. */
+static void gen_minmax(struct x86_gen *g, const struct ir_op *op)
+{
+    static const int take_b[] = { [IR_MIN - IR_MIN] = CC_G, [IR_MAX - IR_MIN] = CC_L,
+                                  [IR_MINU - IR_MIN] = CC_A, [IR_MAXU - IR_MIN] = CC_B };
+    struct xbuf *b = &g->b;
+    struct loc la = rc_loc(g, op->a), lb = rc_loc(g, op->b);
+    if (lb.k == L_IMM) {
+        x_mov_ri(b, RDX, lb.imm);       /* reserved by reserve_scratch */
+        lb = (struct loc){ .k = L_REG, .r = RDX };
+    }
+    ld_loc(b, RAX, la);
+    alu_loc(b, 1, ALU_CMP, RAX, lb, RCX);
+    uint32_t cmov = 0x0f40 | (uint32_t)take_b[op->opc - IR_MIN];
+    if (lb.k == L_REG)
+        x_rr(b, XF_W, cmov, RAX, lb.r);
+    else
+        x_rm(b, XF_W, cmov, RAX, RBP, -1, lb.disp);
+    dst_set(g, dst_of(g, op->d), RAX);
+}
+
+static int host_bitops = -1;    /* bit 0: lzcnt, bit 1: tzcnt (BMI1) */
+
+static void probe_bitops(void)
+{
+    if (host_bitops >= 0)
+        return;
+    unsigned a, b, c, d;
+    int f = 0;
+    if (__get_cpuid(0x80000001, &a, &b, &c, &d) && (c & (1u << 5)))
+        f |= 1;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 3)))
+        f |= 2;
+    host_bitops = f;
+}
+
+/* Zbb one-operand ops on rax. */
+static void gen_bitop(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    probe_bitops();
+    ld_loc(b, RAX, rc_loc(g, op->a));
+    bool w = op->opc == IR_CLZW || op->opc == IR_CTZW || op->opc == IR_CPOPW;
+    int f = w ? 0 : XF_W;
+    switch (op->opc) {
+    case IR_CLZ: case IR_CLZW:
+        if (host_bitops & 1) {
+            x_rr(b, XF_F3 | f, 0x0fbd, RAX, RAX);           /* lzcnt */
+        } else {
+            x_rr(b, f, 0x0fbd, RAX, RAX);                   /* bsr: index of the top bit */
+            uint8_t *nz = x_jcc8(b, CC_NE);
+            x_mov_ri(b, RAX, w ? 63 : 127);                 /* zero: 63^31 = 32, 127^63 = 64 */
+            x_patch8(b, nz);
+            x_alu_ri(b, 0, ALU_XOR, RAX, w ? 31 : 63);
+        }
+        break;
+    case IR_CTZ: case IR_CTZW:
+        if (host_bitops & 2) {
+            x_rr(b, XF_F3 | f, 0x0fbc, RAX, RAX);           /* tzcnt */
+        } else {
+            x_rr(b, f, 0x0fbc, RAX, RAX);                   /* bsf */
+            uint8_t *nz = x_jcc8(b, CC_NE);
+            x_mov_ri(b, RAX, w ? 32 : 64);
+            x_patch8(b, nz);
+        }
+        break;
+    case IR_CPOP: case IR_CPOPW:
+        x_rr(b, XF_F3 | f, 0x0fb8, RAX, RAX);               /* popcnt (front end checked) */
+        break;
+    case IR_REV8:
+        x_prefix(b, XF_W, 0, -1, RAX, 0x0fc8);              /* bswap rax */
+        break;
+    case IR_ORCB:
+        x_rr(b, XF_66 | XF_W, 0x0f6e, 0, RAX);              /* movq xmm0, rax */
+        x_rr(b, XF_66, 0x0fef, 1, 1);                       /* pxor xmm1, xmm1 */
+        x_rr(b, XF_66, 0x0f74, 0, 1);                       /* pcmpeqb xmm0, xmm1: zero bytes */
+        x_rr(b, XF_66 | XF_W, 0x0f7e, 0, RAX);              /* movq rax, xmm0 */
+        x_rr(b, XF_W, 0xf7, 2, RAX);                        /* not rax */
+        break;
+    }
     dst_set(g, dst_of(g, op->d), RAX);
 }
 
@@ -790,6 +874,10 @@ static void reserve_scratch(struct x86_gen *g, const struct ir_op *op)
     case IR_FCMP: case IR_GOTO_IND:
         rc_reserve(g, RCX);
         break;
+    case IR_MIN: case IR_MAX: case IR_MINU: case IR_MAXU:
+        if (op->b.kind == IR_V_CONST)
+            rc_reserve(g, RDX);
+        break;
     default:
         break;
     }
@@ -823,6 +911,9 @@ static void gen_op(struct x86_gen *g, const struct ir_op *op)
     case IR_MUL: case IR_MULW: case IR_MULH: case IR_MULHU: gen_mul(g, op); break;
     case IR_DIV: case IR_DIVU: case IR_REM: case IR_REMU:
     case IR_DIVW: case IR_DIVUW: case IR_REMW: case IR_REMUW: gen_div(g, op); break;
+    case IR_MIN: case IR_MAX: case IR_MINU: case IR_MAXU: gen_minmax(g, op); break;
+    case IR_CLZ: case IR_CTZ: case IR_CPOP: case IR_CLZW: case IR_CTZW: case IR_CPOPW:
+    case IR_REV8: case IR_ORCB: gen_bitop(g, op); break;
     case IR_CALL2: gen_call2(g, op); break;
     case IR_FOP: gen_fop(g, op); break;
     case IR_FMA: gen_fma(g, op); break;

@@ -58,6 +58,8 @@ static void rc_evict(struct x86_gen *g, int h)
  * set when the value can be dropped without a write-back: it is
  * overwritten before any read and before anything that could observe the
  * guest state (a fault, a call, a block exit). */
+#define RC_LOOKAHEAD 96
+
 static int uslot(struct ir_val v)
 {
     if (v.kind == IR_V_REG)
@@ -83,7 +85,10 @@ int rc_next_read(const struct x86_gen *g, int s, bool *dead)
     }
     /* the op being emitted may itself fault or leave the block */
     barrier = ir_is_barrier(cur->opc) || cur->opc == IR_CALL2;
-    for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
+    /* Looking further ahead than this changes little and made long
+     * blocks quadratic: beyond it a value counts as read late, not dead. */
+    int end = g->op_idx + 1 + RC_LOOKAHEAD < ir->n_ops ? g->op_idx + 1 + RC_LOOKAHEAD : ir->n_ops;
+    for (int i = g->op_idx + 1; i < end; i++) {
         const struct ir_op *op = &ir->ops[i];
         if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
             return i - g->op_idx;
@@ -95,6 +100,8 @@ int rc_next_read(const struct x86_gen *g, int s, bool *dead)
             return 1 << 20;
         }
     }
+    if (end < ir->n_ops)
+        *dead = false;          /* not looked at the rest: it may be read there */
     return 1 << 20;
 }
 
@@ -104,7 +111,8 @@ static int next_read_after(const struct x86_gen *g, int s)
     const struct ir_block *ir = g->ir;
     if (!ir)
         return 0;
-    for (int i = g->op_idx + 1; i < ir->n_ops; i++) {
+    int end = g->op_idx + 1 + RC_LOOKAHEAD < ir->n_ops ? g->op_idx + 1 + RC_LOOKAHEAD : ir->n_ops;
+    for (int i = g->op_idx + 1; i < end; i++) {
         const struct ir_op *op = &ir->ops[i];
         if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
             return i - g->op_idx;

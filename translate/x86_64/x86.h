@@ -21,8 +21,9 @@
 
 #define X86_POOL 12                 /* rcx and rdx last: ops that need them reserve them */
 #define X86_LOOP_POOL 10            /* loops keep their values out of rcx/rdx */
-#define X86_LOOP_RESIDENT 6         /* partial loops: values kept across iterations;
-                                       leaves 6: rcx+rdx reserved plus three operands */
+#define X86_LOOP_RESIDENT 7         /* partial loops: values kept across iterations;
+                                       leaves 5, what the widest op needs: rcx+rdx
+                                       reserved plus three operands (division) */
 #define X86_SLOTS (64 + CPU_TMPS)   /* slot = IR reg index, or 64 + tmp */
 
 struct x86_gen {

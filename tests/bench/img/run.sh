@@ -9,7 +9,8 @@
 # (random and compressible), written zeros and holes, and times:
 #   convert raw -> qcow2, qcow2 -> raw, qcow2 -> qcow2 compressed,
 #   bench read and bench write (4 KiB requests, depth 64)
-# for both tools (best of RUNS runs each, interleaved), printing the ratio
+# for both tools (best of RUNS runs each, interleaved, the order alternating,
+# the source read into the page cache before every run), printing the ratio
 # emu-img time / qemu-img time.  Targets: <= 0.8 uncompressed, <= 0.7
 # compressed.
 set -eu
@@ -50,7 +51,13 @@ PY
 fi
 sync
 
-once() {  # once CMD...: wall time of one run in seconds (target removed after)
+once() {  # once SRC CMD...: wall time of one run in seconds (target removed after)
+    src=$1
+    shift
+    # The source is read into the page cache first, for both tools alike:
+    # a machine that reclaims idle page cache (DAMON, memory ballooning)
+    # would otherwise make whichever run comes first read from the disk.
+    cat "$src" > /dev/null
     sync    # earlier runs' dirty pages must not be written back during this one
     s=$(date +%s.%N)
     "$@" > /dev/null
@@ -61,15 +68,21 @@ once() {  # once CMD...: wall time of one run in seconds (target removed after)
 
 min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
-row() {  # row NAME EMU-CMD QEMU-CMD: best of RUNS each, the two tools
-         # interleaved so that both see the same machine load
+row() {  # row NAME SRC EMU-CMD QEMU-CMD: best of RUNS each, the two tools
+         # interleaved so that both see the same machine load, and which
+         # one goes first alternating from run to run
     name=$1
     te=""
     tq=""
     i=0
     while [ $i -lt "$runs" ]; do
-        te=$(min "$te" "$(once sh -c "$2")")
-        tq=$(min "$tq" "$(once sh -c "$3")")
+        if [ $((i % 2)) -eq 0 ]; then
+            te=$(min "$te" "$(once "$2" sh -c "$3")")
+            tq=$(min "$tq" "$(once "$2" sh -c "$4")")
+        else
+            tq=$(min "$tq" "$(once "$2" sh -c "$4")")
+            te=$(min "$te" "$(once "$2" sh -c "$3")")
+        fi
         i=$((i + 1))
     done
     printf '%-28s %9.3f %9.3f %7.2f\n' "$name" "$te" "$tq" "$(echo "$te / $tq" | bc -l)"
@@ -78,15 +91,15 @@ row() {  # row NAME EMU-CMD QEMU-CMD: best of RUNS each, the two tools
 "$QEMU_IMG" convert -O qcow2 src.raw src.qcow2
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs"
 printf '%-28s %9s %9s %7s\n' "case" "emu-img" "qemu-img" "ratio"
-row "convert raw->qcow2" "$EMU_IMG convert -O qcow2 src.raw t.img" \
+row "convert raw->qcow2" src.raw "$EMU_IMG convert -O qcow2 src.raw t.img" \
     "$QEMU_IMG convert -O qcow2 src.raw t.img"
-row "convert qcow2->raw" "$EMU_IMG convert -O raw src.qcow2 t.img" \
+row "convert qcow2->raw" src.qcow2 "$EMU_IMG convert -O raw src.qcow2 t.img" \
     "$QEMU_IMG convert -O raw src.qcow2 t.img"
-row "convert qcow2->qcow2 -c" "$EMU_IMG convert -c -O qcow2 src.qcow2 t.img" \
+row "convert qcow2->qcow2 -c" src.qcow2 "$EMU_IMG convert -c -O qcow2 src.qcow2 t.img" \
     "$QEMU_IMG convert -c -O qcow2 src.qcow2 t.img"
 "$QEMU_IMG" create -q -f qcow2 w.qcow2 2G
-row "bench read 4k d64" "$EMU_IMG bench -c 400000 -d 64 src.qcow2" \
+row "bench read 4k d64" src.qcow2 "$EMU_IMG bench -c 400000 -d 64 src.qcow2" \
     "$QEMU_IMG bench -c 400000 -d 64 src.qcow2"
-row "bench write 4k d64" "cp w.qcow2 t.img && $EMU_IMG bench -w -c 200000 -d 64 t.img" \
+row "bench write 4k d64" w.qcow2 "cp w.qcow2 t.img && $EMU_IMG bench -w -c 200000 -d 64 t.img" \
     "cp w.qcow2 t.img && $QEMU_IMG bench -w -c 200000 -d 64 t.img"
 rm -f t.img

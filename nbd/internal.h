@@ -1,0 +1,164 @@
+/* internal.h - what the files of the NBD server share: the server, its
+ * exports and connections, the output queue and the TLS transport. */
+#ifndef EMU_NBD_INTERNAL_H
+#define EMU_NBD_INTERNAL_H
+
+#include <pthread.h>
+#include <sys/uio.h>
+#include "nbd.h"
+#include "proto.h"
+#include "log.h"
+
+/* Protocol tracing (-v, EMU_LOG=nbd): one test when it is off. */
+#define nbd_log(...) \
+    do { \
+        if (log_on(LOG_NBD)) \
+            log_msg(LOG_NBD, __VA_ARGS__); \
+    } while (0)
+
+struct nbd_conn;
+
+struct nbd_export {
+    char *name, *description;
+    struct blk *blk;
+    uint64_t offset, size;
+    bool read_only, discard, writethrough, no_flush;
+    enum nbd_detect_zeroes detect_zeroes;
+    struct nbd_export *next;
+};
+
+/* A cache of request buffers: large malloc()s are mmap()s, and faulting
+ * fresh pages in for every request costs more than the copy itself. */
+#define NBD_BUF_CLASSES 10      /* 64 KiB << 0..9 = 64 KiB .. 32 MiB */
+#define NBD_BUF_KEEP 8
+
+struct nbd_server {
+    struct loop *loop;
+    struct pool *pool;
+    struct nbd_export *exports;
+    struct nbd_tls *tls;
+    bool tls_required;
+    unsigned max_clients, nclients;
+    int listen_fds[16];
+    int nlisten;
+    bool accepting;             /* listeners are watched */
+    bool shutting_down;
+    nbd_event_fn *event_cb;
+    void *event_opaque;
+    loop_cb_fn *shutdown_done;
+    void *shutdown_opaque;
+    struct loop_timer *shutdown_timer;
+    struct loop_bh *shutdown_bh;
+    struct loop_bh *reap_bh;
+    struct nbd_conn *conns;
+    void *bufs[NBD_BUF_CLASSES][NBD_BUF_KEEP];
+    int nbufs[NBD_BUF_CLASSES];
+};
+
+/* One reply waiting to be sent: iov[pos..niov) with iov[pos] possibly
+ * already partly sent; RELEASE(opaque) runs once it is out (or dropped). */
+struct nbd_out {
+    struct nbd_out *next;
+    int niov, pos;
+    size_t bytes;               /* still to send */
+    void (*release)(void *opaque);
+    void *opaque;
+    uint8_t hdr[64];            /* room for headers pointed to by iov */
+    struct iovec iov[];
+};
+
+enum nbd_conn_state {
+    NBD_ST_CLIENT_FLAGS,        /* want 4 bytes of client flags */
+    NBD_ST_OPT_HDR,             /* want 16 bytes of option header */
+    NBD_ST_OPT_DATA,            /* want the option payload */
+    NBD_ST_OPT_SKIP,            /* discarding a too large option payload */
+    NBD_ST_TLS_FLUSH,           /* STARTTLS acked; waiting for the ack to go out */
+    NBD_ST_TLS_HANDSHAKE,
+    NBD_ST_REQ_HDR,             /* want a request header */
+    NBD_ST_REQ_PAYLOAD,         /* reading a write payload */
+    NBD_ST_REQ_SKIP,            /* discarding a refused write's payload */
+    NBD_ST_CLOSING,             /* read nothing more; close when drained */
+};
+
+struct nbd_req;
+
+struct nbd_conn {
+    struct nbd_server *srv;
+    struct nbd_conn *prev, *next;
+    int fd;
+    enum nbd_conn_state st;
+    bool dead;                  /* socket gone: drop output, free when idle */
+    bool watching_read, watching_write;
+
+    /* input: a staging buffer, and the current target */
+    uint8_t stage[65536];
+    size_t stage_pos, stage_len;
+    uint8_t hdr[32];
+    uint8_t *want_buf;
+    size_t want, have;
+    uint64_t skip;              /* bytes to discard in the SKIP states */
+
+    /* handshake */
+    uint32_t opt, opt_len;
+    uint8_t *opt_data;
+    bool no_zeroes, structured, extended;
+    bool meta_base, meta_depth;
+    char *meta_export;          /* export the contexts were set for */
+    struct nbd_export *exp;
+
+    /* transmission */
+    struct nbd_req *cur;        /* request whose payload is being read */
+    unsigned in_flight;         /* requests not yet replied to */
+    size_t in_flight_bytes;
+    unsigned jobs;              /* pool jobs that still point at us */
+
+    /* The output queue.  Workers send a finished reply themselves when
+     * nothing is queued before it (direct_ok: plain sockets only), so
+     * the queue and the socket's write side are under send_lock; the
+     * socket stays open (only shut down) until no job points at us. */
+    pthread_mutex_t send_lock;
+    bool direct_ok;
+    struct nbd_out *out_head, *out_tail;
+    size_t out_bytes;
+
+    /* TLS */
+    void *tls_session;          /* gnutls_session_t */
+    bool tls_active;            /* handshake done: all I/O goes through TLS */
+    uint8_t *tls_leftover;      /* plaintext-read bytes that are TLS records */
+    size_t tls_left_pos, tls_left_len;
+};
+
+/* server.c: connection I/O */
+struct nbd_out *nbd_out_new(int niov);
+void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o);
+/* Worker threads: send O now if nothing is queued before it.  Returns 1
+ * sent whole, 0 not sent (queue it from the loop), 2 partly sent and
+ * queued (RELEASE runs from the queue), -1 the socket failed. */
+int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o);
+void nbd_conn_update(struct nbd_conn *c);
+void nbd_conn_fail(struct nbd_conn *c);
+void nbd_conn_maybe_free(struct nbd_conn *c);
+void *nbd_buf_get(struct nbd_server *srv, size_t len);
+void nbd_buf_put(struct nbd_server *srv, void *buf, size_t len);
+struct nbd_export *nbd_export_find(struct nbd_server *srv, const char *name);
+
+/* handshake.c */
+void nbd_hs_start(struct nbd_conn *c);
+void nbd_hs_input(struct nbd_conn *c);     /* c->want bytes arrived */
+
+/* request.c */
+void nbd_req_start(struct nbd_conn *c);     /* enter transmission */
+void nbd_req_input(struct nbd_conn *c);
+void nbd_req_free_conn(struct nbd_conn *c); /* drop c->cur */
+uint16_t nbd_export_flags(const struct nbd_conn *c, const struct nbd_export *e);
+
+/* tls.c */
+int nbd_tls_session_new(struct nbd_conn *c, struct error **errp);
+void nbd_tls_session_free(struct nbd_conn *c);
+/* 1 done, 0 in progress (c->tls wants read or write), -1 failed. */
+int nbd_tls_handshake(struct nbd_conn *c, bool *want_write);
+ssize_t nbd_tls_recv(struct nbd_conn *c, void *buf, size_t len);   /* -EAGAIN */
+ssize_t nbd_tls_send(struct nbd_conn *c, const void *buf, size_t len);
+void nbd_tls_bye(struct nbd_conn *c);
+
+#endif

@@ -1,0 +1,755 @@
+/* server.c - the NBD server: exports, listeners, and each connection's
+ * socket I/O (non-blocking, in the loop thread).  The protocol itself is in
+ * handshake.c (option haggling) and request.c (transmission). */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+
+#include "block/block.h"
+#include "i18n.h"
+#include "internal.h"
+#include "log.h"
+
+/* Backpressure: a connection stops reading while it has this much in
+ * flight (requests not yet replied to, or reply bytes not yet sent). */
+#define NBD_MAX_IN_FLIGHT 64
+#define NBD_MAX_IN_FLIGHT_BYTES (96u * 1024 * 1024)
+#define NBD_MAX_OUT_BYTES (4u * 1024 * 1024)
+/* How long an orderly shutdown waits for clients to take their replies. */
+#define NBD_SHUTDOWN_GRACE_NS (5ull * 1000 * 1000 * 1000)
+
+static void conn_on_read(void *opaque, int fd);
+static void conn_on_write(void *opaque, int fd);
+static void conn_flush(struct nbd_conn *c);
+static void reap_conns(void *opaque);
+
+/* ---- buffers ---- */
+
+static int buf_class(size_t len)
+{
+    size_t cap = 65536;
+    for (int i = 0; i < NBD_BUF_CLASSES; i++, cap <<= 1)
+        if (len <= cap)
+            return i;
+    return -1;
+}
+
+void *nbd_buf_get(struct nbd_server *srv, size_t len)
+{
+    int k = buf_class(len);
+    if (k < 0)
+        return malloc(len);
+    if (srv->nbufs[k] > 0)
+        return srv->bufs[k][--srv->nbufs[k]];
+    return malloc((size_t)65536 << k);
+}
+
+void nbd_buf_put(struct nbd_server *srv, void *buf, size_t len)
+{
+    if (!buf)
+        return;
+    int k = buf_class(len);
+    if (k >= 0 && srv->nbufs[k] < NBD_BUF_KEEP) {
+        srv->bufs[k][srv->nbufs[k]++] = buf;
+        return;
+    }
+    free(buf);
+}
+
+/* ---- exports ---- */
+
+struct nbd_export *nbd_export_find(struct nbd_server *srv, const char *name)
+{
+    for (struct nbd_export *e = srv->exports; e; e = e->next)
+        if (strcmp(e->name, name) == 0)
+            return e;
+    return NULL;
+}
+
+int nbd_server_add_export(struct nbd_server *srv, const struct nbd_export_config *cfg,
+                          struct error **errp)
+{
+    const char *name = cfg->name ? cfg->name : "";
+    if (strlen(name) > NBD_MAX_STRING)
+        return err_set(errp, EINVAL, _("export name '%.32s...' is too long"), name);
+    if (cfg->description && strlen(cfg->description) > NBD_MAX_STRING)
+        return err_set(errp, EINVAL, _("description of export '%s' is too long"), name);
+    if (nbd_export_find(srv, name))
+        return err_set(errp, EEXIST, _("there are two exports named '%s'"), name);
+    if (cfg->offset > cfg->blk->size)
+        return err_set(errp, EINVAL, _("offset %llu is past the end of '%s'"),
+                       (unsigned long long)cfg->offset, cfg->blk->filename);
+    struct nbd_export *e = calloc(1, sizeof(*e));
+    if (!e || !(e->name = strdup(name)) ||
+        (cfg->description && !(e->description = strdup(cfg->description)))) {
+        if (e) {
+            free(e->name);
+            free(e);
+        }
+        return err_set(errp, ENOMEM, _("out of memory"));
+    }
+    e->blk = cfg->blk;
+    e->offset = cfg->offset;
+    e->size = cfg->blk->size - cfg->offset;
+    e->read_only = cfg->read_only || cfg->blk->read_only;
+    e->discard = cfg->discard;
+    e->writethrough = cfg->writethrough;
+    e->no_flush = cfg->no_flush;
+    e->detect_zeroes = cfg->detect_zeroes;
+    /* keep the order of the command line for NBD_OPT_LIST */
+    struct nbd_export **pp = &srv->exports;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = e;
+    return 0;
+}
+
+int nbd_server_flush(struct nbd_server *srv)
+{
+    int ret = 0;
+    for (struct nbd_export *e = srv->exports; e; e = e->next) {
+        if (e->read_only)
+            continue;
+        int r = blk_flush(e->blk);
+        if (r < 0 && ret == 0)
+            ret = r;
+    }
+    return ret;
+}
+
+/* ---- server ---- */
+
+struct nbd_server *nbd_server_new(struct loop *loop, struct pool *pool, struct error **errp)
+{
+    struct nbd_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        err_set(errp, ENOMEM, _("out of memory"));
+        return NULL;
+    }
+    srv->loop = loop;
+    srv->pool = pool;
+    srv->reap_bh = loop_bh_new(loop, reap_conns, srv, errp);
+    if (!srv->reap_bh) {
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+void nbd_server_set_tls(struct nbd_server *srv, struct nbd_tls *tls, bool required)
+{
+    srv->tls = tls;
+    srv->tls_required = tls && required;
+}
+
+void nbd_server_set_max_clients(struct nbd_server *srv, unsigned n)
+{
+    srv->max_clients = n;
+}
+
+void nbd_server_set_event_cb(struct nbd_server *srv, nbd_event_fn *cb, void *opaque)
+{
+    srv->event_cb = cb;
+    srv->event_opaque = opaque;
+}
+
+unsigned nbd_server_clients(const struct nbd_server *srv)
+{
+    return srv->nclients;
+}
+
+static void on_accept(void *opaque, int fd);
+
+/* Watch the listeners exactly when another client may come in. */
+static void update_accepting(struct nbd_server *srv)
+{
+    bool want = !srv->shutting_down &&
+                (srv->max_clients == 0 || srv->nclients < srv->max_clients);
+    if (want == srv->accepting)
+        return;
+    srv->accepting = want;
+    for (int i = 0; i < srv->nlisten; i++) {
+        if (want)
+            loop_set_fd(srv->loop, srv->listen_fds[i], on_accept, NULL, srv, NULL);
+        else
+            loop_remove_fd(srv->loop, srv->listen_fds[i]);
+    }
+}
+
+static void on_accept(void *opaque, int fd)
+{
+    struct nbd_server *srv = opaque;
+    int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (cfd < 0)
+        return;     /* EAGAIN, a client that gave up, EMFILE: try again later */
+    struct error *err = NULL;
+    if (nbd_server_add_client(srv, cfd, &err) < 0) {
+        nbd_log("%s", err_msg(err));
+        err_free(err);
+    }
+}
+
+int nbd_server_listen(struct nbd_server *srv, int fd, struct error **errp)
+{
+    if (srv->nlisten >= (int)ARRAY_SIZE(srv->listen_fds)) {
+        close(fd);
+        return err_set(errp, EMFILE, _("too many listening sockets"));
+    }
+    srv->listen_fds[srv->nlisten++] = fd;
+    if (srv->accepting || (srv->max_clients && srv->nclients >= srv->max_clients) ||
+        srv->shutting_down)
+        return srv->accepting ? loop_set_fd(srv->loop, fd, on_accept, NULL, srv, errp) : 0;
+    update_accepting(srv);
+    return 0;
+}
+
+void nbd_server_stop_listening(struct nbd_server *srv)
+{
+    for (int i = 0; i < srv->nlisten; i++) {
+        if (srv->accepting)
+            loop_remove_fd(srv->loop, srv->listen_fds[i]);
+        close(srv->listen_fds[i]);
+    }
+    srv->nlisten = 0;
+    srv->accepting = false;
+}
+
+int nbd_server_add_client(struct nbd_server *srv, int fd, struct error **errp)
+{
+    if (fd >= FD_SETSIZE) {
+        close(fd);
+        return err_set(errp, EMFILE, _("client descriptor %d is too high for select()"), fd);
+    }
+    struct nbd_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return err_set(errp, ENOMEM, _("out of memory"));
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on Unix sockets */
+    c->srv = srv;
+    c->fd = fd;
+    pthread_mutex_init(&c->send_lock, NULL);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nclients++;
+    update_accepting(srv);
+    if (srv->event_cb)
+        srv->event_cb(srv->event_opaque, NBD_EVENT_CLIENT_OPENED);
+    nbd_hs_start(c);
+    nbd_conn_update(c);
+    return 0;
+}
+
+static void finish_shutdown(void *opaque)
+{
+    struct nbd_server *srv = opaque;
+    if (!srv->shutting_down || srv->nclients > 0 || !srv->shutdown_done)
+        return;
+    loop_timer_cancel(srv->shutdown_timer);
+    nbd_server_flush(srv);
+    loop_cb_fn *done = srv->shutdown_done;
+    srv->shutdown_done = NULL;
+    done(srv->shutdown_opaque);
+}
+
+static void shutdown_timeout(void *opaque)
+{
+    struct nbd_server *srv = opaque;
+    for (struct nbd_conn *c = srv->conns, *n; c; c = n) {
+        n = c->next;
+        if (!c->dead)
+            nbd_conn_fail(c);
+    }
+}
+
+void nbd_server_shutdown(struct nbd_server *srv, loop_cb_fn *done, void *opaque)
+{
+    srv->shutting_down = true;
+    srv->shutdown_done = done;
+    srv->shutdown_opaque = opaque;
+    nbd_server_stop_listening(srv);
+    if (!srv->shutdown_timer)
+        srv->shutdown_timer = loop_timer_new(srv->loop, shutdown_timeout, srv, NULL);
+    if (srv->shutdown_timer)
+        loop_timer_arm_in(srv->shutdown_timer, NBD_SHUTDOWN_GRACE_NS);
+    if (!srv->shutdown_bh)
+        srv->shutdown_bh = loop_bh_new(srv->loop, finish_shutdown, srv, NULL);
+    for (struct nbd_conn *c = srv->conns, *n; c; c = n) {
+        n = c->next;
+        if (c->dead)
+            continue;
+        if (c->st == NBD_ST_REQ_PAYLOAD || c->st == NBD_ST_REQ_SKIP)
+            nbd_req_free_conn(c);  /* a write whose data never came is not acked */
+        c->st = NBD_ST_CLOSING;
+        nbd_conn_update(c);
+    }
+    if (srv->shutdown_bh)
+        loop_bh_schedule(srv->shutdown_bh);
+    else
+        finish_shutdown(srv);
+}
+
+void nbd_server_free(struct nbd_server *srv)
+{
+    if (!srv)
+        return;
+    nbd_server_stop_listening(srv);
+    for (struct nbd_conn *c = srv->conns, *n; c; c = n) {
+        n = c->next;
+        if (!c->dead)
+            nbd_conn_fail(c);
+    }
+    /* Connections with pool jobs are freed when the pool completes them;
+     * the caller frees the pool (which runs those callbacks) first or
+     * after: either way nothing may point at srv afterwards, so drain. */
+    if (srv->conns)
+        pool_drain(srv->pool, NULL);
+    reap_conns(srv);
+    loop_bh_free(srv->reap_bh);
+    for (struct nbd_export *e = srv->exports, *n; e; e = n) {
+        n = e->next;
+        free(e->name);
+        free(e->description);
+        free(e);
+    }
+    for (int k = 0; k < NBD_BUF_CLASSES; k++)
+        for (int i = 0; i < srv->nbufs[k]; i++)
+            free(srv->bufs[k][i]);
+    if (srv->shutdown_timer)
+        loop_timer_free(srv->shutdown_timer);
+    if (srv->shutdown_bh)
+        loop_bh_free(srv->shutdown_bh);
+    free(srv);
+}
+
+/* ---- connection I/O ---- */
+
+struct nbd_out *nbd_out_new(int niov)
+{
+    struct nbd_out *o = malloc(sizeof(*o) + sizeof(struct iovec) * (size_t)niov);
+    if (!o)
+        return NULL;
+    o->next = NULL;
+    o->niov = 0;
+    o->pos = 0;
+    o->bytes = 0;
+    o->release = NULL;
+    o->opaque = NULL;
+    return o;
+}
+
+static void out_release(struct nbd_out *o)
+{
+    if (o->release)
+        o->release(o->opaque);
+    free(o);
+}
+
+static size_t out_size(struct nbd_out *o)
+{
+    size_t n = 0;
+    for (int i = o->pos; i < o->niov; i++)
+        n += o->iov[i].iov_len;
+    return n;
+}
+
+/* Append O to the queue; send_lock held. */
+static void queue_locked(struct nbd_conn *c, struct nbd_out *o)
+{
+    o->next = NULL;
+    o->bytes = out_size(o);
+    if (c->out_tail)
+        c->out_tail->next = o;
+    else
+        c->out_head = o;
+    c->out_tail = o;
+    c->out_bytes += o->bytes;
+}
+
+void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o)
+{
+    if (c->dead) {
+        out_release(o);
+        return;
+    }
+    pthread_mutex_lock(&c->send_lock);
+    queue_locked(c, o);
+    bool first = c->out_head == o;
+    pthread_mutex_unlock(&c->send_lock);
+    /* Send at once when nothing is queued before: most replies go out
+     * without another trip through select(). */
+    if (first && c->st != NBD_ST_TLS_HANDSHAKE)
+        conn_flush(c);
+}
+
+int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o)
+{
+    int ret = 0;
+    pthread_mutex_lock(&c->send_lock);
+    if (!c->direct_ok || c->out_head) {
+        pthread_mutex_unlock(&c->send_lock);
+        return 0;
+    }
+    size_t left = out_size(o);
+    while (left > 0) {
+        struct msghdr m = { .msg_iov = o->iov + o->pos,
+                            .msg_iovlen = (size_t)MIN(o->niov - o->pos, 1024) };
+        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            c->direct_ok = false;
+            ret = -1;
+            break;
+        }
+        left -= (size_t)n;
+        while (n > 0) {
+            struct iovec *v = &o->iov[o->pos];
+            size_t k = MIN((size_t)n, v->iov_len);
+            v->iov_base = (uint8_t *)v->iov_base + k;
+            v->iov_len -= k;
+            n -= (ssize_t)k;
+            if (v->iov_len == 0)
+                o->pos++;
+        }
+        while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
+            o->pos++;
+    }
+    if (ret == 0)
+        ret = left == 0 ? 1 : 2;
+    if (ret == 2)
+        queue_locked(c, o);     /* the rest goes out first, from the loop */
+    pthread_mutex_unlock(&c->send_lock);
+    return ret;
+}
+
+static bool conn_may_read(struct nbd_conn *c)
+{
+    if (c->dead || c->st == NBD_ST_CLOSING || c->st == NBD_ST_TLS_FLUSH)
+        return false;
+    if (c->st == NBD_ST_TLS_HANDSHAKE)
+        return true;
+    if (c->in_flight >= NBD_MAX_IN_FLIGHT || c->in_flight_bytes >= NBD_MAX_IN_FLIGHT_BYTES)
+        return false;
+    pthread_mutex_lock(&c->send_lock);
+    bool ok = c->out_bytes < NBD_MAX_OUT_BYTES;
+    pthread_mutex_unlock(&c->send_lock);
+    return ok;
+}
+
+static void conn_close_clean(struct nbd_conn *c)
+{
+    if (c->tls_active)
+        nbd_tls_bye(c);
+    nbd_conn_fail(c);
+}
+
+void nbd_conn_update(struct nbd_conn *c)
+{
+    if (c->dead)
+        return;
+    if (c->st == NBD_ST_CLOSING && c->in_flight == 0 && c->jobs == 0) {
+        pthread_mutex_lock(&c->send_lock);
+        bool empty = c->out_head == NULL;
+        pthread_mutex_unlock(&c->send_lock);
+        if (empty) {
+            conn_close_clean(c);
+            return;
+        }
+    }
+    bool want_read = conn_may_read(c);
+    pthread_mutex_lock(&c->send_lock);
+    bool want_write = c->out_head != NULL;
+    pthread_mutex_unlock(&c->send_lock);
+    if (c->st == NBD_ST_TLS_HANDSHAKE) {
+        bool ww = false;
+        int r = nbd_tls_handshake(c, &ww);
+        if (r < 0) {
+            nbd_conn_fail(c);
+            return;
+        }
+        if (r > 0) {
+            c->tls_active = true;
+            c->st = NBD_ST_OPT_HDR;
+            c->want_buf = c->hdr;
+            c->want = 16;
+            c->have = 0;
+            want_read = conn_may_read(c);
+        } else {
+            want_read = !ww;
+            want_write = ww;
+        }
+    }
+    if (want_read == c->watching_read && want_write == c->watching_write)
+        return;
+    c->watching_read = want_read;
+    c->watching_write = want_write;
+    if (loop_set_fd(c->srv->loop, c->fd, want_read ? conn_on_read : NULL,
+                    want_write ? conn_on_write : NULL, c, NULL) < 0)
+        nbd_conn_fail(c);
+}
+
+/* Receive into BUF: >0 bytes, 0 end of stream, -EAGAIN, -errno. */
+static ssize_t conn_recv(struct nbd_conn *c, void *buf, size_t len)
+{
+    if (c->tls_active)
+        return nbd_tls_recv(c, buf, len);
+    ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EINTR ? -EAGAIN : -errno;
+    return n;
+}
+
+static void conn_input_done(struct nbd_conn *c)
+{
+    switch (c->st) {
+    case NBD_ST_CLIENT_FLAGS:
+    case NBD_ST_OPT_HDR:
+    case NBD_ST_OPT_DATA:
+    case NBD_ST_OPT_SKIP:
+        nbd_hs_input(c);
+        break;
+    case NBD_ST_REQ_HDR:
+    case NBD_ST_REQ_PAYLOAD:
+    case NBD_ST_REQ_SKIP:
+        nbd_req_input(c);
+        break;
+    default:
+        break;
+    }
+}
+
+static void conn_read(struct nbd_conn *c)
+{
+    /* At most this many messages per call, so that one busy client does
+     * not starve the others. */
+    int budget = 256;
+    while (budget-- > 0 && conn_may_read(c) && c->st != NBD_ST_TLS_HANDSHAKE) {
+        bool skipping = c->st == NBD_ST_OPT_SKIP || c->st == NBD_ST_REQ_SKIP;
+        if (skipping ? c->skip == 0 : c->have == c->want) {
+            conn_input_done(c);
+            continue;
+        }
+        size_t need = skipping ? (size_t)MIN(c->skip, (uint64_t)SIZE_MAX) : c->want - c->have;
+        if (c->stage_pos < c->stage_len) {
+            size_t n = MIN(need, c->stage_len - c->stage_pos);
+            if (skipping)
+                c->skip -= n;
+            else {
+                memcpy(c->want_buf + c->have, c->stage + c->stage_pos, n);
+                c->have += n;
+            }
+            c->stage_pos += n;
+            continue;
+        }
+        ssize_t n;
+        if (!skipping && need >= sizeof(c->stage) / 4) {
+            n = conn_recv(c, c->want_buf + c->have, need);
+            if (n > 0) {
+                c->have += (size_t)n;
+                continue;
+            }
+        } else {
+            n = conn_recv(c, c->stage, sizeof(c->stage));
+            if (n > 0) {
+                c->stage_pos = 0;
+                c->stage_len = (size_t)n;
+                continue;
+            }
+        }
+        if (n == -EAGAIN)
+            break;
+        /* end of stream or an error: the client is gone */
+        nbd_log("client %d: %s", c->fd, n == 0 ? "end of stream" : strerror((int)-n));
+        nbd_conn_fail(c);
+        return;
+    }
+    nbd_conn_update(c);
+}
+
+static void conn_on_read(void *opaque, int fd)
+{
+    struct nbd_conn *c = opaque;
+    if (c->st == NBD_ST_TLS_HANDSHAKE) {
+        nbd_conn_update(c);
+        if (c->dead || c->st == NBD_ST_TLS_HANDSHAKE)
+            return;
+    }
+    conn_read(c);
+}
+
+static void conn_on_write(void *opaque, int fd)
+{
+    struct nbd_conn *c = opaque;
+    if (c->st == NBD_ST_TLS_HANDSHAKE) {
+        nbd_conn_update(c);
+        return;
+    }
+    conn_flush(c);
+}
+
+/* Drop N sent bytes from the head of the queue. */
+static void conn_consume(struct nbd_conn *c, size_t n)
+{
+    c->out_bytes -= n;
+    while (n > 0 || (c->out_head && c->out_head->bytes == 0)) {
+        struct nbd_out *o = c->out_head;
+        if (!o)
+            break;
+        while (o->pos < o->niov && n > 0) {
+            struct iovec *v = &o->iov[o->pos];
+            size_t k = MIN(n, v->iov_len);
+            v->iov_base = (uint8_t *)v->iov_base + k;
+            v->iov_len -= k;
+            o->bytes -= k;
+            n -= k;
+            if (v->iov_len == 0)
+                o->pos++;
+        }
+        while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
+            o->pos++;
+        if (o->pos < o->niov)
+            break;
+        c->out_head = o->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        out_release(o);
+    }
+}
+
+static void conn_flush(struct nbd_conn *c)
+{
+    bool was_paused = !conn_may_read(c);
+    int err = 0;
+    pthread_mutex_lock(&c->send_lock);
+    while (c->out_head && !c->dead) {
+        ssize_t n;
+        if (c->tls_active) {
+            struct nbd_out *o = c->out_head;
+            while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
+                o->pos++;
+            if (o->pos == o->niov) {
+                conn_consume(c, 0);
+                continue;
+            }
+            n = nbd_tls_send(c, o->iov[o->pos].iov_base, o->iov[o->pos].iov_len);
+        } else {
+            struct iovec iov[64];
+            int cnt = 0;
+            for (struct nbd_out *o = c->out_head; o && cnt < 64; o = o->next)
+                for (int i = o->pos; i < o->niov && cnt < 64; i++)
+                    if (o->iov[i].iov_len)
+                        iov[cnt++] = o->iov[i];
+            if (cnt == 0) {
+                conn_consume(c, 0);
+                continue;
+            }
+            struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+            n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0)
+                n = errno == EINTR ? 0 : -errno;
+        }
+        if (n == -EAGAIN || n == -EWOULDBLOCK)
+            break;
+        if (n < 0) {
+            err = (int)-n;
+            break;
+        }
+        conn_consume(c, (size_t)n);
+    }
+    bool empty = c->out_head == NULL;
+    pthread_mutex_unlock(&c->send_lock);
+    if (err) {
+        nbd_log("client %d: send: %s", c->fd, strerror(err));
+        nbd_conn_fail(c);
+        return;
+    }
+    if (c->dead)
+        return;
+    if (empty && c->st == NBD_ST_TLS_FLUSH) {
+        /* the STARTTLS ack is out: the TLS handshake starts now */
+        c->st = NBD_ST_TLS_HANDSHAKE;
+        nbd_conn_update(c);
+        return;
+    }
+    nbd_conn_update(c);
+    /* Output drained below the limit: read what we stopped reading (TLS
+     * may hold decrypted bytes that select() cannot see). */
+    if (was_paused && conn_may_read(c))
+        conn_read(c);
+}
+
+void nbd_conn_fail(struct nbd_conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    loop_remove_fd(c->srv->loop, c->fd);
+    c->watching_read = c->watching_write = false;
+    nbd_req_free_conn(c);
+    pthread_mutex_lock(&c->send_lock);
+    c->direct_ok = false;
+    struct nbd_out *o = c->out_head;
+    c->out_head = c->out_tail = NULL;
+    c->out_bytes = 0;
+    pthread_mutex_unlock(&c->send_lock);
+    while (o) {
+        struct nbd_out *next = o->next;
+        out_release(o);
+        o = next;
+    }
+    nbd_tls_session_free(c);
+    /* workers may still be about to send: the descriptor is closed (and
+     * its number reused) only when the connection is freed */
+    shutdown(c->fd, SHUT_RDWR);
+    nbd_conn_maybe_free(c);
+}
+
+/* Free dead connections that no pool job points at any more.  Runs from a
+ * bottom half, so a connection stays valid until the callback that killed
+ * it has returned. */
+static void reap_conns(void *opaque)
+{
+    struct nbd_server *srv = opaque;
+    for (struct nbd_conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->dead || c->jobs > 0)
+            continue;
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            srv->conns = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+        close(c->fd);
+        pthread_mutex_destroy(&c->send_lock);
+        free(c->opt_data);
+        free(c->meta_export);
+        free(c->tls_leftover);
+        free(c);
+        srv->nclients--;
+        if (srv->event_cb)
+            srv->event_cb(srv->event_opaque, NBD_EVENT_CLIENT_CLOSED);
+    }
+    update_accepting(srv);
+    if (srv->shutting_down && srv->nclients == 0)
+        finish_shutdown(srv);
+}
+
+void nbd_conn_maybe_free(struct nbd_conn *c)
+{
+    if (c->dead && c->jobs == 0)
+        loop_bh_schedule(c->srv->reap_bh);
+}

@@ -1,0 +1,72 @@
+# nbd-common.sh - sourced by the nbd-*.sh tests after tests/lib.sh.
+#
+#   nbd_start NAME ARGS...   run "$EMU_NBD ARGS..." in the background (its
+#                            stderr in $T/NAME.err), wait until it serves,
+#                            set NAME_pid; killed on exit.
+#   nbd_stop NAME            SIGTERM it and wait; fails on a non-zero exit
+#                            (sanitizer reports included).
+#   nbd_wait_exit NAME       the same without sending the signal.
+#   nbd_wait_socket PATH     until PATH accepts NBD clients (this connects:
+#                            only for servers started with -t).
+#   uri_unix PATH [EXPORT]   nbd+unix URI for a socket.
+
+uri_unix() {
+    printf 'nbd+unix:///%s?socket=%s' "${2:-}" "$1"
+}
+
+nbd_wait_socket() {
+    _i=0
+    until [ -S "$1" ] && python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+assert s.recv(8) == b"NBDMAGIC"' "$1" 2>/dev/null; do
+        _i=$((_i + 1))
+        [ $_i -lt 300 ] || fail "server on $1 did not come up: $(cat "$T"/*.err 2>/dev/null | tail -5)"
+        sleep 0.05
+    done
+}
+
+nbd_start() {
+    _name=$1
+    shift
+    "$EMU_NBD" "$@" 2> "$T/$_name.err" &
+    eval "${_name}_pid=$!"
+    cleanup_add "kill $! 2>/dev/null"
+    _sock=
+    _prev=
+    for _a in "$@"; do
+        [ "$_prev" = -k ] && _sock=$_a
+        _prev=$_a
+    done
+    [ -n "$_sock" ] && nbd_wait_socket "$_sock"
+    return 0
+}
+
+nbd_stop() {
+    eval "_pid=\$${1}_pid"
+    kill -TERM "$_pid" 2>/dev/null || true
+    nbd_wait_exit "$1"
+}
+
+nbd_wait_exit() {
+    eval "_pid=\$${1}_pid"
+    set +e
+    wait "$_pid"
+    _rc=$?
+    set -e
+    [ "$_rc" = 0 ] || fail "emu-nbd ($1) exited $_rc: $(tail -20 "$T/$1.err")"
+    if grep -q "ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer" "$T/$1.err"; then
+        fail "sanitizer report from emu-nbd ($1): $(head -30 "$T/$1.err")"
+    fi
+}
+
+# nbdsh is "python3 -m nbd": use the system python that has the module
+# even when another python3 comes first in PATH.
+nbdsh() {
+    if /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
+        /usr/bin/python3 -m nbd "$@"
+    else
+        command nbdsh "$@"
+    fi
+}
