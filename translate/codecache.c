@@ -15,6 +15,8 @@
 
 int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
 void tr_code_cache_free(struct tr *tr);
+int tr_code_cache_fork_copy(struct tr *tr);
+int tr_code_cache_fork_map(struct tr *tr, int fd);
 
 int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp)
 {
@@ -57,4 +59,44 @@ void tr_code_cache_free(struct tr *tr)
     if (tr->rx != tr->rw)
         munmap(tr->rx, tr->size);
     tr->rw = tr->rx = NULL;
+}
+
+/* A fork: the memfd would be shared between parent and child, and both
+ * would write new blocks (and patch chains) into the same pages.  Before
+ * the fork, with the lock held so that nothing changes, the contents are
+ * copied into a new memfd (tr_code_cache_fork_copy); the child maps that at
+ * the same two addresses (tr_code_cache_fork_map), so every block, chain
+ * and jump-cache entry stays valid there. */
+int tr_code_cache_fork_copy(struct tr *tr)
+{
+    if (!tr->rw || tr->rw == tr->rx)
+        return -1;      /* a private mapping: fork copies it */
+    int fd = memfd_create("emu-code-cache", MFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)tr->size) < 0) {
+        close(fd);
+        return -errno;
+    }
+    size_t done = 0;
+    while (done < tr->used) {
+        ssize_t n = pwrite(fd, tr->rw + done, tr->used - done, (off_t)done);
+        if (n <= 0) {
+            close(fd);
+            return -EIO;
+        }
+        done += (size_t)n;
+    }
+    return fd;
+}
+
+int tr_code_cache_fork_map(struct tr *tr, int fd)
+{
+    int r = 0;
+    if (mmap(tr->rw, tr->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+        MAP_FAILED ||
+        mmap(tr->rx, tr->size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+        r = -errno;
+    close(fd);
+    return r;
 }
