@@ -12,19 +12,11 @@
 #include <string.h>
 #include "i18n.h"
 #include "anon.h"
+#include "vpc.h"
 
 #define VPC_DYNAMIC 3
 #define VPC_DIFF 4
 #define VPC_MAX_BAT (1u << 24)
-
-static uint32_t vpc_sum(const uint8_t *buf, size_t len, size_t csum_off)
-{
-    uint32_t sum = 0;
-    for (size_t i = 0; i < len; i++)
-        if (i < csum_off || i >= csum_off + 4)
-            sum += buf[i];
-    return ~sum;
-}
 
 static void vpc_dynamic(struct anon *a, uint64_t dyn)
 {
@@ -46,10 +38,10 @@ static void vpc_dynamic(struct anon *a, uint64_t dyn)
             anon_scrub_range(a, off, len);
     }
     if (a->scrub_names) {
-        bool valid = be32_get(d + 36) == vpc_sum(d, 1024, 36);
+        bool valid = be32_get(d + 36) == vpc_checksum(d, 1024, 36);
         anon_scrub(d + 64, 512);
         if (valid)
-            be32_put(d + 36, vpc_sum(d, 1024, 36));
+            be32_put(d + 36, vpc_checksum(d, 1024, 36));
         anon_replace_ref(a, dyn, 1024, d, ANON_PRIO_META);
     }
     if (!bat || bat >= a->size)

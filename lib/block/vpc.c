@@ -18,6 +18,7 @@
 #include "i18n.h"
 #include "block.h"
 #include "anon.h"
+#include "vpc.h"
 
 #define VPC_FIXED 2
 #define VPC_DYNAMIC 3
@@ -34,7 +35,7 @@ struct vpc {
     uint64_t free_offset;    /* where the footer (and the next block) goes */
 };
 
-static uint32_t vpc_checksum(const uint8_t *buf, size_t len, size_t csum_off)
+uint32_t vpc_checksum(const uint8_t *buf, size_t len, size_t csum_off)
 {
     uint32_t sum = 0;
     for (size_t i = 0; i < len; i++)

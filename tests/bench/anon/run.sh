@@ -21,13 +21,8 @@ work=${1:-${TMPDIR:-/tmp}/emu-anon-bench}
 runs=${RUNS:-3}
 size=${SIZE:-8G}
 mkdir -p "$work"
-if [ -z "${EMU_IMG:-}" ]; then
-    mkdir -p "$top/build/bench-O2"
-    (cd "$top/build/bench-O2" &&
-        { [ -f Makefile ] || "$top/configure" -q CFLAGS="-O2 -g" >/dev/null; } &&
-        make -j2 emu-img >/dev/null)
-    EMU_IMG=$top/build/bench-O2/emu-img
-fi
+. "$(dirname "$0")/../lib.sh"
+[ -n "${EMU_IMG:-}" ] || EMU_IMG=$(bench_program emu-img)
 QEMU_IMG=${QEMU_IMG:-qemu-img}
 cd "$work"
 bytes=$(numfmt --from=iec "$size")

@@ -25,13 +25,8 @@ runs=${RUNS:-3}
 size_mb=${SIZE_MB:-2048}
 port=${PORT:-10911}
 mkdir -p "$work"
-if [ -z "${EMU_NBD:-}" ]; then
-    mkdir -p "$top/build/bench-O2"
-    (cd "$top/build/bench-O2" &&
-        { [ -f Makefile ] || "$top/configure" -q CFLAGS="-O2 -g" >/dev/null; } &&
-        make -j2 emu-nbd >/dev/null)
-    EMU_NBD=$top/build/bench-O2/emu-nbd
-fi
+. "$(dirname "$0")/../lib.sh"
+[ -n "${EMU_NBD:-}" ] || EMU_NBD=$(bench_program emu-nbd)
 for t in qemu-nbd nbdkit nbdcopy qemu-img python3; do
     command -v $t >/dev/null || { echo "$t is not installed" >&2; exit 1; }
 done
