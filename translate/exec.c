@@ -18,6 +18,7 @@
 
 int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
 void tr_code_cache_free(struct tr *tr);
+void tr_lock_init(struct tr *tr);
 
 /* Per-thread state of the loop, for the fault handler. */
 struct tr_thread {
@@ -90,11 +91,7 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
         return err_set(errp, -r, "code cache prologue");
     }
     tr->prologue_size = tr->used = ALIGN_UP((size_t)r, 64);
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&tr->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
+    tr_lock_init(tr);
     tr_global = tr;
     *out = tr;
     return 0;
@@ -133,6 +130,17 @@ void tr_free(struct tr *tr)
     if (tr_global == tr)
         tr_global = NULL;
     free(tr);
+}
+
+/* Also used by a forked child, whose copy of the lock is held by a thread
+ * that does not exist there (see tr_fork). */
+void tr_lock_init(struct tr *tr)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&tr->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
 }
 
 void tr_lock(struct tr *tr)

@@ -27,6 +27,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/types.h>
 #include "common.h"
 #include "error.h"
 #include "cpu.h"
@@ -157,6 +158,11 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
 void tr_free(struct tr *tr);
 void tr_lock(struct tr *tr);
 void tr_unlock(struct tr *tr);
+/* fork() for the process that runs tr: returns what fork() returns (-1
+ * with errno set on failure, in the parent).  The child gets a private copy
+ * of the code cache at the same addresses; should that fail after the fork
+ * (it cannot run without one), the child kills itself with SIGKILL. */
+pid_t tr_fork(struct tr *tr);
 /* A second guest thread is about to start. */
 void tr_set_multi_threaded(struct tr *tr);
 /* Drop every translation (fence.i, code unmapped, cache full). */

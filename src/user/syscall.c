@@ -391,7 +391,7 @@ static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t 
                 log_msg(LOG_UNIMP, "clone flags 0x%" PRIx64 " (threads are not supported)", a0);
             return -ENOSYS;
         }
-        return ret_errno(fork());
+        return ret_errno(tr_fork(u->tr));     /* the child needs its own code cache */
     case 222: return do_mmap(u, a0, a1, (int)a2, (int)a3, (int)a4, a5);
     case 226: {
         long r = gmem_protect(m, a0, a1, (int)a2);
