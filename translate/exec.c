@@ -29,6 +29,7 @@ struct tr_thread {
     volatile int in_helper;
     volatile int armed;
     volatile int smc;           /* the fault was a write to translated code */
+    uint64_t entered_gen;       /* tr->n_flushes when the last block was entered */
 };
 static __thread struct tr_thread tr_self;
 
@@ -545,13 +546,16 @@ restart:
             if (r < 0)
                 return r;
         } else {
-            if (cpu->chain_from && !tr->no_chain)
+            /* another thread may have flushed since: the slot is then in
+             * a retired cache, or in one reused for other blocks */
+            if (cpu->chain_from && !tr->no_chain && tr->n_flushes == t->entered_gen)
                 tr->be->patch_jump(tr, cpu->chain_from, tb->code);
             cpu->chain_from = NULL;
             struct cpu_jc_entry *e = &cpu->jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
             e->pc = pc;
             e->code = tb->code;
             void *code = tb->code;
+            t->entered_gen = tr->n_flushes;
             tr_unlock(tr);
             t->armed = 1;
             r = (int)tr->enter(cpu, code);
