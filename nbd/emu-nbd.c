@@ -31,6 +31,10 @@
 #include "parse.h"
 #include "prog.h"
 
+/* Worker threads: enough to keep two disks and a few connections busy;
+ * more only queue on the same inode lock and burn CPU switching. */
+#define NBD_WORKERS 16
+
 enum {
     OPT_CACHE = 256, OPT_DISCARD, OPT_DETECT_ZEROES, OPT_FORK, OPT_PID_FILE,
     OPT_TLS_CREDS, OPT_TLS_PSK_FILE, OPT_TLS_REQUIRED,
@@ -565,7 +569,7 @@ int main(int argc, char **argv)
     struct pool *pool = NULL;
     struct nbd_tls *tls = NULL;
     m.loop = loop_new(&err);
-    if (!m.loop || !(pool = pool_new(m.loop, 0, &err)) ||
+    if (!m.loop || !(pool = pool_new(m.loop, NBD_WORKERS, &err)) ||
         !(m.srv = nbd_server_new(m.loop, pool, &err))) {
         err_report(err);
         goto out;

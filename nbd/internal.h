@@ -30,7 +30,8 @@ struct nbd_export {
 /* A cache of request buffers: large malloc()s are mmap()s, and faulting
  * fresh pages in for every request costs more than the copy itself. */
 #define NBD_BUF_CLASSES 10      /* 64 KiB << 0..9 = 64 KiB .. 32 MiB */
-#define NBD_BUF_KEEP 8
+#define NBD_BUF_KEEP 64         /* per class, and ... */
+#define NBD_BUF_KEEP_BYTES (128u << 20)  /* ... in all */
 
 struct nbd_server {
     struct loop *loop;
@@ -53,6 +54,7 @@ struct nbd_server {
     struct nbd_conn *conns;
     void *bufs[NBD_BUF_CLASSES][NBD_BUF_KEEP];
     int nbufs[NBD_BUF_CLASSES];
+    size_t buf_bytes;           /* held in bufs */
 };
 
 /* One reply waiting to be sent: iov[pos..niov) with iov[pos] possibly
@@ -89,6 +91,7 @@ struct nbd_conn {
     enum nbd_conn_state st;
     bool dead;                  /* socket gone: drop output, free when idle */
     bool watching_read, watching_write;
+    struct loop_bh *kick_bh;    /* go on reading without waiting for select() */
 
     /* input: a staging buffer, and the current target */
     uint8_t stage[65536];
@@ -160,5 +163,6 @@ int nbd_tls_handshake(struct nbd_conn *c, bool *want_write);
 ssize_t nbd_tls_recv(struct nbd_conn *c, void *buf, size_t len);   /* -EAGAIN */
 ssize_t nbd_tls_send(struct nbd_conn *c, const void *buf, size_t len);
 void nbd_tls_bye(struct nbd_conn *c);
+bool nbd_tls_pending(struct nbd_conn *c);   /* decrypted bytes wait inside */
 
 #endif

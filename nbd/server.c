@@ -28,6 +28,8 @@
 static void conn_on_read(void *opaque, int fd);
 static void conn_on_write(void *opaque, int fd);
 static void conn_flush(struct nbd_conn *c);
+static void conn_read(struct nbd_conn *c);
+static void conn_kick(void *opaque);
 static void reap_conns(void *opaque);
 
 /* ---- buffers ---- */
@@ -46,8 +48,10 @@ void *nbd_buf_get(struct nbd_server *srv, size_t len)
     int k = buf_class(len);
     if (k < 0)
         return malloc(len);
-    if (srv->nbufs[k] > 0)
+    if (srv->nbufs[k] > 0) {
+        srv->buf_bytes -= (size_t)65536 << k;
         return srv->bufs[k][--srv->nbufs[k]];
+    }
     return malloc((size_t)65536 << k);
 }
 
@@ -56,8 +60,10 @@ void nbd_buf_put(struct nbd_server *srv, void *buf, size_t len)
     if (!buf)
         return;
     int k = buf_class(len);
-    if (k >= 0 && srv->nbufs[k] < NBD_BUF_KEEP) {
+    if (k >= 0 && srv->nbufs[k] < NBD_BUF_KEEP &&
+        srv->buf_bytes + ((size_t)65536 << k) <= NBD_BUF_KEEP_BYTES) {
         srv->bufs[k][srv->nbufs[k]++] = buf;
+        srv->buf_bytes += (size_t)65536 << k;
         return;
     }
     free(buf);
@@ -236,6 +242,12 @@ int nbd_server_add_client(struct nbd_server *srv, int fd, struct error **errp)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on Unix sockets */
     c->srv = srv;
     c->fd = fd;
+    c->kick_bh = loop_bh_new(srv->loop, conn_kick, c, errp);
+    if (!c->kick_bh) {
+        free(c);
+        close(fd);
+        return -ENOMEM;
+    }
     pthread_mutex_init(&c->send_lock, NULL);
     c->next = srv->conns;
     if (srv->conns)
@@ -371,9 +383,9 @@ static void queue_locked(struct nbd_conn *c, struct nbd_out *o)
     if (c->out_tail)
         c->out_tail->next = o;
     else
-        c->out_head = o;
+        __atomic_store_n(&c->out_head, o, __ATOMIC_RELAXED);
     c->out_tail = o;
-    c->out_bytes += o->bytes;
+    __atomic_store_n(&c->out_bytes, c->out_bytes + o->bytes, __ATOMIC_RELAXED);
 }
 
 void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o)
@@ -443,10 +455,9 @@ static bool conn_may_read(struct nbd_conn *c)
         return true;
     if (c->in_flight >= NBD_MAX_IN_FLIGHT || c->in_flight_bytes >= NBD_MAX_IN_FLIGHT_BYTES)
         return false;
-    pthread_mutex_lock(&c->send_lock);
-    bool ok = c->out_bytes < NBD_MAX_OUT_BYTES;
-    pthread_mutex_unlock(&c->send_lock);
-    return ok;
+    /* no lock: a worker may hold it for a whole send, and a stale value
+     * only delays a pause or a resume by one round */
+    return __atomic_load_n(&c->out_bytes, __ATOMIC_RELAXED) < NBD_MAX_OUT_BYTES;
 }
 
 static void conn_close_clean(struct nbd_conn *c)
@@ -470,9 +481,9 @@ void nbd_conn_update(struct nbd_conn *c)
         }
     }
     bool want_read = conn_may_read(c);
-    pthread_mutex_lock(&c->send_lock);
-    bool want_write = c->out_head != NULL;
-    pthread_mutex_unlock(&c->send_lock);
+    /* workers queue only before their job completes, and that completion
+     * runs here in the loop after it: no lock needed to see their items */
+    bool want_write = __atomic_load_n(&c->out_head, __ATOMIC_RELAXED) != NULL;
     if (c->st == NBD_ST_TLS_HANDSHAKE) {
         bool ww = false;
         int r = nbd_tls_handshake(c, &ww);
@@ -492,6 +503,11 @@ void nbd_conn_update(struct nbd_conn *c)
             want_write = ww;
         }
     }
+    /* Reading again after a pause: bytes staged here or decrypted inside
+     * TLS do not make the socket readable. */
+    if (want_read && !c->watching_read && c->st != NBD_ST_TLS_HANDSHAKE &&
+        (c->stage_pos < c->stage_len || (c->tls_active && nbd_tls_pending(c))))
+        loop_bh_schedule(c->kick_bh);
     if (want_read == c->watching_read && want_write == c->watching_write)
         return;
     c->watching_read = want_read;
@@ -570,13 +586,24 @@ static void conn_read(struct nbd_conn *c)
             }
         }
         if (n == -EAGAIN)
-            break;
+            return nbd_conn_update(c);
         /* end of stream or an error: the client is gone */
         nbd_log("client %d: %s", c->fd, n == 0 ? "end of stream" : strerror((int)-n));
         nbd_conn_fail(c);
         return;
     }
+    /* Out of budget (or paused) with bytes possibly staged here or inside
+     * TLS, where select() cannot see them: go on soon, after the others. */
+    if (budget < 0 && c->st != NBD_ST_TLS_HANDSHAKE && conn_may_read(c))
+        loop_bh_schedule(c->kick_bh);
     nbd_conn_update(c);
+}
+
+static void conn_kick(void *opaque)
+{
+    struct nbd_conn *c = opaque;
+    if (!c->dead)
+        conn_read(c);
 }
 
 static void conn_on_read(void *opaque, int fd)
@@ -603,7 +630,7 @@ static void conn_on_write(void *opaque, int fd)
 /* Drop N sent bytes from the head of the queue. */
 static void conn_consume(struct nbd_conn *c, size_t n)
 {
-    c->out_bytes -= n;
+    __atomic_store_n(&c->out_bytes, c->out_bytes - n, __ATOMIC_RELAXED);
     while (n > 0 || (c->out_head && c->out_head->bytes == 0)) {
         struct nbd_out *o = c->out_head;
         if (!o)
@@ -622,7 +649,7 @@ static void conn_consume(struct nbd_conn *c, size_t n)
             o->pos++;
         if (o->pos < o->niov)
             break;
-        c->out_head = o->next;
+        __atomic_store_n(&c->out_head, o->next, __ATOMIC_RELAXED);
         if (!c->out_head)
             c->out_tail = NULL;
         out_release(o);
@@ -631,7 +658,6 @@ static void conn_consume(struct nbd_conn *c, size_t n)
 
 static void conn_flush(struct nbd_conn *c)
 {
-    bool was_paused = !conn_may_read(c);
     int err = 0;
     pthread_mutex_lock(&c->send_lock);
     while (c->out_head && !c->dead) {
@@ -685,10 +711,6 @@ static void conn_flush(struct nbd_conn *c)
         return;
     }
     nbd_conn_update(c);
-    /* Output drained below the limit: read what we stopped reading (TLS
-     * may hold decrypted bytes that select() cannot see). */
-    if (was_paused && conn_may_read(c))
-        conn_read(c);
 }
 
 void nbd_conn_fail(struct nbd_conn *c)
@@ -702,8 +724,9 @@ void nbd_conn_fail(struct nbd_conn *c)
     pthread_mutex_lock(&c->send_lock);
     c->direct_ok = false;
     struct nbd_out *o = c->out_head;
-    c->out_head = c->out_tail = NULL;
-    c->out_bytes = 0;
+    __atomic_store_n(&c->out_head, NULL, __ATOMIC_RELAXED);
+    c->out_tail = NULL;
+    __atomic_store_n(&c->out_bytes, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&c->send_lock);
     while (o) {
         struct nbd_out *next = o->next;
@@ -734,6 +757,7 @@ static void reap_conns(void *opaque)
         if (c->next)
             c->next->prev = c->prev;
         close(c->fd);
+        loop_bh_free(c->kick_bh);
         pthread_mutex_destroy(&c->send_lock);
         free(c->opt_data);
         free(c->meta_export);

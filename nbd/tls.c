@@ -250,6 +250,11 @@ void nbd_tls_bye(struct nbd_conn *c)
         gnutls_bye(c->tls_session, GNUTLS_SHUT_WR);
 }
 
+bool nbd_tls_pending(struct nbd_conn *c)
+{
+    return c->tls_session && gnutls_record_check_pending(c->tls_session) > 0;
+}
+
 #else /* !HAVE_GNUTLS */
 
 struct nbd_tls *nbd_tls_new_x509(const char *dir, struct error **errp)
@@ -293,6 +298,11 @@ ssize_t nbd_tls_send(struct nbd_conn *c, const void *buf, size_t len)
 
 void nbd_tls_bye(struct nbd_conn *c)
 {
+}
+
+bool nbd_tls_pending(struct nbd_conn *c)
+{
+    return false;
 }
 
 #endif

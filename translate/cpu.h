@@ -56,6 +56,7 @@ struct cpu {
                                 tr_run drops them before running on */
     void *ctx;               /* owner (user-mode process state) */
     struct cpu_jc_entry jc[CPU_JC_SIZE];
+    uint64_t seen_flushes;   /* tr->n_flushes when jc was last valid (threads) */
 };
 
 #define CPU_OFF_X(i) ((int)(offsetof(struct cpu, x) + 8 * (i)))

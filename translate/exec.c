@@ -18,7 +18,8 @@
 
 int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
 void tr_code_cache_free(struct tr *tr);
-void tr_lock_init(struct tr *tr);
+int tr_code_cache_fork_copy(struct tr *tr);
+int tr_code_cache_fork_map(struct tr *tr, int fd);
 
 /* Per-thread state of the loop, for the fault handler. */
 struct tr_thread {
@@ -29,7 +30,6 @@ struct tr_thread {
     volatile int in_helper;
     volatile int armed;
     volatile int smc;           /* the fault was a write to translated code */
-    uint64_t entered_gen;       /* tr->n_flushes when the last block was entered */
 };
 static __thread struct tr_thread tr_self;
 
@@ -72,6 +72,7 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
     tr->fetch = fetch;
     tr->fetch_opaque = opaque;
     tr->max_insns = fe->max_insns;
+    tr->fork_fd = -1;
     /* -d exec wants to see every block: no direct jumps between blocks */
     tr->no_chain = mode == TR_MODE_COMPARE || log_on(LOG_EXEC);
     tr->hash = calloc((size_t)1 << TR_HASH_BITS, sizeof(*tr->hash));
@@ -92,7 +93,11 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
         return err_set(errp, -r, "code cache prologue");
     }
     tr->prologue_size = tr->used = ALIGN_UP((size_t)r, 64);
-    tr_lock_init(tr);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&tr->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     tr_global = tr;
     *out = tr;
     return 0;
@@ -133,17 +138,6 @@ void tr_free(struct tr *tr)
     free(tr);
 }
 
-/* Also used by a forked child, whose copy of the lock is held by a thread
- * that does not exist there (see tr_fork). */
-void tr_lock_init(struct tr *tr)
-{
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&tr->lock, &ma);
-    pthread_mutexattr_destroy(&ma);
-}
-
 void tr_lock(struct tr *tr)
 {
     pthread_mutex_lock(&tr->lock);
@@ -152,6 +146,41 @@ void tr_lock(struct tr *tr)
 void tr_unlock(struct tr *tr)
 {
     pthread_mutex_unlock(&tr->lock);
+}
+
+int tr_fork_prepare(struct tr *tr)
+{
+    tr_lock(tr);
+    int fd = tr_code_cache_fork_copy(tr);
+    if (fd < -1) {
+        tr_unlock(tr);
+        return fd;
+    }
+    tr->fork_fd = fd;
+    return 0;
+}
+
+void tr_fork_parent(struct tr *tr)
+{
+    if (tr->fork_fd >= 0)
+        close(tr->fork_fd);
+    tr->fork_fd = -1;
+    tr_unlock(tr);
+}
+
+int tr_fork_child(struct tr *tr)
+{
+    /* the lock was held across fork by the thread that is now the only
+     * one; its owner id is the parent's, so make a fresh, unlocked one */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&tr->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    /* and a code cache of its own (the memfd is shared with the parent) */
+    int fd = tr->fork_fd;
+    tr->fork_fd = -1;
+    return fd >= 0 ? tr_code_cache_fork_map(tr, fd) : 0;
 }
 
 void tr_set_multi_threaded(struct tr *tr)
@@ -193,6 +222,7 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
         cpu->flush_req = 0;
+        cpu->seen_flushes = tr->n_flushes;
     }
     tr_unlock(tr);
 }
@@ -520,6 +550,13 @@ restart:
         if (unlikely(cpu->flush_req))
             tr_flush(tr, cpu);
         tr_lock(tr);
+        if (cpu->seen_flushes != tr->n_flushes) {
+            /* another thread flushed: our jump cache and the chain slot
+             * we came from point into a code cache that is gone */
+            memset(cpu->jc, 0, sizeof(cpu->jc));
+            cpu->chain_from = NULL;
+            cpu->seen_flushes = tr->n_flushes;
+        }
         struct tb *tb = tb_lookup(tr, pc);
         if (!tb) {
             tb = tb_translate(tr, cpu);
@@ -546,24 +583,24 @@ restart:
             if (r < 0)
                 return r;
         } else {
-            /* another thread may have flushed since: the slot is then in
-             * a retired cache, or in one reused for other blocks */
-            if (cpu->chain_from && !tr->no_chain && tr->n_flushes == t->entered_gen)
+            if (cpu->chain_from && !tr->no_chain && (uint8_t *)cpu->chain_from >= tr->rx &&
+                (uint8_t *)cpu->chain_from < tr->rx + tr->used)
                 tr->be->patch_jump(tr, cpu->chain_from, tb->code);
             cpu->chain_from = NULL;
             struct cpu_jc_entry *e = &cpu->jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
             e->pc = pc;
             e->code = tb->code;
             void *code = tb->code;
-            t->entered_gen = tr->n_flushes;
             tr_unlock(tr);
             t->armed = 1;
             r = (int)tr->enter(cpu, code);
             t->armed = 0;
         }
-        if (r == CPU_EXIT_CHAIN)
+        if (r == CPU_EXIT_CHAIN && !tr->single_step)
             continue;
         cpu->chain_from = NULL;
+        if (r == CPU_EXIT_CHAIN)
+            return CPU_EXIT_INTERRUPT;      /* one step done */
         if (r == CPU_EXIT_FLUSH) {
             tr_flush(tr, cpu);
             continue;

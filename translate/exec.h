@@ -27,7 +27,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/types.h>
 #include "common.h"
 #include "error.h"
 #include "cpu.h"
@@ -106,6 +105,8 @@ struct tr {
     uint64_t features;
     int max_insns;
     bool no_chain;
+    bool single_step;       /* a debugger steps: tr_run returns after every block
+                               (CPU_EXIT_INTERRUPT); set max_insns 1 and no_chain too */
 
     /* code cache: one memfd mapped twice (W^X) */
     uint8_t *rw, *rx;
@@ -130,6 +131,7 @@ struct tr {
     bool multi_threaded;
     uint8_t *old_rx[32];
     size_t n_old;
+    int fork_fd;            /* between tr_fork_prepare and the fork's end */
 
     /* Self-modifying code without fence.i: the owner of guest memory may
      * write-protect pages that translated code came from (on_translate),
@@ -158,11 +160,14 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
 void tr_free(struct tr *tr);
 void tr_lock(struct tr *tr);
 void tr_unlock(struct tr *tr);
-/* fork() for the process that runs tr: returns what fork() returns (-1
- * with errno set on failure, in the parent).  The child gets a private copy
- * of the code cache at the same addresses; should that fail after the fork
- * (it cannot run without one), the child kills itself with SIGKILL. */
-pid_t tr_fork(struct tr *tr);
+/* fork() of a process running translated code: tr_fork_prepare before
+ * (takes the lock, copies the code cache), then tr_fork_parent in the
+ * parent (unlocks), tr_fork_child in the child: a fresh unlocked lock and
+ * the copy of the code cache, not shared with the parent.  -errno if that
+ * failed (the child cannot go on). */
+int tr_fork_prepare(struct tr *tr);
+void tr_fork_parent(struct tr *tr);
+int tr_fork_child(struct tr *tr);
 /* A second guest thread is about to start. */
 void tr_set_multi_threaded(struct tr *tr);
 /* Drop every translation (fence.i, code unmapped, cache full). */

@@ -621,10 +621,6 @@ int blk_anonymize(const char *src, const char *dst, const struct anon_opts *o,
         return err_set(errp, EINVAL, _("Unknown file format '%s'"), fmt);
     }
     anon_walk_fn *walk = drv->anonymize;
-    /* qcow2.c is being reworked on another branch: its driver table gets
-     * the .anonymize entry when that lands; until then it is named here. */
-    if (!walk && strcmp(drv->name, "qcow2") == 0)
-        walk = qcow2_anonymize;
     if (!walk)
         return err_set(errp, ENOTSUP, _("Format '%s' does not support anonymize"), fmt);
     st->fmt = drv->name;

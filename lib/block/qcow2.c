@@ -9,6 +9,7 @@
 #include <string.h>
 #include "i18n.h"
 #include "log.h"
+#include "anon.h"
 #include "qcow2.h"
 
 static const char *const qcow2_default_feature_names[3][8] = {
@@ -708,6 +709,7 @@ const struct block_driver blk_drv_qcow2 = {
     .allocated_size = qcow2_allocated_size,
     .get_info = qcow2_get_info,
     .check = qcow2_check_locked,
+    .anonymize = qcow2_anonymize,
     .snapshot_list = qcow2_snapshot_list_locked,
     .snapshot_create = qcow2_snapshot_create_locked,
     .snapshot_goto = qcow2_snapshot_goto_locked,

@@ -9,7 +9,10 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +22,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "msg.h"
+#include "parse.h"
 #include "prog.h"
 
 extern char **environ;
@@ -28,12 +32,15 @@ static char **env_owned;    /* the environment array after -E/-U */
 static void usage(FILE *fp)
 {
     fprintf(fp, _("Usage: %s [options] program [arguments...]\n"
-                  "Run a statically linked riscv64 Linux program.\n"
+                  "Run a riscv64 Linux program (static or dynamic) or script.\n"
                   "\n"
                   "Options:\n"
+                  "  -L PREFIX        look up absolute paths (the ELF interpreter, libraries,\n"
+                  "                   files) below PREFIX first (also EMU_LD_PREFIX)\n"
+                  "  -g PORT          wait for gdb (target remote :PORT) before the first instruction\n"
                   "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
                   "  -D FILE          write the log to FILE\n"
-                  "  -strace          log system calls\n"
+                  "  -strace          log system calls with decoded arguments\n"
                   "  -cpu MODEL       rv64 plus extensions, e.g. rv64gc, rv64imac, rv64gc_zba_zbb_zbs\n"
                   "  -E VAR=VALUE     set a variable in the program's environment\n"
                   "  -U VAR           remove a variable from the program's environment\n"
@@ -116,6 +123,9 @@ int main(int argc, char **argv)
     const char *argv0 = NULL;
     enum tr_mode mode = TR_MODE_JIT;
     char **env = environ;
+    const char *sysroot = getenv("EMU_LD_PREFIX");
+    const char *cpu_model = NULL;
+    int gdb_port = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *o = argv[i];
@@ -158,6 +168,16 @@ int main(int argc, char **argv)
                 msg_error(_("unknown CPU model '%s' (use e.g. rv64gc_zba_zbb_zbs)"), arg);
                 return 1;
             }
+            cpu_model = arg;
+            i++;
+        } else if (strcmp(o, "-g") == 0) {
+            if (parse_int("-g", arg, 1, 65535, &gdb_port, &err) < 0) {
+                err_report(err);
+                return 1;
+            }
+            i++;
+        } else if (strcmp(o, "-L") == 0) {
+            sysroot = arg;
             i++;
         } else if (strcmp(o, "-E") == 0 || strcmp(o, "-U") == 0) {
             char **e = env_edit(env, o[1] == 'E' ? arg : NULL, o[1] == 'U' ? arg : NULL);
@@ -181,16 +201,69 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    /* started by binfmt_misc with the P flag: argv is interpreter, the
+     * program's full path, its argv[0], its arguments */
+    long execfd = (long)getauxval(AT_EXECFD);
+    if (execfd > 2)
+        close((int)execfd);     /* flag O/C: we open the program by its path */
+    bool via_binfmt = execfd > 0;
+    if (i == 1 && (getauxval(AT_FLAGS) & 1 /* AT_FLAGS_PRESERVE_ARGV0 */) && argc >= 3) {
+        argv0 = argv[2];
+        argv[2] = argv[1];
+        i = 2;
+        via_binfmt = true;
+    }
+    char sysroot_buf[PATH_MAX];
+    if (sysroot && *sysroot) {
+        if (!realpath(sysroot, sysroot_buf)) {
+            msg_error(_("cannot use '%s' as the sysroot: %s"), sysroot, strerror(errno));
+            return 1;
+        }
+        sysroot = strcmp(sysroot_buf, "/") == 0 ? NULL : sysroot_buf;
+    } else {
+        sysroot = NULL;
+    }
 
     static struct user u;
     static struct uthread main_thread;
     struct cpu *cpu_p = &main_thread.cpu;
     main_thread.u = &u;
     user_thread = &main_thread;
+    main_thread.tid = gettid();
     u.n_threads = 1;
     u.cpu = cpu_p;
+    pthread_mutex_init(&u.threads_lock, NULL);
+    user_thread_register(&u, &main_thread);
+    u.sysroot = sysroot;
+    u.cpu_model = cpu_model;
+    u.via_binfmt = via_binfmt;
+    u.gdb_fd = -1;
+    u.emu_argv0 = argv[0];
+    char self[PATH_MAX];
+    ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (sn > 0) {
+        self[sn] = 0;
+        u.emu_path = strdup(self);
+    } else {
+        u.emu_path = argv[0];
+    }
+    u.rlim_as.rlim_cur = u.rlim_as.rlim_max = RLIM_INFINITY;
+    /* an execve by an emulated parent left its guest's blocked signals as
+     * our host mask (syscall-proc.c): they are the guest's now */
+    sigset_t hostmask, none;
+    sigemptyset(&none);
+    pthread_sigmask(SIG_SETMASK, &none, &hostmask);
+    for (int sig = 1; sig < 32; sig++)
+        if (sigismember(&hostmask, sig))
+            main_thread.blocked |= UINT64_C(1) << (sig - 1);
+    user_signals_init(&u);
 #define cpu (*cpu_p)
-    u.exe_path = argv[i];
+    /* the program given on our command line may be a guest path too */
+    const char *prog = argv[i];
+    char prog_buf[PATH_MAX];
+    if (sysroot && prog[0] == '/')
+        prog = user_path(&u, prog, prog_buf, sizeof(prog_buf));
+    u.exe_path = prog;
     cpu.features = features;
     cpu.res_addr = ~UINT64_C(0);
     if (gmem_init(&u.mem, &err) < 0) {
@@ -198,7 +271,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cpu.guest_base = (uint64_t)(uintptr_t)u.mem.base;
-    if (elf_load(&u, argv[i], argv + i, argc - i, env, argv0, &err) < 0) {
+    if (elf_load(&u, prog, argv + i, argc - i, env, argv0, &err) < 0) {
         err_report(err);
         return 1;
     }
@@ -212,8 +285,14 @@ int main(int argc, char **argv)
     u.tr->is_code_page = gmem_is_code_page;
     u.tr->mem_opaque = &u.mem;
     rv_fp_load_mode(&cpu);
+    if (gdb_port) {
+        if (gdb_listen(&u, gdb_port) < 0)
+            return 1;
+        gdb_stop(&u, SIGTRAP);
+    }
     if (user_run(&u, &main_thread) < 0)
         return 2;
+    gdb_exited(&u, u.exit_code);
     if (mode == TR_MODE_COMPARE && log_on(LOG_EXEC))
         log_msg(LOG_EXEC, "compared %" PRIu64 " blocks", u.tr->compared_blocks);
     fflush(NULL);

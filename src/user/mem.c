@@ -151,6 +151,11 @@ int64_t gmem_map(struct guest_mem *m, uint64_t addr, uint64_t len, int prot, int
     return (int64_t)addr;
 }
 
+int gmem_map_record(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
+{
+    return vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot);
+}
+
 uint64_t gmem_find_free(struct guest_mem *m, uint64_t hint, uint64_t len)
 {
     len = ALIGN_UP(len, GUEST_PAGE);

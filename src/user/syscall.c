@@ -1,78 +1,108 @@
-/* syscall.c - Linux riscv64 system calls on an x86-64 host.
+/* syscall.c - Linux riscv64 system calls on an x86-64 host: the entry
+ * point, memory, time, futexes and signals.  Files, sockets and processes
+ * are in syscall-fs.c, syscall-net.c and syscall-proc.c.
  *
  * riscv64 uses the asm-generic numbers and, for most calls, the same
  * structure layouts as x86-64; the ones that differ (struct stat, the
- * guest's sigaction) are translated here.  Guest pointers become host
- * pointers by adding the guest base; an unmapped guest page is PROT_NONE
- * on the host, so the host kernel reports EFAULT for it just as it would.
- * Calls we do not implement return -ENOSYS and log under "unimp".
+ * guest's sigaction, epoll_event) are translated.  Guest pointers become
+ * host pointers by adding the guest base; an unmapped guest page is
+ * PROT_NONE on the host, so the host kernel reports EFAULT for it just as
+ * it would.  Calls we do not implement return -ENOSYS and log under
+ * "unimp".
+ *
+ * Locking: system calls run without the translator lock (they may block)
+ * except those that change or read the memory map, which take it.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysinfo.h>
-#include <sys/time.h>
-#include <sys/times.h>
-#include <sys/uio.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <linux/futex.h>
 
 #include "user.h"
 #include "log.h"
 
-/* asm-generic struct stat, as riscv64 sees it */
-struct rv_stat {
-    uint64_t st_dev, st_ino;
-    uint32_t st_mode, st_nlink, st_uid, st_gid;
-    uint64_t st_rdev, pad1;
-    int64_t st_size;
-    int32_t st_blksize, pad2;
-    int64_t st_blocks;
-    int64_t st_atime_, st_atime_nsec, st_mtime_, st_mtime_nsec, st_ctime_, st_ctime_nsec;
-    uint32_t unused[2];
-};
-
-static long put_stat(struct user *u, uint64_t gaddr, const struct stat *st)
+static bool range_mapped(struct user *u, uint64_t ga, size_t len, int need)
 {
-    if (!gmem_range_ok(&u->mem, gaddr, sizeof(struct rv_stat)))
+    struct guest_mem *m = &u->mem;
+    if (!gmem_range_ok(m, ga, len))
+        return false;
+    for (uint64_t a = ga; a < ga + len;) {
+        const struct vma *v = gmem_find(m, a);
+        if (!v || (v->prot & need) != need)
+            return false;
+        a = v->end;
+    }
+    return true;
+}
+
+int put_user(struct user *u, uint64_t ga, const void *src, size_t len)
+{
+    if (len == 0)
+        return 0;
+    tr_lock(u->tr);
+    if (!range_mapped(u, ga, len, PROT_WRITE)) {
+        tr_unlock(u->tr);
         return -EFAULT;
-    struct rv_stat r = {
-        .st_dev = st->st_dev, .st_ino = st->st_ino, .st_mode = st->st_mode,
-        .st_nlink = (uint32_t)st->st_nlink, .st_uid = st->st_uid, .st_gid = st->st_gid,
-        .st_rdev = st->st_rdev, .st_size = st->st_size, .st_blksize = (int32_t)st->st_blksize,
-        .st_blocks = st->st_blocks,
-        .st_atime_ = st->st_atim.tv_sec, .st_atime_nsec = st->st_atim.tv_nsec,
-        .st_mtime_ = st->st_mtim.tv_sec, .st_mtime_nsec = st->st_mtim.tv_nsec,
-        .st_ctime_ = st->st_ctim.tv_sec, .st_ctime_nsec = st->st_ctim.tv_nsec,
-    };
-    /* the copy itself may fault on a PROT_NONE page: check via the kernel */
-    if (!gmem_find(&u->mem, gaddr))
-        return -EFAULT;
-    memcpy(g2h(&u->mem, gaddr), &r, sizeof(r));
+    }
+    for (uint64_t pg = ALIGN_DOWN(ga, GUEST_PAGE); pg < ga + len; pg += GUEST_PAGE)
+        if (gmem_is_code_page(&u->mem, pg)) {
+            /* translated code came from here: drop it, which lifts the
+             * write protection */
+            tr_flush(u->tr, UCPU);
+            break;
+        }
+    memcpy(g2h(&u->mem, ga), src, len);
+    tr_unlock(u->tr);
     return 0;
 }
 
-static long ret_errno(long r)
+int get_user(struct user *u, void *dst, uint64_t ga, size_t len)
 {
-    return r < 0 ? -errno : r;
+    if (len == 0)
+        return 0;
+    tr_lock(u->tr);
+    bool ok = range_mapped(u, ga, len, PROT_READ);
+    if (ok)
+        memcpy(dst, g2h(&u->mem, ga), len);
+    tr_unlock(u->tr);
+    return ok ? 0 : -EFAULT;
 }
 
-/* A guest pointer argument as a host pointer (NULL stays NULL). */
-#define GP(a) ((a) ? (void *)g2h(&u->mem, (a)) : NULL)
+int get_user_str(struct user *u, char *buf, size_t len, uint64_t ga)
+{
+    struct guest_mem *m = &u->mem;
+    tr_lock(u->tr);
+    size_t i = 0;
+    int r = -ENAMETOOLONG;
+    while (i < len) {
+        const struct vma *v = gmem_find(m, ga + i);
+        if (!v || !(v->prot & PROT_READ)) {
+            r = -EFAULT;
+            break;
+        }
+        size_t room = MIN(len - i, v->end - (ga + i));
+        const char *s = (const char *)g2h(m, ga + i);
+        const char *z = memchr(s, 0, room);
+        if (z) {
+            memcpy(buf + i, s, (size_t)(z - s) + 1);
+            r = 0;
+            break;
+        }
+        memcpy(buf + i, s, room);
+        i += room;
+    }
+    tr_unlock(u->tr);
+    return r;
+}
 
 static long do_brk(struct user *u, uint64_t newbrk)
 {
@@ -110,311 +140,226 @@ static long do_mmap(struct user *u, uint64_t addr, uint64_t len, int prot, int f
     }
     flags &= ~(MAP_FIXED_NOREPLACE | MAP_GROWSDOWN | MAP_STACK | MAP_DENYWRITE |
                MAP_EXECUTABLE | MAP_LOCKED);
-    long r = gmem_map(&u->mem, addr, len, prot, flags, (flags & MAP_ANONYMOUS) ? -1 : fd, off);
-    if (r >= 0 && (prot & PROT_EXEC))
-        tr_invalidate_range(u->tr, UCPU, addr, addr + len);
-    return r;
+    /* whatever was translated from the old contents is stale */
+    tr_invalidate_range(u->tr, UCPU, addr, addr + len);
+    return gmem_map(&u->mem, addr, len, prot, flags, (flags & MAP_ANONYMOUS) ? -1 : fd, off);
 }
 
-static long do_writev(struct user *u, int fd, uint64_t giov, int cnt, bool write, bool pos,
-                      int64_t off)
-{
-    if (cnt < 0 || cnt > 1024)
-        return -EINVAL;
-    if (!gmem_range_ok(&u->mem, giov, (uint64_t)cnt * 16))
-        return -EFAULT;
-    struct iovec iov[1024];
-    const uint64_t *g = g2h(&u->mem, giov);
-    for (int i = 0; i < cnt; i++) {
-        iov[i].iov_base = GP(g[2 * i]);
-        iov[i].iov_len = g[2 * i + 1];
-    }
-    if (pos)
-        return ret_errno(write ? pwritev(fd, iov, cnt, off) : preadv(fd, iov, cnt, off));
-    return ret_errno(write ? writev(fd, iov, cnt) : readv(fd, iov, cnt));
-}
-
-static long do_ioctl(int fd, unsigned long req, void *arg)
-{
-    switch (req) {
-    case TCGETS: case TCSETS: case TCSETSW: case TCSETSF:
-    case TIOCGWINSZ: case TIOCSWINSZ: case FIONREAD: case TIOCGPGRP:
-        return ret_errno(ioctl(fd, req, arg));
-    }
-    if (log_on(LOG_UNIMP))
-        log_msg(LOG_UNIMP, "ioctl 0x%lx", req);
-    return -ENOTTY;
-}
-
-static long do_uname(struct user *u, uint64_t buf)
-{
-    struct utsname un;
-    if (uname(&un) < 0)
-        return -errno;
-    snprintf(un.machine, sizeof(un.machine), "riscv64");
-    if (!gmem_find(&u->mem, buf))
-        return -EFAULT;
-    memcpy(g2h(&u->mem, buf), &un, sizeof(un));
-    return 0;
-}
-
-static long do_exit(struct user *u, int code, bool group)
-{
-    if (!group && u->n_threads > 1 && user_thread != NULL && UCPU != u->cpu) {
-        user_thread_exit(u, code);
-        return 0;
-    }
-    if (UCPU != u->cpu)
-        exit(code & 0xff);      /* exit_group from another thread: the process ends here */
-    u->exit_code = code & 0xff;
-    u->exited = true;
-    return 0;
-}
-
-struct sc_name {
-    int nr;
-    const char *name;
-};
-static const struct sc_name sc_names[] = {
-    { 17, "getcwd" }, { 23, "dup" }, { 24, "dup3" }, { 25, "fcntl" }, { 29, "ioctl" },
-    { 34, "mkdirat" }, { 35, "unlinkat" }, { 46, "ftruncate" }, { 48, "faccessat" },
-    { 49, "chdir" }, { 56, "openat" }, { 57, "close" }, { 59, "pipe2" },
-    { 61, "getdents64" }, { 62, "lseek" }, { 63, "read" }, { 64, "write" },
-    { 65, "readv" }, { 66, "writev" }, { 67, "pread64" }, { 68, "pwrite64" },
-    { 78, "readlinkat" }, { 79, "newfstatat" }, { 80, "fstat" }, { 82, "fsync" },
-    { 93, "exit" }, { 94, "exit_group" }, { 96, "set_tid_address" }, { 98, "futex" },
-    { 99, "set_robust_list" }, { 101, "nanosleep" }, { 113, "clock_gettime" },
-    { 114, "clock_getres" }, { 115, "clock_nanosleep" }, { 124, "sched_yield" },
-    { 129, "kill" }, { 130, "tkill" }, { 131, "tgkill" }, { 132, "sigaltstack" },
-    { 134, "rt_sigaction" }, { 135, "rt_sigprocmask" }, { 139, "rt_sigreturn" },
-    { 153, "times" }, { 160, "uname" }, { 163, "getrlimit" }, { 165, "getrusage" },
-    { 166, "umask" }, { 167, "prctl" }, { 169, "gettimeofday" }, { 172, "getpid" },
-    { 173, "getppid" }, { 174, "getuid" }, { 175, "geteuid" }, { 176, "getgid" },
-    { 177, "getegid" }, { 178, "gettid" }, { 179, "sysinfo" }, { 214, "brk" },
-    { 215, "munmap" }, { 216, "mremap" }, { 220, "clone" }, { 221, "execve" },
-    { 222, "mmap" }, { 226, "mprotect" }, { 233, "madvise" }, { 258, "riscv_hwprobe" },
-    { 259, "riscv_flush_icache" }, { 260, "wait4" }, { 261, "prlimit64" },
-    { 278, "getrandom" }, { 102, "getitimer" }, { 103, "setitimer" }, { 133, "rt_sigsuspend" }, { 291, "statx" }, { 293, "rseq" }, { 73, "ppoll" },
-};
-
-static const char *sc_name(int nr)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(sc_names); i++)
-        if (sc_names[i].nr == nr)
-            return sc_names[i].name;
-    return "?";
-}
-
-static long dispatch(struct user *u, int nr, uint64_t a0, uint64_t a1, uint64_t a2,
-                     uint64_t a3, uint64_t a4, uint64_t a5)
+/* mremap: only in place (shrink, or grow into free space) or by copying
+ * to a new anonymous place when MREMAP_MAYMOVE allows. */
+static long do_mremap(struct user *u, uint64_t old, uint64_t olen, uint64_t nlen, int flags)
 {
     struct guest_mem *m = &u->mem;
-    switch (nr) {
-    case 17: {  /* getcwd */
-        if (!gmem_range_ok(m, a0, a1))
-            return -EFAULT;
-        return ret_errno(syscall(SYS_getcwd, GP(a0), a1));
-    }
-    case 23: return ret_errno(dup((int)a0));
-    case 24: return ret_errno(dup3((int)a0, (int)a1, (int)a2));
-    case 25: {
-        int cmd = (int)a1;
-        switch (cmd) {
-        case F_GETFD: case F_SETFD: case F_GETFL: case F_SETFL:
-        case F_DUPFD: case F_DUPFD_CLOEXEC:
-            return ret_errno(fcntl((int)a0, cmd, (long)a2));
-        }
-        if (log_on(LOG_UNIMP))
-            log_msg(LOG_UNIMP, "fcntl command %d", cmd);
+    if ((old & (GUEST_PAGE - 1)) || nlen == 0 || (flags & ~3))
         return -EINVAL;
+    olen = ALIGN_UP(olen, GUEST_PAGE);
+    nlen = ALIGN_UP(nlen, GUEST_PAGE);
+    const struct vma *v = gmem_find(m, old);
+    if (!v || old + olen > v->end || (flags & 2 /* MREMAP_FIXED */))
+        return -EFAULT;
+    int prot = v->prot;
+    if (nlen <= olen) {
+        if (nlen < olen)
+            gmem_unmap(m, old + nlen, olen - nlen);
+        return (long)old;
     }
-    case 29: return do_ioctl((int)a0, (unsigned long)a1, GP(a2));
-    case 34: return ret_errno(syscall(SYS_mkdirat, (int)a0, GP(a1), (mode_t)a2));
-    case 35: return ret_errno(syscall(SYS_unlinkat, (int)a0, GP(a1), (int)a2));
-    case 46: return ret_errno(ftruncate((int)a0, (off_t)a1));
-    case 48: return ret_errno(syscall(SYS_faccessat, (int)a0, GP(a1), (int)a2));
-    case 49: return ret_errno(syscall(SYS_chdir, GP(a0)));
-    case 56: return ret_errno(syscall(SYS_openat, (int)a0, GP(a1), (int)a2, (int)a3));
-    case 57: return ret_errno(close((int)a0));
-    case 59: return ret_errno(syscall(SYS_pipe2, GP(a0), (int)a1));
-    case 61: return ret_errno(syscall(SYS_getdents64, (int)a0, GP(a1), a2));
-    case 62: return ret_errno(lseek((int)a0, (off_t)a1, (int)a2));
-    case 63:
-        if (!gmem_range_ok(m, a1, a2))
-            return -EFAULT;
-        return ret_errno(read((int)a0, GP(a1), a2));
-    case 64:
-        if (!gmem_range_ok(m, a1, a2))
-            return -EFAULT;
-        return ret_errno(write((int)a0, GP(a1), a2));
-    case 65: return do_writev(u, (int)a0, a1, (int)a2, false, false, 0);
-    case 66: return do_writev(u, (int)a0, a1, (int)a2, true, false, 0);
-    case 67:
-        if (!gmem_range_ok(m, a1, a2))
-            return -EFAULT;
-        return ret_errno(pread((int)a0, GP(a1), a2, (off_t)a3));
-    case 68:
-        if (!gmem_range_ok(m, a1, a2))
-            return -EFAULT;
-        return ret_errno(pwrite((int)a0, GP(a1), a2, (off_t)a3));
-    case 78: {
-        if (!gmem_range_ok(m, a2, a3))
-            return -EFAULT;
-        const char *p = GP(a1);
-        if (p && strcmp(p, "/proc/self/exe") == 0) {
-            const char *exe = u->exe_path;
-            char real[4096];
-            if (realpath(exe, real))
-                exe = real;
-            size_t n = MIN(strlen(exe), a3);
-            memcpy(g2h(m, a2), exe, n);
-            return (long)n;
-        }
-        return ret_errno(syscall(SYS_readlinkat, (int)a0, p, GP(a2), a3));
+    if (gmem_find_free(m, old + olen, nlen - olen) == old + olen) {
+        long r = gmem_map(m, old + olen, nlen - olen, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return r < 0 ? r : (long)old;
     }
-    case 79: {
-        struct stat st;
-        if (syscall(SYS_newfstatat, (int)a0, GP(a1), &st, (int)a3) < 0)
-            return -errno;
-        return put_stat(u, a2, &st);
+    if (!(flags & 1 /* MREMAP_MAYMOVE */))
+        return -ENOMEM;
+    uint64_t na = gmem_find_free(m, 0, nlen);
+    if (!na)
+        return -ENOMEM;
+    /* move the host pages themselves: file mappings stay file mappings */
+    void *p = mremap(g2h(m, old), olen, nlen, MREMAP_MAYMOVE | MREMAP_FIXED, g2h(m, na));
+    if (p == MAP_FAILED)
+        return -errno;
+    /* put the reservation back where the pages were */
+    mmap(g2h(m, old), olen, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+         -1, 0);
+    gmem_unmap(m, old, olen);
+    tr_invalidate_range(u->tr, UCPU, old, old + olen);
+    gmem_map_record(m, na, nlen, prot);
+    return (long)na;
+}
+
+static long do_futex(struct user *u, const uint64_t *a)
+{
+    /* guest futexes are host futexes on the same memory; the guest's
+     * thread ids are host thread ids, so PI futexes work too */
+    int op = (int)a[1] & FUTEX_CMD_MASK;
+    switch (op) {
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+    case FUTEX_UNLOCK_PI:
+        return ret_errno(syscall(SYS_futex, GP(a[0]), (int)a[1], (int)a[2], NULL, NULL,
+                                 (int)a[5]));
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET:
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2:
+    case FUTEX_TRYLOCK_PI:
+        return ret_errno(syscall(SYS_futex, GP(a[0]), (int)a[1], (int)a[2], GP(a[3]), NULL,
+                                 (int)a[5]));
+    case FUTEX_WAIT_REQUEUE_PI:
+        return ret_errno(syscall(SYS_futex, GP(a[0]), (int)a[1], (int)a[2], GP(a[3]),
+                                 GP(a[4]), (int)a[5]));
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE:
+    case FUTEX_CMP_REQUEUE_PI:
+    case FUTEX_WAKE_OP:
+        return ret_errno(syscall(SYS_futex, GP(a[0]), (int)a[1], (int)a[2],
+                                 (void *)(uintptr_t)a[3], GP(a[4]), (int)a[5]));
     }
-    case 80: {
-        struct stat st;
-        if (fstat((int)a0, &st) < 0)
-            return -errno;
-        return put_stat(u, a1, &st);
+    if (log_on(LOG_UNIMP))
+        log_msg(LOG_UNIMP, "futex op %d", op);
+    return -ENOSYS;
+}
+
+static long do_sigprocmask(struct user *u, int how, uint64_t set_ga, uint64_t old_ga,
+                           uint64_t size)
+{
+    if (size != 8)
+        return -EINVAL;
+    struct uthread *t = user_thread;
+    uint64_t old = t->blocked;
+    if (set_ga) {
+        uint64_t set;
+        if (get_user(u, &set, set_ga, 8) < 0)
+            return -EFAULT;
+        set &= ~((UINT64_C(1) << (SIGKILL - 1)) | (UINT64_C(1) << (SIGSTOP - 1)));
+        if (how == SIG_BLOCK)
+            t->blocked |= set;
+        else if (how == SIG_UNBLOCK)
+            t->blocked &= ~set;
+        else if (how == SIG_SETMASK)
+            t->blocked = set;
+        else
+            return -EINVAL;
     }
-    case 82: return ret_errno(fsync((int)a0));
-    case 93: return do_exit(u, (int)a0, false);
-    case 94: return do_exit(u, (int)a0, true);
-    case 96: return ret_errno(syscall(SYS_gettid));
-    case 98: {
-        /* guest futexes are host futexes on the same memory */
-        int op = (int)a1 & FUTEX_CMD_MASK;
-        switch (op) {
-        case FUTEX_WAKE: case FUTEX_WAKE_BITSET:
-            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, NULL, NULL, (int)a5));
-        case FUTEX_WAIT: case FUTEX_WAIT_BITSET:
-            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, GP(a3), NULL, (int)a5));
-        case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP:
-            return ret_errno(syscall(SYS_futex, GP(a0), (int)a1, (int)a2, (void *)(uintptr_t)a3,
-                                     GP(a4), (int)a5));
-        }
-        if (log_on(LOG_UNIMP))
-            log_msg(LOG_UNIMP, "futex op %d", op);
-        return -ENOSYS;
-    }
-    case 99: return 0;      /* set_robust_list: no threads to clean up after */
-    case 101: return ret_errno(syscall(SYS_nanosleep, GP(a0), GP(a1)));
-    case 113: return ret_errno(syscall(SYS_clock_gettime, (clockid_t)a0, GP(a1)));
-    case 114: return ret_errno(syscall(SYS_clock_getres, (clockid_t)a0, GP(a1)));
-    case 115: return ret_errno(syscall(SYS_clock_nanosleep, (clockid_t)a0, (int)a1, GP(a2), GP(a3)));
-    case 124: return ret_errno(sched_yield());
-    case 129:
-        if ((pid_t)a0 == getpid() || a0 == 0)
-            return user_self_signal(u, (int)a1);
-        return ret_errno(kill((pid_t)a0, (int)a1));
-    case 130:
-        if ((pid_t)a0 == (pid_t)syscall(SYS_gettid))
-            return user_self_signal(u, (int)a1);
-        return ret_errno(syscall(SYS_tkill, (int)a0, (int)a1));
-    case 131:
-        if ((pid_t)a0 == getpid())
-            return user_self_signal(u, (int)a2);
-        return ret_errno(syscall(SYS_tgkill, (int)a0, (int)a1, (int)a2));
-    case 132: return 0;     /* sigaltstack: accepted, handlers run on the normal stack */
-    case 134: return user_rt_sigaction(u, (int)a0, a1, a2, a3);
-    case 135: {
-        uint64_t old = u->blocked;
-        if (a1) {
-            if (!gmem_find(m, a1))
-                return -EFAULT;
-            uint64_t set;
-            memcpy(&set, g2h(m, a1), 8);
-            if (a0 == SIG_BLOCK) u->blocked |= set;
-            else if (a0 == SIG_UNBLOCK) u->blocked &= ~set;
-            else if (a0 == SIG_SETMASK) u->blocked = set;
-            else return -EINVAL;
-        }
-        if (a2) {
-            if (!gmem_find(m, a2))
-                return -EFAULT;
-            memcpy(g2h(m, a2), &old, 8);
-        }
+    if (old_ga && put_user(u, old_ga, &old, 8) < 0)
+        return -EFAULT;
+    return 0;
+}
+
+static long dispatch(struct user *u, int nr, const uint64_t *a)
+{
+    struct guest_mem *m = &u->mem;
+    long r;
+    switch (nr) {
+    case 98: return do_futex(u, a);
+    case 99:    /* set_robust_list: remembered; the lists are not walked at exit */
+        if (a[1] != 24)
+            return -EINVAL;
+        user_thread->robust_list = a[0];
+        return 0;
+    case 100: { /* get_robust_list: our own thread only */
+        if (a[0] != 0 && (pid_t)a[0] != (pid_t)syscall(SYS_gettid))
+            return -EPERM;
+        uint64_t len = 24;
+        if (put_user(u, a[1], &user_thread->robust_list, 8) < 0 || put_user(u, a[2], &len, 8) < 0)
+            return -EFAULT;
         return 0;
     }
+    case 101: return ret_errno(syscall(SYS_nanosleep, GP(a[0]), GP(a[1])));
+    case 102: return ret_errno(syscall(SYS_getitimer, (int)a[0], GP(a[1])));
+    case 103: return ret_errno(syscall(SYS_setitimer, (int)a[0], GP(a[1]), GP(a[2])));
+    case 107: return ret_errno(syscall(SYS_timer_create, (clockid_t)a[0], GP(a[1]), GP(a[2])));
+    case 108: return ret_errno(syscall(SYS_timer_gettime, (int)a[0], GP(a[1])));
+    case 109: return ret_errno(syscall(SYS_timer_getoverrun, (int)a[0]));
+    case 110: return ret_errno(syscall(SYS_timer_settime, (int)a[0], (int)a[1], GP(a[2]), GP(a[3])));
+    case 111: return ret_errno(syscall(SYS_timer_delete, (int)a[0]));
+    case 112: return ret_errno(syscall(SYS_clock_settime, (clockid_t)a[0], GP(a[1])));
+    case 113: return ret_errno(syscall(SYS_clock_gettime, (clockid_t)a[0], GP(a[1])));
+    case 114: return ret_errno(syscall(SYS_clock_getres, (clockid_t)a[0], GP(a[1])));
+    case 115: return ret_errno(syscall(SYS_clock_nanosleep, (clockid_t)a[0], (int)a[1], GP(a[2]),
+                                       GP(a[3])));
+    case 129: return user_kill(u, (pid_t)a[0], (int)a[1]);
+    case 130: return user_tgkill(u, -1, (pid_t)a[0], (int)a[1]);
+    case 131: return user_tgkill(u, (pid_t)a[0], (pid_t)a[1], (int)a[2]);
+    case 132: return user_sigaltstack(u, a[0], a[1]);
+    case 133: return user_sigsuspend(u, a[0], a[1]);
+    case 134: return user_rt_sigaction(u, (int)a[0], a[1], a[2], a[3]);
+    case 135: return do_sigprocmask(u, (int)a[0], a[1], a[2], a[3]);
+    case 136: { /* rt_sigpending */
+        uint64_t p = (user_thread->pending | u->pending) & user_thread->blocked;
+        return put_user(u, a[0], &p, 8);
+    }
+    case 137: return user_sigtimedwait(u, a[0], a[1], a[2], a[3]);
     case 139: return user_rt_sigreturn(u);
-    case 133: {         /* rt_sigsuspend: wait with a temporary mask */
-        if (a1 != 8 || !gmem_find(m, a0))
-            return -EINVAL;
-        uint64_t mask;
-        memcpy(&mask, g2h(m, a0), 8);
-        u->suspend_saved = u->blocked;
-        u->in_suspend = true;
-        u->blocked = mask;
-        while (!(u->pending & ~u->blocked)) {
-            tr_unlock(u->tr);
-            pause();
-            tr_lock(u->tr);
-        }
-        return -EINTR;
-    }
-    case 102: return ret_errno(syscall(SYS_getitimer, (int)a0, GP(a1)));
-    case 103: return ret_errno(syscall(SYS_setitimer, (int)a0, GP(a1), GP(a2)));
-    case 153: return ret_errno(syscall(SYS_times, GP(a0)));
-    case 160: return do_uname(u, a0);
-    case 163: return ret_errno(syscall(SYS_getrlimit, (int)a0, GP(a1)));
-    case 165: return ret_errno(syscall(SYS_getrusage, (int)a0, GP(a1)));
-    case 166: return (long)umask((mode_t)a0);
-    case 167: return ret_errno(syscall(SYS_prctl, a0, a1, a2, a3, a4));
-    case 169: return ret_errno(syscall(SYS_gettimeofday, GP(a0), GP(a1)));
-    case 172: return getpid();
-    case 173: return getppid();
-    case 174: return getuid();
-    case 175: return geteuid();
-    case 176: return getgid();
-    case 177: return getegid();
-    case 178: return ret_errno(syscall(SYS_gettid));
-    case 179: return ret_errno(syscall(SYS_sysinfo, GP(a0)));
-    case 214: return do_brk(u, a0);
-    case 215: {
-        if (a0 & (GUEST_PAGE - 1))
-            return -EINVAL;
-        tr_invalidate_range(u->tr, UCPU, a0, a0 + a1);
-        return gmem_unmap(m, a0, a1);
-    }
-    case 220:   /* clone: threads, or fork-like */
-        if ((a0 & CLONE_VM) && (a0 & CLONE_THREAD))
-            return user_clone(u, a0, a1, a2, a3, a4);
-        if ((a0 & CLONE_VM) || (a0 & 0xff) != SIGCHLD) {
-            if (log_on(LOG_UNIMP))
-                log_msg(LOG_UNIMP, "clone flags 0x%" PRIx64 " (threads are not supported)", a0);
-            return -ENOSYS;
-        }
-        return ret_errno(tr_fork(u->tr));     /* the child needs its own code cache */
-    case 222: return do_mmap(u, a0, a1, (int)a2, (int)a3, (int)a4, a5);
-    case 226: {
-        long r = gmem_protect(m, a0, a1, (int)a2);
-        if (r == 0)
-            tr_invalidate_range(u->tr, UCPU, a0, a0 + a1);
+    case 169: return ret_errno(syscall(SYS_gettimeofday, GP(a[0]), GP(a[1])));
+    case 214:
+        tr_lock(u->tr);
+        r = do_brk(u, a[0]);
+        tr_unlock(u->tr);
         return r;
-    }
-    case 233: return 0;     /* madvise: advice only */
+    case 215:
+        if (a[0] & (GUEST_PAGE - 1))
+            return -EINVAL;
+        tr_lock(u->tr);
+        tr_invalidate_range(u->tr, UCPU, a[0], a[0] + a[1]);
+        r = gmem_unmap(m, a[0], a[1]);
+        tr_unlock(u->tr);
+        return r;
+    case 216:
+        tr_lock(u->tr);
+        r = do_mremap(u, a[0], a[1], a[2], (int)a[3]);
+        tr_unlock(u->tr);
+        return r;
+    case 222:
+        tr_lock(u->tr);
+        r = do_mmap(u, a[0], a[1], (int)a[2], (int)a[3], (int)a[4], a[5]);
+        tr_unlock(u->tr);
+        return r;
+    case 226:
+        tr_lock(u->tr);
+        r = gmem_protect(m, a[0], a[1], (int)a[2]);
+        if (r == 0)
+            tr_invalidate_range(u->tr, UCPU, a[0], a[0] + a[1]);
+        tr_unlock(u->tr);
+        return r;
+    case 227: return ret_errno(msync(GP(a[0]), a[1], (int)a[2]));
+    case 228: case 229: case 230: case 231:
+        return 0;           /* mlock, munlock, mlockall, munlockall: nothing to pin */
+    case 232: return ret_errno(mincore(GP(a[0]), a[1], GP(a[2])));
+    case 233:               /* madvise: DONTNEED must zero private anonymous pages */
+        if ((int)a[2] == MADV_DONTNEED && gmem_range_ok(m, a[0], a[1]))
+            return ret_errno(madvise(GP(a[0]), a[1], MADV_DONTNEED));
+        return 0;
     case 259:               /* riscv_flush_icache */
         tr_flush(u->tr, UCPU);
         return 0;
-    case 260: return ret_errno(syscall(SYS_wait4, (pid_t)a0, GP(a1), (int)a2, GP(a3)));
-    case 261: return ret_errno(syscall(SYS_prlimit64, (pid_t)a0, (int)a1, GP(a2), GP(a3)));
     case 278:
-        if (!gmem_range_ok(m, a0, a1))
+        if (!gmem_range_ok(m, a[0], a[1]))
             return -EFAULT;
-        return ret_errno(getrandom(GP(a0), a1, (unsigned)a2));
-    case 291: return ret_errno(syscall(SYS_statx, (int)a0, GP(a1), (int)a2, (unsigned)a3, GP(a4)));
-    case 73: return ret_errno(syscall(SYS_ppoll, GP(a0), a1, GP(a2), NULL, 8));
+        return ret_errno(getrandom(GP(a[0]), a[1], (unsigned)a[2]));
+    case 279: {             /* memfd_create */
+        char name[256];
+        if ((r = get_user_str(u, name, sizeof(name), a[0])) < 0)
+            return r;
+        return ret_errno(syscall(SYS_memfd_create, name, (unsigned)a[1]));
     }
-    if (log_on(LOG_UNIMP))
-        log_msg(LOG_UNIMP, "system call %d (%s) at pc 0x%" PRIx64, nr, sc_name(nr), UCPU->pc);
-    return -ENOSYS;
+    case 283:               /* membarrier: our threads' stores are host stores */
+        if (a[0] == 0 /* MEMBARRIER_CMD_QUERY */)
+            return 1 | 8 | 16;      /* GLOBAL, PRIVATE_EXPEDITED, REGISTER_PRIVATE_EXPEDITED */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        return 0;
+    case 293: return -ENOSYS;   /* rseq: refused, glibc does without */
+    }
+    return SC_NONE;
+}
+
+/* Calls that return EINTR after a handler whatever SA_RESTART says, and
+ * our own emulations that mean EINTR. */
+static bool restartable(int nr)
+{
+    switch (nr) {
+    case 22: case 72: case 73: case 101: case 115: case 133: case 137: case 139: case 441:
+        return false;
+    }
+    return true;
 }
 
 void user_syscall(struct user *u)
@@ -423,26 +368,51 @@ void user_syscall(struct user *u)
     int nr = (int)c->x[17];
     uint64_t a[6] = { c->x[10], c->x[11], c->x[12], c->x[13], c->x[14], c->x[15] };
     c->pc += 4;
-    /* System calls that may block, or that start/end threads, run
-     * unlocked; the others take the translator lock, which also guards
-     * the memory map against other threads. */
-    bool unlocked = nr == 63 || nr == 64 || nr == 65 || nr == 66 || nr == 67 || nr == 68 ||
-                    nr == 98 || nr == 101 || nr == 115 || nr == 260 || nr == 73 || nr == 124 ||
-                    nr == 220 || nr == 93 || nr == 94 || nr == 129 || nr == 130 || nr == 131;
-    if (!unlocked)
-        tr_lock(u->tr);
-    long r = dispatch(u, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    if (log_on(LOG_STRACE))
+        strace_enter(u, nr, a);
+    uint64_t flushes = u->tr->n_flushes;
+    long r = dispatch(u, nr, a);
+    if (r == SC_NONE)
+        r = sys_fs(u, nr, a);
+    if (r == SC_NONE)
+        r = sys_net(u, nr, a);
+    if (r == SC_NONE)
+        r = sys_proc(u, nr, a);
+    if (r == SC_NONE) {
+        if (log_on(LOG_UNIMP))
+            log_msg(LOG_UNIMP, "system call %d (%s) at pc 0x%" PRIx64, nr, strace_name(nr),
+                    c->pc - 4);
+        r = -ENOSYS;
+    }
     if (r == -EFAULT && u->mem.n_code_pages) {
         /* the kernel may have met a page we write-protected because code
          * was translated from it: drop the translations, try once more */
-        tr_flush(u->tr, UCPU);
-        r = dispatch(u, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        tr_flush(u->tr, c);
+        r = dispatch(u, nr, a);
+        if (r == SC_NONE)
+            r = sys_fs(u, nr, a);
+        if (r == SC_NONE)
+            r = sys_net(u, nr, a);
+        if (r == SC_NONE)
+            r = sys_proc(u, nr, a);
     }
-    if (!unlocked)
-        tr_unlock(u->tr);
+    if (u->tr->n_flushes != flushes && u->n_threads > 1) {
+        /* code was unmapped or changed: make the other threads leave
+         * translated code, so that they drop their jump caches */
+        pthread_mutex_lock(&u->threads_lock);
+        for (struct uthread *t = u->threads; t; t = t->next)
+            if (t != user_thread)
+                t->cpu.exit_req = 1;
+        pthread_mutex_unlock(&u->threads_lock);
+    }
     if (log_on(LOG_STRACE))
-        log_msg(LOG_STRACE, "%d %s(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64 ", 0x%" PRIx64
-                ") = %ld", (int)getpid(), sc_name(nr), a[0], a[1], a[2], a[3], r);
+        strace_leave(u, nr, a, r);
+    if (r == -EINTR && restartable(nr) && user_restart_allowed(u)) {
+        /* as the kernel does for -ERESTARTSYS: after the handler (if
+         * any) the ecall runs again with its original arguments */
+        c->pc -= 4;
+        return;
+    }
     if (nr != 139)      /* rt_sigreturn restored all registers */
         c->x[10] = (uint64_t)r;
 }

@@ -7,18 +7,20 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 b=${1:-$src/build}
 command -v clang >/dev/null || { echo "clang is not installed" >&2; exit 1; }
-for fmt in qcow2 raw vdi vpc vmdk; do
-    clang -g -O1 -fsanitize=fuzzer,address,undefined -DFUZZ_FORMAT="\"$fmt\"" \
+# lib/msg.c needs LOCALEDIR, which the real build takes from configure.
+cflags="-g -O1 -fsanitize=fuzzer,address,undefined -DLOCALEDIR=\"/usr/share/locale\""
+for fmt in qcow2 raw vdi vpc vmdk vhdx; do
+    clang $cflags -DFUZZ_FORMAT="\"$fmt\"" \
         -I"$src/lib" -I"$b" "$src/tests/fuzz/fuzz-image.c" \
         $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
         -o "$b/fuzz-$fmt" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm
 done
 # the NBD server: handshake and request parser
-clang -g -O1 -fsanitize=fuzzer,address,undefined -DLOCALEDIR=\"/usr/share/locale\" \
+clang $cflags \
     -I"$src/lib" -I"$src/nbd" -I"$b" \
     "$src/tests/fuzz/fuzz-nbd.c" $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
     $(ls "$src"/nbd/*.c | grep -v emu-nbd.c) \
     -o "$b/fuzz-nbd" -lz $(pkg-config --libs libzstd gnutls 2>/dev/null) -lpthread -lm
-clang -g -O1 -fsanitize=fuzzer,address,undefined -I"$src/lib" -I"$b" \
+clang $cflags -I"$src/lib" -I"$b" \
     "$src/tests/fuzz/fuzz-anon.c" $(ls "$src"/lib/*.c "$src"/lib/block/*.c) \
     -o "$b/fuzz-anon" -lz $(pkg-config --libs libzstd 2>/dev/null) -lpthread -lm

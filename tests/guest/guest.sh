@@ -7,6 +7,12 @@
 #                                  qemu-riscv64 (and $T/NAME.x86 if built);
 #                                  stdout and exit status must be identical
 #
+#   guest_build_dyn NAME [CFLAGS...]  the same, linked dynamically against
+#                                  Debian's riscv64 glibc; run it with
+#                                  GUEST_OPTS="-L $GUEST_SYSROOT"
+#   GUEST_OPTS                     options given to both emu-user-riscv64 and
+#                                  qemu-riscv64 (e.g. -L PREFIX)
+#
 # Nothing is hard-coded: the peers decide what the right output is.
 
 need riscv64-linux-gnu-gcc qemu-riscv64
@@ -30,6 +36,24 @@ guest_build() {
     esac
     need "$_cc"
     "$_cc" -static -O2 -Wall -o "$T/$_n.rv" "$_s" "$@" -lm ||
+        fail "cannot cross-compile $_s"
+}
+
+GUEST_SYSROOT=/usr/riscv64-linux-gnu
+GUEST_OPTS=${GUEST_OPTS-}
+
+guest_build_dyn() {
+    _n=$1
+    shift
+    _s=$(_guest_src "$_n")
+    case $_s in
+    *.cc) _cc=riscv64-linux-gnu-g++ ;;
+    *) _cc=riscv64-linux-gnu-gcc ;;
+    esac
+    need "$_cc"
+    [ -e "$GUEST_SYSROOT/lib/ld-linux-riscv64-lp64d.so.1" ] ||
+        skip "no riscv64 glibc in $GUEST_SYSROOT (libc6-dev-riscv64-cross)"
+    "$_cc" -O2 -Wall -o "$T/$_n.rv" "$_s" "$@" -lm ||
         fail "cannot cross-compile $_s"
 }
 
@@ -57,8 +81,8 @@ _run() {
 guest_compare() {
     _n=$1
     shift
-    _run emu "$EMU_USER_RISCV64" "$T/$_n.rv" "$@"
-    _run qemu qemu-riscv64 "$T/$_n.rv" "$@"
+    _run emu "$EMU_USER_RISCV64" $GUEST_OPTS "$T/$_n.rv" "$@"
+    _run qemu qemu-riscv64 $GUEST_OPTS "$T/$_n.rv" "$@"
     if ! cmp -s "$T/out.emu" "$T/out.qemu"; then
         diff "$T/out.qemu" "$T/out.emu" | head -20 >&2
         cat "$T/err.emu" | head -20 >&2

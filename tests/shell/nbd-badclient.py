@@ -212,6 +212,18 @@ request(s, 1, 0, 64 << 20, cookie=13)
 check(closed(s), "write over the maximum block size: hang up")
 healthy("oversized write")
 
+# a burst of small requests in one packet: more than the server handles
+# per wake-up, with no further bytes to wake it again
+s = conn(); greet(s); go(s, 'rw')
+s.sendall(b''.join(struct.pack('>IHHQQI', REQ, 0, 0, 1000 + i, i * 512, 512) for i in range(700)))
+got = set()
+for i in range(700):
+    err, cookie, data = simple_reply(s, 512)
+    check(err == 0 and data == b'a' * 512, "burst reply %d" % i)
+    got.add(cookie)
+check(got == set(range(1000, 1700)), "every request of a burst answered")
+s.close()
+
 # ---- extended headers ----
 s = conn(); greet(s)
 size, tflags = go(s, 'rw', extended=True)

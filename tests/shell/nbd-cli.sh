@@ -3,7 +3,7 @@
 # acknowledged write is in the image, exit 0), exit after the last client
 # without -t, --fork and --pid-file, -s (writes to a temporary overlay),
 # -o, --discard=unmap, --detect-zeroes=unmap, several exports with their
-# own options, -e limits, -L against qemu-nbd, and start-up errors.
+# own options, -e limits, TCP, -L against qemu-nbd, and start-up errors.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
 need nbdinfo nbdsh qemu-img qemu-io qemu-nbd python3
@@ -23,11 +23,11 @@ def done(i):
             acked.append(i)
         return 1
     return cb
-bufs = [nbd.Buffer.from_bytearray(bytearray([i + 1]) * (1 << 20)) for i in range(48)]
-for i in range(48):
-    h.aio_pwrite(bufs[i], i << 20, completion=done(i))
-for _ in range(4):
-    h.poll(0)
+bufs = [nbd.Buffer.from_bytearray(bytearray([i + 1]) * (1 << 18)) for i in range(128)]
+for i in range(128):
+    h.aio_pwrite(bufs[i], i << 18, completion=done(i))
+while not acked:
+    h.poll(-1)
 os.kill($w_pid, signal.SIGTERM)
 try:
     while h.aio_in_flight() > 0:
@@ -38,12 +38,13 @@ open("acked", "w").write(" ".join(map(str, acked)))
 EOF2
 )" 2>/dev/null || true
 nbd_wait_exit w
-[ -s acked ] || fail "no write was acknowledged before the shutdown"
+[ -s acked ] || fail "no write was acknowledged"
+echo "SIGTERM: $(wc -w < acked) of 128 writes acknowledged"
 python3 - <<'PY' || fail "an acknowledged write is missing after SIGTERM"
 acked = [int(x) for x in open("acked").read().split()]
 data = open("w.raw", "rb").read()
 for i in acked:
-    assert data[i << 20:(i + 1) << 20] == bytes([i + 1]) * (1 << 20), i
+    assert data[i << 18:(i + 1) << 18] == bytes([i + 1]) * (1 << 18), i
 PY
 [ ! -e "$S" ] || fail "the socket was left behind"
 
@@ -111,6 +112,20 @@ b.settimeout(10)
 assert b.recv(8) == b"NBDMAGIC"
 PY
 nbd_stop e
+
+# TCP on loopback (-b, -p), listed with -L over TCP
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$EMU_NBD" -t -b 127.0.0.1 -p "$port" -x tcp -r -f raw w.raw 2> tcp.err &
+tcp=$!
+cleanup_add "kill $tcp 2>/dev/null"
+i=0
+until nbdinfo --size "nbd://127.0.0.1:$port/tcp" > tcp.size 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 200 ] || fail "no TCP server: $(cat tcp.err)"; sleep 0.05
+done
+grep -qx 67108864 tcp.size || fail "TCP export size: $(cat tcp.size)"
+"$EMU_NBD" -L -b 127.0.0.1 -p "$port" | grep -q "export: 'tcp'" || fail "-L over TCP"
+kill $tcp
+wait $tcp || fail "TCP server exited $?: $(cat tcp.err)"
 
 # emu-nbd -L against qemu-nbd
 S=$T/q.sock

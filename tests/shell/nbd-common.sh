@@ -62,11 +62,12 @@ nbd_wait_exit() {
 }
 
 # nbdsh is "python3 -m nbd": use the system python that has the module
-# even when another python3 comes first in PATH.
+# even when another python3 comes first in PATH.  A server that stops
+# answering fails the test instead of hanging it.
 nbdsh() {
     if /usr/bin/python3 -c 'import nbd' 2>/dev/null; then
-        /usr/bin/python3 -m nbd "$@"
+        timeout 300 /usr/bin/python3 -m nbd "$@"
     else
-        command nbdsh "$@"
+        timeout 300 nbdsh "$@"
     fi
 }
