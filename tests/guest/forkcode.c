@@ -48,6 +48,7 @@ int main(void)
             return 1;
         char c;
         if (pid == 0) {
+            close(go[1]);       /* a parent that dies must not leave us waiting */
             if (read(go[0], &c, 1) != 1)
                 _exit(2);
             unsigned long x = child_work(round);
