@@ -13,10 +13,6 @@
 #include "exec.h"
 #include "i18n.h"
 
-int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
-void tr_code_cache_free(struct tr *tr);
-int tr_code_cache_fork_copy(struct tr *tr);
-int tr_code_cache_fork_map(struct tr *tr, int fd);
 
 int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp)
 {
@@ -67,16 +63,18 @@ void tr_code_cache_free(struct tr *tr)
  * copied into a new memfd (tr_code_cache_fork_copy); the child maps that at
  * the same two addresses (tr_code_cache_fork_map), so every block, chain
  * and jump-cache entry stays valid there. */
-int tr_code_cache_fork_copy(struct tr *tr)
+int tr_code_cache_fork_copy(struct tr *tr, int *fdp)
 {
+    *fdp = -1;
     if (!tr->rw || tr->rw == tr->rx)
-        return -1;      /* a private mapping: fork copies it */
+        return 0;       /* a private mapping: fork copies it */
     int fd = memfd_create("emu-code-cache", MFD_CLOEXEC);
     if (fd < 0)
         return -errno;
     if (ftruncate(fd, (off_t)tr->size) < 0) {
+        int e = errno;
         close(fd);
-        return -errno;
+        return -e;
     }
     size_t done = 0;
     while (done < tr->used) {
@@ -87,7 +85,8 @@ int tr_code_cache_fork_copy(struct tr *tr)
         }
         done += (size_t)n;
     }
-    return fd;
+    *fdp = fd;
+    return 0;
 }
 
 int tr_code_cache_fork_map(struct tr *tr, int fd)

@@ -16,10 +16,6 @@
 #define TR_CODE_CACHE_SIZE (64u << 20)
 #define TR_BLOCK_ROOM (96u << 10)      /* a block never needs more */
 
-int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
-void tr_code_cache_free(struct tr *tr);
-int tr_code_cache_fork_copy(struct tr *tr);
-int tr_code_cache_fork_map(struct tr *tr, int fd);
 
 /* Per-thread state of the loop, for the fault handler. */
 struct tr_thread {
@@ -151,10 +147,11 @@ void tr_unlock(struct tr *tr)
 int tr_fork_prepare(struct tr *tr)
 {
     tr_lock(tr);
-    int fd = tr_code_cache_fork_copy(tr);
-    if (fd < -1) {
+    int fd;
+    int r = tr_code_cache_fork_copy(tr, &fd);
+    if (r < 0) {
         tr_unlock(tr);
-        return fd;
+        return r;
     }
     tr->fork_fd = fd;
     return 0;

@@ -193,4 +193,13 @@ void tr_helper_leave(struct cpu *cpu);
 int ir_interp(struct tr *tr, struct cpu *cpu, const struct ir_op *ops, int n_ops,
               const uint64_t *insn_pc, bool log_undo);
 
+/* The code cache (codecache.c), for exec.c: two views of one memfd,
+ * writable and executable; fork_copy gives the fd of a private copy for a
+ * fork's child (-1 when the cache is a private mapping that fork copies
+ * anyway) and fork_map maps it over both views in the child. */
+int tr_code_cache_init(struct tr *tr, size_t size, struct error **errp);
+void tr_code_cache_free(struct tr *tr);
+int tr_code_cache_fork_copy(struct tr *tr, int *fdp);
+int tr_code_cache_fork_map(struct tr *tr, int fd);
+
 #endif
