@@ -113,10 +113,15 @@ static bool take_string(const uint8_t **p, const uint8_t *end, char **name)
 uint16_t nbd_export_flags(const struct nbd_conn *c, const struct nbd_export *e)
 {
     uint16_t f = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
-                 NBD_FLAG_SEND_CACHE |
-                 /* every connection shares one block node and FLUSH flushes
-                  * that node: writes acked on any connection are covered */
-                 NBD_FLAG_CAN_MULTI_CONN;
+                 NBD_FLAG_SEND_CACHE;
+    /* Every connection shares one block node and FLUSH flushes that node,
+     * so writes acked on any connection are covered: multi-conn is safe.
+     * But with one client at a time (-e 1, the default) a client that
+     * trusts the flag and opens more connections would wait forever for
+     * the second one, as qemu-nbd knows too: advertise it only when more
+     * than one connection can be served. */
+    if (c->srv->max_clients != 1)
+        f |= NBD_FLAG_CAN_MULTI_CONN;
     if (e->read_only)
         f |= NBD_FLAG_READ_ONLY;
     else

@@ -111,7 +111,17 @@ a.close()
 b.settimeout(10)
 assert b.recv(8) == b"NBDMAGIC"
 PY
+# ... so -e 1 must not advertise multi-conn: a client trusting it would
+# wait forever for its second connection (nbdcopy --connections 4 did)
+rc=0; nbdinfo --can multi-conn "$(uri_unix "$S")" || rc=$?
+[ $rc -eq 2 ] || fail "-e 1 advertises multi-conn (nbdinfo --can exit $rc)"
+timeout 60 nbdcopy --connections 4 "$(uri_unix "$S")" null: ||
+    fail "nbdcopy --connections 4 against -e 1 failed or hung"
 nbd_stop e
+S=$T/e4.sock
+nbd_start e4 -t -e 4 -k "$S" -r -f raw w.raw
+nbdinfo --can multi-conn "$(uri_unix "$S")" || fail "-e 4 does not advertise multi-conn"
+nbd_stop e4
 
 # TCP on loopback (-b, -p), listed with -L over TCP
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
