@@ -10,39 +10,11 @@
 #include <string.h>
 
 #include "ir.h"
-
-static double d_of(uint64_t v)
-{
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-
-static uint64_t d_bits(double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, 8);
-    return v;
-}
-
-static float s_of(uint64_t v)
-{
-    uint32_t b = (v >> 32) == 0xffffffffu ? (uint32_t)v : IR_CANON_NAN_S;
-    float f;
-    memcpy(&f, &b, 4);
-    return f;
-}
-
-static uint64_t s_box(float f)
-{
-    uint32_t b;
-    memcpy(&b, &f, 4);
-    return UINT64_C(0xffffffff00000000) | (isnan(f) ? IR_CANON_NAN_S : b);
-}
+#include "fpbox.h"
 
 static uint64_t fp_eval_s(const struct ir_op *op, uint64_t a, uint64_t b, uint64_t c)
 {
-    volatile float x = s_of(a), y = s_of(b), z = s_of(c);
+    volatile float x = fp_s_of(a), y = fp_s_of(b), z = fp_s_of(c);
     volatile float r;
     int k = op->aux & 0xf;
     switch (op->opc) {
@@ -76,14 +48,14 @@ static uint64_t fp_eval_s(const struct ir_op *op, uint64_t a, uint64_t b, uint64
     default:
         return 0;
     }
-    return s_box(r);
+    return fp_s_box(r);
 }
 
 uint64_t ir_fp_eval(const struct ir_op *op, uint64_t a, uint64_t b, uint64_t c)
 {
     if (op->aux & IR_F_SINGLE)
         return fp_eval_s(op, a, b, c);
-    volatile double x = d_of(a), y = d_of(b), z = d_of(c);
+    volatile double x = fp_d_of(a), y = fp_d_of(b), z = fp_d_of(c);
     volatile double r;
     switch (op->opc) {
     case IR_FOP:
@@ -123,7 +95,7 @@ uint64_t ir_fp_eval(const struct ir_op *op, uint64_t a, uint64_t b, uint64_t c)
         return 0;
     }
     double rr = r;
-    return isnan(rr) ? IR_CANON_NAN_D : d_bits(rr);
+    return isnan(rr) ? IR_CANON_NAN_D : fp_d_bits(rr);
 }
 
 /* ---- RMM: round to nearest, ties to max magnitude ----
@@ -187,7 +159,7 @@ static q128 rmm_in(int kind, uint64_t v)
 {
     switch (kind) {
     case IR_RMM_IN_S: { float f; uint32_t b = (uint32_t)v; memcpy(&f, &b, 4); return f; }
-    case IR_RMM_IN_D: return d_of(v);
+    case IR_RMM_IN_D: return fp_d_of(v);
     case IR_RMM_IN_I64: return (q128)(int64_t)v;
     default: return (q128)v;
     }
@@ -212,8 +184,8 @@ uint64_t ir_fp_rmm(int op, bool single, uint64_t r, int in_kind, const uint64_t 
         lo = a;
         hi = b;
     } else {
-        lo = d_of(r);
-        hi = d_of(up);
+        lo = fp_d_of(r);
+        hi = fp_d_of(up);
     }
     q128 m = (lo + hi) / 2;             /* 54 or 25 bits: exact */
     q128 x[3];

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "riscv/riscv.h"
+#include "fpbox.h"
 #include "log.h"
 
 #define FF_NX 1u
@@ -24,9 +25,9 @@
 #define FF_DZ 8u
 #define FF_NV 16u
 
-#define CANON_S UINT32_C(0x7fc00000)
-#define CANON_D UINT64_C(0x7ff8000000000000)
-#define BOX UINT64_C(0xffffffff00000000)
+#define CANON_S IR_CANON_NAN_S
+#define CANON_D IR_CANON_NAN_D
+#define BOX FP_BOX
 
 enum { RM_RNE, RM_RTZ, RM_RDN, RM_RUP, RM_RMM, RM_DYN = 7 };
 
@@ -95,51 +96,18 @@ static void fp_end(struct cpu *cpu)
     rv_fp_load_mode(cpu);
 }
 
-static float s_of(uint64_t v)
-{
-    uint32_t b = (v >> 32) == 0xffffffffu ? (uint32_t)v : CANON_S;
-    float f;
-    memcpy(&f, &b, 4);
-    return f;
-}
-static uint32_t s_bits(float f)
-{
-    uint32_t b;
-    memcpy(&b, &f, 4);
-    return b;
-}
-static uint64_t s_box(float f)
-{
-    return BOX | (isnan(f) ? CANON_S : s_bits(f));
-}
 static uint64_t s_box_raw(uint32_t b)
 {
     return BOX | b;
 }
-static double d_of(uint64_t v)
-{
-    double d;
-    memcpy(&d, &v, 8);
-    return d;
-}
-static uint64_t d_bits(double d)
-{
-    uint64_t b;
-    memcpy(&b, &d, 8);
-    return b;
-}
-static uint64_t d_box(double d)
-{
-    return isnan(d) ? CANON_D : d_bits(d);
-}
 static bool s_snan(float f)
 {
-    uint32_t b = s_bits(f);
+    uint32_t b = fp_s_bits(f);
     return (b & 0x7f800000u) == 0x7f800000u && (b & 0x007fffffu) && !(b & 0x00400000u);
 }
 static bool d_snan(double d)
 {
-    uint64_t b = d_bits(d);
+    uint64_t b = fp_d_bits(d);
     return (b & UINT64_C(0x7ff0000000000000)) == UINT64_C(0x7ff0000000000000) &&
            (b & UINT64_C(0x000fffffffffffff)) && !(b & UINT64_C(0x0008000000000000));
 }
@@ -151,7 +119,7 @@ static float rmm_s(int rm, int op, float r, uint64_t a, uint64_t b, uint64_t c)
     if (rm != RM_RMM || isnan(r))
         return r;
     uint64_t in[3] = { a, b, c };
-    uint32_t bits = (uint32_t)ir_fp_rmm(op, true, s_bits(r), IR_RMM_IN_S, in);
+    uint32_t bits = (uint32_t)ir_fp_rmm(op, true, fp_s_bits(r), IR_RMM_IN_S, in);
     float f;
     memcpy(&f, &bits, 4);
     return f;
@@ -161,7 +129,7 @@ static double rmm_d(int rm, int op, double r, int in_kind, uint64_t a, uint64_t 
     if (rm != RM_RMM || isnan(r))
         return r;
     uint64_t in[3] = { a, b, c };
-    return d_of(ir_fp_rmm(op, false, d_bits(r), in_kind, in));
+    return fp_d_of(ir_fp_rmm(op, false, fp_d_bits(r), in_kind, in));
 }
 /* Single precision from a wider exact value (fcvt.s.d, fcvt.s.{w,l}). */
 static float rmm_s_from(int rm, float r, int in_kind, uint64_t v)
@@ -169,7 +137,7 @@ static float rmm_s_from(int rm, float r, int in_kind, uint64_t v)
     if (rm != RM_RMM || isnan(r))
         return r;
     uint64_t in[3] = { v, 0, 0 };
-    uint32_t bits = (uint32_t)ir_fp_rmm(IR_RMM_CVT, true, s_bits(r), in_kind, in);
+    uint32_t bits = (uint32_t)ir_fp_rmm(IR_RMM_CVT, true, fp_s_bits(r), in_kind, in);
     float f;
     memcpy(&f, &bits, 4);
     return f;
@@ -260,7 +228,7 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
 {
     int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
     int f3 = (insn >> 12) & 7, f7 = (int)(insn >> 25);
-    volatile float a = s_of(cpu->f[rs1]), b = s_of(cpu->f[rs2]);
+    volatile float a = fp_s_of(cpu->f[rs1]), b = fp_s_of(cpu->f[rs2]);
     volatile float r;
     int rm;
     switch (f7 >> 2) {
@@ -279,15 +247,15 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
         }
         fp_end(cpu);
         {
-            uint32_t x = s_bits(a), y = s_bits(b);
+            uint32_t x = fp_s_bits(a), y = fp_s_bits(b);
             if ((f7 >> 2) == 0x01)
                 y ^= (uint32_t)SIGN_S;          /* a - b = a + -b */
             r = rmm_s(rm, rmm_op(f7 >> 2), r, x, y, 0);
         }
-        cpu->f[rd] = s_box(r);
+        cpu->f[rd] = fp_s_box(r);
         return 0;
     case 0x04: {    /* fsgnj[n|x] */
-        uint32_t x = s_bits(a), y = s_bits(b), s;
+        uint32_t x = fp_s_bits(a), y = fp_s_bits(b), s;
         if (f3 == 0) s = y & 0x80000000u;
         else if (f3 == 1) s = ~y & 0x80000000u;
         else if (f3 == 2) s = (x ^ y) & 0x80000000u;
@@ -303,10 +271,10 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
             cpu->fflags |= FF_NV;
         uint64_t res;
         if (isnan(x) && isnan(y)) res = s_box_raw(CANON_S);
-        else if (isnan(x)) res = s_box(y);
-        else if (isnan(y)) res = s_box(x);
-        else if (x == y) res = s_box_raw(f3 == 0 ? (s_bits(x) | s_bits(y)) : (s_bits(x) & s_bits(y)));
-        else res = s_box(f3 == 0 ? (x < y ? x : y) : (x > y ? x : y));
+        else if (isnan(x)) res = fp_s_box(y);
+        else if (isnan(y)) res = fp_s_box(x);
+        else if (x == y) res = s_box_raw(f3 == 0 ? (fp_s_bits(x) | fp_s_bits(y)) : (fp_s_bits(x) & fp_s_bits(y)));
+        else res = fp_s_box(f3 == 0 ? (x < y ? x : y) : (x > y ? x : y));
         cpu->f[rd] = res;
         return 0;
     }
@@ -314,12 +282,12 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
         if (rs2 != 1 || (rm = fp_rm(cpu, insn)) < 0)
             return CPU_EXIT_ILLEGAL;
         {
-            volatile double d = d_of(cpu->f[rs1]);
+            volatile double d = fp_d_of(cpu->f[rs1]);
             fp_begin(rm);
             r = (float)d;
             fp_end(cpu);
             r = rmm_s_from(rm, r, IR_RMM_IN_D, cpu->f[rs1]);
-            cpu->f[rd] = s_box(r);
+            cpu->f[rd] = fp_s_box(r);
         }
         return 0;
     case 0x14: {    /* feq, flt, fle */
@@ -372,7 +340,7 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
                     v = (uint64_t)(int64_t)(int32_t)v;
                 r = rmm_s_from(rm, r, (rs2 & 1) ? IR_RMM_IN_U64 : IR_RMM_IN_I64, v);
             }
-            cpu->f[rd] = s_box(r);
+            cpu->f[rd] = fp_s_box(r);
         }
         return 0;
     case 0x1c:      /* fclass.s (fmv.x.w is inline) */
@@ -380,7 +348,7 @@ static int fp_single(struct cpu *cpu, uint32_t insn)
             return CPU_EXIT_ILLEGAL;
         {
             float x = a;
-            uint32_t bits = s_bits(x);
+            uint32_t bits = fp_s_bits(x);
             uint64_t v = fclass_bits(bits >> 31, isinf(x), isnan(x), s_snan(x), x == 0,
                                      fpclassify(x) == FP_SUBNORMAL);
             if (rd)
@@ -395,7 +363,7 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
 {
     int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
     int f3 = (insn >> 12) & 7, f7 = (int)(insn >> 25);
-    volatile double a = d_of(cpu->f[rs1]), b = d_of(cpu->f[rs2]);
+    volatile double a = fp_d_of(cpu->f[rs1]), b = fp_d_of(cpu->f[rs2]);
     volatile double r;
     int rm;
     switch (f7 >> 2) {
@@ -415,7 +383,7 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
         fp_end(cpu);
         r = rmm_d(rm, rmm_op(f7 >> 2), r, IR_RMM_IN_D, cpu->f[rs1],
                   cpu->f[rs2] ^ ((f7 >> 2) == 0x01 ? SIGN_D_BIT : 0), 0);
-        cpu->f[rd] = d_box(r);
+        cpu->f[rd] = fp_d_box(r);
         return 0;
     case 0x04: {
         uint64_t x = cpu->f[rs1], y = cpu->f[rs2], s, m = UINT64_C(1) << 63;
@@ -434,10 +402,10 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
             cpu->fflags |= FF_NV;
         uint64_t res;
         if (isnan(x) && isnan(y)) res = CANON_D;
-        else if (isnan(x)) res = d_bits(y);
-        else if (isnan(y)) res = d_bits(x);
-        else if (x == y) res = f3 == 0 ? (d_bits(x) | d_bits(y)) : (d_bits(x) & d_bits(y));
-        else res = d_bits(f3 == 0 ? (x < y ? x : y) : (x > y ? x : y));
+        else if (isnan(x)) res = fp_d_bits(y);
+        else if (isnan(y)) res = fp_d_bits(x);
+        else if (x == y) res = f3 == 0 ? (fp_d_bits(x) | fp_d_bits(y)) : (fp_d_bits(x) & fp_d_bits(y));
+        else res = fp_d_bits(f3 == 0 ? (x < y ? x : y) : (x > y ? x : y));
         cpu->f[rd] = res;
         return 0;
     }
@@ -445,11 +413,11 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
         if (rs2 != 0 || fp_rm(cpu, insn) < 0)
             return CPU_EXIT_ILLEGAL;
         {
-            volatile float s = s_of(cpu->f[rs1]);
+            volatile float s = fp_s_of(cpu->f[rs1]);
             fp_begin(RM_RNE);
             r = (double)s;
             fp_end(cpu);
-            cpu->f[rd] = d_box(r);
+            cpu->f[rd] = fp_d_box(r);
         }
         return 0;
     case 0x14: {
@@ -497,7 +465,7 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
             fp_end(cpu);
             if (rs2 >= 2)       /* 32-bit integers convert exactly */
                 r = rmm_d(rm, IR_RMM_CVT, r, rs2 == 2 ? IR_RMM_IN_I64 : IR_RMM_IN_U64, x, 0, 0);
-            cpu->f[rd] = d_box(r);
+            cpu->f[rd] = fp_d_box(r);
         }
         return 0;
     case 0x1c:
@@ -505,7 +473,7 @@ static int fp_double(struct cpu *cpu, uint32_t insn)
             return CPU_EXIT_ILLEGAL;
         {
             double x = a;
-            uint64_t v = fclass_bits(d_bits(x) >> 63, isinf(x), isnan(x), d_snan(x), x == 0,
+            uint64_t v = fclass_bits(fp_d_bits(x) >> 63, isinf(x), isnan(x), d_snan(x), x == 0,
                                      fpclassify(x) == FP_SUBNORMAL);
             if (rd)
                 cpu->x[rd] = v;
@@ -524,27 +492,27 @@ static int fp_fma(struct cpu *cpu, uint32_t insn)
         return CPU_EXIT_ILLEGAL;
     bool neg_prod = kind >= 2, neg_add = kind == 1 || kind == 3;
     if ((insn >> 25 & 3) == 0) {
-        volatile float a = s_of(cpu->f[rs1]), b = s_of(cpu->f[rs2]), c = s_of(cpu->f[rs3]);
+        volatile float a = fp_s_of(cpu->f[rs1]), b = fp_s_of(cpu->f[rs2]), c = fp_s_of(cpu->f[rs3]);
         volatile float r;
         if ((isinf(a) && b == 0) || (a == 0 && isinf(b)))
             cpu->fflags |= FF_NV;
         fp_begin(rm);
         r = __builtin_fmaf(neg_prod ? -a : a, b, neg_add ? -c : c);
         fp_end(cpu);
-        r = rmm_s(rm, IR_RMM_FMA, r, s_bits(a) ^ (neg_prod ? SIGN_S : 0), s_bits(b),
-                  s_bits(c) ^ (neg_add ? SIGN_S : 0));
-        cpu->f[rd] = s_box(r);
+        r = rmm_s(rm, IR_RMM_FMA, r, fp_s_bits(a) ^ (neg_prod ? SIGN_S : 0), fp_s_bits(b),
+                  fp_s_bits(c) ^ (neg_add ? SIGN_S : 0));
+        cpu->f[rd] = fp_s_box(r);
     } else {
-        volatile double a = d_of(cpu->f[rs1]), b = d_of(cpu->f[rs2]), c = d_of(cpu->f[rs3]);
+        volatile double a = fp_d_of(cpu->f[rs1]), b = fp_d_of(cpu->f[rs2]), c = fp_d_of(cpu->f[rs3]);
         volatile double r;
         if ((isinf(a) && b == 0) || (a == 0 && isinf(b)))
             cpu->fflags |= FF_NV;
         fp_begin(rm);
         r = __builtin_fma(neg_prod ? -a : a, b, neg_add ? -c : c);
         fp_end(cpu);
-        r = rmm_d(rm, IR_RMM_FMA, r, IR_RMM_IN_D, d_bits(a) ^ (neg_prod ? SIGN_D_BIT : 0), d_bits(b),
-                  d_bits(c) ^ (neg_add ? SIGN_D_BIT : 0));
-        cpu->f[rd] = d_box(r);
+        r = rmm_d(rm, IR_RMM_FMA, r, IR_RMM_IN_D, fp_d_bits(a) ^ (neg_prod ? SIGN_D_BIT : 0), fp_d_bits(b),
+                  fp_d_bits(c) ^ (neg_add ? SIGN_D_BIT : 0));
+        cpu->f[rd] = fp_d_box(r);
     }
     return 0;
 }
