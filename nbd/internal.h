@@ -18,6 +18,13 @@
 
 struct nbd_conn;
 
+/* A pipe for moving page-cache pages into a socket without a copy. */
+struct nbd_pipe {
+    int rd, wr;
+    size_t cap;                 /* bytes one vmsplice may move at most */
+};
+#define NBD_PIPES_KEEP 32
+
 struct nbd_export {
     char *name, *description;
     struct blk *blk;
@@ -55,6 +62,11 @@ struct nbd_server {
     void *bufs[NBD_BUF_CLASSES][NBD_BUF_KEEP];
     int nbufs[NBD_BUF_CLASSES];
     size_t buf_bytes;           /* held in bufs */
+    /* Empty pipes for zero-copy sends (zerocopy.c), shared by all threads. */
+    pthread_mutex_t pipe_lock;
+    struct nbd_pipe *pipes[NBD_PIPES_KEEP];
+    int npipes;
+    bool no_zc;                 /* the kernel cannot splice to sockets */
 };
 
 /* One reply waiting to be sent: iov[pos..niov) with iov[pos] possibly
@@ -65,6 +77,11 @@ struct nbd_out {
     size_t bytes;               /* still to send */
     void (*release)(void *opaque);
     void *opaque;
+    /* zc[i]: iov[i] points into pages that stay unchanged until the
+     * client has them (a mapping of a read-only image file), so the
+     * socket may take references to them instead of a copy. */
+    uint8_t *zc;
+    bool has_zc;
     uint8_t hdr[64];            /* room for headers pointed to by iov */
     struct iovec iov[];
 };
@@ -123,6 +140,11 @@ struct nbd_conn {
     bool direct_ok;
     struct nbd_out *out_head, *out_tail;
     size_t out_bytes;
+    /* Bytes of a zero-copy send already taken from the queue into ZC_PIPE
+     * but not yet into the socket: they go out before anything else. */
+    struct nbd_pipe *zc_pipe;
+    size_t zc_pending;
+    uint64_t zc_bytes, copied_bytes;    /* sent each way, for -v */
 
     /* TLS */
     void *tls_session;          /* gnutls_session_t */
@@ -144,6 +166,18 @@ void nbd_conn_maybe_free(struct nbd_conn *c);
 void *nbd_buf_get(struct nbd_server *srv, size_t len);
 void nbd_buf_put(struct nbd_server *srv, void *buf, size_t len);
 struct nbd_export *nbd_export_find(struct nbd_server *srv, const char *name);
+
+/* zerocopy.c: send_lock held by the callers of the last three. */
+struct nbd_pipe *nbd_pipe_get(struct nbd_server *srv);
+void nbd_pipe_put(struct nbd_server *srv, struct nbd_pipe *p, bool empty);
+void nbd_pipes_free(struct nbd_server *srv);
+/* Send what is left of O from o->pos, iovecs marked zc through a pipe;
+ * advance O by what the socket (or c->zc_pipe) took and return that many
+ * bytes, or -errno; *BLOCKED is set when the socket is full. */
+ssize_t nbd_out_send(struct nbd_conn *c, struct nbd_out *o, bool *blocked);
+/* Move c->zc_pending bytes on: 0 all out, -EAGAIN, or -errno. */
+int nbd_zc_drain(struct nbd_conn *c);
+void nbd_zc_drop(struct nbd_conn *c);
 
 /* handshake.c */
 void nbd_hs_start(struct nbd_conn *c);

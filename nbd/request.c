@@ -5,7 +5,8 @@
  * Reads ask the block layer for the status of the range first: holes go
  * out as OFFSET_HOLE chunks without being read, and on read-only exports
  * data the page cache already holds is sent straight from a mapping of
- * the image file (blk_map_read), without a copy in user space. */
+ * the image file (blk_map_read): the socket takes references to those
+ * pages (zerocopy.c), so the server copies none of it. */
 #include <config.h>
 
 #include <errno.h>
@@ -16,7 +17,8 @@
 #include "internal.h"
 #include "log.h"
 
-enum { SEG_DATA, SEG_HOLE };
+/* SEG_MAPPED: data in a mapping of a read-only image file (stable pages) */
+enum { SEG_DATA, SEG_HOLE, SEG_MAPPED };
 
 struct nbd_seg {
     uint64_t off;               /* in the request */
@@ -137,7 +139,7 @@ static int sparsify(struct nbd_req *r)
     bool any = false;
     for (int i = 0; i < r->nsegs && !any; i++) {
         struct nbd_seg *sg = &r->segs[i];
-        if (sg->kind != SEG_DATA || sg->len < NBD_ZERO_SCAN)
+        if (sg->kind == SEG_HOLE || sg->len < NBD_ZERO_SCAN)
             continue;
         uint64_t first = ALIGN_UP(r->off + sg->off, NBD_ZERO_SCAN) - (r->off + sg->off);
         for (uint64_t k = first; k + NBD_ZERO_SCAN <= sg->len && !any; k += NBD_ZERO_SCAN)
@@ -152,7 +154,7 @@ static int sparsify(struct nbd_req *r)
     int ret = 0;
     for (int i = 0; i < n && ret == 0; i++) {
         struct nbd_seg *sg = &old[i];
-        if (sg->kind != SEG_DATA) {
+        if (sg->kind == SEG_HOLE) {
             ret = seg_add(r, sg->kind, sg->off, sg->len, sg->ptr);
             continue;
         }
@@ -162,7 +164,7 @@ static int sparsify(struct nbd_req *r)
                                (r->off + sg->off), sg->len);
             const uint8_t *p = (const uint8_t *)sg->ptr + k;
             bool zero = end - k == NBD_ZERO_SCAN && buf_is_zero(p, NBD_ZERO_SCAN);
-            ret = seg_add(r, zero ? SEG_HOLE : SEG_DATA, sg->off + k, end - k, zero ? NULL : p);
+            ret = seg_add(r, zero ? SEG_HOLE : sg->kind, sg->off + k, end - k, zero ? NULL : p);
             k = end;
         }
     }
@@ -215,7 +217,7 @@ static int work_read(struct nbd_req *r)
                     return -ENOMEM;
             }
         } else {
-            if (seg_add(r, SEG_DATA, pos, pnum, mapped) < 0)
+            if (seg_add(r, SEG_MAPPED, pos, pnum, mapped) < 0)
                 return -ENOMEM;
         }
         pos += pnum;
@@ -501,6 +503,16 @@ static struct nbd_out *build_status(struct nbd_req *r, int err)
     return o;
 }
 
+/* The bytes of segment SG as the next iovec of O. */
+static void add_data(struct nbd_out *o, const struct nbd_seg *sg)
+{
+    if (sg->kind == SEG_MAPPED) {
+        o->zc[o->niov] = 1;
+        o->has_zc = true;
+    }
+    o->iov[o->niov++] = (struct iovec){ (void *)sg->ptr, sg->len };
+}
+
 static struct nbd_out *build_read(struct nbd_req *r)
 {
     struct nbd_conn *c = r->c;
@@ -515,7 +527,7 @@ static struct nbd_out *build_read(struct nbd_req *r)
         o->iov[0] = (struct iovec){ o->hdr, 16 };
         o->niov = 1;
         for (int i = 0; i < r->nsegs; i++)
-            o->iov[o->niov++] = (struct iovec){ (void *)r->segs[i].ptr, r->segs[i].len };
+            add_data(o, &r->segs[i]);
         return o;
     }
     /* DF: one content chunk; its pieces are iovecs of one chunk */
@@ -534,7 +546,7 @@ static struct nbd_out *build_read(struct nbd_req *r)
         be64_put(h + n, r->off);
         o->iov[o->niov++] = (struct iovec){ h, n + 8 };
         for (int i = 0; i < r->nsegs; i++)
-            o->iov[o->niov++] = (struct iovec){ (void *)r->segs[i].ptr, r->segs[i].len };
+            add_data(o, &r->segs[i]);
         return o;
     }
     for (int i = 0; i < r->nsegs; i++) {
@@ -551,7 +563,7 @@ static struct nbd_out *build_read(struct nbd_req *r)
             n = chunk_hdr(r, h, fl, NBD_REPLY_TYPE_OFFSET_DATA, 8 + sg->len);
             be64_put(h + n, r->off + sg->off);
             o->iov[o->niov++] = (struct iovec){ h, n + 8 };
-            o->iov[o->niov++] = (struct iovec){ (void *)sg->ptr, sg->len };
+            add_data(o, sg);
         }
     }
     return o;

@@ -4,6 +4,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -141,8 +142,10 @@ struct nbd_server *nbd_server_new(struct loop *loop, struct pool *pool, struct e
     }
     srv->loop = loop;
     srv->pool = pool;
+    pthread_mutex_init(&srv->pipe_lock, NULL);
     srv->reap_bh = loop_bh_new(loop, reap_conns, srv, errp);
     if (!srv->reap_bh) {
+        pthread_mutex_destroy(&srv->pipe_lock);
         free(srv);
         return NULL;
     }
@@ -240,6 +243,10 @@ int nbd_server_add_client(struct nbd_server *srv, int fd, struct error **errp)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on Unix sockets */
+    /* splice() into the socket must not block a worker either */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && !(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     c->srv = srv;
     c->fd = fd;
     c->kick_bh = loop_bh_new(srv->loop, conn_kick, c, errp);
@@ -341,6 +348,8 @@ void nbd_server_free(struct nbd_server *srv)
         loop_timer_free(srv->shutdown_timer);
     if (srv->shutdown_bh)
         loop_bh_free(srv->shutdown_bh);
+    nbd_pipes_free(srv);
+    pthread_mutex_destroy(&srv->pipe_lock);
     free(srv);
 }
 
@@ -348,9 +357,12 @@ void nbd_server_free(struct nbd_server *srv)
 
 struct nbd_out *nbd_out_new(int niov)
 {
-    struct nbd_out *o = malloc(sizeof(*o) + sizeof(struct iovec) * (size_t)niov);
+    struct nbd_out *o = malloc(sizeof(*o) + (sizeof(struct iovec) + 1) * (size_t)niov);
     if (!o)
         return NULL;
+    o->zc = (uint8_t *)&o->iov[niov];
+    memset(o->zc, 0, (size_t)niov);
+    o->has_zc = false;
     o->next = NULL;
     o->niov = 0;
     o->pos = 0;
@@ -406,43 +418,22 @@ void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o)
 
 int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o)
 {
-    int ret = 0;
+    int ret;
     pthread_mutex_lock(&c->send_lock);
-    if (!c->direct_ok || c->out_head) {
+    if (!c->direct_ok || c->out_head || c->zc_pending) {
         pthread_mutex_unlock(&c->send_lock);
         return 0;
     }
-    size_t left = out_size(o);
-    while (left > 0) {
-        struct msghdr m = { .msg_iov = o->iov + o->pos,
-                            .msg_iovlen = (size_t)MIN(o->niov - o->pos, 1024) };
-        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0) {
-            c->direct_ok = false;
-            ret = -1;
-            break;
-        }
-        left -= (size_t)n;
-        while (n > 0) {
-            struct iovec *v = &o->iov[o->pos];
-            size_t k = MIN((size_t)n, v->iov_len);
-            v->iov_base = (uint8_t *)v->iov_base + k;
-            v->iov_len -= k;
-            n -= (ssize_t)k;
-            if (v->iov_len == 0)
-                o->pos++;
-        }
-        while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
-            o->pos++;
-    }
-    if (ret == 0)
-        ret = left == 0 ? 1 : 2;
-    if (ret == 2)
+    bool blocked;
+    if (nbd_out_send(c, o, &blocked) < 0) {
+        c->direct_ok = false;
+        ret = -1;
+    } else if (o->pos < o->niov) {
+        ret = 2;
         queue_locked(c, o);     /* the rest goes out first, from the loop */
+    } else {
+        ret = 1;                /* bytes still in c->zc_pipe: the loop sends them */
+    }
     pthread_mutex_unlock(&c->send_lock);
     return ret;
 }
@@ -473,7 +464,7 @@ void nbd_conn_update(struct nbd_conn *c)
         return;
     if (c->st == NBD_ST_CLOSING && c->in_flight == 0 && c->jobs == 0) {
         pthread_mutex_lock(&c->send_lock);
-        bool empty = c->out_head == NULL;
+        bool empty = c->out_head == NULL && c->zc_pending == 0;
         pthread_mutex_unlock(&c->send_lock);
         if (empty) {
             conn_close_clean(c);
@@ -483,7 +474,8 @@ void nbd_conn_update(struct nbd_conn *c)
     bool want_read = conn_may_read(c);
     /* workers queue only before their job completes, and that completion
      * runs here in the loop after it: no lock needed to see their items */
-    bool want_write = __atomic_load_n(&c->out_head, __ATOMIC_RELAXED) != NULL;
+    bool want_write = __atomic_load_n(&c->out_head, __ATOMIC_RELAXED) != NULL ||
+                      __atomic_load_n(&c->zc_pending, __ATOMIC_RELAXED) != 0;
     if (c->st == NBD_ST_TLS_HANDSHAKE) {
         bool ww = false;
         int r = nbd_tls_handshake(c, &ww);
@@ -660,8 +652,19 @@ static void conn_flush(struct nbd_conn *c)
 {
     int err = 0;
     pthread_mutex_lock(&c->send_lock);
-    while (c->out_head && !c->dead) {
+    while ((c->out_head || c->zc_pending) && !c->dead) {
         ssize_t n;
+        if (c->zc_pending) {
+            /* the rest of a zero-copy send goes first */
+            int r = nbd_zc_drain(c);
+            if (r == -EAGAIN)
+                break;
+            if (r < 0) {
+                err = -r;
+                break;
+            }
+            continue;
+        }
         if (c->tls_active) {
             struct nbd_out *o = c->out_head;
             while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
@@ -671,10 +674,27 @@ static void conn_flush(struct nbd_conn *c)
                 continue;
             }
             n = nbd_tls_send(c, o->iov[o->pos].iov_base, o->iov[o->pos].iov_len);
+        } else if (c->out_head->has_zc) {
+            struct nbd_out *o = c->out_head;
+            bool blocked;
+            n = nbd_out_send(c, o, &blocked);
+            if (n < 0) {
+                err = (int)-n;
+                break;
+            }
+            /* nbd_out_send advanced O itself: account, and pop it if done */
+            o->bytes -= (size_t)n;
+            __atomic_store_n(&c->out_bytes, c->out_bytes - (size_t)n, __ATOMIC_RELAXED);
+            conn_consume(c, 0);
+            if (blocked)
+                break;
+            continue;
         } else {
+            /* replies without zero-copy parts, several in one call */
             struct iovec iov[64];
             int cnt = 0;
-            for (struct nbd_out *o = c->out_head; o && cnt < 64; o = o->next)
+            for (struct nbd_out *o = c->out_head; o && cnt < 64 && (o == c->out_head || !o->has_zc);
+                 o = o->next)
                 for (int i = o->pos; i < o->niov && cnt < 64; i++)
                     if (o->iov[i].iov_len)
                         iov[cnt++] = o->iov[i];
@@ -693,9 +713,10 @@ static void conn_flush(struct nbd_conn *c)
             err = (int)-n;
             break;
         }
+        c->copied_bytes += (uint64_t)n;
         conn_consume(c, (size_t)n);
     }
-    bool empty = c->out_head == NULL;
+    bool empty = c->out_head == NULL && c->zc_pending == 0;
     pthread_mutex_unlock(&c->send_lock);
     if (err) {
         nbd_log("client %d: send: %s", c->fd, strerror(err));
@@ -723,6 +744,10 @@ void nbd_conn_fail(struct nbd_conn *c)
     nbd_req_free_conn(c);
     pthread_mutex_lock(&c->send_lock);
     c->direct_ok = false;
+    if (c->zc_bytes)
+        nbd_log("client %d: %llu bytes sent by reference, %llu copied", c->fd,
+                (unsigned long long)c->zc_bytes, (unsigned long long)c->copied_bytes);
+    nbd_zc_drop(c);
     struct nbd_out *o = c->out_head;
     __atomic_store_n(&c->out_head, NULL, __ATOMIC_RELAXED);
     c->out_tail = NULL;

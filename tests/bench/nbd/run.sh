@@ -97,6 +97,10 @@ tck=$(getconf CLK_TCK)
 # once SERVER FMT TRANSPORT DIR CONNS -> "MB/s cpu-seconds" of one run
 once() {
     srv=$1 fmt=$2 tr=$3 dir=$4 conns=$5
+    # This machine's kernel reclaims page cache that was idle for a few
+    # seconds (DAMON): without this a run would partly time the disk,
+    # and whichever server ran after a pause would lose.
+    if [ "$dir" = read ]; then cat "src.$fmt" >/dev/null; else cat src.raw >/dev/null; fi
     if [ "$dir" = read ]; then
         start_server "$srv" "$fmt" "src.$fmt" "$tr" ro
         t0=$(now)
@@ -133,7 +137,6 @@ case_run() {
     done
 }
 
-cat src.raw src.qcow2 > /dev/null   # warm the page cache
 printf '%-6s %-5s %-5s %-5s %9s %9s %9s %9s %9s   %s\n' fmt net dir conns emu qemu nbdkit \
     emu/qemu emu/nbdkit "server CPU s: emu qemu nbdkit"
 for fmt in raw qcow2; do
