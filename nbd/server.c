@@ -23,6 +23,8 @@
 #define NBD_MAX_IN_FLIGHT 64
 #define NBD_MAX_IN_FLIGHT_BYTES (96u * 1024 * 1024)
 #define NBD_MAX_OUT_BYTES (4u * 1024 * 1024)
+/* Socket send buffer asked for (the kernel doubles it for its overhead). */
+#define NBD_SNDBUF (4 * 1024 * 1024)
 /* How long an orderly shutdown waits for clients to take their replies. */
 #define NBD_SHUTDOWN_GRACE_NS (5ull * 1000 * 1000 * 1000)
 
@@ -243,6 +245,15 @@ int nbd_server_add_client(struct nbd_server *srv, int fd, struct error **errp)
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* fails on Unix sockets */
+    /* A deep send buffer lets replies run ahead of the client's reads
+     * (a Unix socket's default holds less than one 256 KiB read); past
+     * net.core.wmem_max only with CAP_NET_ADMIN, else what the kernel
+     * allows. */
+    int sndbuf = NBD_SNDBUF, got = 0;
+    socklen_t gl = sizeof(got);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &gl) == 0 && got < sndbuf)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
     /* splice() into the socket must not block a worker either */
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0 && !(fl & O_NONBLOCK))

@@ -44,6 +44,11 @@ struct file_state {
     /* Writable nodes: space reserved past the end of file by
      * blk_file_reserve(), given back on close. */
     bool reserved, no_reserve;
+    /* Buffered writes to one regular file are serial in the kernel anyway
+     * (the inode lock); waiting here sleeps, where waiting there spins
+     * and takes the CPU from the writer that holds the lock. */
+    pthread_mutex_t write_lock;
+    bool serial_writes;
 };
 
 static void file_ext_invalidate(struct file_state *s)
@@ -91,7 +96,9 @@ static int file_open(struct blk *bs, int flags, struct error **errp)
     }
     s->direct = (flags & BLK_O_DIRECT) != 0;
     pthread_mutex_init(&s->ext_lock, NULL);
+    pthread_mutex_init(&s->write_lock, NULL);
     s->is_blockdev = S_ISBLK(st.st_mode);
+    s->serial_writes = S_ISREG(st.st_mode) && !s->direct;
     bs->size = s->is_blockdev ? file_cur_size(bs) : (uint64_t)st.st_size;
     return 0;
 }
@@ -100,6 +107,7 @@ static void file_close(struct blk *bs)
 {
     struct file_state *s = bs->opaque;
     pthread_mutex_destroy(&s->ext_lock);
+    pthread_mutex_destroy(&s->write_lock);
     if (s->map)
         munmap(s->map, (size_t)s->map_len);
     s->map = NULL;
@@ -183,8 +191,16 @@ static int file_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
     struct file_state *s = bs->opaque;
     if (s->ext_valid && !bs->read_only)
         file_ext_invalidate(s);
-    int r = s->direct ? file_rw_direct(bs, true, off, len, iov, iovcnt)
-                      : file_rw_plain(bs, true, off, len, iov, iovcnt);
+    int r;
+    if (s->direct) {
+        r = file_rw_direct(bs, true, off, len, iov, iovcnt);
+    } else {
+        if (s->serial_writes)
+            pthread_mutex_lock(&s->write_lock);
+        r = file_rw_plain(bs, true, off, len, iov, iovcnt);
+        if (s->serial_writes)
+            pthread_mutex_unlock(&s->write_lock);
+    }
     if (r >= 0)
         file_note_end(bs, off + len);
     return r;
@@ -206,7 +222,14 @@ static int file_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int fl
     }
     int mode = (flags & BLK_ZERO_MAY_UNMAP) ? (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
                                             : FALLOC_FL_ZERO_RANGE;
-    if (fallocate(bs->fd, mode, (off_t)off, (off_t)len) == 0) {
+    if (s->serial_writes)
+        pthread_mutex_lock(&s->write_lock);
+    int r = fallocate(bs->fd, mode, (off_t)off, (off_t)len);
+    int e = errno;
+    if (s->serial_writes)
+        pthread_mutex_unlock(&s->write_lock);
+    errno = e;
+    if (r == 0) {
         if (off + len > size && (mode & FALLOC_FL_KEEP_SIZE)) {
             if (ftruncate(bs->fd, (off_t)(off + len)) < 0)
                 return -errno;
