@@ -175,6 +175,8 @@ void nbd_pipes_free(struct nbd_server *srv);
  * advance O by what the socket (or c->zc_pipe) took and return that many
  * bytes, or -errno; *BLOCKED is set when the socket is full. */
 ssize_t nbd_out_send(struct nbd_conn *c, struct nbd_out *o, bool *blocked);
+/* Step O past N bytes of its iovecs (and past empty ones). */
+void nbd_out_advance(struct nbd_out *o, size_t n);
 /* Move c->zc_pending bytes on: 0 all out, -EAGAIN, or -errno. */
 int nbd_zc_drain(struct nbd_conn *c);
 void nbd_zc_drop(struct nbd_conn *c);

@@ -252,9 +252,29 @@ static int work_write(struct nbd_req *r)
     return flush_if(r, ret);
 }
 
+/* Does [off, off+len) of the export read as zeros already?  A hole of a
+ * sparse destination, typically: a copy tool zeroes it before writing. */
+static bool reads_zero(struct nbd_export *e, uint64_t off, uint64_t len)
+{
+    for (uint64_t pos = 0; pos < len;) {
+        uint64_t pnum = 0, map = 0;
+        int depth = 0;
+        int st = blk_block_status_above(e->blk, off + pos, len - pos, &pnum, &map, NULL, &depth);
+        if (st < 0 || pnum == 0 || !(st & BLK_STATUS_ZERO))
+            return false;
+        pos += pnum;
+    }
+    return true;
+}
+
 static int work_zeroes(struct nbd_req *r)
 {
     struct nbd_export *e = r->e;
+    /* Without NO_HOLE the area may stay (or become) a hole: where it reads
+     * as zeros already there is nothing to do, and zeroing it would
+     * allocate blocks for nothing (fallocate ZERO_RANGE does). */
+    if (!(r->flags & NBD_CMD_FLAG_NO_HOLE) && reads_zero(e, e->offset + r->off, r->len))
+        return flush_if(r, 0);
     int zf = 0;
     if (!(r->flags & NBD_CMD_FLAG_NO_HOLE) && e->discard)
         zf |= BLK_ZERO_MAY_UNMAP;

@@ -638,18 +638,10 @@ static void conn_consume(struct nbd_conn *c, size_t n)
         struct nbd_out *o = c->out_head;
         if (!o)
             break;
-        while (o->pos < o->niov && n > 0) {
-            struct iovec *v = &o->iov[o->pos];
-            size_t k = MIN(n, v->iov_len);
-            v->iov_base = (uint8_t *)v->iov_base + k;
-            v->iov_len -= k;
-            o->bytes -= k;
-            n -= k;
-            if (v->iov_len == 0)
-                o->pos++;
-        }
-        while (o->pos < o->niov && o->iov[o->pos].iov_len == 0)
-            o->pos++;
+        size_t k = MIN(n, o->bytes);
+        nbd_out_advance(o, k);
+        o->bytes -= k;
+        n -= k;
         if (o->pos < o->niov)
             break;
         __atomic_store_n(&c->out_head, o->next, __ATOMIC_RELAXED);

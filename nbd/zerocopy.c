@@ -129,7 +129,7 @@ int nbd_zc_drain(struct nbd_conn *c)
     return zc_drain(c, false);
 }
 
-static void out_advance(struct nbd_out *o, size_t n)
+void nbd_out_advance(struct nbd_out *o, size_t n)
 {
     while (n > 0 && o->pos < o->niov) {
         struct iovec *v = &o->iov[o->pos];
@@ -173,7 +173,7 @@ static ssize_t zc_send_one(struct nbd_conn *c, struct nbd_out *o, bool *blocked)
         return 0;
     }
     struct iovec saved = o->iov[i];
-    out_advance(o, (size_t)n);
+    nbd_out_advance(o, (size_t)n);
     c->zc_pending = (size_t)n;
     c->zc_bytes += (uint64_t)n;
     int r = zc_drain(c, o->pos < o->niov);
@@ -234,7 +234,7 @@ ssize_t nbd_out_send(struct nbd_conn *c, struct nbd_out *o, bool *blocked)
         }
         if (n <= 0)
             return n == 0 ? -EPIPE : -errno;
-        out_advance(o, (size_t)n);
+        nbd_out_advance(o, (size_t)n);
         c->copied_bytes += (uint64_t)n;
         total += (size_t)n;
     }

@@ -108,6 +108,29 @@ h.shutdown()
 PY
 )" || fail "protocol checks on the writable export failed"
 
+# zero writes on a sparse raw file: over a hole without NO_HOLE nothing is
+# allocated (the hole already reads as zeros); over data, or with NO_HOLE,
+# the area is zeroed for real
+truncate -s 16M z.raw
+nbd_start zsrv -t -k "$T/zsock" -f raw z.raw
+Z=$T/z.raw nbdsh -u "$(uri_unix "$T/zsock")" -c "$(cat <<'PY'
+import nbd, os
+blocks = lambda: os.stat(os.environ['Z']).st_blocks
+h.zero(4 << 20, 0)
+h.flush()
+assert blocks() == 0, "zeroing a hole allocated %d blocks" % blocks()
+h.pwrite(b'\x33' * (1 << 20), 8 << 20)
+h.zero(3 << 20, 7 << 20)
+assert h.pread(3 << 20, 7 << 20) == bytes(3 << 20), "zero over data"
+h.zero(1 << 20, 12 << 20, nbd.CMD_FLAG_NO_HOLE)
+assert h.pread(1 << 20, 12 << 20) == bytes(1 << 20)
+h.flush()
+assert blocks() >= 2048, "NO_HOLE left the area unallocated: %d blocks" % blocks()
+h.shutdown()
+PY
+)" || fail "zero writes on a sparse raw export"
+nbd_stop zsrv
+
 # read-only export: the server itself refuses writes (client checks off)
 nbdsh -u "$(uri_unix "$S" ro)" -c "$(cat <<'PY'
 import nbd
