@@ -182,6 +182,7 @@ static ssize_t zc_send_one(struct nbd_conn *c, struct nbd_out *o, bool *blocked)
          * and copy these bytes instead */
         zc_disable(c->srv, EINVAL);
         nbd_zc_drop(c);
+        c->zc_bytes -= (uint64_t)n;
         o->pos = i;
         o->iov[i] = saved;
         o->zc[i] = 0;
