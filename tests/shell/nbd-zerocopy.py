@@ -8,17 +8,12 @@
 # pipe, simple and structured replies, and DF.
 import os, random, socket, struct, sys, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nbdwire import REQ, SIMPLE, STRUCT, check, go, greet, recvn  # noqa: E402
+import nbdwire  # noqa: E402
+
 ADDR, FILE = sys.argv[1], sys.argv[2]
-NBDMAGIC, IHAVEOPT, REPMAGIC = 0x4e42444d41474943, 0x49484156454f5054, 0x3e889045565a9
-REQ, SIMPLE, STRUCT = 0x25609513, 0x67446698, 0x668e33ef
 DATA = open(FILE, 'rb').read()
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 def conn():
@@ -34,42 +29,11 @@ def conn():
     return s
 
 
-def recvn(s, n, slow=False):
-    b = bytearray()
-    while len(b) < n:
-        d = s.recv(min(n - len(b), 4096 if slow else 1 << 20))
-        if not d:
-            raise EOFError("closed after %d of %d bytes" % (len(b), n))
-        b += d
-        if slow:
-            time.sleep(0.0005)
-    return bytes(b)
-
-
-def opt(s, o, data=b''):
-    s.sendall(struct.pack('>QII', IHAVEOPT, o, len(data)) + data)
-
-
-def reply(s):
-    magic, o, typ, n = struct.unpack('>QIII', recvn(s, 20))
-    assert magic == REPMAGIC, hex(magic)
-    return o, typ, recvn(s, n)
-
-
 def handshake(structured):
     s = conn()
-    magic, o, flags = struct.unpack('>QQH', recvn(s, 18))
-    assert magic == NBDMAGIC and o == IHAVEOPT
-    s.sendall(struct.pack('>I', 3))
-    if structured:
-        opt(s, 8)
-        check(reply(s)[1] == 1, "STRUCTURED_REPLY acked")
-    opt(s, 7, struct.pack('>I', 0) + struct.pack('>H', 0))
-    while True:
-        _, typ, d = reply(s)
-        if typ != 3:
-            check(typ == 1, "GO acked")
-            return s
+    greet(s)
+    go(s, '', structured=structured)
+    return s
 
 
 def read_reply(s, structured, want, slow):
@@ -141,6 +105,6 @@ vanish()
 burst(False, 0, rng)
 burst(True, 0, rng)
 burst(True, 4, rng)             # DF: one data chunk
-if failures:
+if nbdwire.failures:
     sys.exit(1)
 print("zero-copy reads: every reply equal to the file")
