@@ -602,6 +602,7 @@ int main(int argc, char **argv)
             .name = a->o.name, .description = a->o.desc, .blk = a->blk,
             .offset = a->o.offset, .read_only = a->o.read_only, .discard = discard,
             .writethrough = wt, .no_flush = nf, .detect_zeroes = dz,
+            .serial_writes = !(flags & BLK_O_DIRECT),
         };
         if (nbd_server_add_export(m.srv, &cfg, &err) < 0) {
             err_report(err);

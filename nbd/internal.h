@@ -25,12 +25,24 @@ struct nbd_pipe {
 };
 #define NBD_PIPES_KEEP 32
 
+struct nbd_req;
+
 struct nbd_export {
+    struct nbd_server *srv;
     char *name, *description;
     struct blk *blk;
     uint64_t offset, size;
     bool read_only, discard, writethrough, no_flush;
     enum nbd_detect_zeroes detect_zeroes;
+    /* Writes to an image the kernel writes one at a time anyway (page
+     * cache of one file) go into WQ, which one pool job at a time drains:
+     * a job per write would wake a thread per write only to have it wait
+     * on the others, and on two CPUs those switches cost the client time. */
+    bool serial_writes;
+    bool splice_in;             /* write payloads may come in a pipe */
+    pthread_mutex_t wq_lock;
+    struct nbd_req *wq_head, *wq_tail;
+    bool wq_running;            /* a drain job is queued or running */
     struct nbd_export *next;
 };
 
@@ -67,6 +79,16 @@ struct nbd_server {
     struct nbd_pipe *pipes[NBD_PIPES_KEEP];
     int npipes;
     bool no_zc;                 /* the kernel cannot splice to sockets */
+    /* Pipes for write payloads (splicein.c), under pipe_lock. */
+    struct nbd_pipe *wpipes[NBD_PIPES_KEEP];
+    int nwpipes;
+    unsigned wpipes_out;
+    bool no_splice_in;          /* the kernel cannot splice from sockets */
+    /* Requests a drain job (request.c) finished: their completions run
+     * in the loop from DONE_BH, as pool completions do. */
+    pthread_mutex_t done_lock;
+    struct nbd_req *done_head, *done_tail;
+    struct loop_bh *done_bh;
 };
 
 /* One reply waiting to be sent: iov[pos..niov) with iov[pos] possibly
@@ -99,8 +121,6 @@ enum nbd_conn_state {
     NBD_ST_CLOSING,             /* read nothing more; close when drained */
 };
 
-struct nbd_req;
-
 struct nbd_conn {
     struct nbd_server *srv;
     struct nbd_conn *prev, *next;
@@ -128,6 +148,9 @@ struct nbd_conn {
 
     /* transmission */
     struct nbd_req *cur;        /* request whose payload is being read */
+    struct nbd_pipe *in_pipe;   /* ... into this pipe (cur's), not want_buf */
+    uint64_t spliced_in;        /* payload bytes spliced, for -v */
+    unsigned unspliced;         /* payloads that went on in a buffer */
     unsigned in_flight;         /* requests not yet replied to */
     size_t in_flight_bytes;
     unsigned jobs;              /* pool jobs that still point at us */
@@ -181,6 +204,17 @@ void nbd_out_advance(struct nbd_out *o, size_t n);
 int nbd_zc_drain(struct nbd_conn *c);
 void nbd_zc_drop(struct nbd_conn *c);
 
+/* splicein.c: pipes for write payloads, any thread */
+struct nbd_pipe *nbd_wpipe_get(struct nbd_server *srv, size_t len);  /* NULL: none */
+void nbd_wpipe_put(struct nbd_server *srv, struct nbd_pipe *p, bool empty);
+void nbd_wpipes_free(struct nbd_server *srv);
+/* Move up to LEN bytes from c's socket into c->in_pipe: >0 moved, 0 end
+ * of stream, -EAGAIN socket empty, -ENOSPC pipe full, -EINVAL cannot
+ * splice here, -errno. */
+ssize_t nbd_splice_in(struct nbd_conn *c, size_t len);
+int nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len);  /* 0 / -1 */
+int nbd_pipe_drain(struct nbd_pipe *p, void *buf, size_t len);      /* 0 / -1 */
+
 /* handshake.c */
 void nbd_hs_start(struct nbd_conn *c);
 void nbd_hs_input(struct nbd_conn *c);     /* c->want bytes arrived */
@@ -189,7 +223,11 @@ void nbd_hs_input(struct nbd_conn *c);     /* c->want bytes arrived */
 void nbd_req_start(struct nbd_conn *c);     /* enter transmission */
 void nbd_req_input(struct nbd_conn *c);
 void nbd_req_free_conn(struct nbd_conn *c); /* drop c->cur */
+/* c->cur's payload goes on into a buffer, with what c->in_pipe holds
+ * moved there first: 0, or -1 (no memory: fail the connection). */
+int nbd_req_unsplice(struct nbd_conn *c);
 uint16_t nbd_export_flags(const struct nbd_conn *c, const struct nbd_export *e);
+void nbd_req_run_done(void *srv);           /* completions of drained writes */
 
 /* tls.c */
 int nbd_tls_session_new(struct nbd_conn *c, struct error **errp);

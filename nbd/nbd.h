@@ -43,6 +43,10 @@ struct nbd_export_config {
     bool writethrough;          /* flush after every write (cache=writethrough) */
     bool no_flush;              /* FLUSH does nothing (cache=unsafe) */
     enum nbd_detect_zeroes detect_zeroes;
+    /* Writes serialize in the kernel anyway (buffered I/O to one image
+     * file): run them one after another in one worker, not one worker
+     * each.  Leave it off for O_DIRECT, where the disk takes several. */
+    bool serial_writes;
 };
 
 /* Server events for the program (e.g. qemu-nbd's "exit after the last

@@ -50,7 +50,12 @@ struct nbd_req {
     int ret;                    /* result of the work */
     int sent;                   /* nbd_conn_send_direct()'s answer */
     struct nbd_out *out;        /* the reply, built by the worker */
+    struct nbd_req *qnext;      /* in e->wq, then in srv->done */
+    struct nbd_pipe *pipe;      /* a write's payload, instead of buf */
 };
+
+/* Smaller payloads cost less to copy than a pipe costs. */
+#define NBD_SPLICE_MIN (64 * 1024)
 
 static struct nbd_out *build_reply(struct nbd_req *r, int ret);
 static void reply_status(struct nbd_req *r, int err);
@@ -76,6 +81,7 @@ static int nbd_errno(int r)
 static void req_free(struct nbd_req *r)
 {
     struct nbd_server *srv = r->c->srv;
+    nbd_wpipe_put(srv, r->pipe, false);     /* a payload that never ran */
     nbd_buf_put(srv, r->buf, r->buf_len);
     free(r->segs);
     free(r->ext[0]);
@@ -242,7 +248,11 @@ static int work_write(struct nbd_req *r)
     struct nbd_export *e = r->e;
     uint64_t base = e->offset + r->off;
     int ret;
-    if (e->detect_zeroes != NBD_DETECT_ZEROES_OFF && buf_is_zero(r->buf, r->len)) {
+    if (r->pipe) {
+        ret = blk_splice_write(e->blk, base, r->len, r->pipe->rd);
+        nbd_wpipe_put(e->srv, r->pipe, ret >= 0);
+        r->pipe = NULL;
+    } else if (e->detect_zeroes != NBD_DETECT_ZEROES_OFF && buf_is_zero(r->buf, r->len)) {
         int zf = e->detect_zeroes == NBD_DETECT_ZEROES_UNMAP && e->discard ?
                  BLK_ZERO_MAY_UNMAP : 0;
         ret = blk_pwrite_zeroes(e->blk, base, r->len, zf);
@@ -456,10 +466,113 @@ static void req_done(void *opaque, int ret)
         nbd_conn_update(c);
 }
 
+/* ---- serial writes: one drain job per export ---- */
+
+/* In the worker: hand finished R to the loop. */
+static void done_post(struct nbd_server *srv, struct nbd_req *r)
+{
+    r->qnext = NULL;
+    pthread_mutex_lock(&srv->done_lock);
+    bool was_empty = !srv->done_head;
+    if (srv->done_tail)
+        srv->done_tail->qnext = r;
+    else
+        srv->done_head = r;
+    srv->done_tail = r;
+    pthread_mutex_unlock(&srv->done_lock);
+    if (was_empty)
+        loop_bh_schedule(srv->done_bh);
+}
+
+void nbd_req_run_done(void *opaque)
+{
+    struct nbd_server *srv = opaque;
+    pthread_mutex_lock(&srv->done_lock);
+    struct nbd_req *list = srv->done_head;
+    srv->done_head = srv->done_tail = NULL;
+    pthread_mutex_unlock(&srv->done_lock);
+    while (list) {
+        struct nbd_req *r = list;
+        list = r->qnext;
+        req_done(r, r->ret);
+    }
+}
+
+/* The drain job: run the export's queued writes one after another, each
+ * completing on its own (a batch must not hold back the replies, nor the
+ * loop's count of requests in flight). */
+static int wq_work(void *opaque)
+{
+    struct nbd_export *e = opaque;
+    for (;;) {
+        pthread_mutex_lock(&e->wq_lock);
+        struct nbd_req *r = e->wq_head;
+        if (!r) {
+            e->wq_running = false;
+            pthread_mutex_unlock(&e->wq_lock);
+            return 0;
+        }
+        e->wq_head = r->qnext;
+        if (!e->wq_head)
+            e->wq_tail = NULL;
+        pthread_mutex_unlock(&e->wq_lock);
+        req_work(r);
+        done_post(e->srv, r);
+    }
+}
+
+/* Take the queue back from a drain job that will not run (RET < 0) and
+ * fail what it held; else nothing is left to do here. */
+static void wq_ended(void *opaque, int ret)
+{
+    struct nbd_export *e = opaque;
+    if (ret >= 0)
+        return;
+    pthread_mutex_lock(&e->wq_lock);
+    struct nbd_req *list = e->wq_head;
+    e->wq_head = e->wq_tail = NULL;
+    e->wq_running = false;
+    pthread_mutex_unlock(&e->wq_lock);
+    while (list) {
+        struct nbd_req *r = list;
+        list = r->qnext;
+        r->ret = ret;
+        r->out = build_reply(r, ret);
+        r->sent = 0;
+        req_done(r, ret);
+    }
+}
+
+static void wq_submit(struct nbd_req *r)
+{
+    struct nbd_export *e = r->e;
+    r->c->jobs++;
+    r->qnext = NULL;
+    pthread_mutex_lock(&e->wq_lock);
+    if (e->wq_tail)
+        e->wq_tail->qnext = r;
+    else
+        e->wq_head = r;
+    e->wq_tail = r;
+    bool start = !e->wq_running;
+    e->wq_running = true;
+    pthread_mutex_unlock(&e->wq_lock);
+    struct error *err = NULL;
+    if (start && pool_submit(e->srv->pool, wq_work, wq_ended, e, &err) < 0) {
+        nbd_log("%s", err_msg(err));
+        err_free(err);
+        wq_ended(e, -EIO);
+    }
+}
+
 static void req_submit(struct nbd_req *r)
 {
     struct nbd_conn *c = r->c;
     struct error *err = NULL;
+    if (r->type == NBD_CMD_WRITE && r->e->serial_writes) {
+        wq_submit(r);
+        return;
+    }
     c->jobs++;
     if (pool_submit(c->srv->pool, req_work, req_done, r, &err) < 0) {
         c->jobs--;
@@ -688,10 +801,26 @@ void nbd_req_start(struct nbd_conn *c)
 
 void nbd_req_free_conn(struct nbd_conn *c)
 {
+    c->in_pipe = NULL;
     if (c->cur) {
         req_unref(c->cur);
         c->cur = NULL;
     }
+}
+
+int nbd_req_unsplice(struct nbd_conn *c)
+{
+    struct nbd_req *r = c->cur;
+    c->in_pipe = NULL;
+    c->unspliced++;
+    if (!req_buf_alloc(r, r->len))
+        return -1;
+    if (nbd_pipe_drain(r->pipe, r->buf, c->have) < 0)
+        return -1;
+    nbd_wpipe_put(c->srv, r->pipe, true);
+    r->pipe = NULL;
+    c->want_buf = r->buf;
+    return 0;
 }
 
 /* The protocol's answer to a request that cannot be run, or 0. */
@@ -784,7 +913,9 @@ static void parse_header(struct nbd_conn *c)
             c->skip = r->len;
             return;
         }
-        if (!req_buf_alloc(r, r->len)) {
+        if (r->len >= NBD_SPLICE_MIN && c->exp->splice_in && !c->tls_active)
+            r->pipe = nbd_wpipe_get(c->srv, r->len);
+        if (!r->pipe && !req_buf_alloc(r, r->len)) {
             c->cur = NULL;
             req_unref(r);
             nbd_conn_fail(c);
@@ -793,6 +924,7 @@ static void parse_header(struct nbd_conn *c)
         r->charge = r->len;
         c->in_flight_bytes += r->charge;
         c->st = NBD_ST_REQ_PAYLOAD;
+        c->in_pipe = r->pipe;
         c->want_buf = r->buf;
         c->want = r->len;
         c->have = 0;
@@ -826,6 +958,7 @@ void nbd_req_input(struct nbd_conn *c)
     case NBD_ST_REQ_PAYLOAD: {
         struct nbd_req *r = c->cur;
         c->cur = NULL;
+        c->in_pipe = NULL;
         want_header(c);
         req_submit(r);
         return;

@@ -112,6 +112,12 @@ int nbd_server_add_export(struct nbd_server *srv, const struct nbd_export_config
     e->writethrough = cfg->writethrough;
     e->no_flush = cfg->no_flush;
     e->detect_zeroes = cfg->detect_zeroes;
+    e->serial_writes = cfg->serial_writes;
+    /* the data must be seen to detect zeros in it */
+    e->splice_in = !e->read_only && e->detect_zeroes == NBD_DETECT_ZEROES_OFF &&
+                   blk_can_splice_write(e->blk);
+    e->srv = srv;
+    pthread_mutex_init(&e->wq_lock, NULL);
     /* keep the order of the command line for NBD_OPT_LIST */
     struct nbd_export **pp = &srv->exports;
     while (*pp)
@@ -145,9 +151,13 @@ struct nbd_server *nbd_server_new(struct loop *loop, struct pool *pool, struct e
     srv->loop = loop;
     srv->pool = pool;
     pthread_mutex_init(&srv->pipe_lock, NULL);
+    pthread_mutex_init(&srv->done_lock, NULL);
     srv->reap_bh = loop_bh_new(loop, reap_conns, srv, errp);
-    if (!srv->reap_bh) {
+    srv->done_bh = srv->reap_bh ? loop_bh_new(loop, nbd_req_run_done, srv, errp) : NULL;
+    if (!srv->done_bh) {
+        loop_bh_free(srv->reap_bh);
         pthread_mutex_destroy(&srv->pipe_lock);
+        pthread_mutex_destroy(&srv->done_lock);
         free(srv);
         return NULL;
     }
@@ -344,10 +354,14 @@ void nbd_server_free(struct nbd_server *srv)
      * after: either way nothing may point at srv afterwards, so drain. */
     if (srv->conns)
         pool_drain(srv->pool, NULL);
+    nbd_req_run_done(srv);      /* what the last drain jobs finished */
     reap_conns(srv);
     loop_bh_free(srv->reap_bh);
+    loop_bh_free(srv->done_bh);
+    pthread_mutex_destroy(&srv->done_lock);
     for (struct nbd_export *e = srv->exports, *n; e; e = n) {
         n = e->next;
+        pthread_mutex_destroy(&e->wq_lock);
         free(e->name);
         free(e->description);
         free(e);
@@ -360,6 +374,7 @@ void nbd_server_free(struct nbd_server *srv)
     if (srv->shutdown_bh)
         loop_bh_free(srv->shutdown_bh);
     nbd_pipes_free(srv);
+    nbd_wpipes_free(srv);
     pthread_mutex_destroy(&srv->pipe_lock);
     free(srv);
 }
@@ -566,7 +581,16 @@ static void conn_read(struct nbd_conn *c)
             size_t n = MIN(need, c->stage_len - c->stage_pos);
             if (skipping)
                 c->skip -= n;
-            else {
+            else if (c->in_pipe) {
+                if (nbd_pipe_fill(c->in_pipe, c->stage + c->stage_pos, n) < 0) {
+                    if (nbd_req_unsplice(c) < 0) {
+                        nbd_conn_fail(c);
+                        return;
+                    }
+                    continue;
+                }
+                c->have += n;
+            } else {
                 memcpy(c->want_buf + c->have, c->stage + c->stage_pos, n);
                 c->have += n;
             }
@@ -574,7 +598,21 @@ static void conn_read(struct nbd_conn *c)
             continue;
         }
         ssize_t n;
-        if (!skipping && need >= sizeof(c->stage) / 4) {
+        if (c->in_pipe) {
+            n = nbd_splice_in(c, need);
+            if (n > 0) {
+                c->have += (size_t)n;
+                c->spliced_in += (uint64_t)n;
+                continue;
+            }
+            if (n == -ENOSPC || n == -EINVAL) {
+                if (nbd_req_unsplice(c) < 0) {
+                    nbd_conn_fail(c);
+                    return;
+                }
+                continue;
+            }
+        } else if (!skipping && need >= sizeof(c->stage) / 4) {
             n = conn_recv(c, c->want_buf + c->have, need);
             if (n > 0) {
                 c->have += (size_t)n;
@@ -750,6 +788,9 @@ void nbd_conn_fail(struct nbd_conn *c)
     if (c->zc_bytes)
         nbd_log("client %d: %llu bytes sent by reference, %llu copied", c->fd,
                 (unsigned long long)c->zc_bytes, (unsigned long long)c->copied_bytes);
+    if (c->spliced_in || c->unspliced)
+        nbd_log("client %d: %llu write bytes spliced, %u payloads finished in a buffer",
+                c->fd, (unsigned long long)c->spliced_in, c->unspliced);
     nbd_zc_drop(c);
     struct nbd_out *o = c->out_head;
     __atomic_store_n(&c->out_head, NULL, __ATOMIC_RELAXED);

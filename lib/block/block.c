@@ -507,6 +507,28 @@ const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len)
     return bs->drv->map_read(bs, off, len);
 }
 
+int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
+{
+    if (len == 0)
+        return 0;
+    if (bs->read_only)
+        return -EROFS;
+    if (blk_check_range(bs, off, len) < 0)
+        return -EIO;
+    if (!bs->drv->splice_write)
+        return -ENOTSUP;
+    blk_lock(bs);
+    int r = bs->drv->splice_write(bs, off, len, pipe_fd);
+    blk_unlock(bs);
+    return r;
+}
+
+bool blk_can_splice_write(struct blk *bs)
+{
+    return !bs->read_only && bs->drv->splice_write &&
+           bs->drv->splice_write(bs, 0, 0, -1) == 0;
+}
+
 int blk_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
                      uint64_t *map, struct blk **file)
 {

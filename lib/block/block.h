@@ -224,6 +224,9 @@ struct block_driver {
                    uint64_t *required, uint64_t *fully, struct error **errp);
     /* Protocol nodes: see blk_map_read(). */
     const void *(*map_read)(struct blk *bs, uint64_t off, uint64_t len);
+    /* See blk_splice_write().  LEN 0 only asks: 0 if the node would take
+     * a pipe's bytes for a write, -ENOTSUP if not. */
+    int (*splice_write)(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd);
     /* emu-img anonymize: find the metadata of the raw file in A without
      * opening the image (see anon.h); NULL: not supported. */
     int (*anonymize)(struct anon *a, struct error **errp);
@@ -292,6 +295,14 @@ int blk_truncate(struct blk *bs, uint64_t size, bool shrink,
  * like any mapping it faults (SIGBUS) if another process shrinks the file
  * below a range while it is being used. */
 const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len);
+/* Zero-copy writes: write the next LEN bytes of the pipe PIPE_FD (which
+ * must hold that many) to [off, off+len) by splice(), so the data goes
+ * from the pipe's pages into the page cache without passing through the
+ * caller's memory.  Raw images on regular files or block devices opened
+ * without O_DIRECT do it; other nodes return -ENOTSUP and leave the pipe
+ * alone.  After any other error the pipe's content is undefined. */
+int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd);
+bool blk_can_splice_write(struct blk *bs);
 /* Drop the mapping of a range blk_map_read() returned once it is used. */
 void blk_map_release(struct blk *bs, const void *p, uint64_t len);
 /* Advisory: reserve space for [off, off+len) of a writable file node

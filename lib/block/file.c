@@ -206,6 +206,38 @@ static int file_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
     return r;
 }
 
+static int file_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
+{
+    struct file_state *s = bs->opaque;
+    if (s->direct)
+        return -ENOTSUP;        /* O_DIRECT wants aligned user memory */
+    if (len == 0)
+        return 0;
+    if (s->ext_valid)
+        file_ext_invalidate(s);
+    int r = 0;
+    if (s->serial_writes)
+        pthread_mutex_lock(&s->write_lock);
+    for (uint64_t done = 0; done < len;) {
+        loff_t o = (loff_t)(off + done);
+        /* NONBLOCK: a pipe that holds less than promised must not hang us */
+        ssize_t n = splice(pipe_fd, NULL, bs->fd, &o, (size_t)MIN(len - done, (uint64_t)1 << 30),
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 && errno != EAGAIN ? -errno : -EIO;
+            break;
+        }
+        done += (uint64_t)n;
+    }
+    if (s->serial_writes)
+        pthread_mutex_unlock(&s->write_lock);
+    if (r >= 0)
+        file_note_end(bs, off + len);
+    return r;
+}
+
 static int file_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
 {
     struct file_state *s = bs->opaque;
@@ -493,4 +525,5 @@ const struct block_driver blk_drv_file = {
     .truncate = file_truncate,
     .allocated_size = file_allocated_size,
     .map_read = file_map_read,
+    .splice_write = file_splice_write,
 };

@@ -35,6 +35,15 @@ static int raw_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct 
     return blk_pwritev(bs->file, off, len, iov, iovcnt);
 }
 
+static int raw_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
+{
+    if (len == 0)
+        return blk_can_splice_write(bs->file) ? 0 : -ENOTSUP;
+    if (len >= RAW_RESERVE_MIN)
+        blk_file_reserve(bs->file, off, len);
+    return blk_splice_write(bs->file, off, len, pipe_fd);
+}
+
 static int raw_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
 {
     return blk_pwrite_zeroes(bs->file, off, len, flags);
@@ -94,6 +103,7 @@ const struct block_driver blk_drv_raw = {
     .create = raw_create,
     .preadv = raw_preadv,
     .pwritev = raw_pwritev,
+    .splice_write = raw_splice_write,
     .pwrite_zeroes = raw_pwrite_zeroes,
     .pdiscard = raw_pdiscard,
     .block_status = raw_block_status,

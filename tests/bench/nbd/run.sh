@@ -16,6 +16,9 @@
 # the best one counts.  The server's CPU seconds are printed too: on a
 # busy machine they say more than the wall-clock throughput.
 #
+# FORMATS, NETS, DIRS and CONNS (space-separated lists; defaults "raw
+# qcow2", "unix tcp", "read write", "1 4") pick a subset of the cases.
+#
 # Builds an optimized emu-nbd (no sanitizers) in build/bench-O2/ unless
 # EMU_NBD names one.
 set -eu
@@ -139,10 +142,10 @@ case_run() {
 
 printf '%-6s %-5s %-5s %-5s %9s %9s %9s %9s %9s   %s\n' fmt net dir conns emu qemu nbdkit \
     emu/qemu emu/nbdkit "server CPU s: emu qemu nbdkit"
-for fmt in raw qcow2; do
-    for tr in unix tcp; do
-        for dir in read write; do
-            for conns in 1 4; do
+for fmt in ${FORMATS:-raw qcow2}; do
+    for tr in ${NETS:-unix tcp}; do
+        for dir in ${DIRS:-read write}; do
+            for conns in ${CONNS:-1 4}; do
                 case_run "$fmt" "$tr" "$dir" "$conns"
                 e=$best_emu ec=$cpu_emu q=$best_qemu qc=$cpu_qemu k=$best_nbdkit kc=$cpu_nbdkit
                 [ "$fmt" = raw ] || k=-

@@ -1,0 +1,70 @@
+#!/bin/sh
+# nbd-splicein.sh - write payloads for a raw image go from the socket into
+# the page cache through a pipe (nbd/splicein.c), over a Unix socket and
+# over TCP: the image must end up exactly as the client's model of it,
+# -v must show that payloads were spliced and that a payload in tiny
+# pieces was finished in a buffer; with --detect-zeroes (which must see
+# the data) nothing is spliced.  nbdcopy and qemu-img compare check the
+# result with real clients.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/shell/nbd-common.sh"
+need python3 nbdcopy qemu-img
+set -e
+cd "$T"
+python3 -c "
+import os
+with open('img.raw', 'wb') as f:
+    f.write(os.urandom(8 << 20))
+    f.truncate(96 << 20)
+"
+S=$T/sock
+nbd_start srv -v -t -e 0 -f raw -k "$S" img.raw
+python3 "$top_srcdir/tests/shell/nbd-splicein.py" "$S" img.raw ||
+    fail "spliced writes over a Unix socket failed: $(tail -5 srv.err)"
+nbd_stop srv
+cmp img.raw img.raw.model || fail "the image differs from what was written over the Unix socket"
+grep -q "write bytes spliced" srv.err ||
+    fail "no write payload was spliced over the Unix socket: $(grep -i splice srv.err | head -3)"
+grep -q "[1-9][0-9]* payloads finished in a buffer" srv.err ||
+    fail "the payload in tiny pieces did not make the server fall back to a buffer: $(grep -i splice srv.err | head -3)"
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nbd_start tcp -v -t -e 0 -f raw -b 127.0.0.1 -p "$port" img.raw
+i=0
+until nbdinfo --size "nbd://127.0.0.1:$port/" > /dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 200 ] || fail "TCP server did not come up: $(tail -5 tcp.err)"
+    sleep 0.05
+done
+python3 "$top_srcdir/tests/shell/nbd-splicein.py" "127.0.0.1:$port" img.raw ||
+    fail "spliced writes over TCP failed: $(tail -5 tcp.err)"
+nbd_stop tcp
+cmp img.raw img.raw.model || fail "the image differs from what was written over TCP"
+grep -q "write bytes spliced" tcp.err ||
+    fail "no write payload was spliced over TCP: $(grep -i splice tcp.err | head -3)"
+
+# real clients: nbdcopy with 4 connections into a sparse image, compared
+python3 -c "
+import os
+with open('src.raw', 'wb') as f:
+    for i in range(40):
+        f.write(os.urandom(1 << 20) if i % 3 else bytes(1 << 20))
+"
+truncate -s 40M dst.raw
+nbd_start cp -v -t -e 0 -f raw -k "$S" dst.raw
+nbdcopy --connections=4 src.raw "$(uri_unix "$S")"
+qemu-img compare -f raw src.raw "$(uri_unix "$S")" > /dev/null ||
+    fail "qemu-img compare: the export differs from what nbdcopy wrote"
+nbd_stop cp
+cmp src.raw dst.raw || fail "nbdcopy into the export: the image differs from the source"
+grep -q "write bytes spliced" cp.err || fail "nbdcopy's writes were not spliced"
+
+# --detect-zeroes must see the data: no splicing, and zeros become holes
+truncate -s 40M dz.raw
+nbd_start dz -v -t -e 0 -f raw --detect-zeroes=unmap --discard=unmap -k "$S" dz.raw
+nbdcopy src.raw "$(uri_unix "$S")"
+nbd_stop dz
+cmp src.raw dz.raw || fail "detect-zeroes export: the image differs from the source"
+if grep -q "write bytes spliced" dz.err; then
+    fail "writes were spliced although --detect-zeroes must see them"
+fi
+exit 0
