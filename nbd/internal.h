@@ -149,6 +149,9 @@ struct nbd_conn {
     /* transmission */
     struct nbd_req *cur;        /* request whose payload is being read */
     struct nbd_pipe *in_pipe;   /* ... into this pipe (cur's), not want_buf */
+    /* The last payload was spliced: read the next header alone, as
+     * bytes of a payload read into the stage would be copied twice. */
+    bool exact_hdr;
     uint64_t spliced_in;        /* payload bytes spliced, for -v */
     unsigned unspliced;         /* payloads that went on in a buffer */
     unsigned in_flight;         /* requests not yet replied to */

@@ -875,6 +875,7 @@ static void parse_header(struct nbd_conn *c)
         nbd_conn_fail(c);
         return;
     }
+    c->exact_hdr = false;
     struct nbd_req *r = calloc(1, sizeof(*r));
     if (!r) {
         nbd_conn_fail(c);
@@ -925,6 +926,7 @@ static void parse_header(struct nbd_conn *c)
         c->in_flight_bytes += r->charge;
         c->st = NBD_ST_REQ_PAYLOAD;
         c->in_pipe = r->pipe;
+        c->exact_hdr = r->pipe != NULL;
         c->want_buf = r->buf;
         c->want = r->len;
         c->have = 0;

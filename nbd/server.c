@@ -612,7 +612,8 @@ static void conn_read(struct nbd_conn *c)
                 }
                 continue;
             }
-        } else if (!skipping && need >= sizeof(c->stage) / 4) {
+        } else if (!skipping && (need >= sizeof(c->stage) / 4 ||
+                                 (c->exact_hdr && c->st == NBD_ST_REQ_HDR))) {
             n = conn_recv(c, c->want_buf + c->have, need);
             if (n > 0) {
                 c->have += (size_t)n;
