@@ -1,8 +1,8 @@
 /* client.c - just enough of an NBD client to list a server's exports
- * (emu-nbd -L): the fixed newstyle handshake, NBD_OPT_LIST, then
- * NBD_OPT_INFO and NBD_OPT_LIST_META_CONTEXT per export, then ABORT.
- * Blocking I/O on the caller's socket; everything the server sends is
- * bounds-checked before use. */
+ * (emu-nbd -L): the fixed newstyle handshake, STARTTLS if asked for,
+ * NBD_OPT_LIST, then NBD_OPT_INFO and NBD_OPT_LIST_META_CONTEXT per
+ * export, then ABORT.  Blocking I/O on the caller's socket; everything
+ * the server sends is bounds-checked before use. */
 #include <config.h>
 
 #include <errno.h>
@@ -14,11 +14,17 @@
 #include "i18n.h"
 #include "internal.h"
 
-static int read_full(int fd, void *buf, size_t len, struct error **errp)
+/* The connection: plain until STARTTLS succeeded. */
+struct link {
+    int fd;
+    struct nbd_tls_client *tls;
+};
+
+static int read_full(struct link *l, void *buf, size_t len, struct error **errp)
 {
     uint8_t *p = buf;
     while (len) {
-        ssize_t n = read(fd, p, len);
+        ssize_t n = l->tls ? nbd_tls_client_io(l->tls, p, len, false) : read(l->fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -30,11 +36,11 @@ static int read_full(int fd, void *buf, size_t len, struct error **errp)
     return 0;
 }
 
-static int write_full(int fd, const void *buf, size_t len, struct error **errp)
+static int write_full(struct link *l, const void *buf, size_t len, struct error **errp)
 {
     const uint8_t *p = buf;
     while (len) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = l->tls ? nbd_tls_client_io(l->tls, (void *)p, len, true) : write(l->fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -45,23 +51,23 @@ static int write_full(int fd, const void *buf, size_t len, struct error **errp)
     return 0;
 }
 
-static int send_opt(int fd, uint32_t opt, const void *data, uint32_t len, struct error **errp)
+static int send_opt(struct link *l, uint32_t opt, const void *data, uint32_t len, struct error **errp)
 {
     uint8_t h[16];
     be64_put(h, NBD_OPTS_MAGIC);
     be32_put(h + 8, opt);
     be32_put(h + 12, len);
-    if (write_full(fd, h, 16, errp) < 0)
+    if (write_full(l, h, 16, errp) < 0)
         return -EIO;
-    return len ? write_full(fd, data, len, errp) : 0;
+    return len ? write_full(l, data, len, errp) : 0;
 }
 
 /* One option reply: its type and payload (malloc'd, NUL-terminated). */
-static int recv_reply(int fd, uint32_t opt, uint32_t *type, uint8_t **data, uint32_t *len,
+static int recv_reply(struct link *l, uint32_t opt, uint32_t *type, uint8_t **data, uint32_t *len,
                       struct error **errp)
 {
     uint8_t h[20];
-    if (read_full(fd, h, 20, errp) < 0)
+    if (read_full(l, h, 20, errp) < 0)
         return -EIO;
     if (be64_get(h) != NBD_REP_MAGIC || be32_get(h + 8) != opt)
         return err_set(errp, EPROTO, _("the server sent an invalid option reply"));
@@ -73,7 +79,7 @@ static int recv_reply(int fd, uint32_t opt, uint32_t *type, uint8_t **data, uint
     if (!*data)
         return err_set(errp, ENOMEM, _("out of memory"));
     (*data)[*len] = 0;
-    if (read_full(fd, *data, *len, errp) < 0) {
+    if (read_full(l, *data, *len, errp) < 0) {
         free(*data);
         return -EIO;
     }
@@ -89,7 +95,7 @@ static int reply_error(uint32_t type, struct error **errp)
     return err_set(errp, EPROTO, _("the server refused the request (error 0x%x)"), type);
 }
 
-static int query_export(int fd, struct nbd_export_info *e, struct error **errp)
+static int query_export(struct link *l, struct nbd_export_info *e, struct error **errp)
 {
     size_t nl = strlen(e->name);
     uint8_t *q = malloc(4 + nl + 2 + 6);
@@ -101,14 +107,14 @@ static int query_export(int fd, struct nbd_export_info *e, struct error **errp)
     be16_put(q + 6 + nl, NBD_INFO_NAME);
     be16_put(q + 8 + nl, NBD_INFO_DESCRIPTION);
     be16_put(q + 10 + nl, NBD_INFO_BLOCK_SIZE);
-    int r = send_opt(fd, NBD_OPT_INFO, q, (uint32_t)(12 + nl), errp);
+    int r = send_opt(l, NBD_OPT_INFO, q, (uint32_t)(12 + nl), errp);
     free(q);
     if (r < 0)
         return r;
     for (;;) {
         uint32_t type, len;
         uint8_t *d;
-        if (recv_reply(fd, NBD_OPT_INFO, &type, &d, &len, errp) < 0)
+        if (recv_reply(l, NBD_OPT_INFO, &type, &d, &len, errp) < 0)
             return -EIO;
         if (type == NBD_REP_ACK) {
             free(d);
@@ -141,7 +147,7 @@ static int query_export(int fd, struct nbd_export_info *e, struct error **errp)
     be32_put(q, (uint32_t)nl);
     memcpy(q + 4, e->name, nl);
     be32_put(q + 4 + nl, 0);
-    r = send_opt(fd, NBD_OPT_LIST_META_CONTEXT, q, (uint32_t)(8 + nl), errp);
+    r = send_opt(l, NBD_OPT_LIST_META_CONTEXT, q, (uint32_t)(8 + nl), errp);
     free(q);
     if (r < 0)
         return r;
@@ -149,7 +155,7 @@ static int query_export(int fd, struct nbd_export_info *e, struct error **errp)
     for (;;) {
         uint32_t type, len;
         uint8_t *d;
-        if (recv_reply(fd, NBD_OPT_LIST_META_CONTEXT, &type, &d, &len, errp) < 0)
+        if (recv_reply(l, NBD_OPT_LIST_META_CONTEXT, &type, &d, &len, errp) < 0)
             return -EIO;
         if (type != NBD_REP_META_CONTEXT) {
             free(d);
@@ -168,12 +174,34 @@ static int query_export(int fd, struct nbd_export_info *e, struct error **errp)
     return 0;
 }
 
-int nbd_client_list(int fd, struct nbd_export_info **out, int *nout, struct error **errp)
+static int start_tls(struct link *l, const struct nbd_client_tls *cfg, struct error **errp)
+{
+    uint32_t type, len;
+    uint8_t *d;
+    if (send_opt(l, NBD_OPT_STARTTLS, NULL, 0, errp) < 0 ||
+        recv_reply(l, NBD_OPT_STARTTLS, &type, &d, &len, errp) < 0)
+        return -EIO;
+    free(d);
+    if (type != NBD_REP_ACK)
+        return err_set(errp, EPROTO, _("the server does not offer TLS (reply 0x%x)"), type);
+    struct nbd_tls_client *t = nbd_tls_client_new(cfg, errp);
+    if (!t)
+        return -EIO;
+    if (nbd_tls_client_handshake(t, l->fd, errp) < 0) {
+        nbd_tls_client_free(t);
+        return -EIO;
+    }
+    l->tls = t;
+    return 0;
+}
+
+static int list_exports(struct link *l, const struct nbd_client_tls *tls,
+                        struct nbd_export_info **out, int *nout, struct error **errp)
 {
     *out = NULL;
     *nout = 0;
     uint8_t g[18];
-    if (read_full(fd, g, 18, errp) < 0)
+    if (read_full(l, g, 18, errp) < 0)
         return -EIO;
     if (be64_get(g) != NBD_MAGIC || be64_get(g + 8) != NBD_OPTS_MAGIC)
         return err_set(errp, EPROTO, _("not a newstyle NBD server"));
@@ -182,23 +210,25 @@ int nbd_client_list(int fd, struct nbd_export_info **out, int *nout, struct erro
         return err_set(errp, EPROTO, _("the server does not support listing exports"));
     uint8_t cf[4];
     be32_put(cf, NBD_FLAG_C_FIXED_NEWSTYLE | (sflags & NBD_FLAG_NO_ZEROES ? NBD_FLAG_C_NO_ZEROES : 0));
-    if (write_full(fd, cf, 4, errp) < 0)
+    if (write_full(l, cf, 4, errp) < 0)
+        return -EIO;
+    if (tls && start_tls(l, tls, errp) < 0)
         return -EIO;
     /* structured replies, so that servers answer LIST_META_CONTEXT */
     uint32_t type, len;
     uint8_t *d;
-    if (send_opt(fd, NBD_OPT_STRUCTURED_REPLY, NULL, 0, errp) < 0 ||
-        recv_reply(fd, NBD_OPT_STRUCTURED_REPLY, &type, &d, &len, errp) < 0)
+    if (send_opt(l, NBD_OPT_STRUCTURED_REPLY, NULL, 0, errp) < 0 ||
+        recv_reply(l, NBD_OPT_STRUCTURED_REPLY, &type, &d, &len, errp) < 0)
         return -EIO;
     free(d);
     if (type == NBD_REP_ERR_TLS_REQD)
         return reply_error(type, errp);
-    if (send_opt(fd, NBD_OPT_LIST, NULL, 0, errp) < 0)
+    if (send_opt(l, NBD_OPT_LIST, NULL, 0, errp) < 0)
         return -EIO;
     struct nbd_export_info *list = NULL;
     int n = 0, ret = 0;
     for (;;) {
-        if (recv_reply(fd, NBD_OPT_LIST, &type, &d, &len, errp) < 0) {
+        if (recv_reply(l, NBD_OPT_LIST, &type, &d, &len, errp) < 0) {
             ret = -EIO;
             goto out;
         }
@@ -236,13 +266,13 @@ int nbd_client_list(int fd, struct nbd_export_info **out, int *nout, struct erro
             ret = err_set(errp, ENOMEM, _("out of memory"));
             goto out;
         }
-        if (query_export(fd, &list[i], errp) < 0) {
+        if (query_export(l, &list[i], errp) < 0) {
             ret = -EIO;
             goto out;
         }
     }
-    if (send_opt(fd, NBD_OPT_ABORT, NULL, 0, NULL) == 0 &&
-        recv_reply(fd, NBD_OPT_ABORT, &type, &d, &len, NULL) == 0)
+    if (send_opt(l, NBD_OPT_ABORT, NULL, 0, NULL) == 0 &&
+        recv_reply(l, NBD_OPT_ABORT, &type, &d, &len, NULL) == 0)
         free(d);
 out:
     if (ret < 0) {
@@ -252,6 +282,18 @@ out:
     *out = list;
     *nout = n;
     return 0;
+}
+
+int nbd_client_list(int fd, const struct nbd_client_tls *tls, struct nbd_export_info **out,
+                    int *nout, struct error **errp)
+{
+    struct link l = { fd, NULL };
+    int r = list_exports(&l, tls, out, nout, errp);
+    if (l.tls) {
+        nbd_tls_client_bye(l.tls);
+        nbd_tls_client_free(l.tls);
+    }
+    return r;
 }
 
 void nbd_export_info_free(struct nbd_export_info *e, int n)

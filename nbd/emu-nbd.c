@@ -37,7 +37,8 @@
 
 enum {
     OPT_CACHE = 256, OPT_DISCARD, OPT_DETECT_ZEROES, OPT_FORK, OPT_PID_FILE,
-    OPT_TLS_CREDS, OPT_TLS_PSK_FILE, OPT_TLS_REQUIRED,
+    OPT_TLS_CREDS, OPT_TLS_PSK_FILE, OPT_TLS_REQUIRED, OPT_TLS_HOSTNAME, OPT_TLS_USER,
+    OPT_TLS_VERIFY_PEER,
 };
 
 /* Per-export settings; SET says which were given since the last FILE. */
@@ -83,6 +84,12 @@ static void usage(FILE *fp)
                   "                            DIR/server-key.pem (and DIR/ca-cert.pem)\n"
                   "      --tls-psk-file=FILE   offer TLS with pre-shared keys (username:hexkey)\n"
                   "      --tls-required        refuse clients that do not use TLS\n"
+                  "      --tls-verify-peer     with --tls-creds: accept only clients with a\n"
+                  "                            certificate signed by DIR/ca-cert.pem\n"
+                  "      --tls-hostname=NAME   with -L: the name the server's certificate must\n"
+                  "                            carry (default: the -b address)\n"
+                  "      --tls-user=NAME       with -L and --tls-psk-file: whose key to use\n"
+                  "                            (default: the file's first)\n"
                   "  -v, --verbose             log the protocol to stderr\n\n"
                   "Per export (before its FILE; anywhere when there is one FILE):\n"
                   "  -x, --export-name=NAME    the export's name (default \"\")\n"
@@ -113,6 +120,9 @@ static const struct option long_opts[] = {
     { "tls-creds", required_argument, NULL, OPT_TLS_CREDS },
     { "tls-psk-file", required_argument, NULL, OPT_TLS_PSK_FILE },
     { "tls-required", no_argument, NULL, OPT_TLS_REQUIRED },
+    { "tls-hostname", required_argument, NULL, OPT_TLS_HOSTNAME },
+    { "tls-user", required_argument, NULL, OPT_TLS_USER },
+    { "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
     { "verbose", no_argument, NULL, 'v' },
     { "export-name", required_argument, NULL, 'x' },
     { "description", required_argument, NULL, 'D' },
@@ -329,7 +339,8 @@ static void print_flags(uint16_t f)
     printf(" )\n");
 }
 
-static int do_list(const char *sock, const char *addr, const char *port)
+static int do_list(const char *sock, const char *addr, const char *port,
+                   const struct nbd_client_tls *tls)
 {
     int fd = connect_to(sock, addr, port);
     if (fd < 0)
@@ -337,7 +348,7 @@ static int do_list(const char *sock, const char *addr, const char *port)
     struct nbd_export_info *e;
     int n;
     struct error *err = NULL;
-    int r = nbd_client_list(fd, &e, &n, &err);
+    int r = nbd_client_list(fd, tls, &e, &n, &err);
     close(fd);
     if (r < 0) {
         err_report(err);
@@ -429,7 +440,8 @@ int main(int argc, char **argv)
     if (prog_init(argc, argv) < 0)
         return 1;
     const char *port = NULL, *bind_addr = NULL, *sock = NULL, *pid_file = NULL;
-    const char *tls_creds = NULL, *tls_psk = NULL;
+    const char *tls_creds = NULL, *tls_psk = NULL, *tls_hostname = NULL, *tls_user = NULL;
+    bool tls_verify_peer = false;
     bool list = false, do_fork = false, tls_required = false, verbose = false;
     unsigned shared = 1;
     struct nbd_main m = { 0 };
@@ -487,6 +499,9 @@ int main(int argc, char **argv)
         case OPT_TLS_CREDS: tls_creds = optarg; break;
         case OPT_TLS_PSK_FILE: tls_psk = optarg; break;
         case OPT_TLS_REQUIRED: tls_required = true; break;
+        case OPT_TLS_HOSTNAME: tls_hostname = optarg; break;
+        case OPT_TLS_USER: tls_user = optarg; break;
+        case OPT_TLS_VERIFY_PEER: tls_verify_peer = true; break;
         case 'v': verbose = true; break;
         case 'x': cur.name = optarg; cur.set |= S_NAME; break;
         case 'D': cur.desc = optarg; cur.set |= S_DESC; break;
@@ -534,7 +549,16 @@ int main(int argc, char **argv)
             msg_error(_("-L takes no image file"));
             return 1;
         }
-        return do_list(sock, bind_addr, port);
+        if (tls_creds && tls_psk) {
+            msg_error(_("--tls-creds and --tls-psk-file cannot be used together"));
+            return 1;
+        }
+        struct nbd_client_tls ct = {
+            .creds_dir = tls_creds, .psk_file = tls_psk, .psk_user = tls_user,
+            .hostname = tls_hostname ? tls_hostname : sock ? NULL : bind_addr ? bind_addr : "localhost",
+        };
+        signal(SIGPIPE, SIG_IGN);   /* a server that hangs up is an error message */
+        return do_list(sock, bind_addr, port, tls_creds || tls_psk ? &ct : NULL);
     }
     if (nexports == 0) {
         msg_error(_("expecting an image file name"));
@@ -554,6 +578,10 @@ int main(int argc, char **argv)
     }
     if (tls_creds && tls_psk) {
         msg_error(_("--tls-creds and --tls-psk-file cannot be used together"));
+        return 1;
+    }
+    if (tls_verify_peer && !tls_creds) {
+        msg_error(_("--tls-verify-peer needs --tls-creds"));
         return 1;
     }
     if (tls_required && !tls_creds && !tls_psk) {
@@ -610,7 +638,8 @@ int main(int argc, char **argv)
         }
     }
     if (tls_creds || tls_psk) {
-        tls = tls_creds ? nbd_tls_new_x509(tls_creds, &err) : nbd_tls_new_psk(tls_psk, &err);
+        tls = tls_creds ? nbd_tls_new_x509(tls_creds, tls_verify_peer, &err)
+                        : nbd_tls_new_psk(tls_psk, &err);
         if (!tls) {
             err_report(err);
             goto out;

@@ -218,6 +218,15 @@ ssize_t nbd_splice_in(struct nbd_conn *c, size_t len);
 int nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len);  /* 0 / -1 */
 int nbd_pipe_drain(struct nbd_pipe *p, void *buf, size_t len);      /* 0 / -1 */
 
+/* tls-client.c: blocking client-side TLS (emu-nbd -L) */
+struct nbd_tls_client;
+struct nbd_tls_client *nbd_tls_client_new(const struct nbd_client_tls *cfg, struct error **errp);
+void nbd_tls_client_free(struct nbd_tls_client *t);
+int nbd_tls_client_handshake(struct nbd_tls_client *t, int fd, struct error **errp);
+/* Read (WR false) or write up to LEN bytes: >0, 0 end of stream, -1 errno. */
+ssize_t nbd_tls_client_io(struct nbd_tls_client *t, void *buf, size_t len, bool wr);
+void nbd_tls_client_bye(struct nbd_tls_client *t);
+
 /* handshake.c */
 void nbd_hs_start(struct nbd_conn *c);
 void nbd_hs_input(struct nbd_conn *c);     /* c->want bytes arrived */

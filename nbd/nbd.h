@@ -88,11 +88,22 @@ void nbd_server_shutdown(struct nbd_server *srv, loop_cb_fn *done, void *opaque)
 int nbd_server_flush(struct nbd_server *srv);
 
 /* TLS credentials (nbd/tls.c).  Without gnutls these fail with ENOTSUP. */
-/* DIR holds ca-cert.pem (optional), server-cert.pem and server-key.pem. */
-struct nbd_tls *nbd_tls_new_x509(const char *dir, struct error **errp);
+/* DIR holds ca-cert.pem (optional), server-cert.pem and server-key.pem.
+ * VERIFY_PEER: clients must present a certificate signed by ca-cert.pem
+ * (which must then exist). */
+struct nbd_tls *nbd_tls_new_x509(const char *dir, bool verify_peer, struct error **errp);
 /* FILE has lines "username:hexkey". */
 struct nbd_tls *nbd_tls_new_psk(const char *file, struct error **errp);
 void nbd_tls_free(struct nbd_tls *tls);
+
+/* TLS for the client side (-L): STARTTLS first, then everything over
+ * TLS.  CREDS_DIR holds ca-cert.pem (and client-cert.pem/client-key.pem
+ * if the server wants them), or PSK_FILE has "username:hexkey" lines
+ * (PSK_USER's, default the first).  HOSTNAME, if set, must match the
+ * server's certificate. */
+struct nbd_client_tls {
+    const char *creds_dir, *psk_file, *psk_user, *hostname;
+};
 
 /* A client's view of one export (nbd/client.c, for emu-nbd -L). */
 struct nbd_export_info {
@@ -104,7 +115,8 @@ struct nbd_export_info {
     char **contexts;            /* NULL-terminated */
 };
 /* Connect-side handshake on FD and list every export with its details. */
-int nbd_client_list(int fd, struct nbd_export_info **out, int *n, struct error **errp);
+int nbd_client_list(int fd, const struct nbd_client_tls *tls, struct nbd_export_info **out,
+                    int *n, struct error **errp);
 void nbd_export_info_free(struct nbd_export_info *e, int n);
 
 #endif

@@ -23,6 +23,7 @@
 
 struct nbd_tls {
     bool psk;
+    bool verify_peer;
     gnutls_certificate_credentials_t x509;
     gnutls_psk_server_credentials_t pskc;
 };
@@ -39,7 +40,7 @@ static int tls_global_init(struct error **errp)
     return 0;
 }
 
-struct nbd_tls *nbd_tls_new_x509(const char *dir, struct error **errp)
+struct nbd_tls *nbd_tls_new_x509(const char *dir, bool verify_peer, struct error **errp)
 {
     if (tls_global_init(errp) < 0)
         return NULL;
@@ -59,6 +60,11 @@ struct nbd_tls *nbd_tls_new_x509(const char *dir, struct error **errp)
     snprintf(cert, n, "%s/server-cert.pem", dir);
     snprintf(key, n, "%s/server-key.pem", dir);
     struct stat st;
+    t->verify_peer = verify_peer;
+    if (verify_peer && stat(ca, &st) < 0) {
+        err_set_errno(errp, errno, _("cannot verify clients without '%s'"), ca);
+        goto fail;
+    }
     if (stat(ca, &st) == 0) {
         r = gnutls_certificate_set_x509_trust_file(t->x509, ca, GNUTLS_X509_FMT_PEM);
         if (r < 0) {
@@ -184,6 +190,12 @@ int nbd_tls_session_new(struct nbd_conn *c, struct error **errp)
         r = gnutls_set_default_priority(s);
         if (r >= 0)
             r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, t->x509);
+        if (r >= 0 && t->verify_peer) {
+            /* the handshake fails without a client certificate that
+             * chains to ca-cert.pem */
+            gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+            gnutls_session_set_verify_cert(s, NULL, 0);
+        }
     }
     if (r < 0) {
         gnutls_deinit(s);
@@ -257,15 +269,16 @@ bool nbd_tls_pending(struct nbd_conn *c)
 
 #else /* !HAVE_GNUTLS */
 
-struct nbd_tls *nbd_tls_new_x509(const char *dir, struct error **errp)
+struct nbd_tls *nbd_tls_new_x509(const char *dir, bool verify_peer, struct error **errp)
 {
+    (void)verify_peer;
     err_set(errp, ENOTSUP, _("TLS is not available: emu was built without gnutls"));
     return NULL;
 }
 
 struct nbd_tls *nbd_tls_new_psk(const char *file, struct error **errp)
 {
-    return nbd_tls_new_x509(file, errp);
+    return nbd_tls_new_x509(file, false, errp);
 }
 
 void nbd_tls_free(struct nbd_tls *t)

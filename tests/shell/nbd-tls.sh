@@ -1,8 +1,10 @@
 #!/bin/sh
 # nbd-tls.sh - STARTTLS with X.509 certificates and with pre-shared keys,
-# through nbdinfo, nbdcopy (4 connections) and qemu-img; --tls-required
-# refuses plain clients, a wrong key or an untrusted CA fails the
-# handshake, and without --tls-required plain clients still work.
+# through nbdinfo, nbdcopy (4 connections), qemu-img and emu-nbd -L;
+# --tls-required refuses plain clients, a wrong key, an untrusted CA or a
+# wrong host name fails the handshake, --tls-verify-peer refuses clients
+# without a certificate from the CA, and without --tls-required plain
+# clients still work.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
 grep -q '^#define HAVE_GNUTLS 1' "$top_builddir/config.h" ||
@@ -42,6 +44,20 @@ certtool --generate-certificate --load-privkey pki/server-key.pem \
     --load-ca-certificate pki/ca-cert.pem --load-ca-privkey pki/ca-key.pem \
     --template srv.tmpl --outfile pki/server-cert.pem 2>/dev/null
 cp pki/ca-cert.pem cli/
+# a client certificate from the same CA, for --tls-verify-peer
+cat > cli.tmpl <<'T'
+cn = "emu test client"
+tls_www_client
+encryption_key
+signing_key
+expiration_days = 2
+T
+mkdir cli2
+cp pki/ca-cert.pem cli2/
+certtool --generate-privkey --key-type=ecdsa --outfile cli2/client-key.pem 2>/dev/null
+certtool --generate-certificate --load-privkey cli2/client-key.pem \
+    --load-ca-certificate pki/ca-cert.pem --load-ca-privkey pki/ca-key.pem \
+    --template cli.tmpl --outfile cli2/client-cert.pem 2>/dev/null
 rm other/ca-key.pem
 mkdir psk
 echo "alice:$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" > psk/keys.psk
@@ -64,6 +80,22 @@ if qemu-img info --object "tls-creds-x509,id=tls0,dir=$T/other,endpoint=client" 
 fi
 nbdcopy --connections 4 "$TLSURI" copy.raw
 cmp copy.raw ref.raw || fail "nbdcopy over TLS read wrong data"
+# emu-nbd -L as a TLS client
+"$EMU_NBD" -L -k "$S" --tls-creds "$T/cli" --tls-hostname localhost > list.out 2> list.err ||
+    fail "emu-nbd -L over TLS failed: $(cat list.err)"
+grep -q "exports available: 1" list.out || fail "emu-nbd -L over TLS: $(head -3 list.out)"
+grep -q "size:  8388608" list.out || fail "emu-nbd -L over TLS shows no size: $(cat list.out)"
+if "$EMU_NBD" -L -k "$S" > list.out 2> list.err; then
+    fail "emu-nbd -L without TLS listed a --tls-required server"
+fi
+grep -q "requires TLS" list.err || fail "emu-nbd -L without TLS: $(cat list.err)"
+if "$EMU_NBD" -L -k "$S" --tls-creds "$T/other" --tls-hostname localhost > list.out 2> list.err; then
+    fail "emu-nbd -L trusting another CA accepted the server"
+fi
+grep -q "not trusted" list.err || fail "emu-nbd -L, untrusted server: $(cat list.err)"
+if "$EMU_NBD" -L -k "$S" --tls-creds "$T/cli" --tls-hostname other.example > list.out 2> list.err; then
+    fail "emu-nbd -L accepted a certificate for another host name"
+fi
 python3 -c "import os; open('new.raw','wb').write(os.urandom(8 << 20))"
 nbdcopy --connections 4 new.raw "$TLSURI"
 nbdcopy "$TLSURI" back.raw
@@ -84,11 +116,40 @@ if nbdinfo "nbds+unix://alice@/?socket=$S&tls-psk-file=$T/wrong.psk" > bad.out 2
 fi
 nbdcopy --connections 4 "$PSKURI" copy2.raw
 cmp copy2.raw new.raw || fail "nbdcopy with PSK read wrong data"
+"$EMU_NBD" -L -k "$S" --tls-psk-file "$T/psk/keys.psk" --tls-user alice > list.out 2> list.err ||
+    fail "emu-nbd -L with PSK failed: $(cat list.err)"
+grep -q "exports available: 1" list.out || fail "emu-nbd -L with PSK: $(head -3 list.out)"
+if "$EMU_NBD" -L -k "$S" --tls-psk-file "$T/wrong.psk" > list.out 2> list.err; then
+    fail "emu-nbd -L with a wrong pre-shared key listed the exports"
+fi
+if "$EMU_NBD" -L -k "$S" --tls-psk-file "$T/psk/keys.psk" --tls-user bob > list.out 2> list.err; then
+    fail "emu-nbd -L with an unknown PSK user went on"
+fi
+grep -q "no key for user 'bob'" list.err || fail "emu-nbd -L, unknown PSK user: $(cat list.err)"
 qemu-img compare --object "tls-creds-psk,id=tls0,dir=$T/psk,endpoint=client,username=alice" \
     -f raw new.raw \
     "json:{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\",\"path\":\"$S\"},\"tls-creds\":\"tls0\"}" \
     >/dev/null || fail "qemu-img compare with PSK"
 nbd_stop psk
+
+# --tls-verify-peer: only clients with a certificate from the CA
+S=$T/v.sock
+nbd_start verify -t -e 0 -k "$S" --tls-creds "$T/pki" --tls-verify-peer --tls-required -f qcow2 d.qcow2
+nbdinfo --size "nbds+unix:///?socket=$S&tls-certificates=$T/cli2" > size.out ||
+    fail "a client with a certificate from the CA was refused"
+[ "$(cat size.out)" = 8388608 ] || fail "nbdinfo --size with a client certificate: $(cat size.out)"
+if nbdinfo --size "nbds+unix:///?socket=$S&tls-certificates=$T/cli" > size.out 2>&1; then
+    fail "--tls-verify-peer served a client without a certificate"
+fi
+"$EMU_NBD" -L -k "$S" --tls-creds "$T/cli2" --tls-hostname localhost > list.out 2> list.err ||
+    fail "emu-nbd -L with a client certificate failed: $(cat list.err)"
+qemu-img info --object "tls-creds-x509,id=tls0,dir=$T/cli2,endpoint=client" \
+    "json:{\"driver\":\"nbd\",\"server\":{\"type\":\"unix\",\"path\":\"$S\"},\"tls-creds\":\"tls0\",\"tls-hostname\":\"localhost\"}" \
+    > qi.out 2>&1 || fail "qemu-img with a client certificate was refused: $(tail -2 qi.out)"
+nbd_stop verify
+if "$EMU_NBD" -k "$T/z.sock" --tls-creds "$T/other" --tls-verify-peer d.qcow2 2> err.out; then
+    fail "--tls-verify-peer started without a server certificate"
+fi
 
 # bad credentials are refused at start-up
 if "$EMU_NBD" -k "$T/z.sock" --tls-psk-file wrong-missing.psk d.qcow2 2> err.out; then
