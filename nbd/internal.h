@@ -89,6 +89,7 @@ struct nbd_server {
     pthread_mutex_t done_lock;
     struct nbd_req *done_head, *done_tail;
     struct loop_bh *done_bh;
+    unsigned wq_jobs;           /* drain jobs not completed (loop thread) */
 };
 
 /* One reply waiting to be sent: iov[pos..niov) with iov[pos] possibly
@@ -154,6 +155,7 @@ struct nbd_conn {
     bool exact_hdr;
     uint64_t spliced_in;        /* payload bytes spliced, for -v */
     unsigned unspliced;         /* payloads that went on in a buffer */
+    unsigned no_pipe;           /* payloads that found no pipe free */
     unsigned in_flight;         /* requests not yet replied to */
     size_t in_flight_bytes;
     unsigned jobs;              /* pool jobs that still point at us */
@@ -215,7 +217,7 @@ void nbd_wpipes_free(struct nbd_server *srv);
  * of stream, -EAGAIN socket empty, -ENOSPC pipe full, -EINVAL cannot
  * splice here, -errno. */
 ssize_t nbd_splice_in(struct nbd_conn *c, size_t len);
-int nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len);  /* 0 / -1 */
+size_t nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len);  /* bytes taken */
 int nbd_pipe_drain(struct nbd_pipe *p, void *buf, size_t len);      /* 0 / -1 */
 
 /* tls-client.c: blocking client-side TLS (emu-nbd -L) */

@@ -526,6 +526,7 @@ static int wq_work(void *opaque)
 static void wq_ended(void *opaque, int ret)
 {
     struct nbd_export *e = opaque;
+    e->srv->wq_jobs--;
     if (ret >= 0)
         return;
     pthread_mutex_lock(&e->wq_lock);
@@ -558,7 +559,12 @@ static void wq_submit(struct nbd_req *r)
     e->wq_running = true;
     pthread_mutex_unlock(&e->wq_lock);
     struct error *err = NULL;
-    if (start && pool_submit(e->srv->pool, wq_work, wq_ended, e, &err) < 0) {
+    if (!start)
+        return;
+    /* counted until wq_ended: the job touches E until it has returned,
+     * after the last completion it posted, so nbd_server_free waits */
+    e->srv->wq_jobs++;
+    if (pool_submit(e->srv->pool, wq_work, wq_ended, e, &err) < 0) {
         nbd_log("%s", err_msg(err));
         err_free(err);
         wq_ended(e, -EIO);
@@ -914,8 +920,10 @@ static void parse_header(struct nbd_conn *c)
             c->skip = r->len;
             return;
         }
-        if (r->len >= NBD_SPLICE_MIN && c->exp->splice_in && !c->tls_active)
+        if (r->len >= NBD_SPLICE_MIN && c->exp->splice_in && !c->tls_active) {
             r->pipe = nbd_wpipe_get(c->srv, r->len);
+            c->no_pipe += !r->pipe;
+        }
         if (!r->pipe && !req_buf_alloc(r, r->len)) {
             c->cur = NULL;
             req_unref(r);

@@ -352,7 +352,7 @@ void nbd_server_free(struct nbd_server *srv)
     /* Connections with pool jobs are freed when the pool completes them;
      * the caller frees the pool (which runs those callbacks) first or
      * after: either way nothing may point at srv afterwards, so drain. */
-    if (srv->conns)
+    if (srv->conns || srv->wq_jobs)
         pool_drain(srv->pool, NULL);
     nbd_req_run_done(srv);      /* what the last drain jobs finished */
     reap_conns(srv);
@@ -582,14 +582,14 @@ static void conn_read(struct nbd_conn *c)
             if (skipping)
                 c->skip -= n;
             else if (c->in_pipe) {
-                if (nbd_pipe_fill(c->in_pipe, c->stage + c->stage_pos, n) < 0) {
-                    if (nbd_req_unsplice(c) < 0) {
-                        nbd_conn_fail(c);
-                        return;
-                    }
-                    continue;
+                size_t w = nbd_pipe_fill(c->in_pipe, c->stage + c->stage_pos, n);
+                c->have += w;
+                c->stage_pos += w;
+                if (w < n && nbd_req_unsplice(c) < 0) {
+                    nbd_conn_fail(c);
+                    return;
                 }
-                c->have += n;
+                continue;
             } else {
                 memcpy(c->want_buf + c->have, c->stage + c->stage_pos, n);
                 c->have += n;
@@ -789,9 +789,10 @@ void nbd_conn_fail(struct nbd_conn *c)
     if (c->zc_bytes)
         nbd_log("client %d: %llu bytes sent by reference, %llu copied", c->fd,
                 (unsigned long long)c->zc_bytes, (unsigned long long)c->copied_bytes);
-    if (c->spliced_in || c->unspliced)
-        nbd_log("client %d: %llu write bytes spliced, %u payloads finished in a buffer",
-                c->fd, (unsigned long long)c->spliced_in, c->unspliced);
+    if (c->spliced_in || c->unspliced || c->no_pipe)
+        nbd_log("client %d: %llu write bytes spliced, %u payloads finished in a buffer, "
+                "%u found no pipe", c->fd, (unsigned long long)c->spliced_in, c->unspliced,
+                c->no_pipe);
     nbd_zc_drop(c);
     struct nbd_out *o = c->out_head;
     __atomic_store_n(&c->out_head, NULL, __ATOMIC_RELAXED);

@@ -151,18 +151,18 @@ ssize_t nbd_splice_in(struct nbd_conn *c, size_t len)
     }
 }
 
-int nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len)
+size_t nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(p->wr, buf, len);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(p->wr, (const char *)buf + done, len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            return -1;
-        buf = (const char *)buf + n;
-        len -= (size_t)n;
+            break;
+        done += (size_t)n;
     }
-    return 0;
+    return done;
 }
 
 int nbd_pipe_drain(struct nbd_pipe *p, void *buf, size_t len)
