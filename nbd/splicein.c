@@ -78,19 +78,8 @@ struct nbd_pipe *nbd_wpipe_get(struct nbd_server *srv, size_t len)
         p = srv->wpipes[--srv->nwpipes];
     srv->wpipes_out++;
     pthread_mutex_unlock(&srv->pipe_lock);
-    if (!p) {
-        int fds[2];
-        p = malloc(sizeof(*p));
-        if (!p || pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-            free(p);
-            p = NULL;
-            goto none;
-        }
-        p->rd = fds[0];
-        p->wr = fds[1];
-        int sz = fcntl(p->wr, F_GETPIPE_SZ);
-        p->cap = sz > 0 ? (size_t)sz : 65536;
-    }
+    if (!p && !(p = nbd_pipe_new()))
+        goto none;
     if (pipe_grow(p, want) == 0 || pipe_grow(p, least) == 0)
         return p;
     /* too large for fs.pipe-max-size or the user's pipe allowance: the

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -33,6 +34,34 @@
  * one go.  The kernel may give less (fs.pipe-max-size). */
 #define NBD_ZC_PIPE_SIZE (1024 * 1024)
 
+/* A descriptor moved above what select() can watch, where it takes no
+ * number a client's socket needs (pipes are never watched), if the
+ * descriptor limit allows; else FD itself. */
+static int fd_high(int fd)
+{
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, FD_SETSIZE);
+    if (h < 0)
+        return fd;
+    close(fd);
+    return h;
+}
+
+struct nbd_pipe *nbd_pipe_new(void)
+{
+    int fds[2];
+    struct nbd_pipe *p = malloc(sizeof(*p));
+    if (!p || pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+        free(p);
+        return NULL;
+    }
+    /* O_NONBLOCK lives in the open file, which the duplicate shares */
+    p->rd = fd_high(fds[0]);
+    p->wr = fd_high(fds[1]);
+    int sz = fcntl(p->wr, F_GETPIPE_SZ);
+    p->cap = sz > 0 ? (size_t)sz : 65536;
+    return p;
+}
+
 struct nbd_pipe *nbd_pipe_get(struct nbd_server *srv)
 {
     struct nbd_pipe *p = NULL;
@@ -43,18 +72,11 @@ struct nbd_pipe *nbd_pipe_get(struct nbd_server *srv)
     pthread_mutex_unlock(&srv->pipe_lock);
     if (p || off)
         return p;
-    int fds[2];
-    p = malloc(sizeof(*p));
-    if (!p || pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-        free(p);
+    if (!(p = nbd_pipe_new()))
         return NULL;
-    }
-    p->rd = fds[0];
-    p->wr = fds[1];
     int sz = fcntl(p->wr, F_SETPIPE_SZ, NBD_ZC_PIPE_SIZE);
-    if (sz < 0)
-        sz = fcntl(p->wr, F_GETPIPE_SZ);
-    p->cap = sz > 0 ? (size_t)sz : 65536;
+    if (sz > 0)
+        p->cap = (size_t)sz;
     return p;
 }
 
