@@ -12,8 +12,10 @@
 # nbdkit's file plugin has no qcow2 reader, so it runs on raw only.
 # Prints MB/s per server and the ratios emu/qemu and emu/nbdkit (higher
 # is better for emu).  Targets: >= 1.5 against qemu-nbd, >= 1.0 against
-# nbdkit.  RUNS (default 3) runs of each case, the servers taking turns;
-# the best one counts.  The server's CPU seconds are printed too: on a
+# nbdkit.  RUNS (default 3) runs of each case, the servers taking turns
+# (the first server changes every round); the best one counts.  Write runs
+# are followed by a sync outside the timing, so that no run pays for the
+# previous one's writeback.  The server's CPU seconds are printed too: on a
 # busy machine they say more than the wall-clock throughput.
 #
 # FORMATS, NETS, DIRS and CONNS (space-separated lists; defaults "raw
@@ -136,6 +138,9 @@ case_run() {
     [ "$fmt" = raw ] && servers="emu qemu nbdkit"
     for s in emu qemu nbdkit; do eval "best_$s=0 cpu_$s=-"; done
     for _ in $(seq "$runs"); do
+        # who goes first changes every round: the first run of a case
+        # finds memory the machine has had time to reclaim
+        servers="${servers#* } ${servers%% *}"
         for s in $servers; do
             set -- $(once "$s" "$fmt" "$tr" "$dir" "$conns")
             eval "b=\$best_$s"
