@@ -498,19 +498,25 @@ void nbd_req_run_done(void *opaque)
     }
 }
 
+/* Writes one drain job runs before it makes way: with more busy exports
+ * than workers, jobs that never ended would starve everything else. */
+#define NBD_WQ_BATCH 64
+
 /* The drain job: run the export's queued writes one after another, each
  * completing on its own (a batch must not hold back the replies, nor the
- * loop's count of requests in flight). */
+ * loop's count of requests in flight).  Returns 1 when it stopped with
+ * writes still queued, for wq_ended to queue it again. */
 static int wq_work(void *opaque)
 {
     struct nbd_export *e = opaque;
-    for (;;) {
+    for (unsigned n = 0;; n++) {
         pthread_mutex_lock(&e->wq_lock);
         struct nbd_req *r = e->wq_head;
-        if (!r) {
-            e->wq_running = false;
+        if (!r || n == NBD_WQ_BATCH) {
+            if (!r)
+                e->wq_running = false;
             pthread_mutex_unlock(&e->wq_lock);
-            return 0;
+            return r ? 1 : 0;
         }
         e->wq_head = r->qnext;
         if (!e->wq_head)
@@ -521,12 +527,32 @@ static int wq_work(void *opaque)
     }
 }
 
-/* Take the queue back from a drain job that will not run (RET < 0) and
- * fail what it held; else nothing is left to do here. */
+static void wq_ended(void *opaque, int ret);
+
+static void wq_start(struct nbd_export *e)
+{
+    struct error *err = NULL;
+    /* counted until wq_ended: the job touches E until it has returned,
+     * after the last completion it posted, so nbd_server_free waits */
+    e->srv->wq_jobs++;
+    if (pool_submit(e->srv->pool, wq_work, wq_ended, e, &err) < 0) {
+        nbd_log("%s", err_msg(err));
+        err_free(err);
+        wq_ended(e, -EIO);
+    }
+}
+
+/* After a drain job: queue it again if it made way (RET 1); take the
+ * queue back from a job that will not run (RET < 0) and fail what it
+ * held. */
 static void wq_ended(void *opaque, int ret)
 {
     struct nbd_export *e = opaque;
     e->srv->wq_jobs--;
+    if (ret == 1) {
+        wq_start(e);            /* wq_running stayed set */
+        return;
+    }
     if (ret >= 0)
         return;
     pthread_mutex_lock(&e->wq_lock);
@@ -558,17 +584,8 @@ static void wq_submit(struct nbd_req *r)
     bool start = !e->wq_running;
     e->wq_running = true;
     pthread_mutex_unlock(&e->wq_lock);
-    struct error *err = NULL;
-    if (!start)
-        return;
-    /* counted until wq_ended: the job touches E until it has returned,
-     * after the last completion it posted, so nbd_server_free waits */
-    e->srv->wq_jobs++;
-    if (pool_submit(e->srv->pool, wq_work, wq_ended, e, &err) < 0) {
-        nbd_log("%s", err_msg(err));
-        err_free(err);
-        wq_ended(e, -EIO);
-    }
+    if (start)
+        wq_start(e);
 }
 
 static void req_submit(struct nbd_req *r)
