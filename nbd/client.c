@@ -174,14 +174,22 @@ static int query_export(struct link *l, struct nbd_export_info *e, struct error 
     return 0;
 }
 
-static int start_tls(struct link *l, const struct nbd_client_tls *cfg, struct error **errp)
+/* Send option OPT without data; its first reply's type into *TYPE. */
+static int simple_opt(struct link *l, uint32_t opt, uint32_t *type, struct error **errp)
 {
-    uint32_t type, len;
+    uint32_t len;
     uint8_t *d;
-    if (send_opt(l, NBD_OPT_STARTTLS, NULL, 0, errp) < 0 ||
-        recv_reply(l, NBD_OPT_STARTTLS, &type, &d, &len, errp) < 0)
+    if (send_opt(l, opt, NULL, 0, errp) < 0 || recv_reply(l, opt, type, &d, &len, errp) < 0)
         return -EIO;
     free(d);
+    return 0;
+}
+
+static int start_tls(struct link *l, const struct nbd_client_tls *cfg, struct error **errp)
+{
+    uint32_t type;
+    if (simple_opt(l, NBD_OPT_STARTTLS, &type, errp) < 0)
+        return -EIO;
     if (type != NBD_REP_ACK)
         return err_set(errp, EPROTO, _("the server does not offer TLS (reply 0x%x)"), type);
     struct nbd_tls_client *t = nbd_tls_client_new(cfg, errp);
@@ -217,10 +225,8 @@ static int list_exports(struct link *l, const struct nbd_client_tls *tls,
     /* structured replies, so that servers answer LIST_META_CONTEXT */
     uint32_t type, len;
     uint8_t *d;
-    if (send_opt(l, NBD_OPT_STRUCTURED_REPLY, NULL, 0, errp) < 0 ||
-        recv_reply(l, NBD_OPT_STRUCTURED_REPLY, &type, &d, &len, errp) < 0)
+    if (simple_opt(l, NBD_OPT_STRUCTURED_REPLY, &type, errp) < 0)
         return -EIO;
-    free(d);
     if (type == NBD_REP_ERR_TLS_REQD)
         return reply_error(type, errp);
     if (send_opt(l, NBD_OPT_LIST, NULL, 0, errp) < 0)
@@ -271,9 +277,7 @@ static int list_exports(struct link *l, const struct nbd_client_tls *tls,
             goto out;
         }
     }
-    if (send_opt(l, NBD_OPT_ABORT, NULL, 0, NULL) == 0 &&
-        recv_reply(l, NBD_OPT_ABORT, &type, &d, &len, NULL) == 0)
-        free(d);
+    simple_opt(l, NBD_OPT_ABORT, &type, NULL);   /* a courtesy: errors do not matter */
 out:
     if (ret < 0) {
         nbd_export_info_free(list, n);

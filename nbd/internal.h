@@ -197,6 +197,7 @@ struct nbd_export *nbd_export_find(struct nbd_server *srv, const char *name);
 
 /* zerocopy.c: send_lock held by the callers of the last three. */
 struct nbd_pipe *nbd_pipe_new(void);    /* non-blocking, fds above select()'s */
+void nbd_pipe_free(struct nbd_pipe *p); /* close it (NULL: nothing) */
 struct nbd_pipe *nbd_pipe_get(struct nbd_server *srv);
 void nbd_pipe_put(struct nbd_server *srv, struct nbd_pipe *p, bool empty);
 void nbd_pipes_free(struct nbd_server *srv);

@@ -49,13 +49,6 @@ static int pipe_grow(struct nbd_pipe *p, size_t want)
     return p->cap >= want ? 0 : -1;
 }
 
-static void pipe_close(struct nbd_pipe *p)
-{
-    close(p->rd);
-    close(p->wr);
-    free(p);
-}
-
 struct nbd_pipe *nbd_wpipe_get(struct nbd_server *srv, size_t len)
 {
     /* room for twice the payload's pages: pieces smaller than a page each
@@ -105,13 +98,13 @@ void nbd_wpipe_put(struct nbd_server *srv, struct nbd_pipe *p, bool empty)
     }
     pthread_mutex_unlock(&srv->pipe_lock);
     if (p)
-        pipe_close(p);
+        nbd_pipe_free(p);
 }
 
 void nbd_wpipes_free(struct nbd_server *srv)
 {
     for (int i = 0; i < srv->nwpipes; i++)
-        pipe_close(srv->wpipes[i]);
+        nbd_pipe_free(srv->wpipes[i]);
     srv->nwpipes = 0;
 }
 

@@ -62,6 +62,15 @@ struct nbd_pipe *nbd_pipe_new(void)
     return p;
 }
 
+void nbd_pipe_free(struct nbd_pipe *p)
+{
+    if (!p)
+        return;
+    close(p->rd);
+    close(p->wr);
+    free(p);
+}
+
 struct nbd_pipe *nbd_pipe_get(struct nbd_server *srv)
 {
     struct nbd_pipe *p = NULL;
@@ -91,21 +100,13 @@ void nbd_pipe_put(struct nbd_server *srv, struct nbd_pipe *p, bool empty)
         p = NULL;
     }
     pthread_mutex_unlock(&srv->pipe_lock);
-    if (p) {
-        close(p->rd);
-        close(p->wr);
-        free(p);
-    }
+    nbd_pipe_free(p);
 }
 
 void nbd_pipes_free(struct nbd_server *srv)
 {
-    while (srv->npipes > 0) {
-        struct nbd_pipe *p = srv->pipes[--srv->npipes];
-        close(p->rd);
-        close(p->wr);
-        free(p);
-    }
+    while (srv->npipes > 0)
+        nbd_pipe_free(srv->pipes[--srv->npipes]);
 }
 
 static void zc_disable(struct nbd_server *srv, int err)

@@ -391,17 +391,27 @@ int blk_preadv(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *i
     return r;
 }
 
-int blk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
-                int iovcnt)
+/* What every write entry point checks first: 1 go on, 0 nothing to do
+ * (LEN 0), or -errno. */
+static int write_check(struct blk *bs, uint64_t off, uint64_t len, bool has_op)
 {
     if (len == 0)
         return 0;
     if (bs->read_only)
         return -EROFS;
-    if (blk_check_range(bs, off, len) < 0 || iov_size(iov, iovcnt) < len)
+    if (blk_check_range(bs, off, len) < 0)
         return -EIO;
-    if (!bs->drv->pwritev)
-        return -ENOTSUP;
+    return has_op ? 1 : -ENOTSUP;
+}
+
+int blk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
+                int iovcnt)
+{
+    int c = write_check(bs, off, len, bs->drv->pwritev != NULL);
+    if (c <= 0)
+        return c;
+    if (iov_size(iov, iovcnt) < len)
+        return -EIO;
     blk_lock(bs);
     int r = bs->drv->pwritev(bs, off, len, iov, iovcnt);
     blk_unlock(bs);
@@ -422,14 +432,9 @@ int blk_pwrite(struct blk *bs, uint64_t off, uint64_t len, const void *buf)
 
 int blk_pwrite_compressed(struct blk *bs, uint64_t off, uint64_t len, const void *buf)
 {
-    if (len == 0)
-        return 0;
-    if (bs->read_only)
-        return -EROFS;
-    if (blk_check_range(bs, off, len) < 0)
-        return -EIO;
-    if (!bs->drv->pwrite_compressed)
-        return -ENOTSUP;
+    int c = write_check(bs, off, len, bs->drv->pwrite_compressed != NULL);
+    if (c <= 0)
+        return c;
     blk_lock(bs);
     int r = bs->drv->pwrite_compressed(bs, off, len, buf);
     blk_unlock(bs);
@@ -509,14 +514,9 @@ const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len)
 
 int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
 {
-    if (len == 0)
-        return 0;
-    if (bs->read_only)
-        return -EROFS;
-    if (blk_check_range(bs, off, len) < 0)
-        return -EIO;
-    if (!bs->drv->splice_write)
-        return -ENOTSUP;
+    int c = write_check(bs, off, len, bs->drv->splice_write != NULL);
+    if (c <= 0)
+        return c;
     blk_lock(bs);
     int r = bs->drv->splice_write(bs, off, len, pipe_fd);
     blk_unlock(bs);

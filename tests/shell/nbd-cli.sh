@@ -124,14 +124,12 @@ nbdinfo --can multi-conn "$(uri_unix "$S")" || fail "-e 4 does not advertise mul
 nbd_stop e4
 
 # TCP on loopback (-b, -p), listed with -L over TCP
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(nbd_free_port)
 "$EMU_NBD" -t -b 127.0.0.1 -p "$port" -x tcp -r -f raw w.raw 2> tcp.err &
 tcp=$!
 cleanup_add "kill $tcp 2>/dev/null"
-i=0
-until nbdinfo --size "nbd://127.0.0.1:$port/tcp" > tcp.size 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 200 ] || fail "no TCP server: $(cat tcp.err)"; sleep 0.05
-done
+nbd_wait_tcp tcp "$port" tcp
+nbdinfo --size "nbd://127.0.0.1:$port/tcp" > tcp.size
 grep -qx 67108864 tcp.size || fail "TCP export size: $(cat tcp.size)"
 "$EMU_NBD" -L -b 127.0.0.1 -p "$port" | grep -q "export: 'tcp'" || fail "-L over TCP"
 kill $tcp

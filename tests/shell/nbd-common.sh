@@ -9,9 +9,26 @@
 #   nbd_wait_socket PATH     until PATH accepts NBD clients (this connects:
 #                            only for servers started with -t).
 #   uri_unix PATH [EXPORT]   nbd+unix URI for a socket.
+#   nbd_free_port            print a TCP port free on 127.0.0.1.
+#   nbd_wait_tcp NAME PORT [EXPORT]
+#                            until nbdinfo reaches nbd://127.0.0.1:PORT/EXPORT
+#                            (server NAME's stderr in the failure message).
 
 uri_unix() {
     printf 'nbd+unix:///%s?socket=%s' "${2:-}" "$1"
+}
+
+nbd_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+nbd_wait_tcp() {
+    _i=0
+    until nbdinfo --size "nbd://127.0.0.1:$2/${3:-}" > /dev/null 2>&1; do
+        _i=$((_i + 1))
+        [ $_i -lt 200 ] || fail "TCP server $1 did not come up: $(tail -5 "$T/$1.err")"
+        sleep 0.05
+    done
 }
 
 nbd_wait_socket() {

@@ -17,30 +17,27 @@ with open('img.raw', 'wb') as f:
     f.write(os.urandom(8 << 20))
     f.truncate(96 << 20)
 "
+# splice_check NAME ADDR: nbd-splicein.py against server NAME at ADDR (a
+# socket path or 127.0.0.1:PORT); the image must match the client's model
+# and -v must show spliced payloads.
+splice_check() {
+    python3 "$top_srcdir/tests/shell/nbd-splicein.py" "$2" img.raw ||
+        fail "spliced writes ($1) failed: $(tail -5 "$1.err")"
+    nbd_stop "$1"
+    cmp img.raw img.raw.model || fail "the image differs from what was written ($1)"
+    grep -q "write bytes spliced" "$1.err" ||
+        fail "no write payload was spliced ($1): $(grep -i splice "$1.err" | head -3)"
+}
 S=$T/sock
-nbd_start srv -v -t -e 0 -f raw -k "$S" img.raw
-python3 "$top_srcdir/tests/shell/nbd-splicein.py" "$S" img.raw ||
-    fail "spliced writes over a Unix socket failed: $(tail -5 srv.err)"
-nbd_stop srv
-cmp img.raw img.raw.model || fail "the image differs from what was written over the Unix socket"
-grep -q "write bytes spliced" srv.err ||
-    fail "no write payload was spliced over the Unix socket: $(grep -i splice srv.err | head -3)"
-grep -q "[1-9][0-9]* payloads finished in a buffer" srv.err ||
-    fail "the payload in tiny pieces did not make the server fall back to a buffer: $(grep -i splice srv.err | head -3)"
+nbd_start unix -v -t -e 0 -f raw -k "$S" img.raw
+splice_check unix "$S"
+grep -q "[1-9][0-9]* payloads finished in a buffer" unix.err ||
+    fail "the payload in tiny pieces did not make the server fall back to a buffer: $(grep -i splice unix.err | head -3)"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(nbd_free_port)
 nbd_start tcp -v -t -e 0 -f raw -b 127.0.0.1 -p "$port" img.raw
-i=0
-until nbdinfo --size "nbd://127.0.0.1:$port/" > /dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 200 ] || fail "TCP server did not come up: $(tail -5 tcp.err)"
-    sleep 0.05
-done
-python3 "$top_srcdir/tests/shell/nbd-splicein.py" "127.0.0.1:$port" img.raw ||
-    fail "spliced writes over TCP failed: $(tail -5 tcp.err)"
-nbd_stop tcp
-cmp img.raw img.raw.model || fail "the image differs from what was written over TCP"
-grep -q "write bytes spliced" tcp.err ||
-    fail "no write payload was spliced over TCP: $(grep -i splice tcp.err | head -3)"
+nbd_wait_tcp tcp "$port"
+splice_check tcp "127.0.0.1:$port"
 
 # real clients: nbdcopy with 4 connections into a sparse image, compared
 python3 -c "

@@ -34,13 +34,9 @@ nbd_stop srv
 grep -q "bytes sent by reference" srv.err ||
     fail "no read went by reference over the Unix socket: $(grep -i 'reference\|zero-copy' srv.err | head -3)"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(nbd_free_port)
 nbd_start tcp -v -t -e 0 -r -f raw -b 127.0.0.1 -p "$port" img.raw
-i=0
-until nbdinfo --size "nbd://127.0.0.1:$port/" > /dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 200 ] || fail "TCP server did not come up: $(tail -5 tcp.err)"
-    sleep 0.05
-done
+nbd_wait_tcp tcp "$port"
 python3 "$top_srcdir/tests/shell/nbd-zerocopy.py" "127.0.0.1:$port" img.raw ||
     fail "zero-copy reads over TCP differ: $(tail -5 tcp.err)"
 nbd_stop tcp
