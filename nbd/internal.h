@@ -43,6 +43,7 @@ struct nbd_export {
     pthread_mutex_t wq_lock;
     struct nbd_req *wq_head, *wq_tail;
     bool wq_running;            /* a drain job is queued or running */
+
     struct nbd_export *next;
 };
 
@@ -89,6 +90,7 @@ struct nbd_server {
     pthread_mutex_t done_lock;
     struct nbd_req *done_head, *done_tail;
     struct loop_bh *done_bh;
+    bool done_scheduled;        /* done_bh is due (under done_lock) */
     unsigned wq_jobs;           /* drain jobs not completed (loop thread) */
 };
 
@@ -129,6 +131,10 @@ struct nbd_conn {
     enum nbd_conn_state st;
     bool dead;                  /* socket gone: drop output, free when idle */
     bool watching_read, watching_write;
+    /* The loop is not reading us (atomic): a drained write's completion
+     * may be what lets it go on, so it must wake the loop.  While we read,
+     * completions wait until our next input instead. */
+    bool paused;
     struct loop_bh *kick_bh;    /* go on reading without waiting for select() */
 
     /* input: a staging buffer, and the current target */
@@ -244,6 +250,7 @@ void nbd_req_free_conn(struct nbd_conn *c); /* drop c->cur */
 int nbd_req_unsplice(struct nbd_conn *c);
 uint16_t nbd_export_flags(const struct nbd_conn *c, const struct nbd_export *e);
 void nbd_req_run_done(void *srv);           /* completions of drained writes */
+void nbd_req_done_wake(struct nbd_server *srv);  /* run them soon if any wait */
 
 /* tls.c */
 int nbd_tls_session_new(struct nbd_conn *c, struct error **errp);

@@ -477,6 +477,16 @@ static bool conn_may_read(struct nbd_conn *c)
     return __atomic_load_n(&c->out_bytes, __ATOMIC_RELAXED) < NBD_MAX_OUT_BYTES;
 }
 
+/* Record whether the loop reads C; see nbd_conn.paused. */
+static void conn_set_paused(struct nbd_conn *c, bool paused)
+{
+    if (c->paused == paused)
+        return;
+    __atomic_store_n(&c->paused, paused, __ATOMIC_RELAXED);
+    if (paused)
+        nbd_req_done_wake(c->srv);
+}
+
 static void conn_close_clean(struct nbd_conn *c)
 {
     if (c->tls_active)
@@ -526,6 +536,7 @@ void nbd_conn_update(struct nbd_conn *c)
     if (want_read && !c->watching_read && c->st != NBD_ST_TLS_HANDSHAKE &&
         (c->stage_pos < c->stage_len || (c->tls_active && nbd_tls_pending(c))))
         loop_bh_schedule(c->kick_bh);
+    conn_set_paused(c, !want_read);
     if (want_read == c->watching_read && want_write == c->watching_write)
         return;
     c->watching_read = want_read;
@@ -651,6 +662,12 @@ static void conn_kick(void *opaque)
 static void conn_on_read(void *opaque, int fd)
 {
     struct nbd_conn *c = opaque;
+    /* drained writes' completions that did not wake us (done_post) */
+    if (__atomic_load_n(&c->srv->done_head, __ATOMIC_RELAXED)) {
+        nbd_req_run_done(c->srv);
+        if (c->dead || !c->watching_read)
+            return;
+    }
     if (c->st == NBD_ST_TLS_HANDSHAKE) {
         nbd_conn_update(c);
         if (c->dead || c->st == NBD_ST_TLS_HANDSHAKE)
@@ -781,6 +798,7 @@ void nbd_conn_fail(struct nbd_conn *c)
     if (c->dead)
         return;
     c->dead = true;
+    conn_set_paused(c, true);
     loop_remove_fd(c->srv->loop, c->fd);
     c->watching_read = c->watching_write = false;
     nbd_req_free_conn(c);
