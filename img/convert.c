@@ -636,6 +636,8 @@ int img_convert(int argc, char **argv)
     int dflags = BLK_O_RDWR;  /* with backing: partial writes copy from it */
     if (strcmp(cache, "none") == 0 || strcmp(cache, "directsync") == 0)
         dflags |= BLK_O_DIRECT;
+    if (strcmp(cache, "unsafe") == 0)
+        dflags |= BLK_O_NO_FLUSH;   /* the formats' own flushes too (vmdk's table batches) */
     cv.dst = img_open(target, out_fmt, dflags);
     if (!cv.dst)
         goto out;
@@ -677,7 +679,9 @@ int img_convert(int argc, char **argv)
         loop_run(cv.loop, NULL);
     pool_drain(cv.pool, NULL);
     if (!cv.error) {
-        int fr = strcmp(cache, "unsafe") == 0 ? 0 : blk_flush(cv.dst);
+        /* with cache=unsafe this only writes out what formats keep in
+         * memory (and reports its errors): no file is synced */
+        int fr = blk_flush(cv.dst);
         if (fr < 0) {
             cv.error = -fr;
             cv.error_write = true;

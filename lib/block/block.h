@@ -47,6 +47,8 @@ struct anon;
 #define BLK_O_DIRECT     0x4   /* file: bypass the page cache (O_DIRECT) */
 #define BLK_O_NO_REPAIR  0x8   /* do not repair a dirty image on open (check) */
 #define BLK_O_UNSAFE     0x10  /* metadata-only open, e.g. create -u */
+#define BLK_O_NO_FLUSH   0x20  /* cache=unsafe: blk_flush() writes out the formats'
+                                  metadata but syncs no file */
 
 /* Maximum backing chain depth. */
 #define BLK_MAX_CHAIN 64

@@ -285,6 +285,8 @@ static int file_pdiscard(struct blk *bs, uint64_t off, uint64_t len)
 
 static int file_flush(struct blk *bs)
 {
+    if (bs->flags & BLK_O_NO_FLUSH)
+        return 0;
     return fdatasync(bs->fd) < 0 ? -errno : 0;
 }
 

@@ -4,10 +4,14 @@
  * (a text descriptor naming flat extents).  Creating: vmdk-create.c.
  *
  * Writes: flat extents in place; sparse grains are appended at the end of
- * the extent file, data first, then the redundant grain table entry, then
- * the grain table entry, so a killed writer leaves at most an unreferenced
- * grain; a grain table appended for a missing one is flushed before the
- * directory entry pointing to it is written.
+ * the extent file.  Their grain table entries wait in memory (reads see
+ * them) until the next flush, or until VMDK_PENDING_MAX of them wait: the
+ * file is flushed first, then the redundant entries and the entries are
+ * written, so that a crash at any point leaves at most unreferenced grains,
+ * never an entry pointing at sectors that did not reach the disk.  A
+ * flush per grain would cost a disk round trip per 64 KiB; a batch costs
+ * one per flush.  A grain table appended for a missing one is flushed
+ * before the directory entry pointing to it is written.
  * Compressed extents (streamOptimized) get every written grain appended
  * as a new compressed grain with its marker; an end-of-stream marker
  * follows the last grain on close.
@@ -49,7 +53,19 @@ struct vmdk_extent {
     uint8_t *pend;           /* compressed: the grain being filled */
     uint64_t pend_gi;        /* its index, UINT64_MAX: none */
     uint64_t pend_lba;       /* its first sector in the extent */
+    /* grain table entries not written yet (see the top of the file) */
+    struct vmdk_gte *gtes_pending;
+    uint32_t npending, pending_cap;
 };
+
+struct vmdk_gte {
+    uint64_t gi;             /* grain index */
+    uint32_t g;              /* its sector */
+};
+
+/* 4 Ki entries: 48 KiB of memory, 256 MiB of data with 64 KiB grains,
+ * so that with a writeback cache the file is flushed once per 256 MiB. */
+#define VMDK_PENDING_MAX 4096u
 
 struct vmdk {
     struct vmdk_extent ext[VMDK_MAX_EXTENTS];
@@ -214,7 +230,7 @@ static int vmdk_open_descriptor(struct blk *bs, struct error **errp)
             r = err_set(errp, ENOMEM, _("out of memory"));
             break;
         }
-        r = blk_open_file(&e->file, path, bs->flags & BLK_O_RDWR, errp);
+        r = blk_open_file(&e->file, path, bs->flags & (BLK_O_RDWR | BLK_O_NO_FLUSH), errp);
         free(path);
         if (r < 0)
             break;
@@ -247,6 +263,7 @@ static void vmdk_close(struct blk *bs)
         free(s->ext[i].rgd);
         free(s->ext[i].gt);
         free(s->ext[i].pend);
+        free(s->ext[i].gtes_pending);
         blk_close(s->ext[i].file);
     }
 }
@@ -293,6 +310,44 @@ struct vmdk_map {
     struct vmdk_extent *e;
 };
 
+/* Does table GDI have entries waiting in memory? */
+static bool vmdk_table_pending(const struct vmdk_extent *e, uint32_t gdi)
+{
+    for (uint32_t i = 0; i < e->npending; i++)
+        if (e->gtes_pending[i].gi / e->gtes == gdi)
+            return true;
+    return false;
+}
+
+/* Make e->gt grain table GDI as reads must see it: the file's table (or
+ * zeros, when it has none yet) with the waiting entries on top.  1 loaded,
+ * 0 no table and nothing waiting, -errno. */
+static int vmdk_load_gt(struct vmdk_extent *e, struct blk *file, uint32_t gdi)
+{
+    uint32_t gt_sector = gdi < e->gd_entries ? e->gd[gdi] : 0;
+    bool pending = vmdk_table_pending(e, gdi);
+    if (!gt_sector && !pending)
+        return 0;
+    e->gt_index = UINT32_MAX;
+    if (gt_sector) {
+        uint64_t gto = (uint64_t)gt_sector * 512;
+        if (gto > file->size || (uint64_t)e->gtes * 4 > file->size - gto)
+            return -EIO;
+        int r = blk_pread(file, gto, (uint64_t)e->gtes * 4, e->gt);
+        if (r < 0)
+            return r;
+        for (uint32_t k = 0; k < e->gtes; k++)
+            e->gt[k] = le32((uint8_t *)&e->gt[k]);
+    } else {
+        memset(e->gt, 0, (size_t)e->gtes * 4);
+    }
+    for (uint32_t i = 0; pending && i < e->npending; i++)
+        if (e->gtes_pending[i].gi / e->gtes == gdi)
+            e->gt[e->gtes_pending[i].gi % e->gtes] = e->gtes_pending[i].g;
+    e->gt_index = gdi;
+    return 1;
+}
+
 static int vmdk_map(struct blk *bs, uint64_t off, uint64_t len, struct vmdk_map *m)
 {
     struct vmdk *s = bs->opaque;
@@ -324,20 +379,10 @@ static int vmdk_map(struct blk *bs, uint64_t off, uint64_t len, struct vmdk_map 
             m->kind = 4;
             return 0;
         }
-        uint32_t gt_sector = gdi < e->gd_entries ? e->gd[gdi] : 0;
-        if (!gt_sector)
-            return 0;
         if (e->gt_index != gdi) {
-            uint64_t gto = (uint64_t)gt_sector * 512;
-            if (gto > m->file->size || (uint64_t)e->gtes * 4 > m->file->size - gto)
-                return -EIO;
-            e->gt_index = UINT32_MAX;
-            int r = blk_pread(m->file, gto, (uint64_t)e->gtes * 4, e->gt);
-            if (r < 0)
-                return r;
-            for (uint32_t k = 0; k < e->gtes; k++)
-                e->gt[k] = le32((uint8_t *)&e->gt[k]);
-            e->gt_index = gdi;
+            int r = vmdk_load_gt(e, m->file, gdi);
+            if (r <= 0)
+                return r;       /* 0: no table, nothing allocated */
         }
         uint32_t g = e->gt[gti];
         if (g == 0)
@@ -535,6 +580,47 @@ static int vmdk_set_gte(struct vmdk_extent *e, struct blk *file, uint32_t gdi, u
     return 0;
 }
 
+/* Write the waiting grain table entries of E, after the grains they point
+ * to are on disk. */
+static int vmdk_commit_gtes(struct vmdk_extent *e, struct blk *file)
+{
+    if (!e->npending)
+        return 0;
+    int r = blk_flush(file);
+    for (uint32_t i = 0; r >= 0 && i < e->npending; i++) {
+        const struct vmdk_gte *p = &e->gtes_pending[i];
+        r = vmdk_set_gte(e, file, (uint32_t)(p->gi / e->gtes), (uint32_t)(p->gi % e->gtes), p->g);
+    }
+    if (r < 0)
+        return r;               /* kept: a later flush tries again */
+    e->npending = 0;
+    return 0;
+}
+
+/* Grain GI now lives at sector G: record it for reads at once, and for
+ * the file at the next commit. */
+static int vmdk_queue_gte(struct vmdk_extent *e, struct blk *file, uint64_t gi, uint32_t g)
+{
+    if (e->npending == VMDK_PENDING_MAX) {
+        int r = vmdk_commit_gtes(e, file);
+        if (r < 0)
+            return r;
+    }
+    if (e->npending == e->pending_cap) {
+        uint32_t cap = e->pending_cap ? e->pending_cap * 2 : 256;
+        struct vmdk_gte *n = realloc(e->gtes_pending, sizeof(*n) * cap);
+        if (!n)
+            return -ENOMEM;
+        e->gtes_pending = n;
+        e->pending_cap = cap;
+    }
+    e->gtes_pending[e->npending++] = (struct vmdk_gte){ gi, g };
+    uint32_t gdi = (uint32_t)(gi / e->gtes);
+    if (e->gt_index == gdi)
+        e->gt[gi % e->gtes] = g;
+    return 0;
+}
+
 /* Append one grain whose full content is GRAIN at extent sector LBA;
  * returns its sector in *G. */
 static int vmdk_append_grain(struct vmdk_extent *e, struct blk *file, uint64_t lba,
@@ -583,7 +669,7 @@ static int vmdk_flush_pending(struct blk *bs, struct vmdk_extent *e)
     e->pend_gi = UINT64_MAX;
     int r = vmdk_append_grain(e, file, e->pend_lba, e->pend, &g);
     if (r >= 0)
-        r = vmdk_set_gte(e, file, (uint32_t)(gi / e->gtes), (uint32_t)(gi % e->gtes), g);
+        r = vmdk_queue_gte(e, file, gi, g);
     return r;
 }
 
@@ -643,8 +729,7 @@ static int vmdk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
             uint32_t g;
             r = vmdk_append_grain(e, m.file, m.lba, grain, &g);
             if (r >= 0)
-                r = vmdk_set_gte(e, m.file, (uint32_t)(m.gi / e->gtes),
-                                 (uint32_t)(m.gi % e->gtes), g);
+                r = vmdk_queue_gte(e, m.file, m.gi, g);
         }
         done += m.n;
     }
@@ -676,13 +761,16 @@ static int vmdk_finish_stream(struct blk *bs)
     int r = 0;
     for (int i = 0; i < s->next; i++) {
         struct vmdk_extent *e = &s->ext[i];
+        struct blk *file = e->file ? e->file : bs->file;
         int k = vmdk_flush_pending(bs, e);
+        if (k >= 0)
+            k = vmdk_commit_gtes(e, file);
         if (k < 0)
             r = k;
         if (!e->dirty)
             continue;
         uint8_t eos[512] = { 0 };
-        k = blk_pwrite(e->file ? e->file : bs->file, e->next, 512, eos);
+        k = blk_pwrite(file, e->next, 512, eos);
         if (k < 0)
             r = k;
         else
