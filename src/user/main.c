@@ -270,6 +270,7 @@ int main(int argc, char **argv)
         err_report(err);
         return 1;
     }
+    u.mem.sysroot = sysroot;
     cpu.guest_base = (uint64_t)(uintptr_t)u.mem.base;
     if (elf_load(&u, prog, argv + i, argc - i, env, argv0, &err) < 0) {
         err_report(err);

@@ -2,8 +2,13 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "user.h"
 #include "i18n.h"
@@ -42,11 +47,29 @@ void gmem_free(struct guest_mem *m)
         munmap(m->code_bits, GUEST_SPACE / GUEST_PAGE / 8);
     free(m->vmas);
     free(m->code_pages);
+    for (size_t i = 0; i < m->n_names; i++)
+        free(m->names[i]);
+    free(m->names);
     memset(m, 0, sizeof(*m));
 }
 
-/* Set the protection of [start, end) in the list; prot < 0 removes. */
-static int vma_set(struct guest_mem *m, uint64_t start, uint64_t end, int prot)
+/* Piece [start, end) of V: the same file attributes, its offset moved on. */
+static struct vma vma_piece(const struct vma *v, uint64_t start, uint64_t end, int prot)
+{
+    struct vma p = *v;
+    p.start = start;
+    p.end = end;
+    p.prot = prot;
+    if (p.name)
+        p.off = v->off + (start - v->start);
+    return p;
+}
+
+/* Make [start, end) one vma with protection PROT and the file attributes
+ * of ATTR (NULL: anonymous; ATTR->off is the offset at START), or remove
+ * it from the list (prot < 0). */
+static int vma_set(struct guest_mem *m, uint64_t start, uint64_t end, int prot,
+                   const struct vma *attr)
 {
     /* worst case: one split into three plus the new one */
     if (m->n_vmas + 3 > m->cap_vmas) {
@@ -60,12 +83,20 @@ static int vma_set(struct guest_mem *m, uint64_t start, uint64_t end, int prot)
     struct vma *out = malloc((m->n_vmas + 3) * sizeof(*out));
     if (!out)
         return -ENOMEM;
+    struct vma nv = { .start = start, .end = end, .prot = prot };
+    if (attr) {
+        nv.off = attr->off;
+        nv.ino = attr->ino;
+        nv.dev_major = attr->dev_major;
+        nv.dev_minor = attr->dev_minor;
+        nv.name = attr->name;
+    }
     size_t k = 0;
     bool placed = false;
     for (size_t i = 0; i < m->n_vmas; i++) {
         struct vma v = m->vmas[i];
         if (!placed && prot >= 0 && v.start >= start) {
-            out[k++] = (struct vma){ start, end, prot };
+            out[k++] = nv;
             placed = true;
         }
         if (v.end <= start || v.start >= end) {
@@ -73,21 +104,70 @@ static int vma_set(struct guest_mem *m, uint64_t start, uint64_t end, int prot)
             continue;
         }
         if (v.start < start)
-            out[k++] = (struct vma){ v.start, start, v.prot };
+            out[k++] = vma_piece(&v, v.start, start, v.prot);
         if (!placed && prot >= 0) {
-            out[k++] = (struct vma){ start, end, prot };
+            out[k++] = nv;
             placed = true;
         }
         if (v.end > end)
-            out[k++] = (struct vma){ end, v.end, v.prot };
+            out[k++] = vma_piece(&v, end, v.end, v.prot);
     }
     if (!placed && prot >= 0)
-        out[k++] = (struct vma){ start, end, prot };
+        out[k++] = nv;
     memcpy(m->vmas, out, k * sizeof(*out));
     m->n_vmas = k;
     m->last = 0;
     free(out);
     return 0;
+}
+
+/* NAME once in m->names (so vmas can share it); NULL when out of memory. */
+static const char *name_intern(struct guest_mem *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_names; i++)
+        if (strcmp(m->names[i], name) == 0)
+            return m->names[i];
+    if (m->n_names == m->cap_names) {
+        size_t cap = m->cap_names ? 2 * m->cap_names : 16;
+        char **n = realloc(m->names, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        m->names = n;
+        m->cap_names = cap;
+    }
+    char *d = strdup(name);
+    if (d)
+        m->names[m->n_names++] = d;
+    return d;
+}
+
+/* File attributes of a mapping of host descriptor FD at OFF, as the guest
+ * would see them in /proc/self/maps (paths inside the sysroot without it).
+ * False: not a file we can name (the mapping then shows as anonymous). */
+static bool file_attr(struct guest_mem *m, int fd, uint64_t off, struct vma *a)
+{
+    struct stat st;
+    char link[64], path[4096];
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return false;
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof(path) - 1);
+    if (n <= 0)
+        return false;
+    path[n] = 0;
+    const char *name = path;
+    size_t sl = m->sysroot ? strlen(m->sysroot) : 0;
+    if (sl && strncmp(path, m->sysroot, sl) == 0 && path[sl] == '/')
+        name = path + sl;
+    memset(a, 0, sizeof(*a));
+    a->name = name_intern(m, name);
+    if (!a->name)
+        return false;
+    a->off = off;
+    a->ino = (uint64_t)st.st_ino;
+    a->dev_major = major(st.st_dev);
+    a->dev_minor = minor(st.st_dev);
+    return true;
 }
 
 const struct vma *gmem_find(struct guest_mem *m, uint64_t addr)
@@ -145,15 +225,18 @@ int64_t gmem_map(struct guest_mem *m, uint64_t addr, uint64_t len, int prot, int
      * for little gain.  Only a hint; failure is fine. */
     if ((flags & MAP_ANONYMOUS) && !(flags & (MAP_SHARED | MAP_NORESERVE)) && (prot & PROT_WRITE))
         (void)madvise(p, len, MADV_HUGEPAGE);
-    int r = vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot);
+    struct vma attr;
+    bool named = !(flags & MAP_ANONYMOUS) && file_attr(m, fd, off, &attr);
+    int r = vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot, named ? &attr : NULL);
     if (r < 0)
         return r;
     return (int64_t)addr;
 }
 
-int gmem_map_record(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
+int gmem_map_record(struct guest_mem *m, uint64_t addr, uint64_t len, int prot,
+                    const struct vma *from)
 {
-    return vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot);
+    return vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot, from && from->name ? from : NULL);
 }
 
 uint64_t gmem_find_free(struct guest_mem *m, uint64_t hint, uint64_t len)
@@ -190,7 +273,7 @@ int gmem_unmap(struct guest_mem *m, uint64_t addr, uint64_t len)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (p == MAP_FAILED)
         return -errno;
-    return vma_set(m, addr, addr + len, -1);
+    return vma_set(m, addr, addr + len, -1, NULL);
 }
 
 int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
@@ -207,8 +290,19 @@ int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
     }
     if (mprotect(m->base + addr, len, host_prot(prot)) < 0)
         return -errno;
-    /* keep per-range prot: rewrite covered pieces */
-    return vma_set(m, addr, addr + len, prot);
+    /* rewrite the covered pieces one by one: each keeps its file */
+    for (uint64_t a = addr; a < addr + len;) {
+        const struct vma *v = gmem_find(m, a);
+        if (!v)
+            return -ENOMEM;
+        uint64_t e = MIN(v->end, addr + len);
+        struct vma piece = vma_piece(v, a, e, prot);
+        int r = vma_set(m, a, e, prot, piece.name ? &piece : NULL);
+        if (r < 0)
+            return r;
+        a = e;
+    }
+    return 0;
 }
 
 void gmem_code_translated(void *opaque, uint64_t start, uint64_t end)

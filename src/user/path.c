@@ -85,10 +85,12 @@ static int proc_maps(struct user *u, int flags)
             name = "[stack]";
         else if (v->start >= m->brk_start && v->end <= m->brk_mapped && m->brk_mapped > m->brk_start)
             name = "[heap]";
-        int n = fprintf(f, "%08" PRIx64 "-%08" PRIx64 " %c%c%cp %08x 00:00 %d", v->start,
-                        v->end, (v->prot & PROT_READ) ? 'r' : '-',
+        if (v->name)
+            name = v->name;
+        int n = fprintf(f, "%08" PRIx64 "-%08" PRIx64 " %c%c%cp %08" PRIx64 " %02x:%02x %" PRIu64,
+                        v->start, v->end, (v->prot & PROT_READ) ? 'r' : '-',
                         (v->prot & PROT_WRITE) ? 'w' : '-', (v->prot & PROT_EXEC) ? 'x' : '-',
-                        0, 0);
+                        v->name ? v->off : 0, v->dev_major, v->dev_minor, v->name ? v->ino : 0);
         fprintf(f, "%*s%s\n", *name ? MAX(1, 73 - n) : 0, "", name);
     }
     tr_unlock(u->tr);

@@ -158,6 +158,9 @@ static long do_mremap(struct user *u, uint64_t old, uint64_t olen, uint64_t nlen
     if (!v || old + olen > v->end || (flags & 2 /* MREMAP_FIXED */))
         return -EFAULT;
     int prot = v->prot;
+    struct vma from = *v;       /* v goes with the unmap below */
+    if (from.name)
+        from.off += old - v->start;
     if (nlen <= olen) {
         if (nlen < olen)
             gmem_unmap(m, old + nlen, olen - nlen);
@@ -181,7 +184,7 @@ static long do_mremap(struct user *u, uint64_t old, uint64_t olen, uint64_t nlen
          -1, 0);
     gmem_unmap(m, old, olen);
     tr_invalidate_range(u->tr, UCPU, old, old + olen);
-    gmem_map_record(m, na, nlen, prot);
+    gmem_map_record(m, na, nlen, prot, &from);
     return (long)na;
 }
 

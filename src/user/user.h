@@ -28,6 +28,11 @@
 struct vma {
     uint64_t start, end;
     int prot;
+    /* file mappings, for /proc/self/maps: the file offset at START, the
+     * file's device and inode, its guest path (interned; NULL: anonymous) */
+    uint64_t off, ino;
+    uint32_t dev_major, dev_minor;
+    const char *name;
 };
 
 struct guest_mem {
@@ -41,6 +46,9 @@ struct guest_mem {
     uint64_t *code_pages;         /* the pages with the bit set */
     size_t n_code_pages, cap_code_pages;
     uint64_t brk_start, brk_cur, brk_mapped;
+    char **names;                 /* the vmas' file names, each once */
+    size_t n_names, cap_names;
+    const char *sysroot;          /* -L: stripped from host paths of mapped files */
 };
 
 struct user {
@@ -129,7 +137,10 @@ int64_t gmem_map(struct guest_mem *m, uint64_t addr, uint64_t len, int prot, int
 /* Find a free range of len bytes (hint first); 0 when none. */
 uint64_t gmem_find_free(struct guest_mem *m, uint64_t hint, uint64_t len);
 /* Record [addr, addr+len) as mapped with prot (the host pages are there). */
-int gmem_map_record(struct guest_mem *m, uint64_t addr, uint64_t len, int prot);
+/* Record [addr, addr+len) as mapped (mremap moved it there); FROM: the
+ * vma it came from, whose file attributes it keeps, or NULL. */
+int gmem_map_record(struct guest_mem *m, uint64_t addr, uint64_t len, int prot,
+                    const struct vma *from);
 int gmem_unmap(struct guest_mem *m, uint64_t addr, uint64_t len);
 int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot);
 const struct vma *gmem_find(struct guest_mem *m, uint64_t addr);

@@ -1,6 +1,7 @@
 /* mem.c - memory: malloc of many sizes, brk through sbrk, mmap/munmap/
  * mprotect, mremap-free reuse, memcpy/memmove/memset at odd alignments,
- * file I/O with fstat/lseek/pread, and a directory listing.  Portable. */
+ * file I/O with fstat/lseek/pread, a directory listing, and the file
+ * mappings /proc/self/maps shows (name, offset, inode).  Portable. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,31 @@ static uint32_t sum(const unsigned char *p, size_t n)
     for (size_t i = 0; i < n; i++)
         s = s * 33 + p[i];
     return s;
+}
+
+/* The /proc/self/maps line covering ADDR: perms, offset, inode, name. */
+static int maps_line(void *addr, char *perms, unsigned long long *off, unsigned long long *ino,
+                     char *name, size_t namelen)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    char line[4608];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f)) {
+        unsigned long long lo, hi;
+        unsigned maj, min;
+        int n = 0;
+        if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &lo, &hi, perms, off, &maj, &min,
+                   ino, &n) < 7)
+            continue;
+        if ((uintptr_t)addr < lo || (uintptr_t)addr >= hi)
+            continue;
+        snprintf(name, namelen, "%s", line + n);
+        name[strcspn(name, "\n")] = 0;
+        found = 1;
+    }
+    if (f)
+        fclose(f);
+    return found;
 }
 
 int main(int argc, char **argv)
@@ -91,5 +117,35 @@ int main(int argc, char **argv)
     fclose(fp);
     int ur = unlink(path);
     printf("unlink %d access-after %d\n", ur, access(path, F_OK));
+    /* file mappings in /proc/self/maps: our own file at offset 4096, its
+     * first page made writable (a separate line, same file, same inode) */
+    char self[4096], name[4096], perms[8];
+    unsigned long long off, ino;
+    struct stat sst;
+    int sfd = open(argv[0], O_RDONLY);
+    if (sfd < 0 || !realpath(argv[0], self) || fstat(sfd, &sst) < 0) {
+        printf("maps: cannot open myself\n");
+        return 1;
+    }
+    char *fm = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, sfd, 4096);
+    if (fm == MAP_FAILED || mprotect(fm, 4096, PROT_READ | PROT_WRITE) < 0) {
+        printf("maps: mmap failed\n");
+        return 1;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!maps_line(fm + k * 4096, perms, &off, &ino, name, sizeof(name))) {
+            printf("maps: page %d not listed\n", k);
+            continue;
+        }
+        printf("maps: page %d %s offset %llu, inode %s, name %s\n", k, perms, off,
+               ino == (unsigned long long)sst.st_ino ? "ok" : "wrong",
+               strcmp(name, self) == 0 ? "ok" : name);
+    }
+    munmap(fm, 8192);
+    close(sfd);
+    /* an anonymous mapping has no name, offset or inode */
+    char *am = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (am != MAP_FAILED && maps_line(am, perms, &off, &ino, name, sizeof(name)))
+        printf("maps: anonymous %s offset %llu inode %llu name '%s'\n", perms, off, ino, name);
     return 0;
 }
