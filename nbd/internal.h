@@ -43,7 +43,6 @@ struct nbd_export {
     pthread_mutex_t wq_lock;
     struct nbd_req *wq_head, *wq_tail;
     bool wq_running;            /* a drain job is queued or running */
-
     struct nbd_export *next;
 };
 

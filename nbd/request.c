@@ -472,9 +472,10 @@ static void req_done(void *opaque, int ret)
  * when it must act: a reply it has to send, or a connection it is not
  * reading (paused for requests in flight, closing, dead).  Otherwise the
  * completion waits for the connection's next input (conn_on_read), which
- * comes soon from a busy client: a wake-up per write of a loop that would
- * only count the write done cost the client, on two CPUs, a fifth of
- * its time (the wake-up of an idle CPU is an expensive IPI in a VM). */
+ * comes soon from a busy client.  A wake-up per write, only to count the
+ * write done, took a CPU from the client on small machines (waking an
+ * idle CPU is an expensive interrupt in a VM); the in-flight limits still
+ * bound what waits. */
 static void done_post(struct nbd_server *srv, struct nbd_req *r)
 {
     r->qnext = NULL;
