@@ -61,10 +61,11 @@ for d in $delays; do
     checked dst.qcow2 "convert -c (kill after ${d}s)"
 done
 
-# VMDK (monolithicSparse): grains are appended before the grain table
-# entries that point to them, so a killed convert leaves every grain
-# either as in the source or unallocated (zeros), and nothing that
-# qemu-img check objects to.
+# VMDK (monolithicSparse): grains are appended, and the grain table
+# entries that point to them are written later, after a flush (at the end,
+# or every 4096 grains), so a killed convert leaves every grain either as
+# in the source or unallocated (zeros), and nothing that qemu-img check
+# objects to.  (img-vmdk-order.sh checks the order of the writes.)
 for d in $delays; do
     rm -f dst.vmdk
     "$EMU_IMG" create -q -f vmdk dst.vmdk 48M
