@@ -310,24 +310,12 @@ struct vmdk_map {
     struct vmdk_extent *e;
 };
 
-/* Does table GDI have entries waiting in memory? */
-static bool vmdk_table_pending(const struct vmdk_extent *e, uint32_t gdi)
-{
-    for (uint32_t i = 0; i < e->npending; i++)
-        if (e->gtes_pending[i].gi / e->gtes == gdi)
-            return true;
-    return false;
-}
-
 /* Make e->gt grain table GDI as reads must see it: the file's table (or
  * zeros, when it has none yet) with the waiting entries on top.  1 loaded,
  * 0 no table and nothing waiting, -errno. */
 static int vmdk_load_gt(struct vmdk_extent *e, struct blk *file, uint32_t gdi)
 {
     uint32_t gt_sector = gdi < e->gd_entries ? e->gd[gdi] : 0;
-    bool pending = vmdk_table_pending(e, gdi);
-    if (!gt_sector && !pending)
-        return 0;
     e->gt_index = UINT32_MAX;
     if (gt_sector) {
         uint64_t gto = (uint64_t)gt_sector * 512;
@@ -341,9 +329,15 @@ static int vmdk_load_gt(struct vmdk_extent *e, struct blk *file, uint32_t gdi)
     } else {
         memset(e->gt, 0, (size_t)e->gtes * 4);
     }
-    for (uint32_t i = 0; pending && i < e->npending; i++)
-        if (e->gtes_pending[i].gi / e->gtes == gdi)
+    bool waiting = false;
+    for (uint32_t i = 0; i < e->npending; i++) {
+        if (e->gtes_pending[i].gi / e->gtes == gdi) {
             e->gt[e->gtes_pending[i].gi % e->gtes] = e->gtes_pending[i].g;
+            waiting = true;
+        }
+    }
+    if (!gt_sector && !waiting)
+        return 0;
     e->gt_index = gdi;
     return 1;
 }

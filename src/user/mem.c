@@ -83,14 +83,10 @@ static int vma_set(struct guest_mem *m, uint64_t start, uint64_t end, int prot,
     struct vma *out = malloc((m->n_vmas + 3) * sizeof(*out));
     if (!out)
         return -ENOMEM;
-    struct vma nv = { .start = start, .end = end, .prot = prot };
-    if (attr) {
-        nv.off = attr->off;
-        nv.ino = attr->ino;
-        nv.dev_major = attr->dev_major;
-        nv.dev_minor = attr->dev_minor;
-        nv.name = attr->name;
-    }
+    struct vma nv = attr ? *attr : (struct vma){ 0 };
+    nv.start = start;
+    nv.end = end;
+    nv.prot = prot;
     size_t k = 0;
     bool placed = false;
     for (size_t i = 0; i < m->n_vmas; i++) {
@@ -236,7 +232,7 @@ int64_t gmem_map(struct guest_mem *m, uint64_t addr, uint64_t len, int prot, int
 int gmem_map_record(struct guest_mem *m, uint64_t addr, uint64_t len, int prot,
                     const struct vma *from)
 {
-    return vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot, from && from->name ? from : NULL);
+    return vma_set(m, addr, addr + ALIGN_UP(len, GUEST_PAGE), prot, from);
 }
 
 uint64_t gmem_find_free(struct guest_mem *m, uint64_t hint, uint64_t len)
@@ -297,7 +293,7 @@ int gmem_protect(struct guest_mem *m, uint64_t addr, uint64_t len, int prot)
             return -ENOMEM;
         uint64_t e = MIN(v->end, addr + len);
         struct vma piece = vma_piece(v, a, e, prot);
-        int r = vma_set(m, a, e, prot, piece.name ? &piece : NULL);
+        int r = vma_set(m, a, e, prot, &piece);
         if (r < 0)
             return r;
         a = e;
