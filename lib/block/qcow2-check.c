@@ -589,8 +589,20 @@ int qcow2_check(struct blk *bs, struct blk_check *res, int fix, struct error **e
     }
     if (r >= 0)
         r = check_copied(bs, res, &ck, fix);
+    /* Repaired (or found sound): the corrupt bit goes, as with qemu-img
+     * check -r, and writes are allowed again.  Only once the repairs are
+     * on disk. */
     if (r >= 0 && fix && !bs->read_only)
         r = blk_flush(bs->file);
+    if (r >= 0 && fix && !bs->read_only && !res->corruptions && !res->check_errors &&
+        (s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+        s->incompat &= ~QCOW2_INCOMPAT_CORRUPT;
+        r = qcow2_write_header(bs);
+        if (r >= 0)
+            r = blk_flush(bs->file);
+        if (r >= 0)
+            s->broken = false;
+    }
     free(ck.ref);
     s->checking = false;
     if (r < 0)

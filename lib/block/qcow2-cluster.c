@@ -119,13 +119,85 @@ static bool owned(const struct qcow2 *s, const uint8_t *tbl, uint64_t i)
     return !s->ext_l2 || qcow2_l2_bitmap(s, tbl, i) == UINT64_C(0xffffffff);
 }
 
+/* Bytes of the snapshot table (as qcow2-snapshot.c writes it). */
+static uint64_t snapshot_table_bytes(const struct qcow2 *s)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < s->nb_snapshots; i++)
+        n += ALIGN_UP(40 + (uint64_t)s->snaps[i].extra_size + strlen(s->snaps[i].id) +
+                          strlen(s->snaps[i].name), (uint64_t)8);
+    return n;
+}
+
+/* Would a write to host bytes [OFF, OFF+LEN) land on the image's own
+ * metadata, other than the kinds in IGNORE (QCOW2_OL_*: the table being
+ * written)?  Only a damaged image asks for that (an L2 entry pointing at a
+ * table, two tables in one cluster, a table whose refcount says free), and
+ * the write would destroy the tables that map the rest of the disk.  The
+ * image is marked corrupt instead and the write fails, as qemu does;
+ * `emu-img check -r all` repairs it.  Checked from memory: header, L1
+ * table, refcount table and blocks, the active L2 tables, the snapshot
+ * table and the snapshots' L1 tables; the snapshots' L2 tables are not
+ * (they would have to be read).  Repairs are not checked: they rewrite
+ * exactly such damage. */
+int qcow2_check_overlap(struct blk *bs, uint64_t off, uint64_t len, unsigned ignore)
+{
+    struct qcow2 *s = bs->opaque;
+    if (s->checking)
+        return 0;
+    if (s->rt_hi_of != s->rt || s->rt_hi_n != s->rt_entries) {
+        /* a new refcount table: where do its entries end? (a table is
+         * mostly empty: a block covers gigabytes) */
+        s->rt_hi = s->rt_entries;
+        while (s->rt_hi && !(s->rt[s->rt_hi - 1] & QCOW2_RT_OFFSET_MASK))
+            s->rt_hi--;
+        s->rt_hi_of = s->rt;
+        s->rt_hi_n = s->rt_entries;
+    }
+    uint64_t cs = s->cluster_size;
+    uint64_t lo = ALIGN_DOWN(off, cs), span = ALIGN_UP(off + len, cs) - lo;
+    const char *what = NULL;
+    uint64_t at = 0;
+/* does the area [START, START+N) meet the write's clusters? */
+#define OVERLAPS(start, n) ((start) < lo + span && lo < (start) + (n))
+    if (OVERLAPS(0, cs))
+        what = "the header";
+    else if (!(ignore & QCOW2_OL_L1) && OVERLAPS(s->l1_offset, (uint64_t)s->l1_size * 8))
+        what = "the L1 table", at = s->l1_offset;
+    else if (!(ignore & QCOW2_OL_RT) && OVERLAPS(s->rt_offset, (uint64_t)s->rt_clusters * cs))
+        what = "the refcount table", at = s->rt_offset;
+    else if (s->nb_snapshots && OVERLAPS(s->snapshots_offset, snapshot_table_bytes(s)))
+        what = "the snapshot table", at = s->snapshots_offset;
+    /* single clusters: one unsigned comparison each (a cluster-aligned
+     * table meets the write iff it starts inside its clusters) */
+    for (uint32_t i = 0; !what && !(ignore & QCOW2_OL_L2) && i < s->l1_size; i++) {
+        uint64_t t = s->l1[i] & QCOW2_OFFSET_MASK;
+        if (t && t - lo < span)
+            what = "an L2 table", at = t;
+    }
+    for (uint64_t i = 0; !what && !(ignore & QCOW2_OL_RB) && i < s->rt_hi; i++) {
+        uint64_t t = s->rt[i] & QCOW2_RT_OFFSET_MASK;
+        if (t && t - lo < span)
+            what = "a refcount block", at = t;
+    }
+    for (uint32_t i = 0; !what && i < s->nb_snapshots; i++)
+        if (OVERLAPS(s->snaps[i].l1_offset, (uint64_t)s->snaps[i].l1_size * 8))
+            what = "a snapshot's L1 table", at = s->snaps[i].l1_offset;
+#undef OVERLAPS
+    if (!what)
+        return 0;
+    return qcow2_mark_corrupt(bs, "a write at 0x%" PRIx64 " would overwrite %s at 0x%" PRIx64,
+                              off, what, at);
+}
+
 int qcow2_write_l2_entries(struct blk *bs, uint64_t l2_offset, uint8_t *tbl, uint64_t first,
                            uint64_t n)
 {
     struct qcow2 *s = bs->opaque;
     uint64_t lo = ALIGN_DOWN(first * s->l2_entry_size, (uint64_t)512);
     uint64_t hi = MIN(ALIGN_UP((first + n) * s->l2_entry_size, (uint64_t)512), s->cluster_size);
-    return blk_pwrite(bs->file, l2_offset + lo, hi - lo, tbl + lo);
+    int r = qcow2_check_overlap(bs, l2_offset + lo, hi - lo, QCOW2_OL_L2);
+    return r < 0 ? r : blk_pwrite(bs->file, l2_offset + lo, hi - lo, tbl + lo);
 }
 
 struct qcow2_map {
@@ -369,6 +441,8 @@ int qcow2_l2_writable(struct blk *bs, uint64_t l1i, uint64_t *l2off, uint8_t **t
             memcpy(buf, otbl, cs);
     }
     if (r >= 0)
+        r = qcow2_check_overlap(bs, (uint64_t)n, cs, 0);
+    if (r >= 0)
         r = blk_pwrite(bs->file, (uint64_t)n, cs, buf);
     free(buf);
     if (r < 0)
@@ -440,6 +514,9 @@ static int qcow2_write_locked(struct blk *bs, uint64_t off, uint64_t len,
                 n += cs;
             }
             n = MIN(n, left);
+            r = qcow2_check_overlap(bs, host + in, n, 0);
+            if (r < 0)
+                break;
             int k = iov_slice(iov, iovcnt, done, n, sub, iovcnt);
             r = blk_pwritev(bs->file, host + in, n, sub, k);
             done += n;
@@ -459,6 +536,9 @@ static int qcow2_write_locked(struct blk *bs, uint64_t off, uint64_t len,
             r = (int)host;
             break;
         }
+        r = qcow2_check_overlap(bs, (uint64_t)host, k * cs, 0);
+        if (r < 0)
+            break;
         reserve_ahead(bs, (uint64_t)host, (uint64_t)host + k * cs);
         uint64_t cstart = pos - in;
         uint64_t tail = k * cs - in - n;

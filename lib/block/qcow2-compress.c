@@ -239,6 +239,8 @@ int qcow2_pwrite_compressed(struct blk *bs, uint64_t off, uint64_t len, const vo
             r = (int)host;
     }
     if (r >= 0)
+        r = qcow2_check_overlap(bs, (uint64_t)host, clen, 0);
+    if (r >= 0)
         r = blk_pwrite(bs->file, (uint64_t)host, clen, out);
     if (r >= 0)
         r = qcow2_get_l2(bs, l2off, &tbl);

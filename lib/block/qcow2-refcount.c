@@ -150,7 +150,8 @@ static int write_rt_entry(struct blk *bs, uint64_t ti)
     struct qcow2 *s = bs->opaque;
     uint8_t b[8];
     be64_put(b, s->rt[ti]);
-    return blk_pwrite(bs->file, s->rt_offset + ti * 8, 8, b);
+    int r = qcow2_check_overlap(bs, s->rt_offset + ti * 8, 8, QCOW2_OL_RT);
+    return r < 0 ? r : blk_pwrite(bs->file, s->rt_offset + ti * 8, 8, b);
 }
 
 static int write_rb_range(struct blk *bs, uint64_t ti, uint64_t first, uint64_t last)
@@ -159,8 +160,9 @@ static int write_rb_range(struct blk *bs, uint64_t ti, uint64_t first, uint64_t 
     uint64_t lo = ALIGN_DOWN(rb_byte(s, first), (uint64_t)512);
     uint64_t hi = ALIGN_UP(rb_byte(s, last) + MAX(s->refcount_bits / 8, 1u), (uint64_t)512);
     hi = MIN(hi, s->cluster_size);
-    return blk_pwrite(bs->file, (s->rt[ti] & QCOW2_RT_OFFSET_MASK) + lo, hi - lo,
-                      s->rb_cache[ti] + lo);
+    uint64_t at = (s->rt[ti] & QCOW2_RT_OFFSET_MASK) + lo;
+    int r = qcow2_check_overlap(bs, at, hi - lo, QCOW2_OL_RB);
+    return r < 0 ? r : blk_pwrite(bs->file, at, hi - lo, s->rb_cache[ti] + lo);
 }
 
 static int grow_rt(struct blk *bs, uint64_t need_ti);
@@ -204,9 +206,12 @@ static int ensure_rb(struct blk *bs, uint64_t c)
                 return r;
             }
         }
-        r = blk_pwrite(bs->file, b * cs, cs, blk);
+        r = qcow2_check_overlap(bs, b * cs, cs, 0);
+        if (r >= 0)
+            r = blk_pwrite(bs->file, b * cs, cs, blk);
         if (r >= 0) {
             s->rt[ti] = b * cs;
+            s->rt_hi = MAX(s->rt_hi, ti + 1);   /* see qcow2_check_overlap */
             r = write_rt_entry(bs, ti);
         }
         if (r < 0) {

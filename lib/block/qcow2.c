@@ -9,6 +9,7 @@
 #include <string.h>
 #include "i18n.h"
 #include "log.h"
+#include "msg.h"
 #include "anon.h"
 #include "qcow2.h"
 
@@ -45,7 +46,10 @@ int qcow2_write_table(struct blk *bs, uint64_t off, uint64_t n, const uint64_t *
         return -ENOMEM;
     for (uint64_t i = 0; i < n; i++)
         be64_put(&buf[i], tbl[i]);
-    int r = blk_pwrite(bs->file, off, n * 8, buf);
+    /* a new table, in clusters just allocated for it */
+    int r = qcow2_check_overlap(bs, off, n * 8, 0);
+    if (r >= 0)
+        r = blk_pwrite(bs->file, off, n * 8, buf);
     free(buf);
     return r;
 }
@@ -55,7 +59,8 @@ int qcow2_write_l1_entry(struct blk *bs, uint32_t idx)
     struct qcow2 *s = bs->opaque;
     uint8_t b[8];
     be64_put(b, s->l1[idx]);
-    return blk_pwrite(bs->file, s->l1_offset + (uint64_t)idx * 8, 8, b);
+    int r = qcow2_check_overlap(bs, s->l1_offset + (uint64_t)idx * 8, 8, QCOW2_OL_L1);
+    return r < 0 ? r : blk_pwrite(bs->file, s->l1_offset + (uint64_t)idx * 8, 8, b);
 }
 
 static void qcow2_put_ext(uint8_t *buf, size_t *pos, uint32_t type, const void *data,
@@ -164,12 +169,21 @@ static int qcow2_bitmaps_mark_in_use(struct blk *bs)
         const uint8_t *ext = s->exts[i].data;
         uint32_t nb = be32_get(ext);
         uint64_t dsize = be64_get(ext + 8), doff = be64_get(ext + 16);
+        /* the directory is rewritten in place: it must be where the
+         * specification puts it (a cluster of its own, in the file) and
+         * must not cover other metadata */
         if (dsize > (64u << 20) || doff > bs->file->size || dsize > bs->file->size - doff)
             return qcow2_mark_corrupt(bs, "bitmap directory lies outside the file");
+        if (!doff || qcow2_offset_into_cluster(s, doff))
+            return qcow2_mark_corrupt(bs, "bitmap directory offset 0x%" PRIx64 " is invalid",
+                                      doff);
+        int r = qcow2_check_overlap(bs, doff, dsize, 0);
+        if (r < 0)
+            return r;
         uint8_t *dir = malloc(dsize ? dsize : 1);
         if (!dir)
             return -ENOMEM;
-        int r = blk_pread(bs->file, doff, dsize, dir);
+        r = blk_pread(bs->file, doff, dsize, dir);
         uint64_t pos = 0;
         for (uint32_t k = 0; r >= 0 && k < nb && pos + 24 <= dsize; k++) {
             be32_put(dir + pos + 12, be32_get(dir + pos + 12) | 1);
@@ -191,9 +205,10 @@ static int qcow2_bitmaps_mark_in_use(struct blk *bs)
 int qcow2_mark_dirty(struct blk *bs)
 {
     struct qcow2 *s = bs->opaque;
+    if (s->broken)
+        return -EIO;
     if (s->dirty_marked)
         return 0;
-    s->dirty_marked = true;
     bool change = false;
     if (s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY) &&
         !(s->incompat & QCOW2_INCOMPAT_DIRTY)) {
@@ -212,11 +227,12 @@ int qcow2_mark_dirty(struct blk *bs)
         s->autoclear &= QCOW2_AUTOCLEAR_BITMAPS;
         change = true;
     }
-    if (!change)
-        return 0;
-    int r = qcow2_write_header(bs);
-    if (r >= 0)
+    int r = change ? qcow2_write_header(bs) : 0;
+    if (r >= 0 && change)
         r = blk_flush(bs->file);
+    /* only once it is all on disk: a failure is tried again next write */
+    if (r >= 0)
+        s->dirty_marked = true;
     return r;
 }
 
@@ -230,7 +246,13 @@ int qcow2_mark_corrupt(struct blk *bs, const char *fmt, ...)
     va_end(ap);
     if (log_on(LOG_FORMAT))
         log_msg(LOG_FORMAT, "%s: marking image corrupt: %s", bs->filename, msg);
+    /* as in qemu, the rest of the session writes nothing more: another
+     * write could spread the damage (see qcow2_mark_dirty) */
+    s->broken = true;
     if (!bs->read_only && s->version >= 3 && !(s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+        /* once per image, like qemu: the user must learn why writes now
+         * fail and that the image needs `check -r` */
+        msg_warn(_("'%s': marking the image corrupt: %s"), bs->filename, msg);
         s->incompat |= QCOW2_INCOMPAT_CORRUPT;
         qcow2_write_header(bs);
         blk_flush(bs->file);

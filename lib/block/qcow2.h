@@ -101,6 +101,11 @@ struct qcow2 {
     uint32_t rt_clusters;
     uint64_t rt_entries;
     uint64_t *rt;            /* host-endian copy */
+    /* entries below rt_hi may be in use (the overlap check reads only
+     * those); valid while rt and rt_entries are rt_hi_of and rt_hi_n (a
+     * new table is always allocated before the old one is freed) */
+    uint64_t rt_hi, rt_hi_n;
+    const uint64_t *rt_hi_of;
     uint32_t refcount_order, refcount_bits;
     uint64_t refcount_max;
     uint64_t rb_entries;     /* refcounts per block */
@@ -125,6 +130,7 @@ struct qcow2 {
     uint32_t l2c_slots;
 
     bool dirty_marked;       /* we set the dirty bit in this session */
+    bool broken;             /* corruption found this session: no more writes */
     bool checking;           /* check: unreadable refcount blocks count as zeros */
     bool header_dirty;
 };
@@ -171,6 +177,12 @@ int qcow2_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags);
 int qcow2_pdiscard(struct blk *bs, uint64_t off, uint64_t len);
 int qcow2_block_status(struct blk *bs, uint64_t off, uint64_t len, uint64_t *pnum,
                        uint64_t *map, struct blk **file);
+/* kinds of metadata a write may cover (the table being written) */
+#define QCOW2_OL_L1 0x1u
+#define QCOW2_OL_RT 0x2u
+#define QCOW2_OL_L2 0x4u
+#define QCOW2_OL_RB 0x8u
+int qcow2_check_overlap(struct blk *bs, uint64_t off, uint64_t len, unsigned ignore);
 int qcow2_write_l2_entries(struct blk *bs, uint64_t l2_offset, uint8_t *tbl,
                            uint64_t first, uint64_t n);
 

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "i18n.h"
+#include "msg.h"
 #include "vmdk.h"
 #include "anon.h"
 
@@ -48,6 +49,8 @@ struct vmdk_extent {
     uint32_t *rgd;           /* redundant directory, NULL if none */
     uint64_t gd_off, rgd_off;  /* sectors */
     uint64_t next;           /* writes: next free byte in the extent file */
+    bool next_known;         /* every grain lies before next (vmdk_find_end) */
+    bool no_alloc;           /* ... or some do not: no new grains */
     bool gd_at_end;          /* stream footer layout: not writable */
     bool dirty;              /* compressed: grains appended, EOS due */
     uint8_t *pend;           /* compressed: the grain being filled */
@@ -524,6 +527,71 @@ static int64_t vmdk_allocated_size(struct blk *bs)
     return total;
 }
 
+/* Before the first new grain of a session: is every grain and grain table
+ * the directories point to inside the file?  A truncated or damaged image
+ * points past its end, and a grain appended at the end would then overlap
+ * one of those: a write to either would change the other.  Such an image
+ * can still be read, and rewritten in place, but gets no new grains
+ * (convert it to a new image instead).  Done once, at the first
+ * allocation, so that reads and rewrites in place never pay for it.  A
+ * compressed grain counts as one sector: those are never rewritten in
+ * place, so an overlap cannot reach a new grain through them. */
+static int vmdk_find_end(struct vmdk_extent *e, struct blk *file)
+{
+    if (e->no_alloc)
+        return -EIO;            /* said once */
+    uint64_t gt_bytes = (uint64_t)e->gtes * 4, fsize = file->size;
+    uint64_t glen = e->compressed ? 512 : e->grain;
+    uint8_t *gt = malloc(gt_bytes);
+    if (!gt)
+        return -ENOMEM;
+    bool bad = false, bad_table = false;
+    uint64_t bad_at = 0;
+    for (int copy = 0; copy < 2 && !bad; copy++) {
+        const uint32_t *dir = copy ? e->rgd : e->gd;
+        for (uint32_t i = 0; dir && i < e->gd_entries && !bad; i++) {
+            uint64_t gto = (uint64_t)dir[i] * 512;
+            if (!gto)
+                continue;
+            if (gto > fsize || gt_bytes > fsize - gto) {
+                bad = bad_table = true, bad_at = gto;
+                break;
+            }
+            if (copy)
+                continue;       /* the redundant tables point where these do */
+            int r = blk_pread(file, gto, gt_bytes, gt);
+            if (r < 0) {
+                free(gt);
+                return r;
+            }
+            for (uint32_t k = 0; k < e->gtes; k++) {
+                uint64_t g = (uint64_t)le32(gt + (size_t)k * 4) * 512;
+                if (g > 512 && (g > fsize || glen > fsize - g)) {
+                    bad = true, bad_at = g;
+                    break;
+                }
+            }
+        }
+    }
+    free(gt);
+    if (bad) {
+        if (bad_table)
+            msg_warn(_("'%s': a grain table at byte %" PRIu64 " reaches past the end of the "
+                       "file (%" PRIu64 " bytes; truncated image?): no new grains can be added"),
+                     file->filename, bad_at, fsize);
+        else
+            msg_warn(_("'%s': a grain at byte %" PRIu64 " reaches past the end of the file "
+                       "(%" PRIu64 " bytes; truncated image?): no new grains can be added"),
+                     file->filename, bad_at, fsize);
+        e->no_alloc = true;
+        return -EIO;
+    }
+    /* rewrites in place may have grown the file since it was opened */
+    e->next = MAX(e->next, ALIGN_UP(fsize, (uint64_t)512));
+    e->next_known = true;
+    return 0;
+}
+
 /* Point GT entry GTI of directory entry GDI (and its redundant copy) at
  * sector G.  A missing grain table is appended zeroed before the directory
  * entry that points to it is written. */
@@ -538,6 +606,8 @@ static int vmdk_set_gte(struct vmdk_extent *e, struct blk *file, uint32_t gdi, u
         uint64_t dir_off = copy ? e->gd_off : e->rgd_off;
         int r;
         if (!dir[gdi]) {
+            if (!e->next_known && (r = vmdk_find_end(e, file)) < 0)
+                return r;
             if (e->next / 512 + gt_bytes / 512 >= UINT32_MAX)
                 return -EFBIG;
             uint8_t *z = calloc(1, gt_bytes);
@@ -620,6 +690,11 @@ static int vmdk_queue_gte(struct vmdk_extent *e, struct blk *file, uint64_t gi, 
 static int vmdk_append_grain(struct vmdk_extent *e, struct blk *file, uint64_t lba,
                              const uint8_t *grain, uint32_t *g)
 {
+    if (!e->next_known) {
+        int r = vmdk_find_end(e, file);
+        if (r < 0)
+            return r;
+    }
     uint64_t at = e->next;
     uint8_t *out = NULL;
     uint64_t n = e->grain;

@@ -120,6 +120,17 @@ static int vpc_open(struct blk *bs, int flags, struct error **errp)
         if (s->bat[i] != VPC_UNALLOCATED)
             end = MAX(end, (uint64_t)s->bat[i] * 512 + s->bitmap_size + s->block_size);
     }
+    /* A block past the end of the file: the image was truncated or its
+     * table is damaged.  Reading gives what is there; writing would place
+     * new blocks behind that one, far away or over it, so it is refused
+     * (as qemu does). */
+    if ((flags & BLK_O_RDWR) && end > fsize) {
+        free(s->bat);
+        s->bat = NULL;
+        return err_set(errp, EINVAL,
+                       _("'%s': VHD block table points past the end of the file "
+                         "(truncated image?); it can only be opened read-only"), fn);
+    }
     s->free_offset = MAX(end, fsize >= 512 ? fsize - 512 : 0);
     return 0;
 }
@@ -203,6 +214,12 @@ static int vpc_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct 
             uint32_t bi = (uint32_t)(pos / s->block_size);
             uint64_t at = ALIGN_UP(s->free_offset, (uint64_t)512);
             uint64_t total = (uint64_t)s->bitmap_size + s->block_size;
+            /* the table holds 32-bit sector numbers, all ones meaning
+             * "no block" */
+            if (at / 512 >= VPC_UNALLOCATED) {
+                r = -EFBIG;
+                break;
+            }
             uint8_t *blk = calloc(1, total);
             if (!blk) {
                 r = -ENOMEM;

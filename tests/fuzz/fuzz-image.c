@@ -5,6 +5,12 @@
  * then reads data, walks block status, runs a read-only check and lists
  * snapshots.  Nothing may crash, leak or write to the file.
  *
+ * Then it opens the image for writing, as a user repairing or reusing a
+ * damaged image would: a few writes, zero writes and discards (placed
+ * by the input's own bytes), a flush and a close.  Writes may fail on a
+ * corrupt image, but nothing may crash; and if every write and the flush
+ * succeeded, the data must read back after a reopen.
+ *
  * With clang:  clang -fsanitize=fuzzer,address -DFUZZ_FORMAT='"qcow2"' ...
  * (see tests/fuzz/build-libfuzzer.sh).  In `make check` the same target is
  * linked with fuzz-replay.c, which replays the seed corpus and
@@ -12,6 +18,8 @@
 #include <config.h>
 
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,6 +70,89 @@ static void fuzz_exercise(struct blk *bs)
     blk_info_clear(&info);
 }
 
+/* Offsets the writes go to: start, end, and two picked by the input. */
+static uint64_t fuzz_pick(const uint8_t *data, size_t size, uint64_t dsize, int i)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < 8 && k + 8 * (size_t)i < size; k++)
+        v = v << 8 | data[size - 1 - k - 8 * (size_t)i];
+    uint64_t off = i == 0 ? 0 : i == 1 ? dsize : dsize ? v % dsize : 0;
+    return off & ~(uint64_t)511;
+}
+
+/* Keep the input that failed (fuzz-replay has no crash files) and stop. */
+static void fuzz_fail(const uint8_t *data, size_t size)
+{
+    char keep[80];
+    snprintf(keep, sizeof(keep), "%s.fail", fuzz_path);
+    FILE *fp = fopen(keep, "wb");
+    if (fp) {
+        fwrite(data, 1, size, fp);
+        fclose(fp);
+        fprintf(stderr, "fuzz-image: the input is in %s\n", keep);
+    }
+    abort();
+}
+
+#define FUZZ_WRITES 4
+#define FUZZ_WLEN 8192
+
+static void fuzz_write(const uint8_t *data, size_t size)
+{
+    struct blk *bs = NULL;
+    struct error *err = NULL;
+    if (blk_open(&bs, fuzz_path, FUZZ_FORMAT, BLK_O_RDWR | BLK_O_NO_BACKING, &err) < 0) {
+        err_free(err);
+        return;
+    }
+    static uint8_t pat[FUZZ_WRITES][FUZZ_WLEN], back[FUZZ_WLEN];
+    uint64_t off[FUZZ_WRITES], len[FUZZ_WRITES];
+    bool ok = true;
+    for (int i = 0; i < FUZZ_WRITES; i++) {
+        off[i] = fuzz_pick(data, size, bs->size, i);
+        len[i] = off[i] >= bs->size ? 0 : MIN((uint64_t)FUZZ_WLEN, bs->size - off[i]);
+        memset(pat[i], 0xa0 + i, sizeof(pat[i]));
+        /* the areas may overlap: only the last write to a byte counts,
+         * so later checks use distinct areas or are skipped */
+        for (int j = 0; j < i; j++)
+            if (off[i] < off[j] + len[j] && off[j] < off[i] + len[i])
+                len[i] = 0;
+        if (len[i] && blk_pwrite(bs, off[i], len[i], pat[i]) < 0)
+            ok = false;
+    }
+    /* zero and discard requests around the written areas */
+    if (bs->size > 3 * FUZZ_WLEN) {
+        uint64_t z = fuzz_pick(data, size, bs->size - 2 * FUZZ_WLEN, 3) + FUZZ_WLEN;
+        bool hit = false;
+        for (int i = 0; i < FUZZ_WRITES; i++)
+            hit |= len[i] && z < off[i] + len[i] + FUZZ_WLEN && off[i] < z + 2 * FUZZ_WLEN;
+        if (!hit) {
+            blk_pwrite_zeroes(bs, z, FUZZ_WLEN, 0);
+            blk_pdiscard(bs, z + FUZZ_WLEN, FUZZ_WLEN);
+        }
+    }
+    if (blk_flush(bs) < 0)
+        ok = false;
+    blk_close(bs);
+    if (!ok)
+        return;
+    if (blk_open(&bs, fuzz_path, FUZZ_FORMAT, BLK_O_NO_BACKING, &err) < 0) {
+        fprintf(stderr, "fuzz-image: reopen after a successful write failed: %s\n",
+                err_msg(err));
+        fuzz_fail(data, size);
+    }
+    for (int i = 0; i < FUZZ_WRITES; i++) {
+        if (!len[i])
+            continue;
+        if (blk_pread(bs, off[i], len[i], back) < 0 || memcmp(back, pat[i], len[i]) != 0) {
+            fprintf(stderr, "fuzz-image: %llu bytes written at %llu do not read back\n",
+                    (unsigned long long)len[i], (unsigned long long)off[i]);
+            fuzz_fail(data, size);
+        }
+    }
+    blk_close(bs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!fuzz_path[0])
@@ -80,6 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (blk_open(&bs, fuzz_path, FUZZ_FORMAT, BLK_O_NO_BACKING, &err) == 0) {
         fuzz_exercise(bs);
         blk_close(bs);
+        fuzz_write(data, size);
     }
     err_free(err);
     unlink(fuzz_path);

@@ -1,0 +1,99 @@
+#!/bin/sh
+# img-damaged-write.sh - writing into damaged images must not spread the
+# damage: no data write lands on a qcow2 table (the image is marked
+# corrupt instead, as qemu does, and `emu-img check -r all` brings it
+# back), no new VMDK grain overlaps one that reaches past a truncated end,
+# no VHD block is placed behind a table entry that points past the end.
+# The write fails with a message naming the file; what was there stays.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/shell/nbd-common.sh"
+need qemu-img qemu-io python3
+set -e
+cd "$T"
+
+head -c 1M /dev/urandom > src.raw
+
+# --- qcow2: an L2 entry points at the L2 table itself ----------------------
+qemu-img create -q -f qcow2 -o cluster_size=4096 d.qcow2 1M
+qemu-io -f qcow2 -c "write -P 0x11 0 4k" d.qcow2 > /dev/null
+python3 - <<'PY'
+import struct
+f = open('d.qcow2', 'r+b')
+f.seek(40); l1 = struct.unpack('>Q', f.read(8))[0]
+f.seek(l1); l2 = struct.unpack('>Q', f.read(8))[0] & 0x00fffffffffffe00
+# guest cluster 1 -> the L2 table's own cluster, "owned" (COPIED)
+f.seek(l2 + 8); f.write(struct.pack('>Q', l2 | (1 << 63)))
+open('l2.off', 'w').write(str(l2))
+PY
+l2=$(cat l2.off)
+dd if=d.qcow2 bs=4096 skip=$((l2 / 4096)) count=1 status=none > l2.before
+set +e
+"$EMU_IMG" convert -n -f raw -O qcow2 src.raw d.qcow2 > out.txt 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] || { cat err.txt; fail "qcow2: a write over the L2 table exited $rc"; }
+grep -q "d.qcow2'.*marking the image corrupt.*L2 table" err.txt ||
+    { cat err.txt; fail "qcow2: no message naming the image and the table"; }
+dd if=d.qcow2 bs=4096 skip=$((l2 / 4096)) count=1 status=none > l2.after
+cmp -s l2.before l2.after || fail "qcow2: the L2 table was overwritten"
+qemu-img info --output=json d.qcow2 | grep -q '"corrupt": true' ||
+    fail "qcow2: the corrupt bit is not set (qemu-img info)"
+# a corrupt image opens read-only only, until it is repaired
+set +e
+"$EMU_IMG" resize d.qcow2 2M > /dev/null 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q corrupt err.txt || { cat err.txt; fail "qcow2: corrupt image opened read/write"; }
+"$EMU_IMG" check -r all d.qcow2 > /dev/null || true
+qemu-img info --output=json d.qcow2 | grep -q '"corrupt": false' ||
+    fail "qcow2: check -r all left the corrupt bit set"
+qemu-img check d.qcow2 > /dev/null || fail "qcow2: qemu-img check fails after emu-img check -r all"
+# repaired: the shared cluster is copied on write now, the table stays
+"$EMU_IMG" convert -n -f raw -O qcow2 src.raw d.qcow2
+qemu-img compare -f raw -F qcow2 src.raw d.qcow2 > /dev/null || fail "qcow2: data after repair"
+qemu-img check d.qcow2 > /dev/null || fail "qcow2: qemu-img check after the rewrite"
+
+# --- VMDK: a grain reaches past the truncated end of the file --------------
+"$EMU_IMG" create -q -f vmdk t.vmdk 1M
+qemu-io -f vmdk -c "write -P 0x22 0 64k" t.vmdk > /dev/null
+size=$(stat -c %s t.vmdk)
+truncate -s $((size - 40000)) t.vmdk         # grain 0 is cut short
+"$EMU_NBD" -t -f vmdk -k "$T/t.sock" t.vmdk 2> nbd.err &
+nbd_pid=$!
+nbd_wait_socket "$T/t.sock"
+set +e
+qemu-io -f raw -c "write -P 0x33 0 8k" -c "write -P 0x44 64k 8k" -c "read -P 0x33 0 8k" \
+    "nbd+unix:///?socket=$T/t.sock" > io.txt 2>&1
+set -e
+kill $nbd_pid
+wait $nbd_pid || true
+grep -q "write failed" io.txt || { cat io.txt; fail "vmdk: a new grain behind a cut grain was written"; }
+grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "vmdk: a new grain overwrote grain 0"; }
+grep -q "read 8192/8192" io.txt || { cat io.txt; fail "vmdk: grain 0 does not read back"; }
+grep -q "t.vmdk'.*grain at byte.*reaches past the end of the file" nbd.err ||
+    { cat nbd.err; fail "vmdk: no message naming the image"; }
+# rewriting the cut grain whole heals the image: then new grains go behind it
+"$EMU_IMG" convert -n -f raw -O vmdk src.raw t.vmdk
+qemu-img compare -f raw -F vmdk src.raw t.vmdk > /dev/null || fail "vmdk: data after a full rewrite"
+qemu-img check t.vmdk > /dev/null || fail "vmdk: qemu-img check after a full rewrite"
+
+# --- VHD: a block table entry points past the end --------------------------
+qemu-img create -q -f vpc p.vhd 8M
+qemu-io -f vpc -c "write -P 0x55 0 4k" p.vhd > /dev/null
+python3 - <<'PY'
+import struct
+f = open('p.vhd', 'r+b')
+f.seek(0); foot = f.read(512)
+dyn = struct.unpack('>Q', foot[16:24])[0]
+f.seek(dyn + 16); bat = struct.unpack('>Q', f.read(8))[0]
+f.seek(bat + 4); f.write(struct.pack('>I', 0x7fff0000))   # block 1: far away
+PY
+sum=$(md5sum < p.vhd)
+set +e
+"$EMU_IMG" convert -n -f raw -O vpc src.raw p.vhd > /dev/null 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] || { cat err.txt; fail "vpc: writing exited $rc"; }
+grep -q "p.vhd'.*past the end of the file" err.txt || { cat err.txt; fail "vpc: no message"; }
+[ "$(md5sum < p.vhd)" = "$sum" ] || fail "vpc: the image changed"
+# still readable, as far as it goes
+"$EMU_IMG" convert -f vpc -O raw p.vhd p.raw
+qemu-io -f raw -r -c "read -P 0x55 0 4k" p.raw > /dev/null || fail "vpc: block 0 reads wrong"
+echo "qcow2, vmdk and vpc: damaged images kept their data and metadata"
