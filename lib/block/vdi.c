@@ -27,6 +27,7 @@ struct vdi {
     uint32_t image_type;
     uint32_t offset_bmap, offset_data;
     uint32_t blocks, allocated;
+    bool end_checked;        /* allocated is past every block in use */
     uint32_t *bmap;          /* host-endian */
     uint8_t header[512];
 };
@@ -202,7 +203,22 @@ static int vdi_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct 
                 break;
             }
             iov_to_buf(iov, iovcnt, done, blk + pos % VDI_BLOCK_SIZE, n);
+            if (!s->end_checked) {
+                /* A damaged header can count fewer blocks than the map
+                 * uses: a new block there would overwrite one in use.
+                 * New blocks go behind every block the map points to. */
+                for (uint32_t i = 0; i < s->blocks; i++)
+                    if (vdi_allocated(s->bmap[i]) && s->bmap[i] < s->blocks &&
+                        s->bmap[i] >= s->allocated)
+                        s->allocated = s->bmap[i] + 1;
+                s->end_checked = true;
+            }
             uint32_t idx = s->allocated;
+            if (idx >= s->blocks) {
+                free(blk);
+                r = -EIO;       /* only a damaged map uses every block */
+                break;
+            }
             r = blk_pwrite(bs->file, s->offset_data + (uint64_t)idx * VDI_BLOCK_SIZE,
                            VDI_BLOCK_SIZE, blk);
             free(blk);

@@ -3,7 +3,9 @@
 # damage: no data write lands on a qcow2 table (the image is marked
 # corrupt instead, as qemu does, and `emu-img check -r all` brings it
 # back), no new VMDK grain overlaps one that reaches past a truncated end,
-# no VHD block is placed behind a table entry that points past the end.
+# no new VDI block overwrites one the map uses but the header does not
+# count, no VHD block is placed behind a table entry that points past the
+# end.
 # The write fails with a message naming the file; what was there stays.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
@@ -75,6 +77,24 @@ grep -q "t.vmdk'.*grain at byte.*reaches past the end of the file" nbd.err ||
 qemu-img compare -f raw -F vmdk src.raw t.vmdk > /dev/null || fail "vmdk: data after a full rewrite"
 qemu-img check t.vmdk > /dev/null || fail "vmdk: qemu-img check after a full rewrite"
 
+# --- VDI: the header counts fewer blocks than the map uses -----------------
+qemu-img create -q -f vdi b.vdi 4M
+qemu-io -f vdi -c "write -P 0x11 0 64k" -c "write -P 0x22 1M 64k" b.vdi > /dev/null
+python3 -c "
+f = open('b.vdi', 'r+b'); f.seek(0x184); f.write((1).to_bytes(4, 'little'))"
+"$EMU_NBD" -t -f vdi -k "$T/b.sock" b.vdi 2> nbd.err &
+nbd_pid=$!
+nbd_wait_socket "$T/b.sock"
+qemu-io -f raw -c "write -P 0x33 2M 64k" "nbd+unix:///?socket=$T/b.sock" > /dev/null
+kill $nbd_pid
+wait $nbd_pid || true
+set +e
+qemu-io -f vdi -r -c "read -P 0x11 0 64k" -c "read -P 0x22 1M 64k" -c "read -P 0x33 2M 64k" \
+    b.vdi > io.txt 2>&1
+set -e
+grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "vdi: a new block overwrote one in use"; }
+[ "$(grep -c "read 65536/65536" io.txt)" = 3 ] || { cat io.txt; fail "vdi: reads failed"; }
+
 # --- VHD: a block table entry points past the end --------------------------
 qemu-img create -q -f vpc p.vhd 8M
 qemu-io -f vpc -c "write -P 0x55 0 4k" p.vhd > /dev/null
@@ -96,4 +116,4 @@ grep -q "p.vhd'.*past the end of the file" err.txt || { cat err.txt; fail "vpc: 
 # still readable, as far as it goes
 "$EMU_IMG" convert -f vpc -O raw p.vhd p.raw
 qemu-io -f raw -r -c "read -P 0x55 0 4k" p.raw > /dev/null || fail "vpc: block 0 reads wrong"
-echo "qcow2, vmdk and vpc: damaged images kept their data and metadata"
+echo "qcow2, vmdk, vdi and vpc: damaged images kept their data and metadata"
