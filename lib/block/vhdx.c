@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include "i18n.h"
+#include "msg.h"
 #include "vhdx.h"
 #include "anon.h"
 
@@ -395,6 +396,30 @@ static int vhdx_begin_write(struct blk *bs)
     return r;
 }
 
+/* Before the first new block of a session: does every payload block lie
+ * inside the file?  In a truncated copy one reaches past the end, and a
+ * block appended at the end would overlap it: a write to either would
+ * change the other.  Such an image is read, and rewritten in place, but
+ * gets no new blocks (convert it instead). */
+static int vhdx_check_end(struct blk *bs)
+{
+    struct vhdx *s = bs->opaque;
+    uint64_t fsize = bs->file->size;
+    for (uint64_t b = 0; !s->end_checked && b < s->data_blocks; b++) {
+        uint64_t e = s->bat[b + b / s->chunk_ratio], base = (e >> 20) * MiB;
+        if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT &&
+            (base > fsize || s->block_size > fsize - base)) {
+            msg_warn(_("'%s': block %" PRIu64 " reaches past the end of the file (%" PRIu64
+                       " bytes; truncated image?): no new blocks can be added"),
+                     bs->filename, b, fsize);
+            s->end_checked = -1;
+        }
+    }
+    if (!s->end_checked)
+        s->end_checked = 1;
+    return s->end_checked > 0 ? 0 : -EIO;
+}
+
 static int vhdx_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                         int iovcnt)
 {
@@ -412,6 +437,8 @@ static int vhdx_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
             r = blk_pwritev(bs->file, host, n, sub, k);
         } else if (r == 0) {
             /* a new block at the end: data first, then its BAT entry */
+            if ((r = vhdx_check_end(bs)) < 0)
+                break;
             uint8_t *blk = calloc(1, s->block_size);
             if (!blk) {
                 r = -ENOMEM;

@@ -1,12 +1,12 @@
 #!/bin/sh
 # img-damaged-write.sh - writing into damaged images must not spread the
-# damage: no data write lands on a qcow2 table (the image is marked
+# damage.  No data write lands on a qcow2 table (the image is marked
 # corrupt instead, as qemu does, and `emu-img check -r all` brings it
-# back), no new VMDK grain overlaps one that reaches past a truncated end,
-# no new VDI block overwrites one the map uses but the header does not
-# count, no VHD block is placed behind a table entry that points past the
-# end.
-# The write fails with a message naming the file; what was there stays.
+# back); no new VMDK grain or VHDX block overlaps one that reaches past a
+# truncated end; no new VDI block overwrites one that the map uses but the
+# header does not count; no VHD block is placed behind a table entry that
+# points past the end.  A refused write fails with a message naming the
+# file, and what was there stays.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
 need qemu-img qemu-io python3
@@ -77,6 +77,25 @@ grep -q "t.vmdk'.*grain at byte.*reaches past the end of the file" nbd.err ||
 qemu-img compare -f raw -F vmdk src.raw t.vmdk > /dev/null || fail "vmdk: data after a full rewrite"
 qemu-img check t.vmdk > /dev/null || fail "vmdk: qemu-img check after a full rewrite"
 
+# --- VHDX: the same, with a payload block cut short --------------------------
+qemu-img create -q -f vhdx -o block_size=1M h.vhdx 8M
+qemu-io -f vhdx -c "write -P 0x44 0 1M" h.vhdx > /dev/null
+truncate -s $(($(stat -c %s h.vhdx) - 524288)) h.vhdx
+"$EMU_NBD" -t -f vhdx -k "$T/h.sock" h.vhdx 2> nbd.err &
+nbd_pid=$!
+nbd_wait_socket "$T/h.sock"
+set +e
+qemu-io -f raw -c "write -P 0x55 0 8k" -c "write -P 0x66 1M 8k" -c "read -P 0x55 0 8k" \
+    "nbd+unix:///?socket=$T/h.sock" > io.txt 2>&1
+set -e
+kill $nbd_pid
+wait $nbd_pid || true
+grep -q "write failed" io.txt || { cat io.txt; fail "vhdx: a new block behind a cut block was written"; }
+grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "vhdx: a new block overwrote block 0"; }
+grep -q "read 8192/8192" io.txt || { cat io.txt; fail "vhdx: block 0 does not read back"; }
+grep -q "h.vhdx'.*block 0 reaches past the end of the file" nbd.err ||
+    { cat nbd.err; fail "vhdx: no message naming the image"; }
+
 # --- VDI: the header counts fewer blocks than the map uses -----------------
 qemu-img create -q -f vdi b.vdi 4M
 qemu-io -f vdi -c "write -P 0x11 0 64k" -c "write -P 0x22 1M 64k" b.vdi > /dev/null
@@ -116,4 +135,4 @@ grep -q "p.vhd'.*past the end of the file" err.txt || { cat err.txt; fail "vpc: 
 # still readable, as far as it goes
 "$EMU_IMG" convert -f vpc -O raw p.vhd p.raw
 qemu-io -f raw -r -c "read -P 0x55 0 4k" p.raw > /dev/null || fail "vpc: block 0 reads wrong"
-echo "qcow2, vmdk, vdi and vpc: damaged images kept their data and metadata"
+echo "qcow2, vmdk, vhdx, vdi and vpc: damaged images kept their data and metadata"
