@@ -77,7 +77,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "fuzz-replay: cannot open %s\n", argv[a]);
             return 1;
         }
-        static uint8_t seed[1 << 20], work[1 << 20];
+        /* VHDX images are 4 MiB at least */
+        static uint8_t seed[8 << 20], work[8 << 20];
         size_t n = fread(seed, 1, sizeof(seed), fp);
         fclose(fp);
         LLVMFuzzerTestOneInput(seed, n);
