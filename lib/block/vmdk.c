@@ -527,67 +527,98 @@ static int64_t vmdk_allocated_size(struct blk *bs)
     return total;
 }
 
-/* Before the first new grain of a session: is every grain and grain table
- * the directories point to inside the file?  A truncated or damaged image
- * points past its end, and a grain appended at the end would then overlap
- * one of those: a write to either would change the other.  Such an image
- * can still be read, and rewritten in place, but gets no new grains
- * (convert it to a new image instead).  Done once, at the first
- * allocation, so that reads and rewrites in place never pay for it.  A
- * compressed grain counts as one sector: those are never rewritten in
- * place, so an overlap cannot reach a new grain through them. */
-static int vmdk_find_end(struct vmdk_extent *e, struct blk *file)
+/* Visit every grain table the directories point to and every grain their
+ * entries point to, telling FN whether each lies inside the file (a table
+ * outside is not read: its grains are unknown).  A compressed grain counts
+ * as one sector.  FN returns non-zero to stop; so does a read error
+ * (negative). */
+struct vmdk_walk {
+    bool table;              /* a grain table, else a grain */
+    uint64_t at;             /* its byte offset in the file */
+    uint64_t gi;             /* grains: the grain's index in the extent */
+    bool inside;
+};
+
+static int vmdk_walk(struct vmdk_extent *e, struct blk *file,
+                     int (*fn)(void *opaque, const struct vmdk_walk *w), void *opaque)
 {
-    if (e->no_alloc)
-        return -EIO;            /* said once */
     uint64_t gt_bytes = (uint64_t)e->gtes * 4, fsize = file->size;
     uint64_t glen = e->compressed ? 512 : e->grain;
     uint8_t *gt = malloc(gt_bytes);
     if (!gt)
         return -ENOMEM;
-    bool bad = false, bad_table = false;
-    uint64_t bad_at = 0;
-    for (int copy = 0; copy < 2 && !bad; copy++) {
+    int r = 0;
+    for (int copy = 0; copy < 2 && !r; copy++) {
         const uint32_t *dir = copy ? e->rgd : e->gd;
-        for (uint32_t i = 0; dir && i < e->gd_entries && !bad; i++) {
-            uint64_t gto = (uint64_t)dir[i] * 512;
-            if (!gto)
+        for (uint32_t i = 0; dir && i < e->gd_entries && !r; i++) {
+            struct vmdk_walk w = { .table = true, .at = (uint64_t)dir[i] * 512 };
+            if (!w.at)
                 continue;
-            if (gto > fsize || gt_bytes > fsize - gto) {
-                bad = bad_table = true, bad_at = gto;
-                break;
-            }
-            if (copy)
-                continue;       /* the redundant tables point where these do */
-            int r = blk_pread(file, gto, gt_bytes, gt);
-            if (r < 0) {
-                free(gt);
-                return r;
-            }
-            for (uint32_t k = 0; k < e->gtes; k++) {
-                uint64_t g = (uint64_t)le32(gt + (size_t)k * 4) * 512;
-                if (g > 512 && (g > fsize || glen > fsize - g)) {
-                    bad = true, bad_at = g;
-                    break;
-                }
+            w.inside = w.at <= fsize && gt_bytes <= fsize - w.at;
+            r = fn(opaque, &w);
+            /* the redundant tables point where the main ones do */
+            if (r || copy || !w.inside)
+                continue;
+            r = blk_pread(file, w.at, gt_bytes, gt);
+            w.table = false;
+            for (uint32_t k = 0; !r && k < e->gtes; k++) {
+                w.at = (uint64_t)le32(gt + (size_t)k * 4) * 512;
+                if (w.at <= 512)
+                    continue;   /* unallocated or a zero grain */
+                w.gi = (uint64_t)i * e->gtes + k;
+                w.inside = w.at <= fsize && glen <= fsize - w.at;
+                r = fn(opaque, &w);
             }
         }
     }
     free(gt);
-    if (bad) {
-        if (bad_table)
+    return r;
+}
+
+struct vmdk_first_out {
+    struct vmdk_walk bad;
+    bool found;
+};
+
+static int vmdk_first_outside(void *opaque, const struct vmdk_walk *w)
+{
+    struct vmdk_first_out *o = opaque;
+    if (w->inside)
+        return 0;
+    o->bad = *w;
+    o->found = true;
+    return 1;
+}
+
+/* Before the first new grain of a session: is every grain and grain table
+ * the directories point to inside the file?  In a truncated copy one
+ * reaches past the end, and a grain appended at the end would overlap it:
+ * a write to either would change the other.  Such an image is read, and
+ * rewritten in place, but gets no new grains (convert it instead, or
+ * rewrite the cut grains whole).  Done once, at the first allocation, so
+ * that reads and rewrites in place never pay for it. */
+static int vmdk_find_end(struct vmdk_extent *e, struct blk *file)
+{
+    if (e->no_alloc)
+        return -EIO;            /* said once */
+    struct vmdk_first_out o = { .found = false };
+    int r = vmdk_walk(e, file, vmdk_first_outside, &o);
+    if (r < 0)
+        return r;
+    if (o.found) {
+        if (o.bad.table)
             msg_warn(_("'%s': a grain table at byte %" PRIu64 " reaches past the end of the "
                        "file (%" PRIu64 " bytes; truncated image?): no new grains can be added"),
-                     file->filename, bad_at, fsize);
+                     file->filename, o.bad.at, file->size);
         else
             msg_warn(_("'%s': a grain at byte %" PRIu64 " reaches past the end of the file "
                        "(%" PRIu64 " bytes; truncated image?): no new grains can be added"),
-                     file->filename, bad_at, fsize);
+                     file->filename, o.bad.at, file->size);
         e->no_alloc = true;
         return -EIO;
     }
     /* rewrites in place may have grown the file since it was opened */
-    e->next = MAX(e->next, ALIGN_UP(fsize, (uint64_t)512));
+    e->next = MAX(e->next, ALIGN_UP(file->size, (uint64_t)512));
     e->next_known = true;
     return 0;
 }
@@ -863,6 +894,52 @@ static int vmdk_flush(struct blk *bs)
     return k < 0 ? k : r;
 }
 
+struct vmdk_check_ctx {
+    struct blk_check *res;
+    const struct vmdk_extent *e;
+    int ext;
+};
+
+static int vmdk_check_one(void *opaque, const struct vmdk_walk *w)
+{
+    struct vmdk_check_ctx *c = opaque;
+    if (w->inside)
+        return 0;
+    if (c->res->report) {
+        if (w->table)
+            fprintf(c->res->report, "ERROR: extent %d: grain table at offset %" PRIu64
+                    " lies outside the file\n", c->ext, w->at);
+        else
+            fprintf(c->res->report, "ERROR: extent %d: grain for sector %" PRIu64
+                    " at offset %" PRIu64 " lies past the end of the file\n", c->ext,
+                    w->gi * (c->e->grain / 512), w->at);
+    }
+    c->res->corruptions++;
+    return 0;
+}
+
+/* What qemu-img check looks at in a VMDK: every grain table and grain the
+ * sparse extents point to lies inside its file (a grain cut short by the
+ * end counts too).  Nothing is repaired, and as with qemu-img there are
+ * no cluster statistics. */
+static int vmdk_check(struct blk *bs, struct blk_check *res, int fix, struct error **errp)
+{
+    struct vmdk *s = bs->opaque;
+    (void)fix;
+    for (int i = 0; i < s->next; i++) {
+        struct vmdk_extent *e = &s->ext[i];
+        if (e->flat)
+            continue;
+        struct vmdk_check_ctx c = { .res = res, .e = e, .ext = i };
+        int r = vmdk_walk(e, e->file ? e->file : bs->file, vmdk_check_one, &c);
+        if (r < 0) {
+            res->check_errors++;
+            return err_set_errno(errp, -r, _("cannot read '%s'"), bs->filename);
+        }
+    }
+    return 0;
+}
+
 const struct block_driver blk_drv_vmdk = {
     .name = "vmdk",
     .state_size = sizeof(struct vmdk),
@@ -877,6 +954,7 @@ const struct block_driver blk_drv_vmdk = {
     .flush = vmdk_flush,
     .block_status = vmdk_block_status,
     .get_info = vmdk_get_info,
+    .check = vmdk_check,
     .allocated_size = vmdk_allocated_size,
     .anonymize = vmdk_anonymize,
 };

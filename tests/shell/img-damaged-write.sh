@@ -57,7 +57,13 @@ qemu-img check d.qcow2 > /dev/null || fail "qcow2: qemu-img check after the rewr
 "$EMU_IMG" create -q -f vmdk t.vmdk 1M
 qemu-io -f vmdk -c "write -P 0x22 0 64k" t.vmdk > /dev/null
 size=$(stat -c %s t.vmdk)
+"$EMU_IMG" check t.vmdk > /dev/null || fail "vmdk: check fails on a sound image"
 truncate -s $((size - 40000)) t.vmdk         # grain 0 is cut short
+set +e
+"$EMU_IMG" check t.vmdk > out.txt 2> err.txt; rc=$?
+set -e
+[ "$rc" = 2 ] && grep -q "ERROR: extent 0: grain for sector 0 .* past the end" err.txt ||
+    { cat out.txt err.txt; fail "vmdk: check exit $rc on a cut grain, expected 2"; }
 "$EMU_NBD" -t -f vmdk -k "$T/t.sock" t.vmdk 2> nbd.err &
 nbd_pid=$!
 nbd_wait_socket "$T/t.sock"
