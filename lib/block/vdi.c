@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include "i18n.h"
+#include "msg.h"
 #include "block.h"
 #include "anon.h"
 
@@ -27,7 +28,7 @@ struct vdi {
     uint32_t image_type;
     uint32_t offset_bmap, offset_data;
     uint32_t blocks, allocated;
-    bool end_checked;        /* allocated is past every block in use */
+    int map_checked;         /* 0 not yet, 1 sound (vdi_check_map), -1 not */
     uint32_t *bmap;          /* host-endian */
     uint8_t header[512];
 };
@@ -176,14 +177,49 @@ static int vdi_write_bmap_entry(struct blk *bs, uint32_t i)
     return blk_pwrite(bs->file, s->offset_bmap + (uint64_t)first * 4, len, sec);
 }
 
+/* Before the first write of a session: may the map be written through?
+ * A damaged map can send two guest blocks to one data block (a write to
+ * one would change the other), and a damaged header can count fewer data
+ * blocks than the map uses (a new block would overwrite one in use).
+ * The first refuses every write, once with a warning; the second only
+ * moves new blocks behind every block in use. */
+static int vdi_check_map(struct blk *bs)
+{
+    struct vdi *s = bs->opaque;
+    if (s->map_checked)
+        return s->map_checked > 0 ? 0 : -EIO;
+    uint8_t *seen = calloc(1, s->blocks / 8 + 1);
+    if (!seen)
+        return -ENOMEM;
+    s->map_checked = 1;
+    for (uint32_t i = 0; i < s->blocks && s->map_checked > 0; i++) {
+        uint32_t e = s->bmap[i];
+        if (!vdi_allocated(e) || e >= s->blocks)
+            continue;           /* past the end: vdi_map fails those */
+        if (seen[e / 8] & (1u << (e % 8))) {
+            msg_warn(_("'%s': data block %u is used by more than one guest block; "
+                       "the image can only be read (emu-img check lists them)"),
+                     bs->filename, e);
+            s->map_checked = -1;
+        }
+        seen[e / 8] |= (uint8_t)(1u << (e % 8));
+        if (e >= s->allocated)
+            s->allocated = e + 1;
+    }
+    free(seen);
+    return s->map_checked > 0 ? 0 : -EIO;
+}
+
 static int vdi_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                        int iovcnt)
 {
     struct vdi *s = bs->opaque;
+    int r = vdi_check_map(bs);
+    if (r < 0)
+        return r;
     struct iovec *sub = malloc(sizeof(*sub) * (size_t)iovcnt);
     if (!sub)
         return -ENOMEM;
-    int r = 0;
     for (uint64_t done = 0; done < len && r >= 0;) {
         uint64_t pos = off + done;
         uint32_t bi = (uint32_t)(pos / VDI_BLOCK_SIZE);
@@ -203,16 +239,6 @@ static int vdi_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct 
                 break;
             }
             iov_to_buf(iov, iovcnt, done, blk + pos % VDI_BLOCK_SIZE, n);
-            if (!s->end_checked) {
-                /* A damaged header can count fewer blocks than the map
-                 * uses: a new block there would overwrite one in use.
-                 * New blocks go behind every block the map points to. */
-                for (uint32_t i = 0; i < s->blocks; i++)
-                    if (vdi_allocated(s->bmap[i]) && s->bmap[i] < s->blocks &&
-                        s->bmap[i] >= s->allocated)
-                        s->allocated = s->bmap[i] + 1;
-                s->end_checked = true;
-            }
             uint32_t idx = s->allocated;
             if (idx >= s->blocks) {
                 free(blk);

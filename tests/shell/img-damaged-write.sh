@@ -4,9 +4,10 @@
 # corrupt instead, as qemu does, and `emu-img check -r all` brings it
 # back); no new VMDK grain or VHDX block overlaps one that reaches past a
 # truncated end; no new VDI block overwrites one that the map uses but the
-# header does not count; no VHD block is placed behind a table entry that
-# points past the end.  A refused write fails with a message naming the
-# file, and what was there stays.
+# header does not count, and a VDI map sharing a block takes no writes; no
+# VHD block is placed behind a table entry that points past the end.  A
+# refused write fails with a message naming the file, and what was there
+# stays.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
 need qemu-img qemu-io python3
@@ -119,6 +120,21 @@ qemu-io -f vdi -r -c "read -P 0x11 0 64k" -c "read -P 0x22 1M 64k" -c "read -P 0
 set -e
 grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "vdi: a new block overwrote one in use"; }
 [ "$(grep -c "read 65536/65536" io.txt)" = 3 ] || { cat io.txt; fail "vdi: reads failed"; }
+
+# --- VDI: two guest blocks share a data block: no writes at all ------------
+qemu-img create -q -f vdi s.vdi 4M
+qemu-io -f vdi -c "write -P 0x11 0 64k" -c "write -P 0x22 1M 64k" s.vdi > /dev/null
+python3 -c "
+import struct
+f = open('s.vdi', 'r+b'); f.seek(0x154); bmap = struct.unpack('<I', f.read(4))[0]
+f.seek(bmap); e0 = f.read(4); f.seek(bmap + 4); f.write(e0)"
+sum=$(md5sum < s.vdi)
+set +e
+"$EMU_IMG" convert -n -f raw -O vdi src.raw s.vdi > /dev/null 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] || { cat err.txt; fail "vdi: writing through a shared block exited $rc"; }
+grep -q "s.vdi'.*used by more than one guest block" err.txt || { cat err.txt; fail "vdi: no message"; }
+[ "$(md5sum < s.vdi)" = "$sum" ] || fail "vdi: the image with a shared block changed"
 
 # --- VHD: a block table entry points past the end --------------------------
 qemu-img create -q -f vpc p.vhd 8M
