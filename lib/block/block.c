@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -728,4 +729,19 @@ int blk_aio_job(struct blk *bs, blk_job_fn *fn, void *arg, blk_aio_cb *cb, void 
     *a = (struct blk_aio){ .bs = bs, .kind = 2, .fn = fn, .arg = arg, .cb = cb,
                            .opaque = opaque };
     return blk_aio_submit(a, errp);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+uint64_t blk_find_overlap(uint64_t *starts, size_t n, uint64_t len)
+{
+    qsort(starts, n, sizeof(*starts), cmp_u64);
+    for (size_t i = 1; i < n; i++)
+        if (starts[i] - starts[i - 1] < len)
+            return starts[i];
+    return UINT64_MAX;
 }

@@ -315,6 +315,11 @@ int64_t blk_allocated_size(struct blk *bs);
 uint64_t blk_cluster_size(struct blk *bs);
 /* Whether the node has a cluster granularity that compressed writes need. */
 int blk_chain_length(struct blk *bs);
+/* Formats' table checks: do two of the N areas [start, start + LEN) of a
+ * file overlap (two table entries sending guest data to one place, in a
+ * damaged image)?  Sorts STARTS; returns the start of the later area of
+ * the first such pair, or UINT64_MAX. */
+uint64_t blk_find_overlap(uint64_t *starts, size_t n, uint64_t len);
 
 /* Asynchronous requests through the node's pool; CB runs in the loop. */
 typedef void blk_aio_cb(void *opaque, int ret);

@@ -396,16 +396,49 @@ static int vhdx_begin_write(struct blk *bs)
     return r;
 }
 
+/* Before the first write of a session: may the block table be written
+ * through?  Two entries whose payload blocks overlap (a damaged table)
+ * mean that a write through one would change the other: nothing is
+ * written then, and a warning says so once. */
+static int vhdx_check_blocks(struct blk *bs)
+{
+    struct vhdx *s = bs->opaque;
+    if (s->blocks_checked)
+        return s->blocks_overlap ? -EIO : 0;
+    uint64_t n = 0;
+    uint64_t *at = malloc(s->data_blocks * 8 + 8);
+    if (!at)
+        return -ENOMEM;
+    for (uint64_t b = 0; b < s->data_blocks; b++) {
+        uint64_t e = s->bat[b + b / s->chunk_ratio];
+        if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT)
+            at[n++] = (e >> 20) * MiB;
+    }
+    uint64_t hit = blk_find_overlap(at, n, s->block_size);
+    free(at);
+    if (hit != UINT64_MAX) {
+        msg_warn(_("'%s': two payload blocks overlap at byte %" PRIu64
+                   "; the image can only be read"), bs->filename, hit);
+        s->blocks_overlap = true;
+    }
+    s->blocks_checked = true;
+    return s->blocks_overlap ? -EIO : 0;
+}
+
 /* Before the first new block of a session: does every payload block lie
  * inside the file?  In a truncated copy one reaches past the end, and a
  * block appended at the end would overlap it: a write to either would
  * change the other.  Such an image is read, and rewritten in place, but
- * gets no new blocks (convert it instead). */
+ * gets no new blocks while a block is cut short (rewriting it whole, as
+ * a full convert does, heals the image). */
 static int vhdx_check_end(struct blk *bs)
 {
     struct vhdx *s = bs->opaque;
+    if (s->end_checked)
+        return s->end_checked > 0 ? 0 : -EIO;
     uint64_t fsize = bs->file->size;
-    for (uint64_t b = 0; !s->end_checked && b < s->data_blocks; b++) {
+    s->end_checked = 1;
+    for (uint64_t b = 0; s->end_checked > 0 && b < s->data_blocks; b++) {
         uint64_t e = s->bat[b + b / s->chunk_ratio], base = (e >> 20) * MiB;
         if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT &&
             (base > fsize || s->block_size > fsize - base)) {
@@ -415,8 +448,6 @@ static int vhdx_check_end(struct blk *bs)
             s->end_checked = -1;
         }
     }
-    if (!s->end_checked)
-        s->end_checked = 1;
     return s->end_checked > 0 ? 0 : -EIO;
 }
 
@@ -424,7 +455,9 @@ static int vhdx_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct
                         int iovcnt)
 {
     struct vhdx *s = bs->opaque;
-    int r = vhdx_begin_write(bs);
+    int r = vhdx_check_blocks(bs);
+    if (r >= 0)
+        r = vhdx_begin_write(bs);
     struct iovec *sub = malloc(sizeof(*sub) * (size_t)iovcnt);
     if (!sub)
         return -ENOMEM;

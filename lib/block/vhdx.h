@@ -26,6 +26,8 @@ struct vhdx {
     uint32_t block_size, lss, pss, chunk_ratio;
     uint64_t size, data_blocks, bat_entries;
     bool leave_allocated, has_parent, write_started;
+    bool blocks_checked;      /* vhdx_check_blocks ran: */
+    bool blocks_overlap;      /* ... no writes at all */
     int end_checked;          /* 0 not yet, 1 blocks inside the file, -1 not */
     uint64_t *bat;            /* host-endian */
 };

@@ -131,6 +131,29 @@ static int vpc_open(struct blk *bs, int flags, struct error **errp)
                        _("'%s': VHD block table points past the end of the file "
                          "(truncated image?); it can only be opened read-only"), fn);
     }
+    /* Two entries sending guest blocks to overlapping places: a write
+     * through one would change the other.  Read-only too. */
+    if (flags & BLK_O_RDWR) {
+        uint64_t *at = malloc((size_t)s->bat_entries * 8 + 8), hit;
+        size_t n = 0;
+        if (!at) {
+            free(s->bat);
+            s->bat = NULL;
+            return err_set(errp, ENOMEM, _("out of memory"));
+        }
+        for (uint32_t i = 0; i < s->bat_entries; i++)
+            if (s->bat[i] != VPC_UNALLOCATED)
+                at[n++] = (uint64_t)s->bat[i] * 512;
+        hit = blk_find_overlap(at, n, (uint64_t)s->bitmap_size + s->block_size);
+        free(at);
+        if (hit != UINT64_MAX) {
+            free(s->bat);
+            s->bat = NULL;
+            return err_set(errp, EINVAL,
+                           _("'%s': two VHD blocks overlap at byte %" PRIu64
+                             "; it can only be opened read-only"), fn, hit);
+        }
+    }
     s->free_offset = MAX(end, fsize >= 512 ? fsize - 512 : 0);
     return 0;
 }

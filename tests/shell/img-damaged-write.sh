@@ -4,10 +4,10 @@
 # corrupt instead, as qemu does, and `emu-img check -r all` brings it
 # back); no new VMDK grain or VHDX block overlaps one that reaches past a
 # truncated end; no new VDI block overwrites one that the map uses but the
-# header does not count, and a VDI map sharing a block takes no writes; no
-# VHD block is placed behind a table entry that points past the end.  A
-# refused write fails with a message naming the file, and what was there
-# stays.
+# header does not count; VDI, VHDX and VHD tables that send two guest
+# blocks to one place take no writes; no VHD block is placed behind a
+# table entry that points past the end.  A refused write fails with a
+# message naming the file, and what was there stays.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/shell/nbd-common.sh"
 need qemu-img qemu-io python3
@@ -103,6 +103,26 @@ grep -q "read 8192/8192" io.txt || { cat io.txt; fail "vhdx: block 0 does not re
 grep -q "h.vhdx'.*block 0 reaches past the end of the file" nbd.err ||
     { cat nbd.err; fail "vhdx: no message naming the image"; }
 
+# --- VHDX: two table entries send guest blocks to one payload block --------
+qemu-img create -q -f vhdx -o block_size=1M hv.vhdx 8M
+qemu-io -f vhdx -c "write -P 0x44 0 1M" -c "write -P 0x45 1M 1M" hv.vhdx > /dev/null
+python3 - <<'PY'
+import struct
+f = open('hv.vhdx', 'r+b')
+f.seek(192 * 1024); rt = f.read(64 * 1024)
+for i in range(struct.unpack('<I', rt[8:12])[0]):
+    guid, off = rt[16 + 32 * i:32 + 32 * i], struct.unpack('<Q', rt[32 + 32 * i:40 + 32 * i])[0]
+    if guid[:4] == bytes.fromhex('6677c22d'):          # the BAT region
+        f.seek(off); e0 = f.read(8); f.seek(off + 8); f.write(e0)
+PY
+sum=$(md5sum < hv.vhdx)
+set +e
+"$EMU_IMG" convert -n -f raw -O vhdx src.raw hv.vhdx > /dev/null 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] || { cat err.txt; fail "vhdx: writing through shared blocks exited $rc"; }
+grep -q "hv.vhdx'.*two payload blocks overlap" err.txt || { cat err.txt; fail "vhdx: no message"; }
+[ "$(md5sum < hv.vhdx)" = "$sum" ] || fail "vhdx: the image with shared blocks changed"
+
 # --- VDI: the header counts fewer blocks than the map uses -----------------
 qemu-img create -q -f vdi b.vdi 4M
 qemu-io -f vdi -c "write -P 0x11 0 64k" -c "write -P 0x22 1M 64k" b.vdi > /dev/null
@@ -154,6 +174,24 @@ set -e
 [ "$rc" = 1 ] || { cat err.txt; fail "vpc: writing exited $rc"; }
 grep -q "p.vhd'.*past the end of the file" err.txt || { cat err.txt; fail "vpc: no message"; }
 [ "$(md5sum < p.vhd)" = "$sum" ] || fail "vpc: the image changed"
+# two entries for one block: read-only as well
+qemu-img create -q -f vpc pv.vhd 8M
+qemu-io -f vpc -c "write -P 0x55 0 4k" -c "write -P 0x56 2M 4k" pv.vhd > /dev/null
+python3 - <<'PY'
+import struct
+f = open('pv.vhd', 'r+b')
+f.seek(0); foot = f.read(512)
+dyn = struct.unpack('>Q', foot[16:24])[0]
+f.seek(dyn + 16); bat = struct.unpack('>Q', f.read(8))[0]
+f.seek(bat); e0 = f.read(4); f.seek(bat + 4); f.write(e0)
+PY
+sum=$(md5sum < pv.vhd)
+set +e
+"$EMU_IMG" convert -n -f raw -O vpc src.raw pv.vhd > /dev/null 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "pv.vhd'.*two VHD blocks overlap" err.txt ||
+    { cat err.txt; fail "vpc: shared block: exit $rc"; }
+[ "$(md5sum < pv.vhd)" = "$sum" ] || fail "vpc: the image with a shared block changed"
 # still readable, as far as it goes
 "$EMU_IMG" convert -f vpc -O raw p.vhd p.raw
 qemu-io -f raw -r -c "read -P 0x55 0 4k" p.raw > /dev/null || fail "vpc: block 0 reads wrong"
