@@ -405,8 +405,10 @@ static int vhdx_check_blocks(struct blk *bs)
     struct vhdx *s = bs->opaque;
     if (s->blocks_checked)
         return s->blocks_overlap ? -EIO : 0;
-    uint64_t n = 0;
-    uint64_t *at = malloc(s->data_blocks * 8 + 8);
+    uint64_t n = 0, present = 0;
+    for (uint64_t b = 0; b < s->data_blocks; b++)
+        present += (s->bat[b + b / s->chunk_ratio] & 7) == VHDX_PAYLOAD_FULLY_PRESENT;
+    uint64_t *at = malloc(present * 8 + 8);    /* the file holds them all */
     if (!at)
         return -ENOMEM;
     for (uint64_t b = 0; b < s->data_blocks; b++) {

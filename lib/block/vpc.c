@@ -134,8 +134,10 @@ static int vpc_open(struct blk *bs, int flags, struct error **errp)
     /* Two entries sending guest blocks to overlapping places: a write
      * through one would change the other.  Read-only too. */
     if (flags & BLK_O_RDWR) {
-        uint64_t *at = malloc((size_t)s->bat_entries * 8 + 8), hit;
-        size_t n = 0;
+        size_t n = 0, used = 0;
+        for (uint32_t i = 0; i < s->bat_entries; i++)
+            used += s->bat[i] != VPC_UNALLOCATED;
+        uint64_t *at = malloc(used * 8 + 8), hit;     /* the file holds them all */
         if (!at) {
             free(s->bat);
             s->bat = NULL;
