@@ -51,6 +51,8 @@ struct vmdk_extent {
     uint64_t next;           /* writes: next free byte in the extent file */
     bool next_known;         /* every grain lies before next (vmdk_find_end) */
     bool no_alloc;           /* ... or some do not: no new grains */
+    bool aliases_checked;    /* vmdk_check_aliases ran: */
+    bool aliased;            /* ... two entries share a grain: no writes */
     bool gd_at_end;          /* stream footer layout: not writable */
     bool dirty;              /* compressed: grains appended, EOS due */
     uint8_t *pend;           /* compressed: the grain being filled */
@@ -623,6 +625,60 @@ static int vmdk_find_end(struct vmdk_extent *e, struct blk *file)
     return 0;
 }
 
+struct vmdk_grains {
+    uint64_t *at;
+    size_t n, cap;
+};
+
+static int vmdk_collect(void *opaque, const struct vmdk_walk *w)
+{
+    struct vmdk_grains *g = opaque;
+    if (w->table)
+        return 0;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 1024;
+        uint64_t *n = realloc(g->at, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        g->at = n;
+        g->cap = cap;
+    }
+    g->at[g->n++] = w->at;
+    return 0;
+}
+
+/* Before the first write of a session: do two grain table entries send
+ * guest data to the same place (a damaged table)?  A write through one
+ * would change the other, so the image then takes no writes, and a
+ * warning says so once.  Compressed grains are never rewritten in place,
+ * so their extents need no check. */
+static int vmdk_check_aliases(struct blk *bs)
+{
+    struct vmdk *s = bs->opaque;
+    for (int i = 0; i < s->next; i++) {
+        struct vmdk_extent *e = &s->ext[i];
+        if (e->aliases_checked || e->flat || e->compressed)
+            continue;
+        struct blk *file = e->file ? e->file : bs->file;
+        struct vmdk_grains g = { .at = NULL };
+        int r = vmdk_walk(e, file, vmdk_collect, &g);
+        uint64_t hit = r < 0 ? UINT64_MAX : blk_find_overlap(g.at, g.n, e->grain);
+        free(g.at);
+        if (r < 0)
+            return r;
+        e->aliases_checked = true;
+        if (hit != UINT64_MAX) {
+            msg_warn(_("'%s': two grain table entries point into the grain at byte %" PRIu64
+                       "; the image can only be read"), file->filename, hit);
+            e->aliased = true;
+        }
+    }
+    for (int i = 0; i < s->next; i++)
+        if (s->ext[i].aliased)
+            return -EIO;
+    return 0;
+}
+
 /* Point GT entry GTI of directory entry GDI (and its redundant copy) at
  * sector G.  A missing grain table is appended zeroed before the directory
  * entry that points to it is written. */
@@ -802,11 +858,13 @@ static int vmdk_write_compressed(struct blk *bs, struct vmdk_map *m, const struc
 static int vmdk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                         int iovcnt)
 {
+    int r = vmdk_check_aliases(bs);
+    if (r < 0)
+        return r;
     struct iovec *sub = malloc(sizeof(*sub) * (size_t)iovcnt);
     uint8_t *grain = NULL;
     if (!sub)
         return -ENOMEM;
-    int r = 0;
     for (uint64_t done = 0; done < len && r >= 0;) {
         struct vmdk_map m;
         r = vmdk_map(bs, off + done, len - done, &m);

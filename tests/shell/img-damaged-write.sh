@@ -4,8 +4,8 @@
 # corrupt instead, as qemu does, and `emu-img check -r all` brings it
 # back); no new VMDK grain or VHDX block overlaps one that reaches past a
 # truncated end; no new VDI block overwrites one that the map uses but the
-# header does not count; VDI, VHDX and VHD tables that send two guest
-# blocks to one place take no writes; no VHD block is placed behind a
+# header does not count; VMDK, VDI, VHDX and VHD tables that send two
+# guest blocks to one place take no writes; no VHD block is placed behind a
 # table entry that points past the end.  A refused write fails with a
 # message naming the file, and what was there stays.
 . "$top_srcdir/tests/lib.sh"
@@ -83,6 +83,25 @@ grep -q "t.vmdk'.*grain at byte.*reaches past the end of the file" nbd.err ||
 "$EMU_IMG" convert -n -f raw -O vmdk src.raw t.vmdk
 qemu-img compare -f raw -F vmdk src.raw t.vmdk > /dev/null || fail "vmdk: data after a full rewrite"
 qemu-img check t.vmdk > /dev/null || fail "vmdk: qemu-img check after a full rewrite"
+
+# two table entries for one grain: no writes at all
+"$EMU_IMG" create -q -f vmdk a.vmdk 1M
+qemu-io -f vmdk -c "write -P 0x22 0 64k" -c "write -P 0x23 64k 64k" a.vmdk > /dev/null
+python3 - <<'PY'
+import struct
+f = open('a.vmdk', 'r+b')
+for field in (48, 56):                   # redundant and main directory
+    f.seek(field); gd = struct.unpack('<Q', f.read(8))[0]
+    f.seek(gd * 512); gt = struct.unpack('<I', f.read(4))[0]
+    f.seek(gt * 512); e0 = f.read(4); f.write(e0)   # entry 1 = entry 0
+PY
+sum=$(md5sum < a.vmdk)
+set +e
+"$EMU_IMG" convert -n -f raw -O vmdk src.raw a.vmdk > /dev/null 2> err.txt; rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "a.vmdk'.*two grain table entries point into the grain" err.txt ||
+    { cat err.txt; fail "vmdk: shared grain: exit $rc"; }
+[ "$(md5sum < a.vmdk)" = "$sum" ] || fail "vmdk: the image with a shared grain changed"
 
 # --- VHDX: the same, with a payload block cut short --------------------------
 qemu-img create -q -f vhdx -o block_size=1M h.vhdx 8M
