@@ -739,6 +739,8 @@ static int cmp_u64(const void *a, const void *b)
 
 uint64_t blk_find_overlap(uint64_t *starts, size_t n, uint64_t len)
 {
+    if (n < 2)
+        return UINT64_MAX;      /* (and qsort must not see a NULL array) */
     qsort(starts, n, sizeof(*starts), cmp_u64);
     for (size_t i = 1; i < n; i++)
         if (starts[i] - starts[i - 1] < len)
