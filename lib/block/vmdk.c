@@ -49,10 +49,15 @@ struct vmdk_extent {
     uint32_t *rgd;           /* redundant directory, NULL if none */
     uint64_t gd_off, rgd_off;  /* sectors */
     uint64_t next;           /* writes: next free byte in the extent file */
+    /* what the tables point to, walked once before the first write of a
+     * session (vmdk_scan_extent) */
+    bool scanned;
+    bool aliased;            /* two entries share a grain: no writes */
+    uint64_t far_end;        /* end of the farthest grain or table */
+    uint64_t far_at;         /* ... its start, */
+    bool far_table;          /* ... and whether it is a table */
     bool next_known;         /* every grain lies before next (vmdk_find_end) */
     bool no_alloc;           /* ... or some do not: no new grains */
-    bool aliases_checked;    /* vmdk_check_aliases ran: */
-    bool aliased;            /* ... two entries share a grain: no writes */
     bool gd_at_end;          /* stream footer layout: not writable */
     bool dirty;              /* compressed: grains appended, EOS due */
     uint8_t *pend;           /* compressed: the grain being filled */
@@ -537,6 +542,7 @@ static int64_t vmdk_allocated_size(struct blk *bs)
 struct vmdk_walk {
     bool table;              /* a grain table, else a grain */
     uint64_t at;             /* its byte offset in the file */
+    uint64_t len;            /* its length (a compressed grain: one sector) */
     uint64_t gi;             /* grains: the grain's index in the extent */
     bool inside;
 };
@@ -553,7 +559,8 @@ static int vmdk_walk(struct vmdk_extent *e, struct blk *file,
     for (int copy = 0; copy < 2 && !r; copy++) {
         const uint32_t *dir = copy ? e->rgd : e->gd;
         for (uint32_t i = 0; dir && i < e->gd_entries && !r; i++) {
-            struct vmdk_walk w = { .table = true, .at = (uint64_t)dir[i] * 512 };
+            struct vmdk_walk w = { .table = true, .at = (uint64_t)dir[i] * 512,
+                                   .len = gt_bytes };
             if (!w.at)
                 continue;
             w.inside = w.at <= fsize && gt_bytes <= fsize - w.at;
@@ -563,6 +570,7 @@ static int vmdk_walk(struct vmdk_extent *e, struct blk *file,
                 continue;
             r = blk_pread(file, w.at, gt_bytes, gt);
             w.table = false;
+            w.len = glen;
             for (uint32_t k = 0; !r && k < e->gtes; k++) {
                 w.at = (uint64_t)le32(gt + (size_t)k * 4) * 512;
                 if (w.at <= 512)
@@ -577,105 +585,99 @@ static int vmdk_walk(struct vmdk_extent *e, struct blk *file,
     return r;
 }
 
-struct vmdk_first_out {
-    struct vmdk_walk bad;
-    bool found;
+struct vmdk_scan {
+    struct vmdk_extent *e;
+    uint64_t *at;            /* grains, for the overlap search */
+    size_t n, cap;
 };
 
-static int vmdk_first_outside(void *opaque, const struct vmdk_walk *w)
+static int vmdk_scan_one(void *opaque, const struct vmdk_walk *w)
 {
-    struct vmdk_first_out *o = opaque;
-    if (w->inside)
+    struct vmdk_scan *c = opaque;
+    struct vmdk_extent *e = c->e;
+    if (w->at + w->len > e->far_end) {
+        e->far_end = w->at + w->len;
+        e->far_at = w->at;
+        e->far_table = w->table;
+    }
+    /* compressed grains are never rewritten in place: sharing is harmless */
+    if (w->table || e->compressed)
         return 0;
-    o->bad = *w;
-    o->found = true;
-    return 1;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 1024;
+        uint64_t *n = realloc(c->at, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->at = n;
+        c->cap = cap;
+    }
+    c->at[c->n++] = w->at;
+    return 0;
 }
 
-/* Before the first new grain of a session: is every grain and grain table
- * the directories point to inside the file?  In a truncated copy one
- * reaches past the end, and a grain appended at the end would overlap it:
- * a write to either would change the other.  Such an image is read, and
- * rewritten in place, but gets no new grains (convert it instead, or
- * rewrite the cut grains whole).  Done once, at the first allocation, so
- * that reads and rewrites in place never pay for it. */
+/* Before the first write of a session, walk what E's tables point to,
+ * once.  Two entries sending guest data into one grain (a damaged table)
+ * mean that a write through one would change the other: the image then
+ * takes no writes, and a warning says so once.  The farthest grain or
+ * table is kept for vmdk_find_end. */
+static int vmdk_scan_extent(struct vmdk_extent *e, struct blk *file)
+{
+    if (e->scanned)
+        return e->aliased ? -EIO : 0;
+    struct vmdk_scan c = { .e = e };
+    e->far_end = 0;
+    int r = vmdk_walk(e, file, vmdk_scan_one, &c);
+    uint64_t hit = r < 0 ? UINT64_MAX : blk_find_overlap(c.at, c.n, e->grain);
+    free(c.at);
+    if (r < 0)
+        return r;
+    e->scanned = true;
+    if (hit != UINT64_MAX) {
+        msg_warn(_("'%s': two grain table entries point into the grain at byte %" PRIu64
+                   "; the image can only be read"), file->filename, hit);
+        e->aliased = true;
+    }
+    return e->aliased ? -EIO : 0;
+}
+
+static int vmdk_scan_all(struct blk *bs)
+{
+    struct vmdk *s = bs->opaque;
+    int r = 0;
+    for (int i = 0; i < s->next && r >= 0; i++)
+        if (!s->ext[i].flat)
+            r = vmdk_scan_extent(&s->ext[i], s->ext[i].file ? s->ext[i].file : bs->file);
+    return r;
+}
+
+/* Before the first new grain of a session: does every grain and grain
+ * table the directories point to lie inside the file?  In a truncated
+ * copy one reaches past the end, and a grain appended at the end would
+ * overlap it: a write to either would change the other.  Such an image is
+ * read, and rewritten in place, but gets no new grains (convert it
+ * instead, or rewrite the cut grains whole: the file size is taken now,
+ * after such rewrites, not when the tables were walked). */
 static int vmdk_find_end(struct vmdk_extent *e, struct blk *file)
 {
     if (e->no_alloc)
         return -EIO;            /* said once */
-    struct vmdk_first_out o = { .found = false };
-    int r = vmdk_walk(e, file, vmdk_first_outside, &o);
+    int r = vmdk_scan_extent(e, file);
     if (r < 0)
         return r;
-    if (o.found) {
-        if (o.bad.table)
+    if (e->far_end > file->size) {
+        if (e->far_table)
             msg_warn(_("'%s': a grain table at byte %" PRIu64 " reaches past the end of the "
                        "file (%" PRIu64 " bytes; truncated image?): no new grains can be added"),
-                     file->filename, o.bad.at, file->size);
+                     file->filename, e->far_at, file->size);
         else
             msg_warn(_("'%s': a grain at byte %" PRIu64 " reaches past the end of the file "
                        "(%" PRIu64 " bytes; truncated image?): no new grains can be added"),
-                     file->filename, o.bad.at, file->size);
+                     file->filename, e->far_at, file->size);
         e->no_alloc = true;
         return -EIO;
     }
-    /* rewrites in place may have grown the file since it was opened */
     e->next = MAX(e->next, ALIGN_UP(file->size, (uint64_t)512));
     e->next_known = true;
-    return 0;
-}
-
-struct vmdk_grains {
-    uint64_t *at;
-    size_t n, cap;
-};
-
-static int vmdk_collect(void *opaque, const struct vmdk_walk *w)
-{
-    struct vmdk_grains *g = opaque;
-    if (w->table)
-        return 0;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 1024;
-        uint64_t *n = realloc(g->at, cap * sizeof(*n));
-        if (!n)
-            return -ENOMEM;
-        g->at = n;
-        g->cap = cap;
-    }
-    g->at[g->n++] = w->at;
-    return 0;
-}
-
-/* Before the first write of a session: do two grain table entries send
- * guest data to the same place (a damaged table)?  A write through one
- * would change the other, so the image then takes no writes, and a
- * warning says so once.  Compressed grains are never rewritten in place,
- * so their extents need no check. */
-static int vmdk_check_aliases(struct blk *bs)
-{
-    struct vmdk *s = bs->opaque;
-    for (int i = 0; i < s->next; i++) {
-        struct vmdk_extent *e = &s->ext[i];
-        if (e->aliases_checked || e->flat || e->compressed)
-            continue;
-        struct blk *file = e->file ? e->file : bs->file;
-        struct vmdk_grains g = { .at = NULL };
-        int r = vmdk_walk(e, file, vmdk_collect, &g);
-        uint64_t hit = r < 0 ? UINT64_MAX : blk_find_overlap(g.at, g.n, e->grain);
-        free(g.at);
-        if (r < 0)
-            return r;
-        e->aliases_checked = true;
-        if (hit != UINT64_MAX) {
-            msg_warn(_("'%s': two grain table entries point into the grain at byte %" PRIu64
-                       "; the image can only be read"), file->filename, hit);
-            e->aliased = true;
-        }
-    }
-    for (int i = 0; i < s->next; i++)
-        if (s->ext[i].aliased)
-            return -EIO;
     return 0;
 }
 
@@ -858,7 +860,7 @@ static int vmdk_write_compressed(struct blk *bs, struct vmdk_map *m, const struc
 static int vmdk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                         int iovcnt)
 {
-    int r = vmdk_check_aliases(bs);
+    int r = vmdk_scan_all(bs);
     if (r < 0)
         return r;
     struct iovec *sub = malloc(sizeof(*sub) * (size_t)iovcnt);

@@ -16,6 +16,37 @@ cd "$T"
 
 head -c 1M /dev/urandom > src.raw
 
+# write_past_cut FMT FILE NEXT MSG: through emu-nbd, rewrite 8 KiB of the
+# cut block 0 in place, then write at NEXT (a new block, which must be
+# refused), then read block 0 back; the server's warning must match MSG.
+write_past_cut() {
+    "$EMU_NBD" -t -f "$1" -k "$T/cut.sock" "$2" 2> nbd.err &
+    nbd_pid=$!
+    nbd_wait_socket "$T/cut.sock"
+    set +e
+    qemu-io -f raw -c "write -P 0x33 0 8k" -c "write -P 0x44 $3 8k" -c "read -P 0x33 0 8k" \
+        "nbd+unix:///?socket=$T/cut.sock" > io.txt 2>&1
+    set -e
+    kill $nbd_pid
+    wait $nbd_pid || true
+    rm -f "$T/cut.sock"
+    grep -q "write failed" io.txt || { cat io.txt; fail "$1: a new block behind a cut one was written"; }
+    grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "$1: a new block overwrote block 0"; }
+    grep -q "read 8192/8192" io.txt || { cat io.txt; fail "$1: block 0 does not read back"; }
+    grep -q "$2'.*$4" nbd.err || { cat nbd.err; fail "$1: no message naming the image"; }
+}
+
+# refused FMT FILE MSG: convert -n into FILE fails with a message naming
+# it and matching MSG, and leaves FILE as it was.
+refused() {
+    sum=$(md5sum < "$2")
+    set +e
+    "$EMU_IMG" convert -n -f raw -O "$1" src.raw "$2" > /dev/null 2> err.txt; rc=$?
+    set -e
+    [ "$rc" = 1 ] && grep -q "$2'.*$3" err.txt || { cat err.txt; fail "$1 $2: writing exited $rc"; }
+    [ "$(md5sum < "$2")" = "$sum" ] || fail "$1 $2: the image changed"
+}
+
 # --- qcow2: an L2 entry points at the L2 table itself ----------------------
 qemu-img create -q -f qcow2 -o cluster_size=4096 d.qcow2 1M
 qemu-io -f qcow2 -c "write -P 0x11 0 4k" d.qcow2 > /dev/null
@@ -65,20 +96,7 @@ set +e
 set -e
 [ "$rc" = 2 ] && grep -q "ERROR: extent 0: grain for sector 0 .* past the end" err.txt ||
     { cat out.txt err.txt; fail "vmdk: check exit $rc on a cut grain, expected 2"; }
-"$EMU_NBD" -t -f vmdk -k "$T/t.sock" t.vmdk 2> nbd.err &
-nbd_pid=$!
-nbd_wait_socket "$T/t.sock"
-set +e
-qemu-io -f raw -c "write -P 0x33 0 8k" -c "write -P 0x44 64k 8k" -c "read -P 0x33 0 8k" \
-    "nbd+unix:///?socket=$T/t.sock" > io.txt 2>&1
-set -e
-kill $nbd_pid
-wait $nbd_pid || true
-grep -q "write failed" io.txt || { cat io.txt; fail "vmdk: a new grain behind a cut grain was written"; }
-grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "vmdk: a new grain overwrote grain 0"; }
-grep -q "read 8192/8192" io.txt || { cat io.txt; fail "vmdk: grain 0 does not read back"; }
-grep -q "t.vmdk'.*grain at byte.*reaches past the end of the file" nbd.err ||
-    { cat nbd.err; fail "vmdk: no message naming the image"; }
+write_past_cut vmdk t.vmdk 64k "grain at byte.*reaches past the end of the file"
 # rewriting the cut grain whole heals the image: then new grains go behind it
 "$EMU_IMG" convert -n -f raw -O vmdk src.raw t.vmdk
 qemu-img compare -f raw -F vmdk src.raw t.vmdk > /dev/null || fail "vmdk: data after a full rewrite"
@@ -95,32 +113,13 @@ for field in (48, 56):                   # redundant and main directory
     f.seek(gd * 512); gt = struct.unpack('<I', f.read(4))[0]
     f.seek(gt * 512); e0 = f.read(4); f.write(e0)   # entry 1 = entry 0
 PY
-sum=$(md5sum < a.vmdk)
-set +e
-"$EMU_IMG" convert -n -f raw -O vmdk src.raw a.vmdk > /dev/null 2> err.txt; rc=$?
-set -e
-[ "$rc" = 1 ] && grep -q "a.vmdk'.*two grain table entries point into the grain" err.txt ||
-    { cat err.txt; fail "vmdk: shared grain: exit $rc"; }
-[ "$(md5sum < a.vmdk)" = "$sum" ] || fail "vmdk: the image with a shared grain changed"
+refused vmdk a.vmdk "two grain table entries point into the grain"
 
 # --- VHDX: the same, with a payload block cut short --------------------------
 qemu-img create -q -f vhdx -o block_size=1M h.vhdx 8M
 qemu-io -f vhdx -c "write -P 0x44 0 1M" h.vhdx > /dev/null
 truncate -s $(($(stat -c %s h.vhdx) - 524288)) h.vhdx
-"$EMU_NBD" -t -f vhdx -k "$T/h.sock" h.vhdx 2> nbd.err &
-nbd_pid=$!
-nbd_wait_socket "$T/h.sock"
-set +e
-qemu-io -f raw -c "write -P 0x55 0 8k" -c "write -P 0x66 1M 8k" -c "read -P 0x55 0 8k" \
-    "nbd+unix:///?socket=$T/h.sock" > io.txt 2>&1
-set -e
-kill $nbd_pid
-wait $nbd_pid || true
-grep -q "write failed" io.txt || { cat io.txt; fail "vhdx: a new block behind a cut block was written"; }
-grep -q "Pattern verification failed" io.txt && { cat io.txt; fail "vhdx: a new block overwrote block 0"; }
-grep -q "read 8192/8192" io.txt || { cat io.txt; fail "vhdx: block 0 does not read back"; }
-grep -q "h.vhdx'.*block 0 reaches past the end of the file" nbd.err ||
-    { cat nbd.err; fail "vhdx: no message naming the image"; }
+write_past_cut vhdx h.vhdx 1M "block 0 reaches past the end of the file"
 
 # --- VHDX: two table entries send guest blocks to one payload block --------
 qemu-img create -q -f vhdx -o block_size=1M hv.vhdx 8M
@@ -134,13 +133,7 @@ for i in range(struct.unpack('<I', rt[8:12])[0]):
     if guid[:4] == bytes.fromhex('6677c22d'):          # the BAT region
         f.seek(off); e0 = f.read(8); f.seek(off + 8); f.write(e0)
 PY
-sum=$(md5sum < hv.vhdx)
-set +e
-"$EMU_IMG" convert -n -f raw -O vhdx src.raw hv.vhdx > /dev/null 2> err.txt; rc=$?
-set -e
-[ "$rc" = 1 ] || { cat err.txt; fail "vhdx: writing through shared blocks exited $rc"; }
-grep -q "hv.vhdx'.*two payload blocks overlap" err.txt || { cat err.txt; fail "vhdx: no message"; }
-[ "$(md5sum < hv.vhdx)" = "$sum" ] || fail "vhdx: the image with shared blocks changed"
+refused vhdx hv.vhdx "two payload blocks overlap"
 
 # --- VDI: the header counts fewer blocks than the map uses -----------------
 qemu-img create -q -f vdi b.vdi 4M
@@ -167,13 +160,7 @@ python3 -c "
 import struct
 f = open('s.vdi', 'r+b'); f.seek(0x154); bmap = struct.unpack('<I', f.read(4))[0]
 f.seek(bmap); e0 = f.read(4); f.seek(bmap + 4); f.write(e0)"
-sum=$(md5sum < s.vdi)
-set +e
-"$EMU_IMG" convert -n -f raw -O vdi src.raw s.vdi > /dev/null 2> err.txt; rc=$?
-set -e
-[ "$rc" = 1 ] || { cat err.txt; fail "vdi: writing through a shared block exited $rc"; }
-grep -q "s.vdi'.*used by more than one guest block" err.txt || { cat err.txt; fail "vdi: no message"; }
-[ "$(md5sum < s.vdi)" = "$sum" ] || fail "vdi: the image with a shared block changed"
+refused vdi s.vdi "used by more than one guest block"
 
 # --- VHD: a block table entry points past the end --------------------------
 qemu-img create -q -f vpc p.vhd 8M
@@ -186,13 +173,7 @@ dyn = struct.unpack('>Q', foot[16:24])[0]
 f.seek(dyn + 16); bat = struct.unpack('>Q', f.read(8))[0]
 f.seek(bat + 4); f.write(struct.pack('>I', 0x7fff0000))   # block 1: far away
 PY
-sum=$(md5sum < p.vhd)
-set +e
-"$EMU_IMG" convert -n -f raw -O vpc src.raw p.vhd > /dev/null 2> err.txt; rc=$?
-set -e
-[ "$rc" = 1 ] || { cat err.txt; fail "vpc: writing exited $rc"; }
-grep -q "p.vhd'.*past the end of the file" err.txt || { cat err.txt; fail "vpc: no message"; }
-[ "$(md5sum < p.vhd)" = "$sum" ] || fail "vpc: the image changed"
+refused vpc p.vhd "past the end of the file"
 # two entries for one block: read-only as well
 qemu-img create -q -f vpc pv.vhd 8M
 qemu-io -f vpc -c "write -P 0x55 0 4k" -c "write -P 0x56 2M 4k" pv.vhd > /dev/null
@@ -204,13 +185,7 @@ dyn = struct.unpack('>Q', foot[16:24])[0]
 f.seek(dyn + 16); bat = struct.unpack('>Q', f.read(8))[0]
 f.seek(bat); e0 = f.read(4); f.seek(bat + 4); f.write(e0)
 PY
-sum=$(md5sum < pv.vhd)
-set +e
-"$EMU_IMG" convert -n -f raw -O vpc src.raw pv.vhd > /dev/null 2> err.txt; rc=$?
-set -e
-[ "$rc" = 1 ] && grep -q "pv.vhd'.*two VHD blocks overlap" err.txt ||
-    { cat err.txt; fail "vpc: shared block: exit $rc"; }
-[ "$(md5sum < pv.vhd)" = "$sum" ] || fail "vpc: the image with a shared block changed"
+refused vpc pv.vhd "two VHD blocks overlap"
 # still readable, as far as it goes
 "$EMU_IMG" convert -f vpc -O raw p.vhd p.raw
 qemu-io -f raw -r -c "read -P 0x55 0 4k" p.raw > /dev/null || fail "vpc: block 0 reads wrong"
