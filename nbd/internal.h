@@ -91,6 +91,8 @@ struct nbd_server {
     struct loop_bh *done_bh;
     bool done_scheduled;        /* done_bh is due (under done_lock) */
     unsigned wq_jobs;           /* drain jobs not completed (loop thread) */
+    unsigned streams;           /* stream jobs running (loop thread) */
+    bool no_stream;             /* serve no connection by a stream */
 };
 
 /* One reply waiting to be sent: iov[pos..niov) with iov[pos] possibly
@@ -120,6 +122,7 @@ enum nbd_conn_state {
     NBD_ST_REQ_HDR,             /* want a request header */
     NBD_ST_REQ_PAYLOAD,         /* reading a write payload */
     NBD_ST_REQ_SKIP,            /* discarding a refused write's payload */
+    NBD_ST_STREAM,              /* a stream job reads the socket (stream.c) */
     NBD_ST_CLOSING,             /* read nothing more; close when drained */
 };
 
@@ -164,6 +167,8 @@ struct nbd_conn {
     unsigned in_flight;         /* requests not yet replied to */
     size_t in_flight_bytes;
     unsigned jobs;              /* pool jobs that still point at us */
+    struct nbd_stream *stream;  /* the job reading us in NBD_ST_STREAM */
+    unsigned streamed;          /* requests streams have run, for -v */
 
     /* The output queue.  Workers send a finished reply themselves when
      * nothing is queued before it (direct_ok: plain sockets only), so
@@ -186,6 +191,32 @@ struct nbd_conn {
     size_t tls_left_pos, tls_left_len;
 };
 
+/* A request in the transmission phase (request.c; stream.c runs some). */
+struct nbd_seg;
+struct nbd_extent;
+
+struct nbd_req {
+    struct nbd_conn *c;
+    struct nbd_export *e;
+    uint64_t cookie, off, len;
+    uint16_t type, flags;
+    int err;                    /* NBD error to reply with (0: none) */
+    uint8_t *buf;
+    size_t buf_len;
+    size_t charge;              /* bytes counted in c->in_flight_bytes */
+    struct nbd_seg *segs;
+    int nsegs, segcap;
+    struct nbd_extent *ext[2];  /* block status: base, depth */
+    int next[2];
+    uint8_t *hdrs;              /* chunk headers of the reply */
+    int refs;                   /* the job or the reply queue; see req_unref */
+    int ret;                    /* result of the work */
+    int sent;                   /* nbd_conn_send_direct()'s answer */
+    struct nbd_out *out;        /* the reply, built by the worker */
+    struct nbd_req *qnext;      /* in e->wq, then in srv->done */
+    struct nbd_pipe *pipe;      /* a write's payload, instead of buf */
+};
+
 /* server.c: connection I/O */
 struct nbd_out *nbd_out_new(int niov);
 void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o);
@@ -193,6 +224,11 @@ void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o);
  * sent whole, 0 not sent (queue it from the loop), 2 partly sent and
  * queued (RELEASE runs from the queue), -1 the socket failed. */
 int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o);
+/* Worker threads: send O now, or queue it (and have the loop send it)
+ * when replies are queued before it or the socket is full.  Returns 1
+ * sent whole, 2 queued (RELEASE runs from the queue), -1 the socket
+ * failed. */
+int nbd_conn_send_or_queue(struct nbd_conn *c, struct nbd_out *o);
 void nbd_conn_update(struct nbd_conn *c);
 void nbd_conn_fail(struct nbd_conn *c);
 void nbd_conn_maybe_free(struct nbd_conn *c);
@@ -250,6 +286,21 @@ int nbd_req_unsplice(struct nbd_conn *c);
 uint16_t nbd_export_flags(const struct nbd_conn *c, const struct nbd_export *e);
 void nbd_req_run_done(void *srv);           /* completions of drained writes */
 void nbd_req_done_wake(struct nbd_server *srv);  /* run them soon if any wait */
+/* For stream.c.  The protocol's error for R (0: it can run); any thread. */
+int nbd_req_check(struct nbd_conn *c, struct nbd_req *r);
+int nbd_req_run(struct nbd_req *r);             /* in a worker: 0 or -errno */
+/* The status-only reply to R after RET (0 or -errno); NULL: no memory. */
+struct nbd_out *nbd_req_status_reply(struct nbd_req *r, int ret);
+/* Loop thread: go on reading the next header, HAVE bytes of it in HDR. */
+void nbd_req_want_header(struct nbd_conn *c, const uint8_t *hdr, size_t have);
+/* Loop thread: take over write R (not counted yet), HAVE bytes of its
+ * payload in PART; the loop reads the rest.  0, or -1 (no memory). */
+int nbd_req_adopt(struct nbd_conn *c, struct nbd_req *r, const uint8_t *part, size_t have);
+
+/* stream.c: serve C's requests in one worker from write R on (loop
+ * thread, R parsed and checked but not counted).  False: not possible
+ * now, the loop goes on with R. */
+bool nbd_stream_start(struct nbd_conn *c, struct nbd_req *r);
 
 /* tls.c */
 int nbd_tls_session_new(struct nbd_conn *c, struct error **errp);

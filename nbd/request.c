@@ -32,27 +32,6 @@ struct nbd_extent {
     uint32_t flags;
 };
 
-struct nbd_req {
-    struct nbd_conn *c;
-    struct nbd_export *e;
-    uint64_t cookie, off, len;
-    uint16_t type, flags;
-    int err;                    /* NBD error to reply with (0: none) */
-    uint8_t *buf;
-    size_t buf_len;
-    size_t charge;              /* bytes counted in c->in_flight_bytes */
-    struct nbd_seg *segs;
-    int nsegs, segcap;
-    struct nbd_extent *ext[2];  /* block status: base, depth */
-    int next[2];
-    uint8_t *hdrs;              /* chunk headers of the reply */
-    int refs;                   /* the job or the reply queue; see req_unref */
-    int ret;                    /* result of the work */
-    int sent;                   /* nbd_conn_send_direct()'s answer */
-    struct nbd_out *out;        /* the reply, built by the worker */
-    struct nbd_req *qnext;      /* in e->wq, then in srv->done */
-    struct nbd_pipe *pipe;      /* a write's payload, instead of buf */
-};
 
 /* Smaller payloads cost less to copy than a pipe costs. */
 #define NBD_SPLICE_MIN (64 * 1024)
@@ -389,7 +368,7 @@ static int work_block_status(struct nbd_req *r)
     return 0;
 }
 
-static int req_run(struct nbd_req *r)
+int nbd_req_run(struct nbd_req *r)
 {
     switch (r->type) {
     case NBD_CMD_READ:
@@ -417,7 +396,7 @@ static int req_run(struct nbd_req *r)
 static int req_work(void *opaque)
 {
     struct nbd_req *r = opaque;
-    r->ret = req_run(r);
+    r->ret = nbd_req_run(r);
     r->out = build_reply(r, r->ret);
     r->sent = 0;
     if (r->out) {
@@ -856,6 +835,41 @@ void nbd_req_free_conn(struct nbd_conn *c)
     }
 }
 
+void nbd_req_want_header(struct nbd_conn *c, const uint8_t *hdr, size_t have)
+{
+    want_header(c);
+    memcpy(c->hdr, hdr, have);
+    c->have = have;
+    c->exact_hdr = false;
+}
+
+int nbd_req_adopt(struct nbd_conn *c, struct nbd_req *r, const uint8_t *part, size_t have)
+{
+    r->refs = 1;
+    c->in_flight++;
+    if (!req_buf_alloc(r, r->len)) {
+        req_unref(r);
+        return -1;
+    }
+    if (have)
+        memcpy(r->buf, part, have);
+    r->charge = r->len;
+    c->in_flight_bytes += r->charge;
+    c->cur = r;
+    c->st = NBD_ST_REQ_PAYLOAD;
+    c->in_pipe = NULL;
+    c->exact_hdr = false;
+    c->want_buf = r->buf;
+    c->want = r->len;
+    c->have = have;
+    return 0;
+}
+
+struct nbd_out *nbd_req_status_reply(struct nbd_req *r, int ret)
+{
+    return build_status(r, nbd_errno(ret));
+}
+
 int nbd_req_unsplice(struct nbd_conn *c)
 {
     struct nbd_req *r = c->cur;
@@ -872,7 +886,7 @@ int nbd_req_unsplice(struct nbd_conn *c)
 }
 
 /* The protocol's answer to a request that cannot be run, or 0. */
-static int req_check(struct nbd_conn *c, struct nbd_req *r)
+int nbd_req_check(struct nbd_conn *c, struct nbd_req *r)
 {
     struct nbd_export *e = c->exp;
     uint16_t ok = NBD_CMD_FLAG_FUA;
@@ -944,10 +958,17 @@ static void parse_header(struct nbd_conn *c)
         c->st = NBD_ST_CLOSING;
         return;
     }
-    r->err = req_check(c, r);
+    r->err = nbd_req_check(c, r);
     if (r->err)
         nbd_log("client %d: command %u at %llu+%llu refused: error %d", c->fd,
                 r->type, (unsigned long long)r->off, (unsigned long long)r->len, r->err);
+    if (r->type == NBD_CMD_WRITE && !r->err && c->exp->serial_writes) {
+        /* uncounted while a stream has it; counted again if not */
+        c->in_flight--;
+        if (nbd_stream_start(c, r))
+            return;
+        c->in_flight++;
+    }
     if (r->type == NBD_CMD_WRITE) {
         if (r->len > NBD_MAX_BLOCK_SIZE) {
             /* its payload cannot be held, and skipping it would let a

@@ -150,6 +150,8 @@ struct nbd_server *nbd_server_new(struct loop *loop, struct pool *pool, struct e
     }
     srv->loop = loop;
     srv->pool = pool;
+    /* for tests and comparisons: every request through the loop */
+    srv->no_stream = getenv("EMU_NBD_NOSTREAM") != NULL;
     pthread_mutex_init(&srv->pipe_lock, NULL);
     pthread_mutex_init(&srv->done_lock, NULL);
     srv->reap_bh = loop_bh_new(loop, reap_conns, srv, errp);
@@ -464,9 +466,35 @@ int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o)
     return ret;
 }
 
+int nbd_conn_send_or_queue(struct nbd_conn *c, struct nbd_out *o)
+{
+    int ret = 2;
+    bool kick = false;
+    pthread_mutex_lock(&c->send_lock);
+    if (c->direct_ok && !c->out_head && !c->zc_pending) {
+        bool blocked;
+        if (nbd_out_send(c, o, &blocked) < 0) {
+            c->direct_ok = false;
+            ret = -1;
+        } else if (o->pos == o->niov) {
+            ret = 1;
+        }
+    }
+    if (ret == 2) {
+        kick = !c->out_head;
+        queue_locked(c, o);
+    }
+    pthread_mutex_unlock(&c->send_lock);
+    /* the loop watches the socket for room once it looks at C again */
+    if (kick)
+        loop_bh_schedule(c->kick_bh);
+    return ret;
+}
+
 static bool conn_may_read(struct nbd_conn *c)
 {
-    if (c->dead || c->st == NBD_ST_CLOSING || c->st == NBD_ST_TLS_FLUSH)
+    if (c->dead || c->st == NBD_ST_CLOSING || c->st == NBD_ST_TLS_FLUSH ||
+        c->st == NBD_ST_STREAM)
         return false;
     if (c->st == NBD_ST_TLS_HANDSHAKE)
         return true;
@@ -811,6 +839,8 @@ void nbd_conn_fail(struct nbd_conn *c)
         nbd_log("client %d: %llu write bytes spliced, %u payloads finished in a buffer, "
                 "%u found no pipe", c->fd, (unsigned long long)c->spliced_in, c->unspliced,
                 c->no_pipe);
+    if (c->streamed)
+        nbd_log("client %d: %u requests served by a stream", c->fd, c->streamed);
     nbd_zc_drop(c);
     struct nbd_out *o = c->out_head;
     __atomic_store_n(&c->out_head, NULL, __ATOMIC_RELAXED);

@@ -11,6 +11,9 @@
 need python3 nbdcopy qemu-img
 set -e
 cd "$T"
+# writes on a plain connection are served by a stream (nbd-stream.sh),
+# which reads the socket itself: the loop's splicing is what this tests
+export EMU_NBD_NOSTREAM=1
 python3 -c "
 import os
 with open('img.raw', 'wb') as f:
