@@ -191,6 +191,9 @@ struct nbd_conn {
     size_t tls_left_pos, tls_left_len;
 };
 
+/* Write payloads smaller than this cost less to copy than a pipe costs. */
+#define NBD_SPLICE_MIN (64 * 1024)
+
 /* A request in the transmission phase (request.c; stream.c runs some). */
 struct nbd_seg;
 struct nbd_extent;

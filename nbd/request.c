@@ -33,8 +33,6 @@ struct nbd_extent {
 };
 
 
-/* Smaller payloads cost less to copy than a pipe costs. */
-#define NBD_SPLICE_MIN (64 * 1024)
 
 static struct nbd_out *build_reply(struct nbd_req *r, int ret);
 static void reply_status(struct nbd_req *r, int err);

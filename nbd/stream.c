@@ -29,9 +29,12 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "block/block.h"
@@ -42,24 +45,37 @@
  * has begun to read. */
 #define NBD_STREAM_LINGER_MS 20
 #define NBD_STREAM_STALL_MS 200
-/* Streams at once, server-wide: each holds a worker. */
-#define NBD_STREAMS_MAX 8
+/* Jobs per stream, and streams at once, server-wide: each job holds a
+ * worker. */
+#define NBD_STREAM_JOBS 2
+#define NBD_STREAMS_MAX 4
 
 struct nbd_stream {
     struct nbd_conn *c;
     int hlen;                   /* request header size */
+    unsigned jobs;              /* jobs not completed (loop thread) */
+    unsigned served;            /* requests run (atomic) */
+    pthread_mutex_t lock;       /* the socket's read side, and all below */
+    struct nbd_req *first;      /* the write the loop began with */
     /* Bytes the loop had read past the first header: consumed first; what
      * is left goes back into the connection's stage. */
     uint8_t *pre;
     size_t pre_pos, pre_len;
-    uint8_t *buf;               /* payloads, reused */
-    size_t cap;
-    /* Handed back: a request whose payload is partly read (into buf), or
-     * HAVE bytes of the next header in HDR. */
+    bool stop;                  /* a job has stopped: the others end too */
+    /* Handed back by the job that stopped: a request whose payload is
+     * partly read (PART_HAVE bytes in PART), or HDR_HAVE bytes of the
+     * next header in HDR. */
     struct nbd_req *r;
-    size_t have;
+    uint8_t *part;
+    size_t part_have, hdr_have;
     uint8_t hdr[32];
-    unsigned served;
+    bool broken;                /* payload bytes lost (no memory): fail C */
+};
+
+/* A job's payload buffer, reused from one write to the next. */
+struct stream_buf {
+    uint8_t *p;
+    size_t cap;
 };
 
 /* Up to LEN bytes into BUF from the loop's leftovers, then the socket.
@@ -103,6 +119,120 @@ static bool stream_read(struct nbd_stream *s, uint8_t *buf, size_t len, size_t *
     return true;
 }
 
+/* Move the next LEN bytes of payload into pipe P, the loop's leftovers
+ * first (splicein.c tells why a pipe): true when all are in.  False with
+ * *HAVE bytes in the pipe when it is full first (pieces smaller than a
+ * page take a slot each) or the kernel cannot splice from the socket:
+ * the caller goes on in a buffer; or, with *GONE set, at a stall, the end
+ * of the stream or an error. */
+static bool stream_splice(struct nbd_stream *s, struct nbd_pipe *p, size_t len, size_t *have,
+                          bool *gone)
+{
+    struct nbd_conn *c = s->c;
+    if (s->pre_pos < s->pre_len) {
+        size_t n = MIN(len, s->pre_len - s->pre_pos);
+        size_t w = nbd_pipe_fill(p, s->pre + s->pre_pos, n);
+        s->pre_pos += w;
+        *have += w;
+        if (w < n)
+            return false;
+    }
+    int waited = 0, tries = 0;
+    while (*have < len) {
+        ssize_t n = splice(c->fd, NULL, p->wr, NULL, len - *have,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            *have += (size_t)n;
+            waited = tries = 0;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+            __atomic_store_n(&c->srv->no_splice_in, true, __ATOMIC_RELAXED);
+            return false;
+        }
+        if (n == 0 || errno != EAGAIN) {
+            *gone = true;
+            return false;
+        }
+        /* empty socket, or full pipe?  Bytes a second try cannot move
+         * either mean the pipe is full */
+        int avail = 0;
+        if (ioctl(c->fd, FIONREAD, &avail) == 0 && avail > 0) {
+            if (tries++ > 0)
+                return false;
+            continue;
+        }
+        if (waited >= NBD_STREAM_STALL_MS ||
+            __atomic_load_n(&c->srv->shutting_down, __ATOMIC_RELAXED)) {
+            *gone = true;
+            return false;
+        }
+        int slice = MIN(NBD_STREAM_STALL_MS - waited, 10);
+        struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+        int k = poll(&pf, 1, slice);
+        if (k == 0)
+            waited += slice;
+        else if (k < 0 && errno != EINTR) {
+            *gone = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* B holds at least LEN bytes: false when there is no memory. */
+static bool buf_reserve(struct stream_buf *b, size_t len)
+{
+    if (b->cap >= len)
+        return true;
+    free(b->p);
+    b->p = malloc(len);
+    b->cap = b->p ? len : 0;
+    return b->p != NULL;
+}
+
+/* Read write R's payload (S->lock held): into a pipe when one is free and
+ * the image takes spliced writes (then the copy into the page cache is the
+ * only one, and it runs in this job, where the client's bytes are in the
+ * cache), else into B.  False: S stops, and R goes back to the loop with
+ * what came of its payload. */
+static bool stream_payload(struct nbd_stream *s, struct nbd_req *r, struct stream_buf *b)
+{
+    size_t have = 0;
+    struct nbd_pipe *p = NULL;
+    if (r->len >= NBD_SPLICE_MIN && r->e->splice_in)
+        p = nbd_wpipe_get(s->c->srv, r->len);
+    bool gone = false;
+    if (p) {
+        if (stream_splice(s, p, r->len, &have, &gone)) {
+            r->pipe = p;        /* work_write() puts it back */
+            return true;
+        }
+        /* what the pipe holds goes into the buffer; the rest follows it */
+        bool ok = buf_reserve(b, r->len) && nbd_pipe_drain(p, b->p, have) == 0;
+        nbd_wpipe_put(s->c->srv, p, ok);
+        if (!ok) {
+            s->broken = true;   /* bytes of the stream are lost */
+            s->stop = true;
+            free(r);
+            return false;
+        }
+    }
+    if (!gone && buf_reserve(b, r->len) &&
+        stream_read(s, b->p, r->len, &have, NBD_STREAM_STALL_MS)) {
+        r->buf = b->p;
+        return true;
+    }
+    s->r = r;                   /* without a buffer, the loop tries with its own */
+    s->part = b->p;
+    s->part_have = b->p ? have : 0;
+    *b = (struct stream_buf){ NULL, 0 };
+    s->stop = true;
+    return false;
+}
+
 static void stream_reply_release(void *opaque)
 {
     free(opaque);
@@ -111,6 +241,10 @@ static void stream_reply_release(void *opaque)
 /* Reply to R, which is ours to free. */
 static int stream_reply(struct nbd_stream *s, struct nbd_req *r, int ret)
 {
+    if (r->pipe) {              /* not taken by the write (it cannot be) */
+        nbd_wpipe_put(s->c->srv, r->pipe, false);
+        r->pipe = NULL;
+    }
     struct nbd_out *o = nbd_req_status_reply(r, ret);
     if (!o) {
         free(r);
@@ -155,61 +289,61 @@ static struct nbd_req *stream_parse(struct nbd_stream *s)
     return r;
 }
 
+/* The jobs (two, so that one reads the next request while the other
+ * writes) take turns at the socket under S->lock. */
 static int stream_work(void *opaque)
 {
     struct nbd_stream *s = opaque;
-    struct nbd_req *r = s->r;   /* the write the loop began with */
-    s->r = NULL;
-    for (;;) {
+    struct stream_buf b = { NULL, 0 };
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop) {
+        struct nbd_req *r = s->first;
+        s->first = NULL;
         if (!r) {
             /* shutting down: in-flight requests finish, no new one starts */
-            if (__atomic_load_n(&s->c->srv->shutting_down, __ATOMIC_RELAXED))
-                return 0;
-            s->have = 0;
-            if (!stream_read(s, s->hdr, (size_t)s->hlen, &s->have, NBD_STREAM_LINGER_MS))
-                return 0;
-            if (!(r = stream_parse(s)))
-                return 0;
-            s->have = 0;
-        }
-        if (r->type == NBD_CMD_WRITE) {
-            if (s->cap < r->len) {
-                free(s->buf);
-                s->buf = malloc(r->len);
-                s->cap = s->buf ? r->len : 0;
-                if (!s->buf) {
-                    s->r = r;   /* the loop tries with its own buffers */
-                    return 0;
-                }
+            if (__atomic_load_n(&s->c->srv->shutting_down, __ATOMIC_RELAXED)) {
+                s->stop = true;
+                break;
             }
             size_t have = 0;
-            if (!stream_read(s, s->buf, r->len, &have, NBD_STREAM_STALL_MS)) {
-                s->r = r;
-                s->have = have;
-                return 0;
+            bool whole = stream_read(s, s->hdr, (size_t)s->hlen, &have, NBD_STREAM_LINGER_MS);
+            if (!whole || !(r = stream_parse(s))) {
+                s->hdr_have = have;
+                s->stop = true;
+                break;
             }
-            r->buf = s->buf;
         }
+        if (r->type == NBD_CMD_WRITE && !stream_payload(s, r, &b))
+            break;
+        pthread_mutex_unlock(&s->lock);
         int ret = nbd_req_run(r);
         r->buf = NULL;
-        s->served++;
-        if (stream_reply(s, r, ret) < 0)
-            return 0;
-        r = NULL;
+        __atomic_add_fetch(&s->served, 1, __ATOMIC_RELAXED);
+        bool failed = stream_reply(s, r, ret) < 0;
+        pthread_mutex_lock(&s->lock);
+        if (failed)
+            s->stop = true;
     }
+    pthread_mutex_unlock(&s->lock);
+    free(b.p);
+    return 0;
 }
 
-/* Loop thread: the job has ended; the loop reads the connection again
- * from where the stream stopped. */
+/* Loop thread: a job has ended; after the last one, the loop reads the
+ * connection again from where the stream stopped. */
 static void stream_done(void *opaque, int ret)
 {
     struct nbd_stream *s = opaque;
     struct nbd_conn *c = s->c;
     struct nbd_server *srv = c->srv;
     c->jobs--;
+    if (--s->jobs > 0)
+        return;
     srv->streams--;
     c->stream = NULL;
     c->streamed += s->served;
+    if (s->broken && !c->dead)
+        nbd_conn_fail(c);
     if (c->dead || c->st != NBD_ST_STREAM) {
         /* gone, or shut down meanwhile: a write whose data is not all in
          * is not acknowledged */
@@ -220,20 +354,22 @@ static void stream_done(void *opaque, int ret)
             memcpy(c->stage, s->pre + s->pre_pos, left);   /* it came from there */
         c->stage_pos = 0;
         c->stage_len = left;
-        if (s->r || s->have)
+        if (s->r || s->hdr_have)
             nbd_log("client %d: a stream stopped in a request's %s; the loop reads the rest",
                     c->fd, s->r ? "payload" : "header");
         if (s->r) {
-            if (nbd_req_adopt(c, s->r, s->buf, s->have) < 0)
+            if (nbd_req_adopt(c, s->r, s->part, s->part_have) < 0)
                 nbd_conn_fail(c);
         } else {
-            nbd_req_want_header(c, s->hdr, s->have);
+            nbd_req_want_header(c, s->hdr, s->hdr_have);
         }
         if (!c->dead)
             loop_bh_schedule(c->kick_bh);   /* staged or whole-header bytes */
     }
+    free(s->first);             /* no job ever ran */
     free(s->pre);
-    free(s->buf);
+    free(s->part);
+    pthread_mutex_destroy(&s->lock);
     free(s);
     if (c->dead)
         nbd_conn_maybe_free(c);
@@ -244,8 +380,8 @@ static void stream_done(void *opaque, int ret)
 bool nbd_stream_start(struct nbd_conn *c, struct nbd_req *r)
 {
     struct nbd_server *srv = c->srv;
-    if (c->tls_active || srv->streams >= NBD_STREAMS_MAX ||
-        srv->shutting_down || srv->no_stream)
+    if (c->tls_active || srv->streams >= NBD_STREAMS_MAX || srv->shutting_down ||
+        srv->no_stream)
         return false;
     struct nbd_stream *s = calloc(1, sizeof(*s));
     size_t left = c->stage_len - c->stage_pos;
@@ -258,17 +394,25 @@ bool nbd_stream_start(struct nbd_conn *c, struct nbd_req *r)
     s->pre_len = left;
     s->c = c;
     s->hlen = c->extended ? 32 : 28;
-    s->r = r;
-    struct error *err = NULL;
-    if (pool_submit(srv->pool, stream_work, stream_done, s, &err) < 0) {
-        err_free(err);
+    s->first = r;
+    pthread_mutex_init(&s->lock, NULL);
+    for (int i = 0; i < NBD_STREAM_JOBS; i++) {
+        struct error *err = NULL;
+        if (pool_submit(srv->pool, stream_work, stream_done, s, &err) < 0) {
+            err_free(err);
+            break;
+        }
+        s->jobs++;
+        c->jobs++;
+    }
+    if (s->jobs == 0) {
+        pthread_mutex_destroy(&s->lock);
         free(s->pre);
         free(s);
         return false;
     }
     c->stage_pos = c->stage_len = 0;
     c->stream = s;
-    c->jobs++;
     srv->streams++;
     c->st = NBD_ST_STREAM;
     nbd_conn_update(c);         /* stop reading the socket */
