@@ -227,10 +227,10 @@ void nbd_conn_queue(struct nbd_conn *c, struct nbd_out *o);
  * sent whole, 0 not sent (queue it from the loop), 2 partly sent and
  * queued (RELEASE runs from the queue), -1 the socket failed. */
 int nbd_conn_send_direct(struct nbd_conn *c, struct nbd_out *o);
-/* Worker threads: send O now, or queue it (and have the loop send it)
- * when replies are queued before it or the socket is full.  Returns 1
- * sent whole, 2 queued (RELEASE runs from the queue), -1 the socket
- * failed. */
+/* Worker threads, plain sockets: send O now, or queue it (and have the
+ * loop send it) when replies are queued before it or the socket is full.
+ * Returns 1 sent whole, 2 queued (RELEASE runs from the queue), -1 the
+ * connection failed (O stays the caller's). */
 int nbd_conn_send_or_queue(struct nbd_conn *c, struct nbd_out *o);
 void nbd_conn_update(struct nbd_conn *c);
 void nbd_conn_fail(struct nbd_conn *c);

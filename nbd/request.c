@@ -32,8 +32,6 @@ struct nbd_extent {
     uint32_t flags;
 };
 
-
-
 static struct nbd_out *build_reply(struct nbd_req *r, int ret);
 static void reply_status(struct nbd_req *r, int err);
 

@@ -471,7 +471,12 @@ int nbd_conn_send_or_queue(struct nbd_conn *c, struct nbd_out *o)
     int ret = 2;
     bool kick = false;
     pthread_mutex_lock(&c->send_lock);
-    if (c->direct_ok && !c->out_head && !c->zc_pending) {
+    if (!c->direct_ok) {
+        /* failed (plain sockets only come here): its queue was dropped */
+        pthread_mutex_unlock(&c->send_lock);
+        return -1;
+    }
+    if (!c->out_head && !c->zc_pending) {
         bool blocked;
         if (nbd_out_send(c, o, &blocked) < 0) {
             c->direct_ok = false;

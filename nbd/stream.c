@@ -1,31 +1,33 @@
-/* stream.c - a connection that sends writes back to back is served by one
- * worker that reads its socket itself.
+/* stream.c - a connection that sends writes back to back is served by two
+ * workers that read its socket themselves.
  *
  * Why: on a machine with few CPUs, a copy tool's writes go fastest when
  * the thread that receives a payload is the one that writes it and sends
  * the reply, on the CPU where the client has just put the bytes.  The
- * client's send then wakes that thread on its own CPU (the kernel favours
- * the waker's CPU for a socket wake-up), the payload is copied out of the
- * socket while it is still in that CPU's cache, and the socket's buffers
- * are freed where the client allocates the next ones.  When the loop reads
- * the socket and a worker writes, every write crosses CPUs twice, and the
- * wake-ups of idle CPUs (expensive interrupts in a VM) leave both CPUs
- * idle part of the time.  Measured with nbdcopy: up to a fifth more
- * throughput, and fewer than a third of the cross-CPU wake-ups.
+ * client's send then wakes the worker blocked on the socket on the
+ * client's own CPU (the kernel favours the waker's CPU for a socket
+ * wake-up), the payload is copied into the page cache while it is still
+ * in that CPU's cache, and the socket's buffers are freed where the client
+ * allocates its next ones.  When the loop reads the socket and a drain
+ * job writes, each write crosses CPUs twice, idle CPUs are woken (an
+ * interrupt, expensive in a VM) for most of them, and the client's own
+ * copies run a third slower on buffers that come back cold.
  *
  * How: when the loop parses a write on a plain connection (no TLS), it
- * stops reading the socket and submits stream_work() for it.  The job
- * reads requests itself and runs writes, zero writes, trims and flushes
- * in place, replying as soon as each is done.  It hands the connection
+ * stops reading the socket and submits two stream_work() jobs for it.
+ * They take turns at the socket under a lock: the holder reads the next
+ * request (a write's payload into a pipe or its own buffer), lets go, runs
+ * it and replies, while the other reads the next one.  Writes, zero
+ * writes, trims and flushes run here.  The stream hands the connection
  * back to the loop, whose state machine goes on from there:
  *   - at the first request of another kind (its header goes back whole),
  *   - when the client sends nothing for NBD_STREAM_LINGER_MS (an idle
  *     connection holds no worker),
- *   - when a request stalls half read (what it has goes back),
- *   - when the server shuts down.
- * Requests run here count in no in-flight limit: the job runs one at a
- * time and sends its reply before it reads the next, so the socket itself
- * holds the client back. */
+ *   - when a request stalls half read (what came goes back with it),
+ *   - at an error, and when the server shuts down.
+ * Requests run here count in no in-flight limit: each job runs one at a
+ * time and replies before it reads again, so the socket itself holds the
+ * client back. */
 #include <config.h>
 
 #include <errno.h>
