@@ -81,8 +81,9 @@ struct stream_buf {
 };
 
 /* Up to LEN bytes into BUF from the loop's leftovers, then the socket.
- * Waits up to WAIT_MS while nothing has come, then up to
- * NBD_STREAM_STALL_MS between pieces.  True when LEN bytes are in (*HAVE
+ * Waits up to WAIT_MS while nothing has come, and NBD_STREAM_STALL_MS in
+ * all for the rest (a client that trickles a request in holds a worker no
+ * longer: the loop reads the rest).  True when LEN bytes are in (*HAVE
  * counts them), false at a time-out, end of stream, an error or shutdown. */
 static bool stream_read(struct nbd_stream *s, uint8_t *buf, size_t len, size_t *have,
                         int wait_ms)
@@ -99,7 +100,6 @@ static bool stream_read(struct nbd_stream *s, uint8_t *buf, size_t len, size_t *
         ssize_t n = recv(c->fd, buf + *have, len - *have, MSG_DONTWAIT);
         if (n > 0) {
             *have += (size_t)n;
-            waited = 0;
             continue;
         }
         if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -145,7 +145,7 @@ static bool stream_splice(struct nbd_stream *s, struct nbd_pipe *p, size_t len, 
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
             *have += (size_t)n;
-            waited = tries = 0;
+            tries = 0;
             continue;
         }
         if (n < 0 && errno == EINTR)
