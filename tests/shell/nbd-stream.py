@@ -20,7 +20,7 @@
 import os, random, socket, struct, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nbdwire import ENOSPC, check, ext_chunks, go, greet, request, simple_reply  # noqa: E402
+from nbdwire import ENOSPC, check, ext_chunks, go, greet, simple_reply  # noqa: E402
 import nbdwire  # noqa: E402
 
 ADDR, FILE = sys.argv[1], sys.argv[2]
