@@ -259,10 +259,10 @@ void nbd_zc_drop(struct nbd_conn *c);
 struct nbd_pipe *nbd_wpipe_get(struct nbd_server *srv, size_t len);  /* NULL: none */
 void nbd_wpipe_put(struct nbd_server *srv, struct nbd_pipe *p, bool empty);
 void nbd_wpipes_free(struct nbd_server *srv);
-/* Move up to LEN bytes from c's socket into c->in_pipe: >0 moved, 0 end
- * of stream, -EAGAIN socket empty, -ENOSPC pipe full, -EINVAL cannot
- * splice here, -errno. */
-ssize_t nbd_splice_in(struct nbd_conn *c, size_t len);
+/* Move up to LEN bytes from c's socket into pipe P: >0 moved, 0 end of
+ * stream, -EAGAIN socket empty, -ENOSPC pipe full, -EINVAL cannot splice
+ * here, -errno. */
+ssize_t nbd_splice_in(struct nbd_conn *c, struct nbd_pipe *p, size_t len);
 size_t nbd_pipe_fill(struct nbd_pipe *p, const void *buf, size_t len);  /* bytes taken */
 int nbd_pipe_drain(struct nbd_pipe *p, void *buf, size_t len);      /* 0 / -1 */
 

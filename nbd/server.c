@@ -643,7 +643,7 @@ static void conn_read(struct nbd_conn *c)
         }
         ssize_t n;
         if (c->in_pipe) {
-            n = nbd_splice_in(c, need);
+            n = nbd_splice_in(c, c->in_pipe, need);
             if (n > 0) {
                 c->have += (size_t)n;
                 c->spliced_in += (uint64_t)n;

@@ -108,10 +108,10 @@ void nbd_wpipes_free(struct nbd_server *srv)
     srv->nwpipes = 0;
 }
 
-ssize_t nbd_splice_in(struct nbd_conn *c, size_t len)
+ssize_t nbd_splice_in(struct nbd_conn *c, struct nbd_pipe *p, size_t len)
 {
     for (int tries = 0;; tries++) {
-        ssize_t n = splice(c->fd, NULL, c->in_pipe->wr, NULL, len,
+        ssize_t n = splice(c->fd, NULL, p->wr, NULL, len,
                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n >= 0)
             return n;

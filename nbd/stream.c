@@ -31,12 +31,9 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "block/block.h"
@@ -80,6 +77,21 @@ struct stream_buf {
     size_t cap;
 };
 
+/* The socket is empty: wait for it, in slices so that a shutdown is seen
+ * soon, adding to *WAITED.  False once *WAITED reaches LIMIT_MS, at
+ * shutdown or a poll() error. */
+static bool stream_wait(struct nbd_stream *s, int *waited, int limit_ms)
+{
+    if (*waited >= limit_ms || __atomic_load_n(&s->c->srv->shutting_down, __ATOMIC_RELAXED))
+        return false;
+    int slice = MIN(limit_ms - *waited, 10);
+    struct pollfd p = { .fd = s->c->fd, .events = POLLIN };
+    int k = poll(&p, 1, slice);
+    if (k == 0)
+        *waited += slice;
+    return k >= 0 || errno == EINTR;
+}
+
 /* Up to LEN bytes into BUF from the loop's leftovers, then the socket.
  * Waits up to WAIT_MS while nothing has come, and NBD_STREAM_STALL_MS in
  * all for the rest (a client that trickles a request in holds a worker no
@@ -106,16 +118,7 @@ static bool stream_read(struct nbd_stream *s, uint8_t *buf, size_t len, size_t *
             return false;       /* the loop finds out what it was */
         if (errno == EINTR)
             continue;
-        int limit = *have ? NBD_STREAM_STALL_MS : wait_ms;
-        if (waited >= limit || __atomic_load_n(&c->srv->shutting_down, __ATOMIC_RELAXED))
-            return false;
-        /* in slices, so that a shutdown is seen soon */
-        int slice = MIN(limit - waited, 10);
-        struct pollfd p = { .fd = c->fd, .events = POLLIN };
-        int k = poll(&p, 1, slice);
-        if (k == 0)
-            waited += slice;
-        else if (k < 0 && errno != EINTR)
+        if (!stream_wait(s, &waited, *have ? NBD_STREAM_STALL_MS : wait_ms))
             return false;
     }
     return true;
@@ -139,44 +142,16 @@ static bool stream_splice(struct nbd_stream *s, struct nbd_pipe *p, size_t len, 
         if (w < n)
             return false;
     }
-    int waited = 0, tries = 0;
+    int waited = 0;
     while (*have < len) {
-        ssize_t n = splice(c->fd, NULL, p->wr, NULL, len - *have,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        ssize_t n = nbd_splice_in(c, p, len - *have);
         if (n > 0) {
             *have += (size_t)n;
-            tries = 0;
             continue;
         }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
-            __atomic_store_n(&c->srv->no_splice_in, true, __ATOMIC_RELAXED);
+        if (n == -ENOSPC || n == -EINVAL)
             return false;
-        }
-        if (n == 0 || errno != EAGAIN) {
-            *gone = true;
-            return false;
-        }
-        /* empty socket, or full pipe?  Bytes a second try cannot move
-         * either mean the pipe is full */
-        int avail = 0;
-        if (ioctl(c->fd, FIONREAD, &avail) == 0 && avail > 0) {
-            if (tries++ > 0)
-                return false;
-            continue;
-        }
-        if (waited >= NBD_STREAM_STALL_MS ||
-            __atomic_load_n(&c->srv->shutting_down, __ATOMIC_RELAXED)) {
-            *gone = true;
-            return false;
-        }
-        int slice = MIN(NBD_STREAM_STALL_MS - waited, 10);
-        struct pollfd pf = { .fd = c->fd, .events = POLLIN };
-        int k = poll(&pf, 1, slice);
-        if (k == 0)
-            waited += slice;
-        else if (k < 0 && errno != EINTR) {
+        if (n != -EAGAIN || !stream_wait(s, &waited, NBD_STREAM_STALL_MS)) {
             *gone = true;
             return false;
         }

@@ -60,6 +60,32 @@ nbd_start() {
     return 0
 }
 
+# nbd_copy_check NAME SOCKET [OPTION...]: a real client's writes, as a
+# copy tool makes them.  Serves a fresh sparse 40 MiB dst.raw as server
+# NAME (-v, with OPTIONs) on SOCKET, has nbdcopy with 4 connections copy
+# src.raw (random data and zeros, made once) into it, compares it with
+# qemu-img through the server and with cmp after the server is gone.
+# NAME.err stays for the caller's checks of -v.
+nbd_copy_check() {
+    _cc_name=$1 _cc_sock=$2
+    shift 2
+    [ -f src.raw ] || python3 -c "
+import os
+with open('src.raw', 'wb') as f:
+    for i in range(40):
+        f.write(os.urandom(1 << 20) if i % 3 else bytes(1 << 20))
+"
+    rm -f dst.raw
+    truncate -s 40M dst.raw
+    nbd_start "$_cc_name" -v -t -e 0 -f raw -k "$_cc_sock" "$@" dst.raw
+    nbdcopy --connections=4 src.raw "$(uri_unix "$_cc_sock")" ||
+        fail "nbdcopy into the export ($_cc_name) failed: $(tail -5 "$T/$_cc_name.err")"
+    qemu-img compare -f raw src.raw "$(uri_unix "$_cc_sock")" > /dev/null ||
+        fail "qemu-img compare: the export differs from what nbdcopy wrote ($_cc_name)"
+    nbd_stop "$_cc_name"
+    cmp src.raw dst.raw || fail "nbdcopy into the export ($_cc_name): the image differs from the source"
+}
+
 nbd_stop() {
     eval "_pid=\$${1}_pid"
     kill -TERM "$_pid" 2>/dev/null || true

@@ -11,10 +11,10 @@
 #   - a client that hangs up in the middle of a payload (nothing of that
 #     write may be acknowledged; the server must go on serving).
 # Prints the model to FILE.model for the caller's cmp.
-import os, random, socket, struct, sys, time
+import os, random, struct, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nbdwire import REQ, check, go, greet, simple_reply  # noqa: E402
+from nbdwire import dial, REQ, check, go, greet, simple_reply  # noqa: E402
 import nbdwire  # noqa: E402
 
 ADDR, FILE = sys.argv[1], sys.argv[2]
@@ -25,14 +25,7 @@ WRITE, FUA = 1, 1
 
 
 def conn():
-    if ':' in ADDR:
-        host, port = ADDR.rsplit(':', 1)
-        s = socket.create_connection((host, int(port)), timeout=60)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    else:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(ADDR)
+    s = dial(ADDR)
     greet(s)
     go(s, '')
     return s

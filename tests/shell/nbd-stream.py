@@ -17,10 +17,10 @@
 #     connection goes on), and a bad magic (the connection is closed; the
 #     server goes on serving others);
 #   - a client that hangs up in a payload (not acknowledged).
-import os, random, socket, struct, sys, time
+import os, random, struct, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nbdwire import ENOSPC, check, ext_chunks, go, greet, simple_reply  # noqa: E402
+from nbdwire import dial, ENOSPC, check, ext_chunks, go, greet, simple_reply  # noqa: E402
 import nbdwire  # noqa: E402
 
 ADDR, FILE = sys.argv[1], sys.argv[2]
@@ -34,14 +34,7 @@ STALL = 0.5     # longer than NBD_STREAM_STALL_MS and NBD_STREAM_LINGER_MS
 
 
 def conn():
-    if ':' in ADDR:
-        host, port = ADDR.rsplit(':', 1)
-        s = socket.create_connection((host, int(port)), timeout=60)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    else:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(ADDR)
+    s = dial(ADDR)
     greet(s)
     go(s, '', extended=EXT)
     return s

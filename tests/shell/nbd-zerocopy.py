@@ -9,7 +9,7 @@
 import os, random, socket, struct, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nbdwire import REQ, SIMPLE, STRUCT, check, go, greet, recvn  # noqa: E402
+from nbdwire import dial, REQ, SIMPLE, STRUCT, check, go, greet, recvn  # noqa: E402
 import nbdwire  # noqa: E402
 
 ADDR, FILE = sys.argv[1], sys.argv[2]
@@ -17,13 +17,7 @@ DATA = open(FILE, 'rb').read()
 
 
 def conn():
-    if ':' in ADDR:
-        host, port = ADDR.rsplit(':', 1)
-        s = socket.create_connection((host, int(port)), timeout=60)
-    else:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(60)
-        s.connect(ADDR)
+    s = dial(ADDR)
     # a small receive buffer, so that the server's side fills up
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     return s

@@ -1,8 +1,9 @@
 # nbdwire.py - the NBD wire format for the tests that speak raw NBD to
-# emu-nbd (nbd-badclient.py, nbd-zerocopy.py): constants, reading exact
-# byte counts, the handshake, requests and replies.  check() records a
+# emu-nbd (nbd-badclient.py, nbd-zerocopy.py, nbd-splicein.py,
+# nbd-stream.py): connecting, constants, reading exact byte counts, the
+# handshake, requests and replies.  check() records a
 # failed expectation in `failures` and goes on.
-import struct, sys, time
+import socket, struct, sys, time
 
 NBDMAGIC, IHAVEOPT, REPMAGIC = 0x4e42444d41474943, 0x49484156454f5054, 0x3e889045565a9
 REQ, EXTREQ = 0x25609513, 0x21e41c71
@@ -29,6 +30,20 @@ def recvn(s, n, slow=False):
         if slow:
             time.sleep(0.0005)
     return bytes(b)
+
+
+def dial(addr):
+    """A socket connected to ADDR: a Unix socket path, or HOST:PORT (then
+    with TCP_NODELAY, as NBD clients set it)."""
+    if ':' in addr:
+        host, port = addr.rsplit(':', 1)
+        s = socket.create_connection((host, int(port)), timeout=60)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    else:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(addr)
+    return s
 
 
 def greet(s, flags=3):
