@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int emu_placeholder_hw_hw_c;

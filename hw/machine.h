@@ -1,0 +1,80 @@
+/* machine.h - a machine: boards as ops structs in one table, and the
+ * state every board shares (options, memory map, loop, console, the
+ * shutdown/reset requests).
+ *
+ * A board (hw/riscv/virt.c) fills the memory map, creates its devices and
+ * its CPUs (through the accelerator: translator harts for riscv), loads
+ * the boot images and builds the device tree.  The program's main
+ * (src/system/) parses options into struct machine_opts, picks the board
+ * from machine_types[], and runs the loop until a shutdown request.
+ */
+#ifndef EMU_HW_MACHINE_H
+#define EMU_HW_MACHINE_H
+
+#include "common.h"
+#include "error.h"
+#include "loop.h"
+#include "hw/mem.h"
+
+struct machine;
+struct chardev;
+
+#define MACHINE_MAX_SERIAL 4
+
+struct machine_opts {
+    const char *type;           /* -M NAME ("virt") */
+    char *props;                /* -M virt,KEY=VAL,...: after the name ("dumpdtb=F") */
+    const char *dumpdtb;        /* -M virt,dumpdtb=FILE: write the DTB and exit */
+    uint64_t ram_size;          /* -m, bytes (default 128 MiB as qemu) */
+    int smp;                    /* -smp N */
+    const char *cpu;            /* -cpu rv64[,EXT=on|off...] */
+    const char *bios;           /* -bios FILE|none|default (NULL = default) */
+    const char *kernel, *initrd, *append, *dtb;
+    bool no_reboot, no_shutdown, start_stopped;
+    const char *name;           /* -name */
+};
+
+enum machine_event {
+    MACHINE_RUNNING,
+    MACHINE_SHUTDOWN,           /* guest powered off (syscon 0x5555 or exit code) */
+    MACHINE_RESET,              /* guest asked for a reset */
+    MACHINE_QUIT,               /* the user asked (Ctrl-A x, SIGTERM, monitor) */
+};
+
+struct machine_ops {
+    const char *name;
+    const char *desc;
+    /* Build everything: memory map, devices, CPUs (not yet running), boot
+     * images, device tree.  m->opts, m->loop and m->serial[] are set. */
+    int (*create)(struct machine *m, struct error **errp);
+    /* Start the CPUs (after create, and again after reset). */
+    int (*start)(struct machine *m, struct error **errp);
+    /* Stop the CPUs and wait until none runs guest code (loop thread). */
+    void (*stop)(struct machine *m);
+    /* Power-on state again: devices, CPUs and boot images (CPUs stopped). */
+    int (*reset)(struct machine *m, struct error **errp);
+    void (*destroy)(struct machine *m);
+};
+
+struct machine {
+    const struct machine_ops *ops;
+    struct machine_opts opts;
+    struct loop *loop;
+    struct mem_map mem;
+    struct chardev *serial[MACHINE_MAX_SERIAL];   /* NULL: not connected */
+    void *board;                /* the board's own state */
+    /* Requests, from any thread (machine_request): the loop acts on them. */
+    int event;                  /* enum machine_event, atomic */
+    int exit_code;
+    struct loop_bh *event_bh;
+};
+
+extern const struct machine_ops *const machine_types[];   /* NULL-terminated */
+const struct machine_ops *machine_find(const char *name);
+
+/* Ask the loop to act (any thread, no lock needed): a guest poweroff with
+ * the process exit code, a reset, or a quit.  The loop calls the handler
+ * the main program installed. */
+void machine_request(struct machine *m, enum machine_event ev, int exit_code);
+
+#endif

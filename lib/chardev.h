@@ -1,0 +1,51 @@
+/* chardev.h - character devices: where a guest's serial port goes.
+ *
+ * A chardev is a back end (stdio, a file, a pty, a Unix socket, null)
+ * with one front end (a UART, later a monitor).  Specs as in qemu's
+ * -serial: "stdio", "mon:stdio", "file:PATH", "pty", "null", "none",
+ * "unix:PATH,server=on[,wait=off]".
+ *
+ * Input is read in the loop thread and handed to the front end with the
+ * device lock held (can_read says how many bytes it takes now; when it
+ * was 0, the front end calls chardev_accept_input() once it has room).
+ * Output (chardev_write) may come from any thread; it does not fail
+ * visibly: a closed peer drops the bytes, as a disconnected cable would.
+ *
+ * stdio is a multiplexer, as qemu's: Ctrl-A x quits, Ctrl-A h prints the
+ * help, Ctrl-A a sends Ctrl-A, Ctrl-A c switches to the monitor (when
+ * there is one).  The terminal is in raw mode while the chardev exists
+ * and is restored at exit, also on a fatal signal.
+ */
+#ifndef EMU_CHARDEV_H
+#define EMU_CHARDEV_H
+
+#include <sys/types.h>
+#include "common.h"
+#include "error.h"
+#include "loop.h"
+
+struct chardev;
+
+struct chardev_frontend {
+    /* How many bytes the front end can take now (loop thread, device lock held). */
+    size_t (*can_read)(void *opaque);
+    /* Bytes for the front end (loop thread, device lock held). */
+    void (*read)(void *opaque, const uint8_t *buf, size_t len);
+};
+
+/* Called for Ctrl-A x (loop thread). */
+typedef void chardev_quit_fn(void *opaque);
+
+int chardev_new(struct chardev **out, struct loop *loop, const char *spec, struct error **errp);
+void chardev_free(struct chardev *c);
+
+void chardev_set_frontend(struct chardev *c, const struct chardev_frontend *fe, void *opaque);
+void chardev_set_quit_handler(struct chardev *c, chardev_quit_fn *fn, void *opaque);
+/* The front end has room again (any thread). */
+void chardev_accept_input(struct chardev *c);
+/* Write to the back end (any thread). */
+void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
+/* A name for messages ("pty /dev/pts/3", "stdio"). */
+const char *chardev_label(const struct chardev *c);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int emu_placeholder_translate_riscv_sys_csr_c;

@@ -1,0 +1,60 @@
+/* sys.h - RISC-V system mode: the harts of one machine on the translator.
+ *
+ * What a board sees of its CPUs.  The harts share one translator (one
+ * code cache); each runs in a thread of its own and reaches guest memory
+ * through its software TLB, RAM directly and everything else through the
+ * board's memory map (hw/mem.h).  Devices reach a hart only through
+ * rv_hart_set_mip() (an irq_line callback): it sets or clears a bit of
+ * mip and kicks the hart out of translated code or WFI.
+ */
+#ifndef EMU_TR_RISCV_SYS_H
+#define EMU_TR_RISCV_SYS_H
+
+#include "common.h"
+#include "error.h"
+#include "loop.h"
+#include "hw/mem.h"
+
+struct rv_sys;
+struct rv_hart;
+struct machine;
+
+/* mip/mie bits */
+#define RV_IRQ_SSI 1
+#define RV_IRQ_MSI 3
+#define RV_IRQ_STI 5
+#define RV_IRQ_MTI 7
+#define RV_IRQ_SEI 9
+#define RV_IRQ_MEI 11
+
+struct rv_sys_config {
+    int n_harts;
+    uint64_t ext;               /* RV_EXT_* bits (riscv.h), from rv_cpu_parse */
+    struct mem_map *mem;
+    struct loop *loop;
+    struct machine *machine;    /* for machine_request() */
+    uint64_t reset_pc;          /* where every hart starts, in M-mode (0x1000) */
+};
+
+int rv_sys_new(struct rv_sys **out, const struct rv_sys_config *cfg, struct error **errp);
+void rv_sys_free(struct rv_sys *s);
+struct rv_hart *rv_sys_hart(struct rv_sys *s, int i);
+/* Start the hart threads (from power-on state), stop them and wait
+ * (loop thread), put them back into the power-on state (stopped). */
+int rv_sys_start(struct rv_sys *s, struct error **errp);
+void rv_sys_stop(struct rv_sys *s);
+void rv_sys_reset(struct rv_sys *s);
+
+/* irq_set_fn for a hart's mip bit n (opaque: the struct rv_hart). */
+void rv_hart_set_mip(void *hart, int n, int level);
+
+/* -cpu rv64[,EXT=on|off,...]: the extensions to emulate (RV_EXT_*). */
+int rv_cpu_parse(const char *spec, uint64_t *ext, struct error **errp);
+/* Device-tree strings for what is implemented: "riscv,isa"
+ * ("rv64imafdc_zicsr_..."), the names for "riscv,isa-extensions" (up to
+ * max, returns the count), and "mmu-type". */
+void rv_isa_string(uint64_t ext, char *buf, size_t len);
+int rv_isa_extensions(uint64_t ext, const char **names, int max);
+const char *rv_mmu_type(void);
+
+#endif
