@@ -22,6 +22,8 @@ const struct log_category_info log_categories[LOG_CATEGORY_COUNT] = {
     [LOG_STRACE] = { "strace", N_("guest system calls") },
     [LOG_UNIMP] = { "unimp", N_("unimplemented features a guest used") },
     [LOG_GUEST_ERROR] = { "guest_errors", N_("invalid guest operations") },
+    [LOG_INT] = { "int", N_("interrupts and exceptions a hart takes") },
+    [LOG_MMU] = { "mmu", N_("page walks and their faults") },
 };
 
 uint64_t log_mask;

@@ -33,6 +33,8 @@ enum log_category {
     LOG_STRACE,    /* user mode: system calls */
     LOG_UNIMP,     /* unimplemented features a guest used */
     LOG_GUEST_ERROR, /* guest did something invalid */
+    LOG_INT,       /* system mode: interrupts and exceptions taken */
+    LOG_MMU,       /* system mode: page walks and their faults */
     LOG_CATEGORY_COUNT
 };
 
