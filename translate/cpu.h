@@ -59,6 +59,35 @@ struct cpu {
     uint64_t seen_flushes;   /* tr->n_flushes when jc was last valid (threads) */
 };
 
+/* System mode: a software TLB.  Translated code finds the entry for a
+ * virtual address at index (addr >> 12) & (CPU_TLB_SIZE - 1) and compares
+ * the page of the access's last byte with tag_r (loads) or tag_w
+ * (stores); on a match the host address is addr + addend.  A tag that
+ * cannot match (its low 12 bits are set) sends the access to the slow path:
+ * a miss, device memory, a page holding translated code, or a page that
+ * PMP does not allow as a whole.  tag_x serves instruction fetch, in C.
+ *
+ * One struct tlb_ctx per translation context (privilege mode, and for
+ * S-mode the SUM bit): r15 (cpu->guest_base) points at the current one,
+ * so a context switch costs nothing and the TLBs of the others survive.
+ * Each context also has its own jump cache (virtual pc -> code), since
+ * the same virtual pc means different code in different contexts; both
+ * are emptied when the context's address space changes (satp, sfence.vma). */
+#define CPU_TLB_BITS 10
+#define CPU_TLB_SIZE (1u << CPU_TLB_BITS)
+#define CPU_TLB_INVALID (~UINT64_C(0))
+
+struct cpu_tlb_entry {
+    uint64_t tag_r, tag_w, tag_x;
+    uint64_t addend;
+};
+
+struct cpu_tlb_ctx {
+    struct cpu_tlb_entry tlb[CPU_TLB_SIZE];
+    struct cpu_jc_entry jc[CPU_JC_SIZE];
+};
+#define CPU_TLB_OFF_JC ((int)offsetof(struct cpu_tlb_ctx, jc))
+
 #define CPU_OFF_X(i) ((int)(offsetof(struct cpu, x) + 8 * (i)))
 #define CPU_OFF_F(i) ((int)(offsetof(struct cpu, f) + 8 * (i)))
 #define CPU_OFF_TMP(i) ((int)(offsetof(struct cpu, tmp) + 8 * (i)))

@@ -14,6 +14,7 @@
 #include "log.h"
 
 #define TR_CODE_CACHE_SIZE (64u << 20)
+#define TR_PAGE_HASH_BITS 14
 #define TR_BLOCK_ROOM (96u << 10)      /* a block never needs more */
 
 
@@ -104,6 +105,8 @@ static void tb_free(struct tb *tb)
     free(tb->insn_off);
     free(tb->insn_pc);
     free(tb->fault_map);
+    free(tb->slow_insn);
+    free(tb->slow_off);
     free(tb->ops);
     free(tb);
 }
@@ -114,6 +117,8 @@ static void tr_drop_all(struct tr *tr)
         tb_free(tr->tbs[i]);
     tr->n_tbs = 0;
     memset(tr->hash, 0, ((size_t)1 << TR_HASH_BITS) * sizeof(*tr->hash));
+    if (tr->page_hash)
+        memset(tr->page_hash, 0, ((size_t)1 << TR_PAGE_HASH_BITS) * sizeof(*tr->page_hash));
     tr->used = tr->prologue_size;
 }
 
@@ -125,6 +130,7 @@ void tr_free(struct tr *tr)
         tr_drop_all(tr);
     free(tr->tbs);
     free(tr->hash);
+    free(tr->page_hash);
     free(tr->irb);
     free(tr->ref);
     free(tr->undo);
@@ -244,12 +250,85 @@ static inline size_t tr_hash(uint64_t pc)
     return (size_t)((pc >> 1) ^ (pc >> 17)) & (((size_t)1 << TR_HASH_BITS) - 1);
 }
 
-static struct tb *tb_lookup(struct tr *tr, uint64_t pc)
+/* The block for pc translated under the cpu's run-time flags (and, in
+ * system mode, from the physical page the pc maps to now: blocks outlive
+ * address-space switches and are found again by what they were made of). */
+static struct tb *tb_lookup(struct tr *tr, uint64_t pc, uint64_t flags, uint64_t phys)
 {
     for (struct tb *tb = tr->hash[tr_hash(pc)]; tb; tb = tb->hash_next)
-        if (tb->pc == pc)
+        if (tb->pc == pc && tb->flags == flags && (!tr->sys || tb->phys == phys))
             return tb;
     return NULL;
+}
+
+static inline size_t tr_page_hash(uint64_t page)
+{
+    return (size_t)((page >> 12) ^ (page >> 26)) & (((size_t)1 << TR_PAGE_HASH_BITS) - 1);
+}
+
+/* Per-page lists: an entry is a block pointer tagged with the slot (0:
+ * its first page, 1: its second) whose page_next continues the list. */
+static void tb_page_add(struct tr *tr, struct tb *tb, int slot, uint64_t page)
+{
+    size_t h = tr_page_hash(page);
+    tb->page_next[slot] = (uintptr_t)tr->page_hash[h];
+    tr->page_hash[h] = (struct tb *)((uintptr_t)tb | (uintptr_t)slot);
+}
+
+int tr_sys_enable(struct tr *tr, struct error **errp)
+{
+    tr->page_hash = calloc((size_t)1 << TR_PAGE_HASH_BITS, sizeof(*tr->page_hash));
+    if (!tr->page_hash)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    tr->sys = true;
+    /* the stubs the slow paths need are part of the prologue */
+    tr_lock(tr);
+    tr_drop_all(tr);
+    int r = tr->be->gen_prologue(tr, tr->rw, tr->rx, 4096);
+    tr->prologue_size = tr->used = ALIGN_UP((size_t)(r > 0 ? r : 0), 64);
+    tr_unlock(tr);
+    return r < 0 ? err_set(errp, -r, "code cache prologue") : 0;
+}
+
+static void tb_unhash(struct tr *tr, struct tb *tb)
+{
+    struct tb **pp = &tr->hash[tr_hash(tb->pc)];
+    while (*pp && *pp != tb)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = tb->hash_next;
+}
+
+int tr_invalidate_phys_page(struct tr *tr, uint64_t page)
+{
+    int n = 0;
+    tr_lock(tr);
+    struct tb **pp = &tr->page_hash[tr_page_hash(page)];
+    while (*pp) {
+        uintptr_t e = (uintptr_t)*pp;
+        struct tb *tb = (struct tb *)(e & ~(uintptr_t)1);
+        int slot = (int)(e & 1);
+        uint64_t p = slot ? tb->phys2 : tb->phys;
+        if ((p & ~UINT64_C(0xfff)) != page) {
+            pp = (struct tb **)&tb->page_next[slot];
+            continue;
+        }
+        *pp = (struct tb *)tb->page_next[slot];       /* unlink from this page */
+        if (!tb->invalid) {
+            /* The block stays in memory (another hart may be inside it, and
+             * blocks of the same page chained into it go with it); it is
+             * only never found again.  Its other page's list keeps the
+             * dead entry until a flush: harmless, it is skipped there. */
+            tb->invalid = true;
+            tb_unhash(tr, tb);
+            if (tr->sys_jc_drop)
+                tr->sys_jc_drop(tr->sys_opaque, tb->pc, tb->code);
+            n++;
+        }
+    }
+    tr->n_invalidated += (uint64_t)n;
+    tr_unlock(tr);
+    return n;
 }
 
 static void log_block(struct tr *tr, const struct ir_block *b, bool optimized)
@@ -277,6 +356,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     struct ir_block *b = tr->irb;
     /* bits above the first 16 are run-time state of the cpu (see riscv.h) */
     uint64_t features = tr->features | (cpu->features & ~UINT64_C(0xffff));
+    tr->tb_phys2 = TB_NO_PAGE;
     if (tr->fe->translate(b, pc, features, tr->fetch, tr->fetch_opaque, tr->max_insns) < 0) {
         cpu->fault_addr = pc;
         cpu->fault_sig = SIGSEGV;
@@ -293,6 +373,9 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     tb->pc = pc;
     tb->end_pc = b->end_pc;
     tb->n_insns = (uint16_t)b->n_insns;
+    tb->flags = cpu->features & ~UINT64_C(0xffff);
+    tb->phys = tr->sys ? tr->tb_phys : pc;
+    tb->phys2 = tr->sys ? tr->tb_phys2 : TB_NO_PAGE;
     tb->insn_off = calloc((size_t)b->n_insns, sizeof(*tb->insn_off));
     tb->insn_pc = malloc((size_t)b->n_insns * sizeof(*tb->insn_pc));
     if (!tb->insn_off || !tb->insn_pc) {
@@ -343,6 +426,16 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     tr->tbs[tr->n_tbs++] = tb;
     if (tr->on_translate)
         tr->on_translate(tr->mem_opaque, pc, tb->end_pc);
+    if (tr->sys) {
+        tb_page_add(tr, tb, 0, tb->phys & ~UINT64_C(0xfff));
+        if (tr->sys_code_page)
+            tr->sys_code_page(tr->sys_opaque, tb->phys & ~UINT64_C(0xfff));
+        if (tb->phys2 != TB_NO_PAGE) {
+            tb_page_add(tr, tb, 1, tb->phys2 & ~UINT64_C(0xfff));
+            if (tr->sys_code_page)
+                tr->sys_code_page(tr->sys_opaque, tb->phys2 & ~UINT64_C(0xfff));
+        }
+    }
     size_t h = tr_hash(pc);
     tb->hash_next = tr->hash[h];
     tr->hash[h] = tb;
@@ -376,6 +469,49 @@ void tr_helper_enter(struct cpu *cpu)
 void tr_helper_leave(struct cpu *cpu)
 {
     tr_self.in_helper--;
+}
+
+void tr_sys_raise(struct cpu *cpu, const uint64_t *frame, uintptr_t ret)
+{
+    struct tr_thread *t = &tr_self;
+    struct tr *tr = t->tr;
+    /* The return address is inside the block's slow-path code, which
+     * follows the block's body: find the instruction through the map the
+     * slow path recorded (tb->insn_off of the instruction is at or before
+     * its fast path; the slow path's own offset is after all of them). */
+    struct tb *tb = tb_find_host(tr, ret - 1);
+    if (tb) {
+        uint32_t off = (uint32_t)(ret - 1 - (uintptr_t)tb->code);
+        int i = tr->be->slow_insn ? tr->be->slow_insn(tb, off) : -1;
+        if (i < 0) {
+            i = 0;
+            for (int k = 0; k < tb->n_insns; k++)
+                if (tb->insn_off[k] <= off)
+                    i = k;
+        }
+        cpu->pc = tb->insn_pc[i];
+        /* a ucontext as the fault handler would see it, from the frame */
+        ucontext_t uc;
+        struct _libc_fpstate fp;
+        memset(&uc, 0, sizeof(uc));
+        memset(&fp, 0, sizeof(fp));
+        static const int order[TR_FRAME_GPRS] = {
+            REG_RBX, REG_R12, REG_R13, REG_R14, REG_RSI, REG_RDI, REG_R8, REG_R9, REG_R10, REG_R11,
+        };
+        for (int k = 0; k < TR_FRAME_GPRS; k++)
+            uc.uc_mcontext.gregs[order[k]] = (greg_t)frame[k];
+        for (int x = 3; x < 16; x++) {
+            uint64_t lo = frame[TR_FRAME_XMM3 + 2 * (x - 3)];
+            fp._xmm[x].element[0] = (uint32_t)lo;
+            fp._xmm[x].element[1] = (uint32_t)(lo >> 32);
+        }
+        uc.uc_mcontext.fpregs = &fp;
+        tr->be->recover_regs(cpu, tb, i, &uc);
+    }
+    t->armed = 0;
+    t->in_helper = 0;
+    t->smc = 0;
+    siglongjmp(*t->jbp, 1);
 }
 
 static struct sigaction tr_old_segv, tr_old_bus;
@@ -554,7 +690,26 @@ restart:
             cpu->chain_from = NULL;
             cpu->seen_flushes = tr->n_flushes;
         }
-        struct tb *tb = tb_lookup(tr, pc);
+        uint64_t phys = 0;
+        if (tr->sys && tr->sys_code_phys(cpu, pc, &phys) < 0) {
+            tr_unlock(tr);
+            cpu->chain_from = NULL;
+            return CPU_EXIT_FAULT;
+        }
+        tr->tb_phys = phys;
+        struct tb *tb = tb_lookup(tr, pc, cpu->features & ~UINT64_C(0xffff), phys);
+        if (tb && tb->phys2 != TB_NO_PAGE) {
+            /* the second page must still be what the block was made of */
+            uint64_t p2;
+            uint64_t pc2 = (pc | 0xfff) + 1;
+            if (tr->sys_code_phys(cpu, pc2, &p2) < 0 || p2 != (tb->phys2 & ~UINT64_C(0xfff))) {
+                tb->invalid = true;
+                tb_unhash(tr, tb);
+                if (tr->sys_jc_drop)
+                    tr->sys_jc_drop(tr->sys_opaque, tb->pc, tb->code);
+                tb = NULL;
+            }
+        }
         if (!tb) {
             tb = tb_translate(tr, cpu);
             if (!tb) {
@@ -580,11 +735,16 @@ restart:
             if (r < 0)
                 return r;
         } else {
+            /* System mode chains only within a page (the back end sends
+             * other jumps through the jump cache), and never into a block
+             * that straddles two pages: its second page may change alone. */
             if (cpu->chain_from && !tr->no_chain && (uint8_t *)cpu->chain_from >= tr->rx &&
-                (uint8_t *)cpu->chain_from < tr->rx + tr->used)
+                (uint8_t *)cpu->chain_from < tr->rx + tr->used && tb->phys2 == TB_NO_PAGE)
                 tr->be->patch_jump(tr, cpu->chain_from, tb->code);
             cpu->chain_from = NULL;
-            struct cpu_jc_entry *e = &cpu->jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
+            struct cpu_jc_entry *jc = tr->sys ? ((struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base)->jc
+                                              : cpu->jc;
+            struct cpu_jc_entry *e = &jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
             e->pc = pc;
             e->code = tb->code;
             void *code = tb->code;

@@ -64,6 +64,9 @@ struct tr_backend {
      * copy guest registers that live in host registers from the signal
      * context into cpu. */
     void (*recover_regs)(struct cpu *cpu, const struct tb *tb, int insn, const void *ucontext);
+    /* System mode: the guest instruction whose slow path holds host code
+     * offset off of tb, or -1 if off is not in a slow path. */
+    int (*slow_insn)(const struct tb *tb, uint32_t off);
     /* Disassembly is not provided; -d out_asm prints hex bytes. */
 };
 
@@ -84,10 +87,22 @@ struct tb {
     uint32_t *insn_off;     /* host offset of each guest instruction */
     uint64_t *insn_pc;
     uint8_t *fault_map;     /* back end's per-instruction register map */
+    uint32_t slow_start;    /* system mode: offset where the slow paths begin */
+    uint16_t *slow_insn;    /* ... and the instruction of each (slow_off order) */
+    uint32_t *slow_off;
+    int n_slow;
     struct ir_op *ops;      /* interpreter/compare modes: the IR */
     int n_ops;
     struct tb *hash_next;
+    uint64_t flags;         /* the cpu's run-time feature bits it was translated for */
+    /* System mode: the physical pages its code came from (phys2: the
+     * second page of an instruction straddling a page end, or TB_NO_PAGE),
+     * and its links in the per-page lists (tagged with the page slot). */
+    uint64_t phys, phys2;
+    uintptr_t page_next[2];
+    bool invalid;
 };
+#define TB_NO_PAGE (~UINT64_C(0))
 
 /* Undo log used by the compare mode to replay a block twice. */
 struct tr_undo {
@@ -144,6 +159,29 @@ struct tr {
     void *mem_opaque;
     uint64_t n_smc;
 
+    /* System mode (tr->sys): guest memory goes through the software TLB
+     * (cpu.h).  The owner supplies the slow paths of loads and stores
+     * (called from translated code through stubs that keep every host
+     * register; they return the loaded value, or raise a guest exception
+     * with tr_sys_raise), the physical address of code, and hooks to drop
+     * jump-cache entries and to learn which physical pages hold code. */
+    bool sys;
+    uint64_t (*sys_ld_slow)(struct cpu *cpu, uint64_t va, uint32_t info, uint64_t *frame,
+                            uintptr_t ret);
+    void (*sys_st_slow)(struct cpu *cpu, uint64_t va, uint64_t val, uint32_t info,
+                        uint64_t *frame, uintptr_t ret);
+    /* 0 and *phys set, or -1 with the cpu's exception state set. */
+    int (*sys_code_phys)(struct cpu *cpu, uint64_t pc, uint64_t *phys);
+    /* A block is gone: remove pc -> code from every jump cache. */
+    void (*sys_jc_drop)(void *opaque, uint64_t pc, const void *code);
+    /* Physical page (address) now holds translated code. */
+    void (*sys_code_page)(void *opaque, uint64_t page);
+    void *sys_opaque;
+    uint8_t *sys_ld_stub, *sys_st_stub;     /* RX addresses, in the prologue */
+    struct tb **page_hash;                  /* physical page -> blocks */
+    uint64_t tb_phys, tb_phys2;             /* of the block being translated */
+    uint64_t n_invalidated;
+
     /* compare mode */
     struct cpu *ref;
     struct tr_undo *undo;
@@ -174,6 +212,26 @@ void tr_set_multi_threaded(struct tr *tr);
 void tr_flush(struct tr *tr, struct cpu *cpu);
 /* Drop translations overlapping [start, end) (guest addresses). */
 void tr_invalidate_range(struct tr *tr, struct cpu *cpu, uint64_t start, uint64_t end);
+
+/* System mode. */
+#define TR_SYS_INFO_SIZE 3          /* slow-path info: log2 size ... */
+#define TR_SYS_INFO_SIGNED 4        /* ... and sign extension */
+/* Make tr a system-mode translator (before any block is translated). */
+int tr_sys_enable(struct tr *tr, struct error **errp);
+/* Drop every block whose code came from the physical page at page
+ * (page-aligned).  Returns the number dropped.  Takes the lock. */
+int tr_invalidate_phys_page(struct tr *tr, uint64_t page);
+/* From a slow path called by translated code (frame and ret as it was
+ * given them): make the guest state precise at the faulting instruction
+ * (cpu->pc and the registers) and leave translated code; tr_run returns
+ * CPU_EXIT_FAULT.  The caller has recorded what to raise. */
+__attribute__((noreturn)) void tr_sys_raise(struct cpu *cpu, const uint64_t *frame, uintptr_t ret);
+/* The frame the slow-path stubs save: the host registers that may hold
+ * guest values (in this order), then xmm3-xmm15 (16 bytes each). */
+enum { TR_FRAME_RBX, TR_FRAME_R12, TR_FRAME_R13, TR_FRAME_R14, TR_FRAME_RSI, TR_FRAME_RDI,
+       TR_FRAME_R8, TR_FRAME_R9, TR_FRAME_R10, TR_FRAME_R11, TR_FRAME_GPRS };
+#define TR_FRAME_XMM3 TR_FRAME_GPRS     /* index (in uint64_t) of xmm3's low half */
+#define TR_FRAME_BYTES (8 * TR_FRAME_GPRS + 16 * 13 + 8)   /* + 8: 16-byte alignment */
 
 /* Run guest code until it needs the caller.  Returns an enum cpu_exit
  * other than CHAIN/FLUSH, with cpu->pc at the instruction concerned.

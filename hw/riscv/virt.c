@@ -342,6 +342,7 @@ static int virt_create(struct machine *m, struct error **errp)
         .mem = &m->mem,
         .loop = m->loop,
         .machine = m,
+        .request = machine_request,
         .reset_pc = VIRT_MROM,
     };
     ret = rv_sys_new(&v->sys, &cfg, errp);

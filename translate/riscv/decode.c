@@ -71,6 +71,12 @@ int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
         }
         uint32_t raw = (uint32_t)lo;
         int len = 2;
+        /* System mode: a block holds the code of one page (so that it can
+         * be dropped with that page, and found again through its physical
+         * address); only a first instruction may straddle a page end. */
+        if ((features & RV_EXT_SYS) && b->n_insns > 0 &&
+            ((pc & 0xfff) == 0 || ((pc & 0xfff) == 0xffe && (raw & 3) == 3)))
+            break;
         if ((raw & 3) == 3) {
             int hi = fetch(opaque, pc + 2);
             if (hi < 0) {
@@ -94,6 +100,16 @@ int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
         const struct rv_insn_desc *d = dc.insn ? rv_decode(dc.insn, features) : NULL;
         int ops_before = b->n_ops;
         dc.n_tmp = 0;       /* temporaries never live across instructions */
+        if (d && (features & RV_EXT_SYS) && (d->ext & (RV_EXT_F | RV_EXT_D)) && !dc.fs_checked) {
+            /* the first FP instruction of the block: trap if mstatus.FS
+             * is Off, else mark the state dirty (the helper) */
+            struct ir_op *op = ir_emit(b, IR_HELPER);
+            op->fn = (void *)rv_sys_helper_fs;
+            op->insn = dc.insn;
+            op->imm = (int64_t)pc;
+            dc.fs_checked = true;
+            ops_before = b->n_ops;
+        }
         if (!d || !d->trans(&dc, dc.insn)) {
             if (log_on(LOG_GUEST_ERROR))
                 log_msg(LOG_GUEST_ERROR, "illegal instruction 0x%08x at 0x%" PRIx64, raw, pc);

@@ -84,17 +84,29 @@ static int amo_fault(struct cpu *cpu, uint64_t addr, int sig)
 
 int rv_helper_amo(struct cpu *cpu, uint32_t insn)
 {
-    int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+    int rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31;
     bool dw = ((insn >> 12) & 7) == 3;
-    uint32_t f5 = insn >> 27;
     uint64_t addr = cpu->x[rs1];
-    uint64_t v = cpu->x[rs2];
-    uint64_t old;
 
     if (addr & (dw ? 7 : 3))
         return amo_fault(cpu, addr, SIGBUS);
     void *p = (void *)(uintptr_t)(cpu->guest_base + addr);
     tr_helper_enter(cpu);
+    uint64_t old = rv_amo_host(cpu, insn, p, addr);
+    tr_helper_leave(cpu);
+    if (rd)
+        cpu->x[rd] = old;
+    return 0;
+}
+
+uint64_t rv_amo_host(struct cpu *cpu, uint32_t insn, void *p, uint64_t addr)
+{
+    int rs2 = (insn >> 20) & 31;
+    bool dw = ((insn >> 12) & 7) == 3;
+    uint32_t f5 = insn >> 27;
+    uint64_t v = cpu->x[rs2];
+    uint64_t old;
+
     if (dw) {
         uint64_t *m = p;
         switch (f5) {
@@ -163,10 +175,7 @@ int rv_helper_amo(struct cpu *cpu, uint32_t insn)
         }
         old = (uint64_t)(int64_t)(int32_t)o;
     }
-    tr_helper_leave(cpu);
-    if (rd)
-        cpu->x[rd] = old;
-    return 0;
+    return old;
 }
 
 uint64_t rv_fn_mulhsu(uint64_t a, uint64_t b)

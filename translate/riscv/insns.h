@@ -65,6 +65,11 @@ RV_INSN(csrrc,  0x0000707f, 0x00003073, RV_EXT_I)
 RV_INSN(csrrwi, 0x0000707f, 0x00005073, RV_EXT_I)
 RV_INSN(csrrsi, 0x0000707f, 0x00006073, RV_EXT_I)
 RV_INSN(csrrci, 0x0000707f, 0x00007073, RV_EXT_I)
+/* Privileged (system mode only) */
+RV_INSN(mret,   0xffffffff, 0x30200073, RV_EXT_SYS)
+RV_INSN(sret,   0xffffffff, 0x10200073, RV_EXT_SYS)
+RV_INSN(wfi,    0xffffffff, 0x10500073, RV_EXT_SYS)
+RV_INSN(sfence_vma, 0xfe007fff, 0x12000073, RV_EXT_SYS)
 /* M */
 RV_INSN(mul,    0xfe00707f, 0x02000033, RV_EXT_M)
 RV_INSN(mulh,   0xfe00707f, 0x02001033, RV_EXT_M)

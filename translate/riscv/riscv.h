@@ -26,6 +26,10 @@
 #define RV_EXT_ZBS (1u << 7)
 #define RV_EXT_I   (1u << 8)   /* always on */
 #define RV_EXT_ALL 0x1ffu
+/* Not a -cpu choice: system mode (the privileged architecture: M/S/U,
+ * CSRs, paging).  Instructions that need it decode only in system mode;
+ * others translate differently (CSRs, atomics, fences). */
+#define RV_EXT_SYS (1u << 9)
 /* Not an extension: set in cpu->features while frm holds an invalid
  * rounding mode or RMM (which SSE lacks), so that FP ops in the dynamic
  * mode are translated as helper calls (which raise SIGILL, or round
@@ -45,6 +49,7 @@ struct rv_dc {
     uint64_t features;
     int n_tmp;
     int side_exits;       /* conditional branches continued past */
+    bool fs_checked;      /* system mode: FS was checked in this block */
     int max_insns;
 };
 
@@ -84,6 +89,9 @@ void rv_describe(char *buf, size_t len, uint64_t pc, uint32_t raw, int ilen, uin
 int rv_helper_fp(struct cpu *cpu, uint32_t insn);
 int rv_helper_csr(struct cpu *cpu, uint32_t insn);
 int rv_helper_amo(struct cpu *cpu, uint32_t insn);
+/* The atomic operation of insn on host memory p (guest address addr, for
+ * the LR/SC reservation); returns the value for rd. */
+uint64_t rv_amo_host(struct cpu *cpu, uint32_t insn, void *p, uint64_t addr);
 uint64_t rv_fn_mulhsu(uint64_t a, uint64_t b);
 uint64_t rv_fn_clz(uint64_t a, uint64_t b);
 uint64_t rv_fn_ctz(uint64_t a, uint64_t b);
@@ -97,6 +105,13 @@ uint64_t rv_fn_min(uint64_t a, uint64_t b);
 uint64_t rv_fn_max(uint64_t a, uint64_t b);
 uint64_t rv_fn_minu(uint64_t a, uint64_t b);
 uint64_t rv_fn_maxu(uint64_t a, uint64_t b);
+
+/* System-mode helpers (sys-*.c). */
+int rv_sys_helper_csr(struct cpu *cpu, uint32_t insn);
+int rv_sys_helper_amo(struct cpu *cpu, uint32_t insn);
+int rv_sys_helper_priv(struct cpu *cpu, uint32_t insn);   /* mret, sret, wfi, sfence.vma */
+int rv_sys_helper_fs(struct cpu *cpu, uint32_t insn);     /* FP use: FS off traps, else dirty */
+int rv_sys_helper_fence(struct cpu *cpu, uint32_t insn);
 
 /* Rounding-mode and flag state shared with the user-mode runtime. */
 uint32_t rv_fflags_read(struct cpu *cpu);

@@ -14,6 +14,7 @@
 #include "error.h"
 #include "loop.h"
 #include "hw/mem.h"
+#include "hw/machine.h"
 
 struct rv_sys;
 struct rv_hart;
@@ -32,7 +33,10 @@ struct rv_sys_config {
     uint64_t ext;               /* RV_EXT_* bits (riscv.h), from rv_cpu_parse */
     struct mem_map *mem;
     struct loop *loop;
-    struct machine *machine;    /* for machine_request() */
+    struct machine *machine;
+    /* How a hart asks the machine to stop (machine_request; a pointer so
+     * that the translator does not pull the boards into every program). */
+    void (*request)(struct machine *m, enum machine_event ev, int exit_code);
     uint64_t reset_pc;          /* where every hart starts, in M-mode (0x1000) */
 };
 

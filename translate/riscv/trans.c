@@ -117,7 +117,7 @@ static bool gen_branch(struct rv_dc *dc, uint32_t i, int cond)
 static bool gen_helper(struct rv_dc *dc, ir_helper fn, uint32_t insn)
 {
     struct ir_op *op = ir_emit(dc->b, IR_HELPER);
-    if (fn == rv_helper_amo)
+    if (fn == rv_helper_amo || fn == rv_sys_helper_amo)
         op->aux = IR_HELPER_MEM;
     op->fn = (void *)fn;
     op->insn = insn;
@@ -193,8 +193,34 @@ RV_TRANS_DECL(srl) { return gen_r(dc, insn, IR_SHR); }
 RV_TRANS_DECL(sra) { return gen_r(dc, insn, IR_SAR); }
 RV_TRANS_DECL(or) { return gen_r(dc, insn, IR_OR); }
 RV_TRANS_DECL(and) { return gen_r(dc, insn, IR_AND); }
-RV_TRANS_DECL(fence) { return true; }   /* one host thread per guest thread: x86 TSO suffices */
-RV_TRANS_DECL(fence_i) { return gen_exit(dc, CPU_EXIT_FLUSH, dc->pc + (uint64_t)dc->len); }
+/* x86 keeps every order RVWMO asks for except a store before a later
+ * load: only a fence ordering W before R needs a host fence.  User mode
+ * has one host thread per guest thread and leaves fences out. */
+RV_TRANS_DECL(fence)
+{
+    if ((dc->features & RV_EXT_SYS) && (insn & (1u << 24)) && (insn & (1u << 21)))
+        return gen_helper(dc, rv_sys_helper_fence, insn);
+    return true;
+}
+/* System mode sees every store into translated code (the TLB sends them
+ * to the slow path, which drops those blocks), so fence.i only has to end
+ * the block. */
+RV_TRANS_DECL(fence_i)
+{
+    if (dc->features & RV_EXT_SYS) {
+        struct ir_op *op = ir_emit(dc->b, IR_GOTO);
+        op->imm = (int64_t)(dc->pc + (uint64_t)dc->len);
+        dc->end = true;
+        return true;
+    }
+    return gen_exit(dc, CPU_EXIT_FLUSH, dc->pc + (uint64_t)dc->len);
+}
+/* The privileged instructions change the mode, the address space or wait:
+ * their helper checks the privilege and leaves the block. */
+RV_TRANS_DECL(mret) { return gen_helper(dc, rv_sys_helper_priv, insn); }
+RV_TRANS_DECL(sret) { return gen_helper(dc, rv_sys_helper_priv, insn); }
+RV_TRANS_DECL(wfi) { return gen_helper(dc, rv_sys_helper_priv, insn); }
+RV_TRANS_DECL(sfence_vma) { return gen_helper(dc, rv_sys_helper_priv, insn); }
 RV_TRANS_DECL(ecall) { return gen_exit(dc, CPU_EXIT_ECALL, dc->pc); }
 RV_TRANS_DECL(ebreak) { return gen_exit(dc, CPU_EXIT_EBREAK, dc->pc); }
 RV_TRANS_DECL(addiw) { return gen_i(dc, insn, IR_ADDW); }
@@ -210,7 +236,7 @@ RV_TRANS_DECL(sraw) { return gen_r(dc, insn, IR_SARW); }
 /* ---- Zicsr: the user-level CSRs live in the helper ---- */
 static bool gen_csr(struct rv_dc *dc, uint32_t insn)
 {
-    return gen_helper(dc, rv_helper_csr, insn);
+    return gen_helper(dc, (dc->features & RV_EXT_SYS) ? rv_sys_helper_csr : rv_helper_csr, insn);
 }
 RV_TRANS_DECL(csrrw) { return gen_csr(dc, insn); }
 RV_TRANS_DECL(csrrs) { return gen_csr(dc, insn); }
@@ -235,10 +261,14 @@ RV_TRANS_DECL(remw) { return gen_r(dc, insn, IR_REMW); }
 RV_TRANS_DECL(remuw) { return gen_r(dc, insn, IR_REMUW); }
 
 /* ---- A: host atomics in the helper ---- */
-RV_TRANS_DECL(lr_w) { return gen_helper(dc, rv_helper_amo, insn); }
-RV_TRANS_DECL(sc_w) { return gen_helper(dc, rv_helper_amo, insn); }
-RV_TRANS_DECL(lr_d) { return gen_helper(dc, rv_helper_amo, insn); }
-RV_TRANS_DECL(sc_d) { return gen_helper(dc, rv_helper_amo, insn); }
+static bool gen_amo(struct rv_dc *dc, uint32_t insn)
+{
+    return gen_helper(dc, (dc->features & RV_EXT_SYS) ? rv_sys_helper_amo : rv_helper_amo, insn);
+}
+RV_TRANS_DECL(lr_w) { return gen_amo(dc, insn); }
+RV_TRANS_DECL(sc_w) { return gen_amo(dc, insn); }
+RV_TRANS_DECL(lr_d) { return gen_amo(dc, insn); }
+RV_TRANS_DECL(sc_d) { return gen_amo(dc, insn); }
 static bool amo_funct_ok(uint32_t insn)
 {
     switch (insn >> 27) {
@@ -248,8 +278,8 @@ static bool amo_funct_ok(uint32_t insn)
     }
     return false;
 }
-RV_TRANS_DECL(amo_w) { return amo_funct_ok(insn) && gen_helper(dc, rv_helper_amo, insn); }
-RV_TRANS_DECL(amo_d) { return amo_funct_ok(insn) && gen_helper(dc, rv_helper_amo, insn); }
+RV_TRANS_DECL(amo_w) { return amo_funct_ok(insn) && gen_amo(dc, insn); }
+RV_TRANS_DECL(amo_d) { return amo_funct_ok(insn) && gen_amo(dc, insn); }
 
 /* ---- F and D: loads, stores and moves inline, arithmetic in fpu.c ---- */
 #define FREG(r) ir_reg(32 + (r))

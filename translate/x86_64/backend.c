@@ -95,9 +95,32 @@ static void mov_pc(struct xbuf *b, uint64_t pc)
  * later patched to the target block), then the stub that stores the pc
  * and the slot address and returns to the loop.  The cache must have been
  * written back. */
+/* System mode, a jump to another page: its mapping may differ the next
+ * time this block runs, so no patched jump; the context's jump cache
+ * (emptied whenever the mapping changes) finds the block, or the loop does. */
+static void gen_goto_jc(struct x86_gen *g, uint64_t pc)
+{
+    struct xbuf *b = &g->b;
+    int32_t off = CPU_TLB_OFF_JC + (int32_t)(((pc >> 1) & (CPU_JC_SIZE - 1)) * sizeof(struct cpu_jc_entry));
+    mov_pc(b, pc);
+    x_mov_ri(b, RAX, (int64_t)pc);
+    x_rm(b, XF_W, 0x3b, RAX, R15, -1, off);                 /* cmp rax, [r15 + jc.pc] */
+    uint8_t *miss = x_jcc8(b, CC_NE);
+    x_rm(b, 0, 0xff, 4, R15, -1, off + 8);                  /* jmp [r15 + jc.code] */
+    x_patch8(b, miss);
+    x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
+    xb_u32(b, 0);
+    x_rr(b, 0, 0x31, RAX, RAX);
+    x_jmp32(b, g->exit_rw);
+}
+
 static void gen_goto(struct x86_gen *g, uint64_t pc)
 {
     struct xbuf *b = &g->b;
+    if (g->tr->sys && !g->tr->no_chain && (pc >> 12) != (g->block_pc >> 12)) {
+        gen_goto_jc(g, pc);
+        return;
+    }
     if (g->tr->no_chain) {
         mov_pc(b, pc);
         x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
@@ -147,9 +170,13 @@ static void gen_goto_ind(struct x86_gen *g, struct ir_val target)
         x_alu_ri(b, 0, ALU_AND, RCX, CPU_JC_SIZE - 1);
         x_rr(b, 0, 0xc1, 4, RCX);                   /* shl ecx, 4 */
         xb_byte(b, 4);
-        x_rm(b, XF_W, 0x3b, RAX, RBP, RCX, CPU_OFF(jc));        /* cmp rax, [rbp+rcx+jc] */
+        /* user mode: the jump cache in struct cpu; system mode: the
+         * current translation context's (r15) */
+        int base = g->tr->sys ? R15 : RBP;
+        int32_t jc = g->tr->sys ? CPU_TLB_OFF_JC : CPU_OFF(jc);
+        x_rm(b, XF_W, 0x3b, RAX, base, RCX, jc);                /* cmp rax, [base+rcx+jc] */
         uint8_t *miss = x_jcc8(b, CC_NE);
-        x_rm(b, 0, 0xff, 4, RBP, RCX, CPU_OFF(jc) + 8);         /* jmp [rbp+rcx+jc+8] */
+        x_rm(b, 0, 0xff, 4, base, RCX, jc + 8);                 /* jmp [base+rcx+jc+8] */
         x_patch8(b, miss);
     }
     x_rm(b, XF_W, 0xc7, 0, RBP, -1, CPU_OFF(chain_from));
@@ -547,9 +574,183 @@ static bool is_freg(struct ir_val v)
     return v.kind == IR_V_REG && v.idx >= 32;
 }
 
+/* ---- system mode: loads and stores through the software TLB ---- */
+
+static struct x86_slow *slow_new(struct x86_gen *g)
+{
+    if (g->n_slow == g->slow_cap) {
+        int cap = g->slow_cap ? 2 * g->slow_cap : 32;
+        struct x86_slow *n = realloc(g->slow, (size_t)cap * sizeof(*n));
+        if (!n) {
+            g->b.overflow = true;       /* gen_block fails; the caller retries after a flush */
+            return NULL;
+        }
+        g->slow = n;
+        g->slow_cap = cap;
+    }
+    struct x86_slow *sl = &g->slow[g->n_slow++];
+    memset(sl, 0, sizeof(*sl));
+    sl->insn = g->cur_insn;
+    sl->val_xmm = -1;
+    return sl;
+}
+
+/* rax = guest address (index + disp); look up the TLB entry for an access
+ * of size bytes; on a miss jump to the slow path (recorded in sl) with
+ * rax intact; on a hit rax = host address.  Uses rcx and rdx. */
+static void gen_tlb_lookup(struct x86_gen *g, int idx, int32_t disp, int size, bool store,
+                           struct x86_slow *sl)
+{
+    struct xbuf *b = &g->b;
+    if (disp != 0 || idx != RAX)
+        x_rm(b, XF_W, 0x8d, RAX, idx, -1, disp);           /* lea rax, [idx + disp] */
+    x_mov_rr(b, RCX, RAX);
+    x_rr(b, XF_W, 0xc1, 5, RCX);                            /* shr rcx, 12 - 5 */
+    xb_byte(b, 12 - 5);
+    x_alu_ri(b, 0, ALU_AND, RCX, (int32_t)((CPU_TLB_SIZE - 1) << 5));
+    if (size > 1)
+        x_rm(b, XF_W, 0x8d, RDX, RAX, -1, size - 1);        /* lea rdx, [rax + size - 1] */
+    else
+        x_mov_rr(b, RDX, RAX);
+    x_alu_ri(b, 1, ALU_AND, RDX, -4096);
+    x_rm(b, XF_W, 0x3b, RDX, R15, RCX,                      /* cmp rdx, [r15 + rcx + tag] */
+         store ? (int32_t)offsetof(struct cpu_tlb_entry, tag_w) : (int32_t)offsetof(struct cpu_tlb_entry, tag_r));
+    uint8_t *slot = x_jcc32(b, CC_NE, NULL);
+    if (sl)
+        sl->jcc = slot;
+    x_rm(b, XF_W, 0x03, RAX, R15, RCX, (int32_t)offsetof(struct cpu_tlb_entry, addend));
+}
+
+static void gen_ld_sys(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    int idx = addr_index(g, op->a);
+    rc_note_fault_point(g);
+    int size = op->aux & 3;
+    bool sign = op->aux & IR_MEM_SIGNED;
+    struct x86_slow *sl = slow_new(g);
+    if (!sl)
+        return;
+    sl->info = (uint32_t)size | (sign ? TR_SYS_INFO_SIGNED : 0);
+    gen_tlb_lookup(g, idx, (int32_t)op->imm, 1 << size, false, sl);
+    /* the value goes to rax first: the slow path returns it there, and the
+     * destination is chosen after the access so that a fault never sees
+     * a register allocated for a value that was not loaded */
+    switch (size) {
+    case 0: x_rm(b, sign ? XF_W : 0, sign ? 0x0fbe : 0x0fb6, RAX, RAX, -1, 0); break;
+    case 1: x_rm(b, sign ? XF_W : 0, sign ? 0x0fbf : 0x0fb7, RAX, RAX, -1, 0); break;
+    case 2:
+        if (sign) x_rm(b, XF_W, 0x63, RAX, RAX, -1, 0);
+        else x_rm(b, 0, 0x8b, RAX, RAX, -1, 0);
+        break;
+    default: x_rm(b, XF_W, 0x8b, RAX, RAX, -1, 0); break;
+    }
+    sl->resume = b->p;
+    if (is_freg(op->d) && size == 3) {
+        int x = xc_def(g, op->d.idx - 32);
+        x_rr(b, XF_66 | XF_W, 0x0f6e, x, RAX);              /* movq xmm, rax */
+        return;
+    }
+    dst_set(g, dst_of(g, op->d), RAX);
+}
+
+static void gen_st_sys(struct x86_gen *g, const struct ir_op *op)
+{
+    struct xbuf *b = &g->b;
+    int size = op->aux & 3;
+    struct loc lv = { .k = L_REG, .r = -1 };
+    int x = -1;
+    if (is_freg(op->b) && size == 3)
+        x = xc_use(g, op->b.idx - 32);
+    else if (x86_slot(op->b) >= 0)
+        lv.r = rc_use(g, op->b);
+    else
+        lv = rc_loc(g, op->b);
+    int idx = addr_index(g, op->a);
+    rc_note_fault_point(g);
+    struct x86_slow *sl = slow_new(g);
+    if (!sl)
+        return;
+    sl->store = true;
+    sl->info = (uint32_t)size;
+    sl->val = lv;
+    sl->val_xmm = x;
+    gen_tlb_lookup(g, idx, 0 + (int32_t)op->imm, 1 << size, true, sl);
+    int v;
+    if (x >= 0) {
+        x_rm(b, XF_F2, 0x0f11, x, RAX, -1, 0);              /* movsd [rax], xmm */
+        sl->resume = b->p;
+        return;
+    }
+    if (lv.k == L_REG) {
+        v = lv.r;
+    } else {
+        ld_loc(b, RDX, lv);
+        v = RDX;
+    }
+    switch (size) {
+    case 0: x_rm(b, XF_REX, 0x88, v, RAX, -1, 0); break;
+    case 1: x_rm(b, XF_66, 0x89, v, RAX, -1, 0); break;
+    case 2: x_rm(b, 0, 0x89, v, RAX, -1, 0); break;
+    default: x_rm(b, XF_W, 0x89, v, RAX, -1, 0); break;
+    }
+    sl->resume = b->p;
+}
+
+/* The slow paths, after the block's body: call the stub (which keeps
+ * every register but rax, rcx and rdx) and go back. */
+static void gen_slow_paths(struct x86_gen *g, struct tb *tb)
+{
+    struct xbuf *b = &g->b;
+    struct tr *tr = g->tr;
+    if (!g->n_slow)
+        return;
+    tb->slow_insn = malloc((size_t)g->n_slow * sizeof(*tb->slow_insn));
+    tb->slow_off = malloc((size_t)g->n_slow * sizeof(*tb->slow_off));
+    if (!tb->slow_insn || !tb->slow_off) {
+        b->overflow = true;
+        return;
+    }
+    tb->n_slow = g->n_slow;
+    for (int i = 0; i < g->n_slow && !b->overflow; i++) {
+        struct x86_slow *sl = &g->slow[i];
+        x_patch32(sl->jcc, b->p);
+        tb->slow_off[i] = (uint32_t)(b->p - b->start);
+        tb->slow_insn[i] = (uint16_t)sl->insn;
+        if (sl->store) {
+            if (sl->val_xmm >= 0)
+                x_rr(b, XF_66 | XF_W, 0x0f7e, sl->val_xmm, RDX);    /* movq rdx, xmm */
+            else if (sl->val.k == L_REG)
+                x_mov_rr(b, RDX, sl->val.r);
+            else
+                ld_loc(b, RDX, sl->val);
+            x_mov_ri(b, RCX, sl->info);
+        } else {
+            x_mov_ri(b, RDX, sl->info);
+        }
+        uint8_t *stub = tr->rw + ((sl->store ? tr->sys_st_stub : tr->sys_ld_stub) - tr->rx);
+        xb_byte(b, 0xe8);                                   /* call rel32 */
+        xb_u32(b, (uint32_t)(int32_t)(stub - (b->p + 4)));
+        x_jmp32(b, sl->resume);
+    }
+}
+
+static int x86_slow_insn(const struct tb *tb, uint32_t off)
+{
+    int found = -1;
+    for (int i = 0; i < tb->n_slow; i++)
+        if (tb->slow_off[i] <= off)
+            found = tb->slow_insn[i];
+    return found;
+}
+
 static void gen_ld(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
+    if (g->tr->sys) {
+        gen_ld_sys(g, op);
+        return;
+    }
     int idx = addr_index(g, op->a);
     rc_note_fault_point(g);
     if (is_freg(op->d) && (op->aux & 3) == 3) {            /* fld: straight into xmm */
@@ -578,6 +779,10 @@ static void gen_ld(struct x86_gen *g, const struct ir_op *op)
 static void gen_st(struct x86_gen *g, const struct ir_op *op)
 {
     struct xbuf *b = &g->b;
+    if (g->tr->sys) {
+        gen_st_sys(g, op);
+        return;
+    }
     if (is_freg(op->b) && (op->aux & 3) == 3) {            /* fsd: straight from xmm */
         int x = xc_use(g, op->b.idx - 32);
         int idx = addr_index(g, op->a);
@@ -885,7 +1090,12 @@ static void reserve_scratch(struct x86_gen *g, const struct ir_op *op)
 
 static void gen_op(struct x86_gen *g, const struct ir_op *op)
 {
-    reserve_scratch(g, op);
+    if (g->tr->sys && (op->opc == IR_LD || op->opc == IR_ST)) {
+        rc_reserve(g, RCX);         /* the TLB lookup's scratch registers */
+        rc_reserve(g, RDX);
+    } else {
+        reserve_scratch(g, op);
+    }
     switch (op->opc) {
     case IR_NOP: break;
     case IR_MOV: gen_mov(g, op); break;
@@ -978,11 +1188,15 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
         g.cur_insn = insn;
         g.op_idx = i;
         gen_op(&g, op);
-        if (g.b.overflow)
+        if (g.b.overflow) {
+            free(g.slow);
             return -ENOSPC;
+        }
     }
     while (++insn < ir->n_insns)
         tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
+    gen_slow_paths(&g, tb);
+    free(g.slow);
     /* exit stubs for a waiting signal: at the entry nothing is cached; on a
      * loop's back edge every register the loop writes is written back */
     if (!g.b.overflow)
@@ -1001,6 +1215,44 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     if (g.b.overflow)
         return -ENOSPC;
     return (int)(g.b.p - rw);
+}
+
+/* A slow-path stub: called from a block's slow path with rax = guest
+ * address, rdx = info (loads) or value and rcx = info (stores).  Saves the
+ * registers that may hold guest values into a frame (exec.h's layout, which
+ * tr_sys_raise reads to make a fault precise), calls the owner's C slow
+ * path, restores, returns (loads: the value in rax).  Returns the stub's
+ * offset. */
+static size_t gen_slow_stub(struct tr *tr, struct xbuf *b, uint8_t *rw, bool store)
+{
+    static const int frame_regs[TR_FRAME_GPRS] = { RBX, R12, R13, R14, RSI, RDI, R8, R9, R10, R11 };
+    while ((b->p - rw) & 15)
+        xb_byte(b, 0xcc);
+    size_t at = (size_t)(b->p - rw);
+    x_alu_ri(b, 1, ALU_SUB, RSP, TR_FRAME_BYTES);
+    for (int k = 0; k < TR_FRAME_GPRS; k++)
+        x_rm(b, XF_W, 0x89, frame_regs[k], RSP, -1, 8 * k);
+    for (int x = 3; x < 16; x++)                            /* movq [rsp + ..], xmm */
+        x_rm(b, XF_66, 0x0fd6, x, RSP, -1, 8 * TR_FRAME_XMM3 + 16 * (x - 3));
+    x_mov_rr(b, RDI, RBP);
+    x_mov_rr(b, RSI, RAX);
+    if (store) {
+        x_mov_rr(b, R8, RSP);
+        x_rm(b, XF_W, 0x8b, R9, RSP, -1, TR_FRAME_BYTES);   /* return address */
+        x_mov_ri(b, RAX, (int64_t)(uintptr_t)&tr->sys_st_slow);
+    } else {
+        x_mov_rr(b, RCX, RSP);
+        x_rm(b, XF_W, 0x8b, R8, RSP, -1, TR_FRAME_BYTES);
+        x_mov_ri(b, RAX, (int64_t)(uintptr_t)&tr->sys_ld_slow);
+    }
+    x_rm(b, 0, 0xff, 2, RAX, -1, 0);                        /* call [rax] */
+    for (int k = 0; k < TR_FRAME_GPRS; k++)
+        x_rm(b, XF_W, 0x8b, frame_regs[k], RSP, -1, 8 * k);
+    for (int x = 3; x < 16; x++)                            /* movq xmm, [rsp + ..] */
+        x_rm(b, XF_F3, 0x0f7e, x, RSP, -1, 8 * TR_FRAME_XMM3 + 16 * (x - 3));
+    x_alu_ri(b, 1, ALU_ADD, RSP, TR_FRAME_BYTES);
+    xb_byte(b, 0xc3);
+    return at;
 }
 
 static int x86_gen_prologue(struct tr *tr, uint8_t *rw, uint8_t *rx, size_t room)
@@ -1022,6 +1274,10 @@ static int x86_gen_prologue(struct tr *tr, uint8_t *rw, uint8_t *rx, size_t room
     for (int i = (int)ARRAY_SIZE(saved) - 1; i >= 0; i--)
         x_prefix(&b, 0, 0, -1, saved[i], 0x58 + (saved[i] & 7));
     xb_byte(&b, 0xc3);
+    if (tr->sys) {
+        tr->sys_ld_stub = rx + gen_slow_stub(tr, &b, rw, false);
+        tr->sys_st_stub = rx + gen_slow_stub(tr, &b, rw, true);
+    }
     if (b.overflow)
         return -ENOSPC;
     tr->enter = (uint64_t (*)(struct cpu *, void *))(void *)rx;
@@ -1064,4 +1320,5 @@ const struct tr_backend x86_backend = {
     .gen_block = x86_gen_block,
     .patch_jump = x86_patch_jump,
     .recover_regs = x86_recover_regs,
+    .slow_insn = x86_slow_insn,
 };

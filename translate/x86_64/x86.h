@@ -58,7 +58,12 @@ struct x86_gen {
     bool xdirty[16];
     int8_t fx[32];                  /* f register -> xmm, or -1 */
     uint16_t xlocked;
+    /* System mode: out-of-line slow paths of loads and stores, emitted
+     * after the block's body (backend.c). */
+    struct x86_slow *slow;
+    int n_slow, slow_cap;
 };
+
 
 #define X86_XPOOL 13                /* xmm3 .. xmm15; xmm0-2 are scratch */
 #define X86_FAULT_MAP 32            /* bytes per guest instruction: 16 GPRs, 16 XMMs */
@@ -69,6 +74,18 @@ struct loc {
     int r;
     int32_t disp;
     int64_t imm;
+};
+
+/* A load or store's TLB-miss path: where its "jne" is, where to go back,
+ * and what to pass to the stub. */
+struct x86_slow {
+    uint8_t *jcc;           /* rel32 slot of the jne to patch */
+    uint8_t *resume;
+    int insn;
+    bool store;
+    uint32_t info;          /* size and sign for the C slow path */
+    struct loc val;         /* store: the value (L_REG/L_IMM/L_MEM), or xmm: */
+    int val_xmm;            /* >= 0: the value is this xmm register */
 };
 
 extern const int x86_pool[X86_POOL];
