@@ -36,6 +36,9 @@ struct chardev_frontend {
 /* Called for Ctrl-A x (loop thread). */
 typedef void chardev_quit_fn(void *opaque);
 
+/* Open the back end SPEC.  "none" succeeds with *out = NULL: no device
+ * is connected.  One chardev at most may use stdio.  A unix server with
+ * wait=on returns once its first client has connected. */
 int chardev_new(struct chardev **out, struct loop *loop, const char *spec, struct error **errp);
 void chardev_free(struct chardev *c);
 
@@ -47,5 +50,11 @@ void chardev_accept_input(struct chardev *c);
 void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
 /* A name for messages ("pty /dev/pts/3", "stdio"). */
 const char *chardev_label(const struct chardev *c);
+
+/* Called by chardev_new just before it blocks for the first client of a
+ * "unix:PATH,server=on" (wait=on) back end, with its label, so that the
+ * program can say why it waits (the library does not print). */
+typedef void chardev_wait_fn(const char *label);
+void chardev_set_wait_notifier(chardev_wait_fn *fn);
 
 #endif

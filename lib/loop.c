@@ -63,6 +63,7 @@ struct loop {
 
     atomic_bool quit;           /* loop_quit may come from any thread */
     bool shutdown_requested;
+    int shutdown_signal;        /* the signal that asked for it */
     loop_cb_fn *shutdown_cb;
     void *shutdown_opaque;
 };
@@ -371,6 +372,11 @@ bool loop_shutdown_requested(const struct loop *loop)
     return loop->shutdown_requested;
 }
 
+int loop_shutdown_signal(const struct loop *loop)
+{
+    return loop->shutdown_signal;
+}
+
 void loop_quit(struct loop *loop)
 {
     loop->quit = true;
@@ -523,6 +529,7 @@ int loop_run_once(struct loop *loop, bool blocking, struct error **errp)
 
 signals:
     if (signal_caught && signal_loop == loop) {
+        loop->shutdown_signal = signal_caught;
         signal_caught = 0;
         loop->shutdown_requested = true;
         if (loop->shutdown_cb)

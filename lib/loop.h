@@ -73,6 +73,9 @@ void loop_wakeup(struct loop *loop);        /* any thread */
 int loop_catch_signals(struct loop *loop, struct error **errp);
 void loop_set_shutdown_handler(struct loop *loop, loop_cb_fn *cb, void *opaque);
 bool loop_shutdown_requested(const struct loop *loop);
+/* The signal (SIGINT or SIGTERM) behind the shutdown request, for the
+ * program's "terminating on signal N" line; 0 if none. */
+int loop_shutdown_signal(const struct loop *loop);
 
 /* One iteration: run due bottom halves and timers, wait (if BLOCKING) for
  * the first event, dispatch it.  Returns the number of callbacks run, or
