@@ -1,2 +1,912 @@
-/* placeholder: being written */
-int main(void) { return 1; }
+/* main.c - emu-system-riscv64: a whole RISC-V machine.
+ *
+ *     emu-system-riscv64 -M virt -nographic -bios fw_dynamic.bin -kernel Image ...
+ *
+ * A thin main over libcore: it parses qemu-system-riscv64's options into
+ * struct machine_opts, opens the serial back ends, builds the board named
+ * by -M from machine_types[] and runs the event loop.  Whatever ends or
+ * restarts the run (guest poweroff or reset, Ctrl-A x, SIGINT/SIGTERM)
+ * reaches the loop thread as a machine request and is handled in
+ * on_event(), the one place that starts and stops the CPUs after boot.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "chardev.h"
+#include "hw/machine.h"
+#include "riscv/sys.h"
+#include "i18n.h"
+#include "log.h"
+#include "loop.h"
+#include "msg.h"
+#include "parse.h"
+#include "prog.h"
+
+#define DEFAULT_MACHINE "virt"
+#define DEFAULT_RAM (UINT64_C(128) << 20)   /* as qemu */
+#define MAX_SMP 512                          /* a sanity bound; the board has its own */
+#define GDB_DEFAULT "tcp::1234"              /* -s */
+
+struct sys {
+    struct loop *loop;
+    struct machine m;
+    const char *serial_spec[MACHINE_MAX_SERIAL];
+    int n_serial;
+    bool nographic, nodefaults, daemonize;
+    const char *gdb_dev;        /* -gdb DEV or -s: NULL for none */
+    const char *pidfile;
+    int pidfile_fd;
+    int daemon_fd;              /* -daemonize: tells the waiting parent we run */
+    bool created;               /* ops->create succeeded: destroy at exit */
+    bool running;               /* CPUs started and not stopped */
+    bool waiting_start;         /* -S: CPUs wait for a "continue" */
+    int cont_pipe[2];           /* -S: SIGCONT reaches the loop through it */
+    int exit_code;
+};
+
+static struct sys S = { .pidfile_fd = -1, .daemon_fd = -1, .cont_pipe = { -1, -1 } };
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, _("usage: %s [options]\n"
+                  "Emulate a whole RISC-V machine (riscv64, qemu's 'virt' board).\n"
+                  "\n"
+                  "Machine:\n"
+                  "  -M, -machine [type=]NAME[,dumpdtb=FILE][,accel=tcg]\n"
+                  "                   the board ('-M help' lists them; default virt)\n"
+                  "  -m [size=]SIZE   guest RAM: MiB, or with a k/M/G/T suffix (default 128M)\n"
+                  "  -smp [cpus=]N[,sockets=S,cores=C,threads=T]\n"
+                  "                   number of harts (default 1)\n"
+                  "  -cpu rv64[,EXT=on|off...]\n"
+                  "                   the harts' extensions ('-cpu help')\n"
+                  "  -accel tcg       the accelerator (the translator; the only one)\n"
+                  "\n"
+                  "Boot:\n"
+                  "  -bios FILE|none|default\n"
+                  "                   M-mode firmware (default: OpenSBI's fw_dynamic.bin)\n"
+                  "  -kernel FILE     kernel image (Linux Image or ELF)\n"
+                  "  -initrd FILE     initial RAM disk\n"
+                  "  -append CMDLINE  kernel command line\n"
+                  "  -dtb FILE        device tree blob instead of the generated one\n"
+                  "\n"
+                  "Console and display:\n"
+                  "  -nographic       no display; serial port and Ctrl-A keys on the terminal\n"
+                  "  -display none    no display\n"
+                  "  -serial DEV      serial port back end (up to 4): stdio, mon:stdio, pty,\n"
+                  "                   file:PATH, unix:PATH[,server=on[,wait=off]], null, none\n"
+                  "  -nodefaults      no default serial port\n"
+                  "\n"
+                  "Run control:\n"
+                  "  -S               do not start the CPUs (until gdb continues, or SIGCONT)\n"
+                  "  -s               shorthand for -gdb " GDB_DEFAULT "\n"
+                  "  -gdb DEV         wait for gdb on DEV (tcp:[HOST]:PORT)\n"
+                  "  -no-reboot       exit instead of rebooting\n"
+                  "  -no-shutdown     stop the CPUs at guest poweroff instead of exiting\n"
+                  "  -name [guest=]NAME[,process=PNAME]\n"
+                  "                   name the guest (and the process)\n"
+                  "  -pidfile FILE    write the process id to FILE\n"
+                  "  -daemonize       run in the background once the machine runs\n"
+                  "\n"
+                  "Debugging:\n"
+                  "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
+                  "  -D FILE          write the log to FILE\n"
+                  "\n"
+                  "  -h, -help        show this help\n"
+                  "  -version         show the version\n"
+                  "\n"
+                  "During emulation with -nographic: C-a h for help, C-a x to exit.\n"),
+            msg_progname());
+}
+
+/* ---- option values ----
+ * Errors name the option and its value, as qemu's ("-m foo: ..."). */
+
+/* "-m [size=]SIZE[,slots=N,maxmem=SIZE]": a bare number is MiB; rounded up
+ * to 8 KiB, as qemu does; 0 means the default. */
+static int parse_mem(const char *arg, uint64_t *out, struct error **errp)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    const char *size = NULL;
+    int r = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && r == 0; t = strtok_r(NULL, ",", &save)) {
+        if (strncmp(t, "size=", 5) == 0)
+            size = t + 5;
+        else if (!strchr(t, '=') && !size)
+            size = t;
+        else if (strncmp(t, "slots=", 6) == 0 || strncmp(t, "maxmem=", 7) == 0)
+            r = err_set(errp, ENOTSUP, _("memory hotplug (slots, maxmem) is not supported"));
+        else
+            r = err_set(errp, EINVAL, _("unknown parameter '%s'"), t);
+    }
+    uint64_t v = 0;
+    if (r == 0 && !size)
+        r = err_set(errp, EINVAL, _("no size given"));
+    if (r == 0)
+        r = parse_size_unit(size, UINT64_C(1) << 20, &v, errp);
+    if (r == 0 && v > UINT64_MAX - 8191)
+        r = err_set(errp, ERANGE, _("invalid size '%s': value too large"), size);
+    free(copy);
+    if (r < 0)
+        return r;
+    *out = v ? (v + 8191) & ~UINT64_C(8191) : DEFAULT_RAM;
+    return 0;
+}
+
+/* "-smp [cpus=]N[,maxcpus=N][,sockets=S][,dies=D][,clusters=L][,cores=C][,threads=T]":
+ * the topology only has to multiply up to the number of harts (every
+ * hart is its own core to the guest); without cpus= it gives the count. */
+static int parse_smp(const char *arg, int *out, struct error **errp)
+{
+    static const char *const keys[] = { "cpus", "maxcpus", "sockets", "dies", "clusters",
+                                        "cores", "threads" };
+    int val[7] = { 0 };
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    int r = 0;
+    bool first = true;
+    for (char *t = strtok_r(copy, ",", &save); t && r == 0;
+         t = strtok_r(NULL, ",", &save), first = false) {
+        char *eq = strchr(t, '=');
+        size_t k = 0;
+        if (eq) {
+            *eq = 0;
+            for (k = 0; k < 7 && strcmp(t, keys[k]) != 0; k++)
+                ;
+            if (k == 7) {
+                r = err_set(errp, EINVAL, _("unknown parameter '%s'"), t);
+                break;
+            }
+        } else if (!first) {
+            r = err_set(errp, EINVAL, _("'%s' needs a name (cpus=, cores=, ...)"), t);
+            break;
+        }
+        r = parse_int(keys[k], eq ? eq + 1 : t, 1, MAX_SMP, &val[k], errp);
+    }
+    free(copy);
+    if (r < 0)
+        return r;
+    int product = 1;
+    bool topo = false;
+    for (int k = 2; k < 7; k++) {
+        if (val[k]) {
+            product *= val[k];
+            topo = true;
+        }
+        if (product > MAX_SMP)
+            return err_set(errp, ERANGE, _("more than %d CPUs"), MAX_SMP);
+    }
+    int cpus = val[0] ? val[0] : val[1] ? val[1] : product;
+    int maxcpus = val[1] ? val[1] : cpus;
+    if (maxcpus != cpus)
+        return err_set(errp, ENOTSUP, _("CPU hotplug (maxcpus) is not supported"));
+    if (topo && product != cpus)
+        return err_set(errp, EINVAL,
+                       _("the topology gives %d CPUs, but %d are asked for"), product, cpus);
+    *out = cpus;
+    return 0;
+}
+
+/* qemu's accel lists ("kvm:tcg") name alternatives in order: we take the
+ * first we have, and only have tcg. */
+static int check_accel(const char *list, struct error **errp)
+{
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        if (n == 3 && strncmp(p, "tcg", 3) == 0)
+            return 0;
+        p += n + (p[n] == ':');
+    }
+    return err_set(errp, EINVAL, _("invalid accelerator %s"), list);
+}
+
+/* "-M [type=]NAME[,prop=value...]", repeatable, merged as in qemu
+ * ("-M virt -M accel=tcg").  accel and dumpdtb are ours; the rest goes to
+ * the board in opts.props. */
+static int parse_machine(struct machine_opts *o, const char *arg, struct error **errp)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    int r = 0;
+    bool first = true;
+    for (char *t = strtok_r(copy, ",", &save); t && r == 0;
+         t = strtok_r(NULL, ",", &save), first = false) {
+        const char *v;
+        if ((first && !strchr(t, '=')) || strncmp(t, "type=", 5) == 0) {
+            v = first && !strchr(t, '=') ? t : t + 5;
+            free((char *)o->type);      /* a later -M wins, as in qemu */
+            o->type = strdup(v);
+            if (!o->type)
+                r = err_set(errp, ENOMEM, _("out of memory"));
+        } else if (strncmp(t, "accel=", 6) == 0) {
+            r = check_accel(t + 6, errp);
+        } else if (strncmp(t, "dumpdtb=", 8) == 0) {
+            free((char *)o->dumpdtb);
+            o->dumpdtb = strdup(t + 8);
+            if (!o->dumpdtb)
+                r = err_set(errp, ENOMEM, _("out of memory"));
+        } else {
+            size_t old = o->props ? strlen(o->props) : 0;
+            char *p = realloc(o->props, old + strlen(t) + 2);
+            if (!p) {
+                r = err_set(errp, ENOMEM, _("out of memory"));
+                break;
+            }
+            sprintf(p + old, "%s%s", old ? "," : "", t);
+            o->props = p;
+        }
+    }
+    free(copy);
+    return r;
+}
+
+/* "-accel [accel=]tcg[,thread=single|multi][,tb-size=N]": the properties
+ * are accepted for scripts written for qemu; the translator always runs
+ * one thread per hart and sizes its own cache. */
+static int parse_accel(const char *arg, struct error **errp)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    int r = 0;
+    bool first = true;
+    for (char *t = strtok_r(copy, ",", &save); t && r == 0;
+         t = strtok_r(NULL, ",", &save), first = false) {
+        if (first && !strchr(t, '='))
+            r = check_accel(t, errp);
+        else if (strncmp(t, "accel=", 6) == 0)
+            r = check_accel(t + 6, errp);
+        else if (strncmp(t, "thread=", 7) == 0 || strncmp(t, "tb-size=", 8) == 0)
+            ;
+        else
+            r = err_set(errp, EINVAL, _("unknown accelerator property '%s'"), t);
+    }
+    free(copy);
+    return r;
+}
+
+/* "-name [guest=]NAME[,process=PNAME][,debug-threads=on|off]" */
+static int parse_name(struct machine_opts *o, const char *arg, struct error **errp)
+{
+    char *copy = strdup(arg), *save = NULL;
+    if (!copy)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    int r = 0;
+    bool first = true;
+    for (char *t = strtok_r(copy, ",", &save); t && r == 0;
+         t = strtok_r(NULL, ",", &save), first = false) {
+        bool dummy;
+        if ((first && !strchr(t, '=')) || strncmp(t, "guest=", 6) == 0) {
+            free((char *)o->name);
+            o->name = strdup(strchr(t, '=') ? t + 6 : t);
+            if (!o->name)
+                r = err_set(errp, ENOMEM, _("out of memory"));
+        } else if (strncmp(t, "process=", 8) == 0) {
+            /* what ps and top show (the kernel keeps 15 bytes of it) */
+            prctl(PR_SET_NAME, t + 8, 0, 0, 0);
+        } else if (strncmp(t, "debug-threads=", 14) == 0) {
+            r = parse_bool("debug-threads", t + 14, &dummy, errp);
+        } else {
+            r = err_set(errp, EINVAL, _("unknown parameter '%s'"), t);
+        }
+    }
+    free(copy);
+    return r;
+}
+
+/* "-gdb tcp:[HOST]:PORT" (qemu's chardev form; "-gdb none" turns it off). */
+static int parse_gdb(const char *arg, const char **out, struct error **errp)
+{
+    if (strcmp(arg, "none") == 0) {
+        *out = NULL;
+        return 0;
+    }
+    const char *p = strncmp(arg, "tcp:", 4) == 0 ? arg + 4 : arg;
+    const char *colon = strrchr(p, ':');
+    int port;
+    if (!colon || parse_int("port", colon + 1, 1, 65535, &port, NULL) < 0)
+        return err_set(errp, EINVAL, _("expected tcp:[HOST]:PORT"));
+    *out = arg;
+    return 0;
+}
+
+static void print_machines(void)
+{
+    printf("%s\n", _("Supported machines are:"));
+    for (int i = 0; machine_types[i]; i++)
+        printf("%-20s %s%s\n", machine_types[i]->name, machine_types[i]->desc,
+               strcmp(machine_types[i]->name, DEFAULT_MACHINE) == 0 ? _(" (default)") : "");
+}
+
+/* ---- the gdb stub hook ----
+ * The system gdb stub is still to come.  When it does, gdb_start() is
+ * where it begins listening on s->gdb_dev (before the CPUs start); with
+ * -S it calls sys_continue() when gdb continues, and it stops the CPUs
+ * through m->ops->stop.  Until then -s/-gdb are accepted with a warning
+ * and -S waits for SIGCONT instead. */
+static int gdb_start(struct sys *s, struct error **errp)
+{
+    (void)errp;
+    msg_warn(_("-gdb %s: the gdb stub is not available yet; ignored"), s->gdb_dev);
+    return 0;
+}
+
+/* ---- running and stopping ---- */
+
+static void stop_cpus(struct sys *s)
+{
+    if (s->running) {
+        s->m.ops->stop(&s->m);
+        s->running = false;
+    }
+}
+
+static void finish(struct sys *s, int code)
+{
+    stop_cpus(s);
+    s->exit_code = code;
+    loop_quit(s->loop);
+}
+
+static int start_cpus(struct sys *s)
+{
+    struct error *err = NULL;
+    if (s->m.ops->start(&s->m, &err) < 0) {
+        err_report(err);
+        finish(s, 1);
+        return -1;
+    }
+    s->running = true;
+    s->waiting_start = false;
+    return 0;
+}
+
+/* Start CPUs held by -S (the gdb stub's "continue", or SIGCONT). */
+static void sys_continue(struct sys *s)
+{
+    if (s->waiting_start)
+        start_cpus(s);
+}
+
+static void on_sigcont_pipe(void *opaque, int fd)
+{
+    char buf[16];
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    sys_continue(opaque);
+}
+
+static void on_sigcont(int sig)
+{
+    int saved = errno;
+    (void)sig;
+    if (S.cont_pipe[1] >= 0 && write(S.cont_pipe[1], "c", 1) < 0) {
+        /* full pipe: the loop wakes anyway */
+    }
+    errno = saved;
+}
+
+static int wait_for_sigcont(struct sys *s, struct error **errp)
+{
+    if (pipe2(s->cont_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+        return err_set_errno(errp, errno, _("cannot create a pipe"));
+    int r = loop_set_fd(s->loop, s->cont_pipe[0], on_sigcont_pipe, NULL, s, errp);
+    if (r < 0)
+        return r;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigcont;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGCONT, &sa, NULL) < 0)
+        return err_set_errno(errp, errno, _("cannot catch SIGCONT"));
+    return 0;
+}
+
+/* What the guest, the user or a signal asked for (loop thread). */
+static void on_event(void *opaque)
+{
+    struct sys *s = opaque;
+    struct machine *m = &s->m;
+    int ev = __atomic_exchange_n(&m->event, MACHINE_RUNNING, __ATOMIC_ACQUIRE);
+    int code = __atomic_load_n(&m->exit_code, __ATOMIC_RELAXED);
+    struct error *err = NULL;
+
+    switch (ev) {
+    case MACHINE_SHUTDOWN:
+        if (m->opts.no_shutdown) {
+            /* the machine stays, stopped, until the user quits */
+            stop_cpus(s);
+            break;
+        }
+        finish(s, code);
+        break;
+    case MACHINE_RESET:
+        if (m->opts.no_reboot) {
+            finish(s, 0);
+            break;
+        }
+        stop_cpus(s);
+        if (m->ops->reset(m, &err) < 0) {
+            err_report(err);
+            finish(s, 1);
+            break;
+        }
+        start_cpus(s);
+        break;
+    case MACHINE_QUIT:
+        finish(s, 0);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Ctrl-A x */
+static void on_quit_key(void *opaque)
+{
+    struct sys *s = opaque;
+    machine_request(&s->m, MACHINE_QUIT, 0);
+}
+
+/* SIGINT/SIGTERM: one line, as qemu, then a clean stop (terminal restored
+ * by chardev_free on the way out). */
+static void on_signal(void *opaque)
+{
+    struct sys *s = opaque;
+    msg_error(_("terminating on signal %d"), loop_shutdown_signal(s->loop));
+    finish(s, 0);
+}
+
+static void on_wait_for_client(const char *label)
+{
+    msg_error(_("info: waiting for a connection on %s"), label);
+}
+
+/* ---- -pidfile and -daemonize ---- */
+
+/* Write our pid, locked so that a second emulator given the same file
+ * stops instead of overwriting it (the lock lasts as long as we run). */
+static int write_pidfile(struct sys *s, struct error **errp)
+{
+    int fd = open(s->pidfile, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return err_set_errno(errp, errno, _("cannot create PID file '%s'"), s->pidfile);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        return err_set_errno(errp, e, _("cannot lock PID file '%s' (in use?)"), s->pidfile);
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+        int e = errno;
+        close(fd);
+        return err_set_errno(errp, e, _("cannot write PID file '%s'"), s->pidfile);
+    }
+    s->pidfile_fd = fd;
+    return 0;
+}
+
+static void remove_pidfile(struct sys *s)
+{
+    if (s->pidfile_fd >= 0) {
+        unlink(s->pidfile);
+        close(s->pidfile_fd);
+        s->pidfile_fd = -1;
+    }
+}
+
+/* Fork before anything starts threads.  The parent waits until the child
+ * says the machine runs (one byte) and exits 0, or, when the child fails
+ * during start-up (its messages still reach our stderr), exits 1. */
+static int daemonize(struct sys *s)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        msg_error(_("cannot create a pipe: %s"), strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        msg_error(_("cannot fork: %s"), strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        char c;
+        ssize_t n;
+        do
+            n = read(p[0], &c, 1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1)
+            _exit(0);
+        int status;
+        waitpid(pid, &status, 0);
+        _exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+    }
+    close(p[0]);
+    setsid();
+    s->daemon_fd = p[1];
+    return 0;
+}
+
+/* The machine runs: release the parent and let go of its terminal. */
+static void daemon_ready(struct sys *s)
+{
+    if (s->daemon_fd < 0)
+        return;
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+    if (write(s->daemon_fd, "", 1) < 0) {
+        /* the parent is gone: nobody to tell */
+    }
+    close(s->daemon_fd);
+    s->daemon_fd = -1;
+}
+
+/* ---- the command line ---- */
+
+enum opt_id {
+    OPT_HELP, OPT_VERSION, OPT_MACHINE, OPT_MEM, OPT_SMP, OPT_CPU, OPT_ACCEL,
+    OPT_BIOS, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_DTB,
+    OPT_NOGRAPHIC, OPT_DISPLAY, OPT_SERIAL, OPT_MONITOR, OPT_NODEFAULTS,
+    OPT_STOPPED, OPT_GDB_DEFAULT, OPT_GDB, OPT_NO_REBOOT, OPT_NO_SHUTDOWN,
+    OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE,
+};
+
+static const struct option_def {
+    const char *name;
+    bool arg;
+    enum opt_id id;
+} options[] = {
+    { "h", false, OPT_HELP }, { "help", false, OPT_HELP },
+    { "version", false, OPT_VERSION },
+    { "M", true, OPT_MACHINE }, { "machine", true, OPT_MACHINE },
+    { "m", true, OPT_MEM }, { "smp", true, OPT_SMP }, { "cpu", true, OPT_CPU },
+    { "accel", true, OPT_ACCEL },
+    { "bios", true, OPT_BIOS }, { "kernel", true, OPT_KERNEL },
+    { "initrd", true, OPT_INITRD }, { "append", true, OPT_APPEND }, { "dtb", true, OPT_DTB },
+    { "nographic", false, OPT_NOGRAPHIC }, { "display", true, OPT_DISPLAY },
+    { "serial", true, OPT_SERIAL }, { "monitor", true, OPT_MONITOR },
+    { "nodefaults", false, OPT_NODEFAULTS },
+    { "S", false, OPT_STOPPED }, { "s", false, OPT_GDB_DEFAULT }, { "gdb", true, OPT_GDB },
+    { "no-reboot", false, OPT_NO_REBOOT }, { "no-shutdown", false, OPT_NO_SHUTDOWN },
+    { "name", true, OPT_NAME }, { "pidfile", true, OPT_PIDFILE },
+    { "daemonize", false, OPT_DAEMONIZE },
+    { "d", true, OPT_LOG }, { "D", true, OPT_LOGFILE },
+};
+
+/* Parse argv into S and its machine_opts.  Returns -1 to exit with 1
+ * (message printed), 1 to exit with 0 (help and the like), 0 to run. */
+static int parse_args(int argc, char **argv)
+{
+    struct machine_opts *o = &S.m.opts;
+    struct error *err = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            msg_error(_("%s: disk images are not supported yet"), a);
+            return -1;
+        }
+        /* qemu takes "--opt" for "-opt" */
+        const char *name = a[1] == '-' ? a + 2 : a + 1;
+        const struct option_def *d = NULL;
+        for (size_t k = 0; k < sizeof(options) / sizeof(options[0]); k++)
+            if (strcmp(options[k].name, name) == 0)
+                d = &options[k];
+        if (!d) {
+            msg_error(_("%s: invalid option"), a);
+            return -1;
+        }
+        const char *arg = NULL;
+        if (d->arg) {
+            if (i + 1 >= argc) {
+                msg_error(_("%s: requires an argument"), a);
+                return -1;
+            }
+            arg = argv[++i];
+        }
+        int r = 0;
+        switch (d->id) {
+        case OPT_HELP:
+            usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            prog_print_version(stdout);
+            return 1;
+        case OPT_MACHINE:
+            if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
+                print_machines();
+                return 1;
+            }
+            r = parse_machine(o, arg, &err);
+            break;
+        case OPT_MEM:
+            r = parse_mem(arg, &o->ram_size, &err);
+            break;
+        case OPT_SMP:
+            r = parse_smp(arg, &o->smp, &err);
+            break;
+        case OPT_CPU: {
+            uint64_t ext;
+            if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
+                printf("%s\n  rv64\n", _("Available CPUs:"));
+                return 1;
+            }
+            /* its messages name the option already */
+            if (rv_cpu_parse(arg, &ext, &err) < 0) {
+                err_report(err);
+                return -1;
+            }
+            o->cpu = arg;
+            break;
+        }
+        case OPT_ACCEL:
+            if (strcmp(arg, "help") == 0) {
+                printf("%s\ntcg\n", _("Accelerators supported:"));
+                return 1;
+            }
+            r = parse_accel(arg, &err);
+            break;
+        case OPT_BIOS:
+            o->bios = arg;
+            break;
+        case OPT_KERNEL:
+            o->kernel = arg;
+            break;
+        case OPT_INITRD:
+            o->initrd = arg;
+            break;
+        case OPT_APPEND:
+            o->append = arg;
+            break;
+        case OPT_DTB:
+            o->dtb = arg;
+            break;
+        case OPT_NOGRAPHIC:
+            S.nographic = true;
+            break;
+        case OPT_DISPLAY:
+            if (strcmp(arg, "help") == 0) {
+                printf("%s\nnone\n", _("Available display backend types:"));
+                return 1;
+            }
+            if (strcmp(arg, "none") != 0 && strncmp(arg, "none,", 5) != 0)
+                r = err_set(&err, ENOTSUP, _("no display but 'none' is available"));
+            break;
+        case OPT_SERIAL:
+            if (S.n_serial == MACHINE_MAX_SERIAL) {
+                r = err_set(&err, E2BIG, _("too many serial ports (at most %d)"),
+                            MACHINE_MAX_SERIAL);
+                break;
+            }
+            S.serial_spec[S.n_serial++] = arg;
+            break;
+        case OPT_MONITOR:
+            if (strcmp(arg, "none") != 0)
+                r = err_set(&err, ENOTSUP, _("there is no monitor yet (only -monitor none)"));
+            break;
+        case OPT_NODEFAULTS:
+            S.nodefaults = true;
+            break;
+        case OPT_STOPPED:
+            o->start_stopped = true;
+            break;
+        case OPT_GDB_DEFAULT:
+            S.gdb_dev = GDB_DEFAULT;
+            break;
+        case OPT_GDB:
+            r = parse_gdb(arg, &S.gdb_dev, &err);
+            break;
+        case OPT_NO_REBOOT:
+            o->no_reboot = true;
+            break;
+        case OPT_NO_SHUTDOWN:
+            o->no_shutdown = true;
+            break;
+        case OPT_NAME:
+            r = parse_name(o, arg, &err);
+            break;
+        case OPT_PIDFILE:
+            S.pidfile = arg;
+            break;
+        case OPT_DAEMONIZE:
+            S.daemonize = true;
+            break;
+        case OPT_LOG:
+            r = log_enable(arg, &err);
+            if (r == 1)
+                return 1;
+            break;
+        case OPT_LOGFILE:
+            r = log_set_file(arg, &err);
+            break;
+        }
+        if (r < 0) {
+            err_prefix(&err, "%s %s", a, arg);
+            err_report(err);
+            return -1;
+        }
+    }
+
+    if (o->initrd && !o->kernel) {
+        msg_error(_("-initrd only allowed with -kernel option"));
+        return -1;
+    }
+    if (o->append && !o->kernel) {
+        msg_error(_("-append only allowed with -kernel option"));
+        return -1;
+    }
+    if (S.nographic && S.daemonize) {
+        msg_error(_("-nographic cannot be used with -daemonize"));
+        return -1;
+    }
+    /* The default serial port: the terminal, with the Ctrl-A keys, as
+     * -nographic gives in qemu.  Without -nographic qemu would put it on
+     * a graphical console we do not have, so the terminal is the useful
+     * place for it too, unless -daemonize lets go of the terminal. */
+    if (S.n_serial == 0 && !S.nodefaults && !S.daemonize)
+        S.serial_spec[S.n_serial++] = "mon:stdio";
+    for (int i = 0; i < S.n_serial; i++) {
+        const char *sp = S.serial_spec[i];
+        if (S.daemonize && (strcmp(sp, "stdio") == 0 || strcmp(sp, "mon:stdio") == 0)) {
+            msg_error(_("-serial %s: cannot use stdio with -daemonize"), sp);
+            return -1;
+        }
+    }
+    if (!o->type && !(o->type = strdup(DEFAULT_MACHINE))) {
+        msg_error(_("out of memory"));
+        return -1;
+    }
+    if (!o->ram_size)
+        o->ram_size = DEFAULT_RAM;
+    if (!o->smp)
+        o->smp = 1;
+    if (!o->cpu)
+        o->cpu = "rv64";
+    return 0;
+}
+
+static int run(void)
+{
+    struct machine *m = &S.m;
+    struct error *err = NULL;
+    const struct machine_ops *ops = machine_find(m->opts.type);
+    if (!ops) {
+        msg_error(_("unsupported machine type '%s' (use -machine help to list them)"),
+                  m->opts.type);
+        return 1;
+    }
+    if (S.daemonize && daemonize(&S) < 0)
+        return 1;
+    if (S.pidfile && write_pidfile(&S, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    S.loop = loop_new(&err);
+    if (!S.loop) {
+        err_report(err);
+        return 1;
+    }
+    m->loop = S.loop;
+    m->ops = ops;
+    if (loop_catch_signals(S.loop, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    loop_set_shutdown_handler(S.loop, on_signal, &S);
+    m->event_bh = loop_bh_new(S.loop, on_event, &S, &err);
+    if (!m->event_bh) {
+        err_report(err);
+        return 1;
+    }
+
+    chardev_set_wait_notifier(on_wait_for_client);
+    for (int i = 0; i < S.n_serial; i++) {
+        if (chardev_new(&m->serial[i], S.loop, S.serial_spec[i], &err) < 0) {
+            err_prefix(&err, "-serial %s", S.serial_spec[i]);
+            err_report(err);
+            return 1;
+        }
+        const char *label = chardev_label(m->serial[i]);
+        if (strncmp(label, "pty ", 4) == 0) {
+            /* qemu's line, on stdout, for scripts that look for it */
+            printf(_("char device redirected to %s (label serial%d)\n"), label + 4, i);
+            fflush(stdout);
+        }
+        chardev_set_quit_handler(m->serial[i], on_quit_key, &S);
+    }
+
+    if (ops->create(m, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    S.created = true;
+    if (m->opts.dumpdtb) {
+        /* the board wrote it while building the device tree */
+        msg_error(_("info: dtb dumped to %s. Exiting."), m->opts.dumpdtb);
+        return 0;
+    }
+    if (S.gdb_dev && gdb_start(&S, &err) < 0) {
+        err_prefix(&err, "-gdb %s", S.gdb_dev);
+        err_report(err);
+        return 1;
+    }
+    if (m->opts.start_stopped) {
+        S.waiting_start = true;
+        if (wait_for_sigcont(&S, &err) < 0) {
+            err_report(err);
+            return 1;
+        }
+    } else if (start_cpus(&S) < 0) {
+        return S.exit_code;
+    }
+    daemon_ready(&S);
+    if (loop_run(S.loop, &err) < 0) {
+        err_report(err);
+        stop_cpus(&S);
+        return 1;
+    }
+    return S.exit_code;
+}
+
+/* Tear down in the reverse order of run(); safe on a partial start. */
+static void cleanup(void)
+{
+    struct machine *m = &S.m;
+    stop_cpus(&S);
+    if (S.created)
+        m->ops->destroy(m);
+    for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {
+        chardev_free(m->serial[i]);
+        m->serial[i] = NULL;
+    }
+    if (S.cont_pipe[0] >= 0) {
+        signal(SIGCONT, SIG_DFL);
+        loop_remove_fd(S.loop, S.cont_pipe[0]);
+        close(S.cont_pipe[0]);
+        close(S.cont_pipe[1]);
+    }
+    if (m->event_bh)
+        loop_bh_free(m->event_bh);
+    if (S.loop)
+        loop_free(S.loop);
+    remove_pidfile(&S);
+    log_close();
+}
+
+int main(int argc, char **argv)
+{
+    if (prog_init(argc, argv) < 0)
+        return 1;
+    /* a console peer that hangs up must not kill us: writes just fail */
+    signal(SIGPIPE, SIG_IGN);
+    int r = parse_args(argc, argv);
+    if (r != 0)
+        return r < 0 ? 1 : 0;
+    int code = run();
+    cleanup();
+    fflush(NULL);
+    return code;
+}
