@@ -651,7 +651,7 @@ static int parse_args(int argc, char **argv)
         case OPT_CPU: {
             uint64_t ext;
             if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
-                printf("%s\n  rv64\n", _("Available CPUs:"));
+                printf("%s\n  rv64\n  max\n", _("Available CPUs:"));
                 return 1;
             }
             /* its messages name the option already */
