@@ -89,7 +89,7 @@ static void usage(FILE *fp)
                   "\n"
                   "Run control:\n"
                   "  -S               do not start the CPUs (until gdb continues, or SIGCONT)\n"
-                  "  -s               shorthand for -gdb " GDB_DEFAULT "\n"
+                  "  -s               shorthand for -gdb tcp::1234\n"
                   "  -gdb DEV         wait for gdb on DEV (tcp:[HOST]:PORT)\n"
                   "  -no-reboot       exit instead of rebooting\n"
                   "  -no-shutdown     stop the CPUs at guest poweroff instead of exiting\n"
@@ -831,8 +831,8 @@ static int run(void)
         }
         const char *label = chardev_label(m->serial[i]);
         if (strncmp(label, "pty ", 4) == 0) {
-            /* qemu's line, on stdout, for scripts that look for it */
-            printf(_("char device redirected to %s (label serial%d)\n"), label + 4, i);
+            /* qemu's line, on stdout, untranslated: scripts look for it */
+            printf("char device redirected to %s (label serial%d)\n", label + 4, i);
             fflush(stdout);
         }
         chardev_set_quit_handler(m->serial[i], on_quit_key, &S);
