@@ -745,8 +745,10 @@ restart:
             struct cpu_jc_entry *jc = tr->sys ? ((struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base)->jc
                                               : cpu->jc;
             struct cpu_jc_entry *e = &jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
-            e->pc = pc;
-            e->code = tb->code;
+            if (tb->phys2 == TB_NO_PAGE) {      /* (a straddling block is always looked up) */
+                e->pc = pc;
+                e->code = tb->code;
+            }
             void *code = tb->code;
             tr_unlock(tr);
             t->armed = 1;

@@ -63,6 +63,8 @@ int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
     dc.max_insns = max_insns;
 
     while (!dc.end) {
+        if ((features & RV_EXT_SYS) && b->n_insns > 0 && (pc & 0xfff) == 0)
+            break;          /* the next page: another block (see below) */
         int lo = fetch(opaque, pc);
         if (lo < 0) {
             if (b->n_insns == 0)
@@ -74,8 +76,7 @@ int rv_translate(struct ir_block *b, uint64_t pc, uint64_t features,
         /* System mode: a block holds the code of one page (so that it can
          * be dropped with that page, and found again through its physical
          * address); only a first instruction may straddle a page end. */
-        if ((features & RV_EXT_SYS) && b->n_insns > 0 &&
-            ((pc & 0xfff) == 0 || ((pc & 0xfff) == 0xffe && (raw & 3) == 3)))
+        if ((features & RV_EXT_SYS) && b->n_insns > 0 && (pc & 0xfff) == 0xffe && (raw & 3) == 3)
             break;
         if ((raw & 3) == 3) {
             int hi = fetch(opaque, pc + 2);

@@ -253,6 +253,8 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
         v &= (UINT64_C(0xf) << 60) | (UINT64_C(0xffff) << 44) | ((UINT64_C(1) << 44) - 1);
         if (mode == 0)
             v = 0;
+        if (log_on(LOG_MMU))
+            log_msg(LOG_MMU, "hart %d: satp 0x%" PRIx64 " -> 0x%" PRIx64, h->id, h->satp, v);
         if (v != h->satp) {
             h->satp = v;
             rv_tlb_flush_vm(h);

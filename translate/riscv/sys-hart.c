@@ -107,7 +107,7 @@ static void take_exit(struct rv_hart *h, int r)
                    : h->priv == RV_PRIV_S ? RV_EXC_ECALL_S : RV_EXC_ECALL_M, false, 0);
         break;
     case CPU_EXIT_EBREAK:
-        rv_trap(h, RV_EXC_BREAKPOINT, false, h->cpu.pc);
+        rv_trap(h, RV_EXC_BREAKPOINT, false, 0);    /* as qemu: mtval 0 */
         break;
     case CPU_EXIT_ILLEGAL: {
         /* the translator found no instruction: mtval gets its bits */

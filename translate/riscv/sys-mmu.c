@@ -256,8 +256,12 @@ restart:
         if (!ptep)
             return access_fault;
         uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
-        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED))
+        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_RESERVED)) {
+            if (log_on(LOG_MMU))
+                log_msg(LOG_MMU, "hart %d: 0x%" PRIx64 ": invalid pte 0x%" PRIx64 " at 0x%" PRIx64
+                        " (level %d)", h->id, va, pte, pte_pa, lvl);
             return fault;
+        }
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & PTE_PPN_MASK;
         if (!(pte & (PTE_R | PTE_X))) {
             if (lvl == 0)
@@ -272,8 +276,12 @@ restart:
             return fault;
         bool can_r = (pte & PTE_R) || (mxr && (pte & PTE_X));
         if ((acc == RV_ACC_LOAD && !can_r) || (acc == RV_ACC_STORE && !(pte & PTE_W)) ||
-            (acc == RV_ACC_FETCH && !(pte & PTE_X)))
+            (acc == RV_ACC_FETCH && !(pte & PTE_X))) {
+            if (log_on(LOG_MMU))
+                log_msg(LOG_MMU, "hart %d: 0x%" PRIx64 ": pte 0x%" PRIx64 " does not allow it",
+                        h->id, va, pte);
             return fault;
+        }
         uint64_t mask = (UINT64_C(1) << (12 + 9 * lvl)) - 1;
         if (ppn & (mask >> 12))
             return fault;                       /* misaligned superpage */
@@ -397,6 +405,7 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
         prot &= PROT_EX;
 
     int c = h->cur_ctx;
+    h->ctx_used[c] = true;      /* (a flush in the middle of a block cleared it) */
     uint64_t vpage = va & PAGE_MASK;
     unsigned i = (unsigned)(va >> 12) & (CPU_TLB_SIZE - 1);
     struct cpu_tlb_entry *e = &h->ctx[c].tlb[i];

@@ -125,6 +125,8 @@ int rv_sys_helper_priv(struct cpu *cpu, uint32_t insn)
     if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (st & MST_TVM)))
         return illegal(h, insn);
     int rs1 = (insn >> 15) & 31;
+    if (log_on(LOG_MMU))
+        log_msg(LOG_MMU, "hart %d: sfence.vma 0x%" PRIx64, h->id, rs1 ? cpu->x[rs1] : 0);
     /* ASIDs are not kept in the TLB: flushing one ASID flushes all */
     if (rs1 == 0)
         rv_tlb_flush_vm(h);

@@ -1171,7 +1171,11 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     /* a signal waiting: leave before doing anything (nothing is cached yet) */
     uint8_t *entry_irq = gen_irq_check(&g);
     g.loop_mode = true;
-    if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
+    /* Register-resident loops are user mode only for now: with system
+     * mode's slow paths they corrupt guest state (seen booting Linux;
+     * not understood yet), so system mode keeps values in struct cpu
+     * across back edges. */
+    if (!tr->sys && !tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
     else {
         g.loop_mode = false;
