@@ -224,9 +224,15 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
         bool taken_loops = (uint64_t)op->imm == g->block_pc;
         if (g->partial_loop)
             rc_flush_transient(g);      /* the loop head expects only residents */
-        gen_loop_irq_check(g);
         alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
-        x_jcc32(b, taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1), g->loop_head);
+        /* only the looping path checks for a waiting interrupt: leaving
+         * through the loop's exit stub goes back to the loop's start */
+        int loop_cc = taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1);
+        uint8_t *out = x_jcc32(b, loop_cc ^ 1, NULL);
+        gen_loop_irq_check(g);
+        x_jmp32(b, g->loop_head);
+        if (!b->overflow)
+            x_patch32(out, b->p);
         flush_all(g, false);
         gen_goto(g, (uint64_t)(taken_loops ? op->imm2 : op->imm));
         return;
@@ -256,11 +262,15 @@ static void gen_brside(struct x86_gen *g, const struct ir_op *op)
     bool back_edge = g->loop_head && (uint64_t)op->imm == g->block_pc;
     if (back_edge && g->partial_loop)
         rc_flush_transient(g);
-    if (back_edge)
-        gen_loop_irq_check(g);          /* before the compare: it sets flags */
     alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
     if (back_edge) {
-        x_jcc32(b, cond_cc(op->aux), g->loop_head);
+        /* the interrupt check is on the looping path only (its exit stub
+         * resumes at the loop's start, which is right only when looping) */
+        uint8_t *out = x_jcc32(b, cond_cc(op->aux) ^ 1, NULL);
+        gen_loop_irq_check(g);
+        x_jmp32(b, g->loop_head);
+        if (!b->overflow)
+            x_patch32(out, b->p);
         return;
     }
     xb_byte(b, 0x0f);
@@ -1171,11 +1181,7 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     /* a signal waiting: leave before doing anything (nothing is cached yet) */
     uint8_t *entry_irq = gen_irq_check(&g);
     g.loop_mode = true;
-    /* Register-resident loops are user mode only for now: with system
-     * mode's slow paths they corrupt guest state (seen booting Linux;
-     * not understood yet), so system mode keeps values in struct cpu
-     * across back edges. */
-    if (!tr->sys && !tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
+    if (!tr->no_chain && rc_setup_loop(&g, ir) && xc_setup_loop(&g, ir))
         g.loop_head = g.b.p;
     else {
         g.loop_mode = false;
