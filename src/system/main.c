@@ -325,6 +325,38 @@ static int parse_gdb(const char *arg, const char **out, struct error **errp)
     return 0;
 }
 
+/* "-d LIST": qemu's categories that have no counterpart here (and its
+ * trace events) are skipped with a warning rather than refused, so that a
+ * qemu command line still runs; the others go to log_enable. */
+static int parse_log(const char *arg, struct error **errp)
+{
+    static const char *const qemu_only[] = { "cpu", "fpu", "op_opt", "op_ind", "nochain",
+                                             "cpu_reset", "page", "pcall", "plugin", "tid" };
+    char *copy = strdup(arg), *keep = strdup(arg), *save = NULL;
+    if (!copy || !keep) {
+        free(copy);
+        free(keep);
+        return err_set(errp, ENOMEM, _("out of memory"));
+    }
+    keep[0] = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        bool skip = strncmp(t, "trace:", 6) == 0;
+        for (size_t k = 0; k < sizeof(qemu_only) / sizeof(qemu_only[0]); k++)
+            skip |= strcmp(t, qemu_only[k]) == 0;
+        if (skip) {
+            msg_warn(_("-d %s: not supported by this emulator; ignored"), t);
+            continue;
+        }
+        if (keep[0])
+            strcat(keep, ",");
+        strcat(keep, t);
+    }
+    int r = log_enable(keep, errp);
+    free(copy);
+    free(keep);
+    return r;
+}
+
 static void print_machines(void)
 {
     printf("%s\n", _("Supported machines are:"));
@@ -735,7 +767,7 @@ static int parse_args(int argc, char **argv)
             S.daemonize = true;
             break;
         case OPT_LOG:
-            r = log_enable(arg, &err);
+            r = parse_log(arg, &err);
             if (r == 1)
                 return 1;
             break;
