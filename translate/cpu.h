@@ -85,7 +85,15 @@ struct cpu_tlb_entry {
 struct cpu_tlb_ctx {
     struct cpu_tlb_entry tlb[CPU_TLB_SIZE];
     struct cpu_jc_entry jc[CPU_JC_SIZE];
+    /* a hashed set of the virtual pages the jump cache holds code of,
+     * so that dropping one page's entries rarely has to look at all */
+    uint64_t jc_pages[16];
 };
+static inline unsigned cpu_jc_page_bit(uint64_t pc)
+{
+    uint64_t p = pc >> 12;
+    return (unsigned)((p ^ (p >> 10) ^ (p >> 20)) & 1023);
+}
 #define CPU_TLB_OFF_JC ((int)offsetof(struct cpu_tlb_ctx, jc))
 
 #define CPU_OFF_X(i) ((int)(offsetof(struct cpu, x) + 8 * (i)))

@@ -299,9 +299,10 @@ static void tb_unhash(struct tr *tr, struct tb *tb)
         *pp = tb->hash_next;
 }
 
-int tr_invalidate_phys_page(struct tr *tr, uint64_t page)
+int tr_invalidate_phys(struct tr *tr, uint64_t pa, uint64_t len, int *remaining)
 {
-    int n = 0;
+    int n = 0, left = 0;
+    uint64_t page = pa & ~UINT64_C(0xfff);
     tr_lock(tr);
     struct tb **pp = &tr->page_hash[tr_page_hash(page)];
     while (*pp) {
@@ -310,6 +311,17 @@ int tr_invalidate_phys_page(struct tr *tr, uint64_t page)
         int slot = (int)(e & 1);
         uint64_t p = slot ? tb->phys2 : tb->phys;
         if ((p & ~UINT64_C(0xfff)) != page) {
+            pp = (struct tb **)&tb->page_next[slot];
+            continue;
+        }
+        /* the bytes of this page the block was made of */
+        uint64_t size = tb->end_pc - tb->pc;
+        uint64_t lo = slot ? page : tb->phys;
+        uint64_t hi = slot ? (tb->phys2 & ~UINT64_C(0xfff)) + ((tb->pc + size) & 0xfff)
+                           : MIN(tb->phys + size, page + 0x1000);
+        bool hit = lo < pa + len && pa < hi;
+        if (!tb->invalid && !hit) {
+            left++;
             pp = (struct tb **)&tb->page_next[slot];
             continue;
         }
@@ -328,6 +340,8 @@ int tr_invalidate_phys_page(struct tr *tr, uint64_t page)
     }
     tr->n_invalidated += (uint64_t)n;
     tr_unlock(tr);
+    if (remaining)
+        *remaining = left;
     return n;
 }
 
@@ -665,7 +679,10 @@ int tr_run(struct tr *tr, struct cpu *cpu)
     t->jbp = &t->jb;
     cpu->chain_from = NULL;
 restart:
-    if (sigsetjmp(t->jb, 1)) {
+    /* System mode leaves translated code this way for every guest
+     * exception: not saving the signal mask spares a system call per
+     * entry (its handler runs with SA_NODEFER, so the mask is intact). */
+    if (sigsetjmp(t->jb, !tr->sys)) {
         t->armed = 0;
         t->in_helper = 0;
         if (!t->smc)
@@ -748,6 +765,11 @@ restart:
             if (tb->phys2 == TB_NO_PAGE) {      /* (a straddling block is always looked up) */
                 e->pc = pc;
                 e->code = tb->code;
+                if (tr->sys) {
+                    struct cpu_tlb_ctx *c = (struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base;
+                    unsigned bit = cpu_jc_page_bit(pc);
+                    c->jc_pages[bit / 64] |= UINT64_C(1) << (bit % 64);
+                }
             }
             void *code = tb->code;
             tr_unlock(tr);

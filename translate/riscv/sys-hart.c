@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "riscv/sys-int.h"
@@ -294,6 +295,9 @@ void rv_sys_free(struct rv_sys *s)
         pthread_cond_destroy(&h->wait_cond);
         free(h);
     }
+    if (getenv("EMU_STATS") && s->tr)
+        fprintf(stderr, "translated %" PRIu64 " invalidated %" PRIu64 " flushes %" PRIu64 "\n",
+                s->tr->n_translated, s->tr->n_invalidated, s->tr->n_flushes);
     free(s->harts);
     for (int i = 0; i < MEM_MAX_REGIONS; i++)
         free(s->code_map[i]);

@@ -83,6 +83,11 @@ struct rv_hart {
     uint8_t pmpcfg[RV_PMP_N];
     uint64_t pmpaddr[RV_PMP_N];
     bool pmp_active;            /* some entry is not OFF */
+    uint64_t pmp_lo[RV_PMP_N], pmp_hi[RV_PMP_N];   /* decoded ranges (inclusive) */
+    bool pmp_on[RV_PMP_N];
+    /* what PMP grants whole pages: key page | priv, value PROT bits | 8
+     * when uniform over the page (0 unknown); emptied when PMP changes */
+    struct { uint64_t key; int prot; } pmp_cache[64];
     bool pmp_locked;            /* some entry has L (then M-mode is checked too) */
 
     /* TLB contexts (cpu.guest_base points at the current one) */
@@ -123,6 +128,7 @@ struct rv_sys {
     /* pages of RAM that hold translated code: one byte per page of each
      * RAM region (index as mem->r[]), set under the translator's lock */
     uint8_t *code_map[MEM_MAX_REGIONS];
+    const struct mem_region *ram;   /* the largest RAM region (page walks look here first) */
     bool running;
 };
 

@@ -65,6 +65,7 @@ static void ctx_flush(struct rv_hart *h, int c)
         return;
     memset(h->ctx[c].tlb, 0xff, sizeof(h->ctx[c].tlb));
     memset(h->ctx[c].jc, 0xff, sizeof(h->ctx[c].jc));   /* pc ~0: odd, never found */
+    memset(h->ctx[c].jc_pages, 0, sizeof(h->ctx[c].jc_pages));
     h->lp_base[c] = ~UINT64_C(0);
     h->lp_mask[c] = 0;
     h->ctx_used[c] = false;
@@ -101,6 +102,10 @@ void rv_tlb_flush_page(struct rv_hart *h, uint64_t va)
         if (e->tag_r == page || e->tag_w == page || e->tag_x == page)
             memset(e, 0xff, sizeof(*e));
         /* code at this page may map elsewhere now */
+        unsigned bit = cpu_jc_page_bit(va);
+        uint64_t *set = &h->ctx[c].jc_pages[bit / 64];
+        if (!(*set & (UINT64_C(1) << (bit % 64))))
+            continue;
         struct cpu_jc_entry *jc = h->ctx[c].jc;
         for (unsigned i = 0; i < CPU_JC_SIZE; i++)
             if ((jc[i].pc & PAGE_MASK) == page)
@@ -138,6 +143,8 @@ void rv_select_ctx(struct rv_hart *h)
 
 /* ---- PMP ---- */
 
+static bool pmp_range(const struct rv_hart *h, int i, uint64_t *lo, uint64_t *hi);
+
 void rv_pmp_changed(struct rv_hart *h)
 {
     h->pmp_active = false;
@@ -147,7 +154,9 @@ void rv_pmp_changed(struct rv_hart *h)
             h->pmp_active = true;
         if ((h->pmpcfg[i] >> 3) & 3 && (h->pmpcfg[i] & 0x80))
             h->pmp_locked = true;
+        h->pmp_on[i] = pmp_range(h, i, &h->pmp_lo[i], &h->pmp_hi[i]);
     }
+    memset(h->pmp_cache, 0, sizeof(h->pmp_cache));
     rv_tlb_flush_all(h);
 }
 
@@ -189,8 +198,8 @@ static bool pmp_range(const struct rv_hart *h, int i, uint64_t *lo, uint64_t *hi
 
 /* May priv access [pa, pa + len) for acc?  *whole: the answer holds for
  * every byte of the 4 KiB page around pa (so the TLB may cache it). */
-static bool pmp_check(const struct rv_hart *h, uint64_t pa, uint64_t len, int acc, int priv,
-                      bool *whole)
+static bool pmp_check_full(const struct rv_hart *h, uint64_t pa, uint64_t len, int acc, int priv,
+                           bool *whole)
 {
     uint64_t page = pa & PAGE_MASK, page_end = page + 0xfff;
     *whole = true;
@@ -202,9 +211,9 @@ static bool pmp_check(const struct rv_hart *h, uint64_t pa, uint64_t len, int ac
         return true;
     uint64_t last = pa + len - 1;
     for (int i = 0; i < RV_PMP_N; i++) {
-        uint64_t lo, hi;
-        if (!pmp_range(h, i, &lo, &hi))
+        if (!h->pmp_on[i])
             continue;
+        uint64_t lo = h->pmp_lo[i], hi = h->pmp_hi[i];
         bool page_overlaps = lo <= page_end && hi >= page;
         if (!page_overlaps)
             continue;
@@ -223,6 +232,53 @@ static bool pmp_check(const struct rv_hart *h, uint64_t pa, uint64_t len, int ac
     }
     /* no entry matched */
     return priv == RV_PRIV_M;
+}
+
+/* pmp_check_full, with what it finds for whole pages remembered (page
+ * walks and TLB fills ask about the same pages over and over). */
+static bool pmp_check(struct rv_hart *h, uint64_t pa, uint64_t len, int acc, int priv, bool *whole)
+{
+    if (!h->pmp_active || (priv == RV_PRIV_M && !h->pmp_locked))
+        return pmp_check_full(h, pa, len, acc, priv, whole);
+    uint64_t page = pa & PAGE_MASK;
+    if (((pa + len - 1) & PAGE_MASK) != page)
+        return pmp_check_full(h, pa, len, acc, priv, whole);
+    uint64_t key = page | (uint64_t)priv | 4;
+    unsigned slot = (unsigned)((page >> 12) ^ (page >> 18)) & (ARRAY_SIZE(h->pmp_cache) - 1);
+    if (h->pmp_cache[slot].key != key) {
+        int prot = 8;
+        bool w;
+        for (int a = 0; a < 3 && prot; a++) {
+            bool ok = pmp_check_full(h, page, 0x1000, a, priv, &w);
+            if (!w)
+                prot = 0;                       /* not uniform: never cached */
+            else if (ok)
+                prot |= a == RV_ACC_LOAD ? PROT_RD : a == RV_ACC_STORE ? PROT_WR : PROT_EX;
+        }
+        if (!prot)
+            return pmp_check_full(h, pa, len, acc, priv, whole);
+        h->pmp_cache[slot].key = key;
+        h->pmp_cache[slot].prot = prot;
+    }
+    int prot = h->pmp_cache[slot].prot;
+    *whole = true;
+    int bit = acc == RV_ACC_LOAD ? PROT_RD : acc == RV_ACC_STORE ? PROT_WR : PROT_EX;
+    return (prot & bit) != 0;
+}
+
+/* Host address of a page-table entry: the main RAM first. */
+static uint64_t *pte_ptr(struct rv_sys *s, uint64_t pa)
+{
+    const struct mem_region *r = s->ram;
+    if (!r) {
+        for (int i = 0; i < s->mem->n; i++)
+            if (s->mem->r[i].kind == MEM_RAM && (!r || s->mem->r[i].size > r->size))
+                r = &s->mem->r[i];
+        s->ram = r;     /* the map is complete before any hart runs */
+    }
+    if (r && pa >= r->base && pa - r->base <= r->size - 8)
+        return (uint64_t *)(void *)(r->host + (pa - r->base));
+    return mem_ram_ptr(s->mem, pa, 8, false);
 }
 
 /* ---- page walks ---- */
@@ -252,7 +308,7 @@ restart:
         bool whole;
         if (!pmp_check(h, pte_pa, 8, RV_ACC_LOAD, RV_PRIV_S, &whole))
             return access_fault;
-        uint64_t *ptep = mem_ram_ptr(h->sys->mem, pte_pa, 8, false);
+        uint64_t *ptep = pte_ptr(h->sys, pte_pa);
         if (!ptep)
             return access_fault;
         uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
@@ -389,11 +445,11 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
     /* what PMP grants for the whole page, per kind of access */
     bool w;
     int pmp_prot = 0;
-    if (pmp_check(h, ppage, 0x1000, RV_ACC_LOAD, priv, &w) && w)
+    if (pmp_check(h, ppage, 8, RV_ACC_LOAD, priv, &w) && w)
         pmp_prot |= PROT_RD;
-    if (pmp_check(h, ppage, 0x1000, RV_ACC_STORE, priv, &w) && w)
+    if (pmp_check(h, ppage, 8, RV_ACC_STORE, priv, &w) && w)
         pmp_prot |= PROT_WR;
-    if (pmp_check(h, ppage, 0x1000, RV_ACC_FETCH, acc == RV_ACC_FETCH ? priv : h->priv, &w) && w)
+    if (pmp_check(h, ppage, 8, RV_ACC_FETCH, acc == RV_ACC_FETCH ? priv : h->priv, &w) && w)
         pmp_prot |= PROT_EX;
     prot &= pmp_prot;
     if (r->kind == MEM_ROM)
@@ -488,7 +544,8 @@ void rv_mmu_code_page(struct rv_sys *s, uint64_t page)
 
 void rv_code_write(struct rv_sys *s, uint64_t pa, uint64_t len)
 {
-    for (uint64_t p = pa & PAGE_MASK; p < pa + len; p += 0x1000) {
+    uint64_t end = pa + len;
+    for (uint64_t p = pa; p < end; p = (p & PAGE_MASK) + 0x1000) {
         int ri;
         const struct mem_region *r = ram_region(s, p, &ri);
         if (!r || !s->code_map[ri])
@@ -496,9 +553,14 @@ void rv_code_write(struct rv_sys *s, uint64_t pa, uint64_t len)
         uint8_t *b = &s->code_map[ri][(p - r->base) >> 12];
         if (!__atomic_load_n(b, __ATOMIC_SEQ_CST))
             continue;
+        /* only the blocks the store overlaps: pages that mix code and
+         * data (init sections, modules) keep their other translations */
+        uint64_t n = MIN(end, (p & PAGE_MASK) + 0x1000) - p;
+        int left;
         tr_lock(s->tr);
-        tr_invalidate_phys_page(s->tr, p);
-        __atomic_store_n(b, 0, __ATOMIC_SEQ_CST);
+        tr_invalidate_phys(s->tr, p, n, &left);
+        if (left == 0)
+            __atomic_store_n(b, 0, __ATOMIC_SEQ_CST);     /* stores may go direct again */
         tr_unlock(s->tr);
     }
 }
