@@ -443,10 +443,17 @@ static void handle_wake(void *opaque, int fd)
 {
     struct loop *loop = opaque;
     uint64_t v;
-    atomic_store(&loop->wake_pending, false);
+    /* Read first, then allow the next wake-up.  The other order loses
+     * wake-ups for good: a loop_wakeup() between the two sets
+     * wake_pending and writes, the read consumes that write too, and
+     * wake_pending stays set with nothing left to read, so every later
+     * loop_wakeup() skips its write.  In this order a wake-up that finds
+     * wake_pending still set is not lost: what it announced (a bottom half,
+     * quit) is looked at before the next select(). */
     if (read(fd, &v, sizeof(v)) < 0) {
         /* EAGAIN: nothing pending */
     }
+    atomic_store(&loop->wake_pending, false);
 }
 
 int loop_run_once(struct loop *loop, bool blocking, struct error **errp)

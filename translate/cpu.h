@@ -73,7 +73,7 @@ struct cpu {
  * Each context also has its own jump cache (virtual pc -> code), since
  * the same virtual pc means different code in different contexts; both
  * are emptied when the context's address space changes (satp, sfence.vma). */
-#define CPU_TLB_BITS 10
+#define CPU_TLB_BITS 11
 #define CPU_TLB_SIZE (1u << CPU_TLB_BITS)
 #define CPU_TLB_INVALID (~UINT64_C(0))
 
@@ -82,13 +82,31 @@ struct cpu_tlb_entry {
     uint64_t addend;
 };
 
+/* a system's code is larger than a process's: a bigger jump cache */
+#define CPU_CTX_JC_BITS 12
+#define CPU_CTX_JC_SIZE (1u << CPU_CTX_JC_BITS)
+
 struct cpu_tlb_ctx {
     struct cpu_tlb_entry tlb[CPU_TLB_SIZE];
-    struct cpu_jc_entry jc[CPU_JC_SIZE];
+    struct cpu_jc_entry jc[CPU_CTX_JC_SIZE];
     /* a hashed set of the virtual pages the jump cache holds code of,
      * so that dropping one page's entries rarely has to look at all */
     uint64_t jc_pages[16];
+    /* the entries filled since the last flush (TLB index, or jump-cache
+     * index | CPU_CTX_LOG_JC), so that a flush of a lightly used context
+     * does not have to clear all of it; n_log past CPU_CTX_LOG: clear all */
+    uint32_t n_log;
+    uint16_t log[256];
 };
+#define CPU_CTX_LOG 256
+#define CPU_CTX_LOG_JC 0x8000
+static inline void cpu_ctx_log(struct cpu_tlb_ctx *c, unsigned entry)
+{
+    if (c->n_log < CPU_CTX_LOG)
+        c->log[c->n_log] = (uint16_t)entry;
+    if (c->n_log <= CPU_CTX_LOG)
+        c->n_log++;
+}
 static inline unsigned cpu_jc_page_bit(uint64_t pc)
 {
     uint64_t p = pc >> 12;

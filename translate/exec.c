@@ -761,7 +761,8 @@ restart:
             cpu->chain_from = NULL;
             struct cpu_jc_entry *jc = tr->sys ? ((struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base)->jc
                                               : cpu->jc;
-            struct cpu_jc_entry *e = &jc[(pc >> 1) & (CPU_JC_SIZE - 1)];
+            unsigned ji = (unsigned)(pc >> 1) & ((tr->sys ? CPU_CTX_JC_SIZE : CPU_JC_SIZE) - 1);
+            struct cpu_jc_entry *e = &jc[ji];
             if (tb->phys2 == TB_NO_PAGE) {      /* (a straddling block is always looked up) */
                 e->pc = pc;
                 e->code = tb->code;
@@ -769,6 +770,7 @@ restart:
                     struct cpu_tlb_ctx *c = (struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base;
                     unsigned bit = cpu_jc_page_bit(pc);
                     c->jc_pages[bit / 64] |= UINT64_C(1) << (bit % 64);
+                    cpu_ctx_log(c, ji | CPU_CTX_LOG_JC);
                 }
             }
             void *code = tb->code;

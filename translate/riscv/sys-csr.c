@@ -11,6 +11,8 @@
  */
 #include <config.h>
 
+#include <errno.h>
+
 #include "riscv/sys-int.h"
 #include "log.h"
 
@@ -337,11 +339,15 @@ int rv_sys_helper_csr(struct cpu *cpu, uint32_t insn)
     (void)reads;
     int w = CSR_OK;
     if (writes) {
+        /* mip and sip: a read-modify-write works on the bits software
+         * wrote (mip_sw), not on what devices drive: clearing SSIP with
+         * csrc must not latch a device's SEIP into the software bit */
+        uint64_t base = (csr == 0x344 || csr == 0x144) ? h->mip_sw : old;
         uint64_t nv;
         switch (f3 & 3) {
         case 1: nv = src; break;
-        case 2: nv = old | src; break;
-        default: nv = old & ~src; break;
+        case 2: nv = base | src; break;
+        default: nv = base & ~src; break;
         }
         /* satp is the one CSR a write can trap on after the read check
          * (TVM); mstatus & co. were allowed by the read */
@@ -354,4 +360,40 @@ int rv_sys_helper_csr(struct cpu *cpu, uint32_t insn)
         return CPU_EXIT_INTERRUPT;
     }
     return 0;
+}
+
+/* The debugger's access (harts stopped): any implemented CSR, whatever
+ * the privilege and mstatus.FS; the FP CSRs come from struct cpu directly
+ * (their host flags were folded in when the hart's thread ended). */
+int rv_csr_debug_read(struct rv_hart *h, unsigned csr, uint64_t *out)
+{
+    if (csr >= 1 && csr <= 3) {
+        uint64_t fl = h->cpu.fflags & 0x1f, rm = h->cpu.frm & 7;
+        *out = csr == 1 ? fl : csr == 2 ? rm : (rm << 5) | fl;
+        return 0;
+    }
+    int priv = h->priv;
+    h->priv = RV_PRIV_M;
+    int r = csr_read(h, csr, out);
+    h->priv = priv;
+    return r == CSR_OK ? 0 : -ENOENT;
+}
+
+int rv_csr_debug_write(struct rv_hart *h, unsigned csr, uint64_t v)
+{
+    if (csr >= 1 && csr <= 3) {
+        if (csr != 2)
+            h->cpu.fflags = (uint32_t)v & 0x1f;
+        if (csr != 1)
+            h->cpu.frm = (uint32_t)(csr == 3 ? v >> 5 : v) & 7;
+        return 0;       /* the hart loads the rounding mode when it runs */
+    }
+    if (((csr >> 10) & 3) == 3)
+        return -EPERM;  /* read-only */
+    int priv = h->priv;
+    h->priv = RV_PRIV_M;
+    int r = csr_write(h, csr, v);
+    h->priv = priv;
+    rv_tlb_flush_all(h);
+    return r == CSR_ILLEGAL ? -ENOENT : 0;
 }

@@ -82,6 +82,7 @@ uint64_t rv_sys_ld_slow(struct cpu *cpu, uint64_t va, uint32_t info, uint64_t *f
     struct rv_hart *h = rv_hart_of(cpu);
     int size = 1 << (info & TR_SYS_INFO_SIZE);
     uint64_t v = 0;
+    h->sys->st_ld_slow++;
     int r;
     if ((va & 0xfff) + (uint64_t)size > 0x1000) {
         /* crosses a page: byte by byte, each with its own translation
@@ -111,6 +112,7 @@ void rv_sys_st_slow(struct cpu *cpu, uint64_t va, uint64_t val, uint32_t info, u
     struct rv_hart *h = rv_hart_of(cpu);
     int size = 1 << (info & TR_SYS_INFO_SIZE);
     int r;
+    h->sys->st_st_slow++;
     if ((va & 0xfff) + (uint64_t)size > 0x1000) {
         /* check both pages before writing anything, so that a fault on
          * the second leaves memory as it was */
@@ -154,16 +156,26 @@ int rv_sys_helper_amo(struct cpu *cpu, uint32_t insn)
     int size = dw ? 8 : 4;
     if (va & (uint64_t)(size - 1))
         return rv_raise(h, is_lr ? RV_EXC_LOAD_MISALIGNED : RV_EXC_STORE_MISALIGNED, va);
-    uint64_t pa;
-    int r = rv_mmu_access(h, va, size, acc, &pa, false);
-    if (r)
-        return rv_raise(h, (uint64_t)r, va);
-    void *p = mem_ram_ptr(h->sys->mem, pa, (uint64_t)size, false);
-    if (!p)
-        return rv_raise(h, is_lr ? RV_EXC_LOAD_ACCESS : RV_EXC_STORE_ACCESS, va);
-    if (!is_lr)
-        rv_code_write(h->sys, pa, (uint64_t)size);
-    uint64_t old = rv_amo_host(cpu, insn, p, pa);
+    /* the TLB first: atomics are frequent (locks) and their page is
+     * usually there; a store tag is never set for a page of code */
+    struct cpu_tlb_entry *e = &h->ctx[h->cur_ctx].tlb[(va >> 12) & (CPU_TLB_SIZE - 1)];
+    void *p;
+    if ((is_lr ? e->tag_r : e->tag_w) == (va & ~UINT64_C(0xfff))) {
+        p = (void *)(uintptr_t)(va + e->addend);
+    } else {
+        uint64_t pa;
+        int r = rv_mmu_access(h, va, size, acc, &pa, true);
+        if (r)
+            return rv_raise(h, (uint64_t)r, va);
+        p = mem_ram_ptr(h->sys->mem, pa, (uint64_t)size, false);
+        if (!p)
+            return rv_raise(h, is_lr ? RV_EXC_LOAD_ACCESS : RV_EXC_STORE_ACCESS, va);
+        if (!is_lr)
+            rv_code_write(h->sys, pa, (uint64_t)size);
+    }
+    /* the reservation is kept by host address: the same for every hart
+     * and every virtual alias of the word */
+    uint64_t old = rv_amo_host(cpu, insn, p, (uint64_t)(uintptr_t)p);
     if (rd)
         cpu->x[rd] = old;
     return 0;
@@ -185,7 +197,9 @@ int rv_sys_code_phys(struct cpu *cpu, uint64_t pc, uint64_t *phys)
     struct cpu_tlb_ctx *c = &h->ctx[h->cur_ctx];
     unsigned i = (unsigned)(pc >> 12) & (CPU_TLB_SIZE - 1);
     uint64_t ppage;
+    h->sys->st_code++;
     if (c->tlb[i].tag_x == vpage) {
+        h->sys->st_code_hit++;
         ppage = h->ctx_phys[h->cur_ctx][i];
     } else {
         uint64_t pa;
@@ -244,7 +258,7 @@ int rv_read_code16(struct rv_hart *h, uint64_t pc, uint32_t *out)
 void rv_sys_jc_drop(void *opaque, uint64_t pc, const void *code)
 {
     struct rv_sys *s = opaque;
-    unsigned i = (unsigned)(pc >> 1) & (CPU_JC_SIZE - 1);
+    unsigned i = (unsigned)(pc >> 1) & (CPU_CTX_JC_SIZE - 1);
     for (int k = 0; k < s->n_harts; k++) {
         struct rv_hart *h = s->harts[k];
         for (int c = 0; c < RV_N_CTX; c++) {

@@ -47,6 +47,7 @@ int rv_mmu_init(struct rv_hart *h, struct error **errp)
         return err_set(errp, ENOMEM, _("out of memory"));
     for (int c = 0; c < RV_N_CTX; c++) {
         h->ctx_used[c] = true;
+        h->ctx[c].n_log = CPU_CTX_LOG + 1;      /* everything to clear */
     }
     rv_tlb_flush_all(h);
     return 0;
@@ -63,9 +64,21 @@ static void ctx_flush(struct rv_hart *h, int c)
 {
     if (!h->ctx_used[c])
         return;
-    memset(h->ctx[c].tlb, 0xff, sizeof(h->ctx[c].tlb));
-    memset(h->ctx[c].jc, 0xff, sizeof(h->ctx[c].jc));   /* pc ~0: odd, never found */
-    memset(h->ctx[c].jc_pages, 0, sizeof(h->ctx[c].jc_pages));
+    struct cpu_tlb_ctx *x = &h->ctx[c];
+    if (x->n_log <= CPU_CTX_LOG) {
+        for (uint32_t k = 0; k < x->n_log; k++) {
+            unsigned e = x->log[k];
+            if (e & CPU_CTX_LOG_JC)
+                x->jc[e & ~CPU_CTX_LOG_JC].pc = ~UINT64_C(0);
+            else
+                memset(&x->tlb[e], 0xff, sizeof(x->tlb[e]));
+        }
+    } else {
+        memset(x->tlb, 0xff, sizeof(x->tlb));
+        memset(x->jc, 0xff, sizeof(x->jc));    /* pc ~0: odd, never found */
+    }
+    x->n_log = 0;
+    memset(x->jc_pages, 0, sizeof(x->jc_pages));
     h->lp_base[c] = ~UINT64_C(0);
     h->lp_mask[c] = 0;
     h->ctx_used[c] = false;
@@ -107,7 +120,7 @@ void rv_tlb_flush_page(struct rv_hart *h, uint64_t va)
         if (!(*set & (UINT64_C(1) << (bit % 64))))
             continue;
         struct cpu_jc_entry *jc = h->ctx[c].jc;
-        for (unsigned i = 0; i < CPU_JC_SIZE; i++)
+        for (unsigned i = 0; i < CPU_CTX_JC_SIZE; i++)
             if ((jc[i].pc & PAGE_MASK) == page)
                 jc[i].pc = ~UINT64_C(0);
     }
@@ -417,6 +430,7 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
     int prot = PROT_RD | PROT_WR | PROT_EX;
     uint64_t pgmask = 0xfff;
     if (priv != RV_PRIV_M && (h->satp >> 60) != 0) {
+        h->sys->st_walk++;
         int r = walk(h, va, acc, priv, sum, mxr, &phys, &prot, &pgmask);
         if (r) {
             if (log_on(LOG_MMU))
@@ -483,6 +497,8 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
     if (writable)
         n.tag_w = vpage;
     h->ctx_phys[c][i] = ppage;
+    if (!same)
+        cpu_ctx_log(&h->ctx[c], i);
     *e = n;
     if (writable) {
         /* translation of code on this page may have begun meanwhile on

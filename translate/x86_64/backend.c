@@ -101,7 +101,7 @@ static void mov_pc(struct xbuf *b, uint64_t pc)
 static void gen_goto_jc(struct x86_gen *g, uint64_t pc)
 {
     struct xbuf *b = &g->b;
-    int32_t off = CPU_TLB_OFF_JC + (int32_t)(((pc >> 1) & (CPU_JC_SIZE - 1)) * sizeof(struct cpu_jc_entry));
+    int32_t off = CPU_TLB_OFF_JC + (int32_t)(((pc >> 1) & (CPU_CTX_JC_SIZE - 1)) * sizeof(struct cpu_jc_entry));
     mov_pc(b, pc);
     x_mov_ri(b, RAX, (int64_t)pc);
     x_rm(b, XF_W, 0x3b, RAX, R15, -1, off);                 /* cmp rax, [r15 + jc.pc] */
@@ -167,7 +167,7 @@ static void gen_goto_ind(struct x86_gen *g, struct ir_val target)
         x_rr(b, 0, 0x89, RAX, RCX);                 /* mov ecx, eax */
         x_rr(b, 0, 0xc1, 5, RCX);                   /* shr ecx, 1 */
         xb_byte(b, 1);
-        x_alu_ri(b, 0, ALU_AND, RCX, CPU_JC_SIZE - 1);
+        x_alu_ri(b, 0, ALU_AND, RCX, (int32_t)((g->tr->sys ? CPU_CTX_JC_SIZE : CPU_JC_SIZE) - 1));
         x_rr(b, 0, 0xc1, 4, RCX);                   /* shl ecx, 4 */
         xb_byte(b, 4);
         /* user mode: the jump cache in struct cpu; system mode: the
