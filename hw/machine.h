@@ -41,6 +41,48 @@ enum machine_event {
     MACHINE_QUIT,               /* the user asked (Ctrl-A x, SIGTERM, monitor) */
 };
 
+/* What a debugger (src/system/gdbstub.c) does with a machine's CPUs, all
+ * from the loop thread.  CPUs are numbered from 0; registers by the
+ * numbers of the target description (target_xml); memory by the CPU's
+ * current virtual addresses.  Everything but pause, resume and
+ * set_stop_handler needs the CPUs paused (else -EBUSY).  Functions
+ * return 0 or -errno unless said otherwise. */
+enum machine_stop {
+    MACHINE_STOP_NONE,
+    MACHINE_STOP_BREAK,         /* at a breakpoint of the debugger's */
+    MACHINE_STOP_STEP,          /* a single step ended */
+    MACHINE_STOP_PAUSED,        /* pause() stopped it */
+};
+
+struct machine_debug_ops {
+    /* The target description (gdb's XML) and the number of registers
+     * gdb's 'g' packet carries (0 .. n_g_regs - 1). */
+    const char *(*target_xml)(void *opaque);
+    int n_g_regs;
+    int (*n_cpus)(void *opaque);
+    /* Stop every CPU and wait for them.  Returns the CPU whose stop is
+     * to be reported (the first that stopped by itself, else 0) and sets
+     * *why. */
+    int (*pause)(void *opaque, enum machine_stop *why);
+    /* Run again: every CPU (step < 0), or only CPU step for one
+     * instruction (the others stay paused). */
+    int (*resume)(void *opaque, int step, struct error **errp);
+    /* Called on the loop thread when a CPU stopped by itself (breakpoint,
+     * end of a step); then call pause() to stop the rest and learn which. */
+    void (*set_stop_handler)(void *opaque, void (*fn)(void *arg), void *arg);
+    /* Register regno of cpu into buf (little-endian): the size in bytes,
+     * or -ENOENT when there is no such register. */
+    int (*read_reg)(void *opaque, int cpu, int regno, uint8_t *buf);
+    int (*write_reg)(void *opaque, int cpu, int regno, const uint8_t *buf, size_t len);
+    int (*read_mem)(void *opaque, int cpu, uint64_t va, void *buf, size_t len);
+    int (*write_mem)(void *opaque, int cpu, uint64_t va, const void *buf, size_t len);
+    /* Software breakpoints at a virtual address of cpu's; remove_all
+     * before the debugger goes. */
+    int (*insert_bp)(void *opaque, int cpu, uint64_t va);
+    int (*remove_bp)(void *opaque, int cpu, uint64_t va);
+    void (*remove_all_bp)(void *opaque);
+};
+
 struct machine_ops {
     const char *name;
     const char *desc;
@@ -54,6 +96,8 @@ struct machine_ops {
     /* Power-on state again: devices, CPUs and boot images (CPUs stopped). */
     int (*reset)(struct machine *m, struct error **errp);
     void (*destroy)(struct machine *m);
+    /* The debugger's view of the CPUs (after create), or NULL. */
+    const struct machine_debug_ops *(*debug)(struct machine *m, void **opaque);
 };
 
 struct machine {

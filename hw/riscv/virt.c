@@ -424,6 +424,13 @@ static void virt_destroy(struct machine *m)
     m->board = NULL;
 }
 
+static const struct machine_debug_ops *virt_debug(struct machine *m, void **opaque)
+{
+    struct virt *v = m->board;
+    *opaque = v->sys;
+    return &rv_sys_debug_ops;
+}
+
 const struct machine_ops virt_machine = {
     .name = "virt",
     .desc = N_("RISC-V VirtIO board (as qemu's -M virt)"),
@@ -432,4 +439,5 @@ const struct machine_ops virt_machine = {
     .stop = virt_stop,
     .reset = virt_reset,
     .destroy = virt_destroy,
+    .debug = virt_debug,
 };

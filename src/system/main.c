@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "chardev.h"
+#include "gdbstub.h"
 #include "hw/machine.h"
 #include "riscv/sys.h"
 #include "i18n.h"
@@ -45,6 +46,7 @@ struct sys {
     int n_serial;
     bool nographic, nodefaults, daemonize;
     const char *gdb_dev;        /* -gdb DEV or -s: NULL for none */
+    struct gdbstub *gdb;
     const char *pidfile;
     int pidfile_fd;
     int daemon_fd;              /* -daemonize: tells the waiting parent we run */
@@ -365,17 +367,21 @@ static void print_machines(void)
                strcmp(machine_types[i]->name, DEFAULT_MACHINE) == 0 ? _(" (default)") : "");
 }
 
-/* ---- the gdb stub hook ----
- * The system gdb stub is still to come.  When it does, gdb_start() is
- * where it begins listening on s->gdb_dev (before the CPUs start); with
- * -S it calls sys_continue() when gdb continues, and it stops the CPUs
- * through m->ops->stop.  Until then -s/-gdb are accepted with a warning
- * and -S waits for SIGCONT instead. */
+/* ---- the gdb stub ----
+ * gdb_start() listens on s->gdb_dev before the CPUs start.  The stub
+ * stops and runs the CPUs through the machine's debug ops; gdb_resumed
+ * tells us when it lets them run (with -S: gdb's first continue or step
+ * starts them). */
+static void gdb_resumed(void *opaque)
+{
+    struct sys *s = opaque;
+    s->running = true;
+    s->waiting_start = false;
+}
+
 static int gdb_start(struct sys *s, struct error **errp)
 {
-    (void)errp;
-    msg_warn(_("-gdb %s: the gdb stub is not available yet; ignored"), s->gdb_dev);
-    return 0;
+    return gdbstub_new(&s->gdb, s->loop, &s->m, s->gdb_dev, gdb_resumed, s, errp);
 }
 
 /* ---- running and stopping ---- */
@@ -391,6 +397,7 @@ static void stop_cpus(struct sys *s)
 static void finish(struct sys *s, int code)
 {
     stop_cpus(s);
+    gdbstub_exited(s->gdb, code);
     s->exit_code = code;
     loop_quit(s->loop);
 }
@@ -411,7 +418,7 @@ static int start_cpus(struct sys *s)
 /* Start CPUs held by -S (the gdb stub's "continue", or SIGCONT). */
 static void sys_continue(struct sys *s)
 {
-    if (s->waiting_start)
+    if (s->waiting_start && !gdbstub_holds_cpus(s->gdb))
         start_cpus(s);
 }
 
@@ -479,7 +486,8 @@ static void on_event(void *opaque)
             finish(s, 1);
             break;
         }
-        start_cpus(s);
+        if (!gdbstub_holds_cpus(s->gdb))
+            start_cpus(s);      /* (else gdb's continue starts them) */
         break;
     case MACHINE_QUIT:
         finish(s, 0);
@@ -908,6 +916,8 @@ static void cleanup(void)
 {
     struct machine *m = &S.m;
     stop_cpus(&S);
+    gdbstub_free(S.gdb);
+    S.gdb = NULL;
     if (S.created)
         m->ops->destroy(m);
     for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {

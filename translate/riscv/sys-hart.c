@@ -108,6 +108,8 @@ static void take_exit(struct rv_hart *h, int r)
                    : h->priv == RV_PRIV_S ? RV_EXC_ECALL_S : RV_EXC_ECALL_M, false, 0);
         break;
     case CPU_EXIT_EBREAK:
+        if (unlikely(h->sys->dbg) && rv_dbg_ebreak(h))
+            break;                                  /* the debugger's breakpoint */
         rv_trap(h, RV_EXC_BREAKPOINT, false, 0);    /* as qemu: mtval 0 */
         break;
     case CPU_EXIT_ILLEGAL: {
@@ -158,14 +160,17 @@ static void *hart_main(void *arg)
             h->wfi = false;
             continue;
         }
-        int irq = pending_irq(h);
+        int irq = h->dbg_step ? -1 : pending_irq(h);    /* steps run with interrupts off */
         if (irq >= 0)
             rv_trap(h, (uint64_t)irq, true, 0);
         rv_select_ctx(h);
         h->exc_pending = false;
         int r = tr_run(tr, &h->cpu);
         take_exit(h, r);
+        if (unlikely(h->dbg_step))
+            rv_dbg_stepped(h);
     }
+    rv_fp_sync(&h->cpu);        /* the host's FP flags die with the thread */
     return NULL;
 }
 
@@ -298,6 +303,7 @@ void rv_sys_free(struct rv_sys *s)
     if (getenv("EMU_STATS") && s->tr)
         fprintf(stderr, "translated %" PRIu64 " invalidated %" PRIu64 " flushes %" PRIu64 "\n",
                 s->tr->n_translated, s->tr->n_invalidated, s->tr->n_flushes);
+    rv_dbg_free(s);
     free(s->harts);
     for (int i = 0; i < MEM_MAX_REGIONS; i++)
         free(s->code_map[i]);
@@ -310,21 +316,30 @@ struct rv_hart *rv_sys_hart(struct rv_sys *s, int i)
     return i >= 0 && i < s->n_harts ? s->harts[i] : NULL;
 }
 
+int rv_hart_start(struct rv_hart *h, struct error **errp)
+{
+    if (h->thread_started)
+        return 0;
+    __atomic_store_n(&h->stop, 0, __ATOMIC_RELEASE);
+    int e = pthread_create(&h->thread, NULL, hart_main, h);
+    if (e)
+        return err_set_errno(errp, e, _("cannot start the thread of hart %d"), h->id);
+    h->thread_started = true;
+    h->sys->running = true;
+    return 0;
+}
+
 int rv_sys_start(struct rv_sys *s, struct error **errp)
 {
     if (s->running)
         return 0;
     for (int i = 0; i < s->n_harts; i++) {
-        struct rv_hart *h = s->harts[i];
-        __atomic_store_n(&h->stop, 0, __ATOMIC_RELEASE);
-        int e = pthread_create(&h->thread, NULL, hart_main, h);
-        if (e) {
+        int r = rv_hart_start(s->harts[i], errp);
+        if (r < 0) {
             rv_sys_stop(s);
-            return err_set_errno(errp, e, _("cannot start the thread of hart %d"), i);
+            return r;
         }
-        h->thread_started = true;
     }
-    s->running = true;
     return 0;
 }
 

@@ -112,6 +112,7 @@ struct rv_hart {
     pthread_cond_t wait_cond;
     bool wfi;
     int stop;                   /* atomic: leave the run loop */
+    bool dbg_step;              /* the debugger steps this hart (sys-debug.c) */
     struct hw_timer *stimer;    /* Sstc: stimecmp's deadline */
 };
 
@@ -130,6 +131,7 @@ struct rv_sys {
     uint8_t *code_map[MEM_MAX_REGIONS];
     const struct mem_region *ram;   /* the largest RAM region (page walks look here first) */
     bool running;
+    struct rv_dbg *dbg;         /* the debugger's state, once one asked (sys-debug.c) */
 };
 
 static inline struct rv_hart *rv_hart_of(struct cpu *cpu)
@@ -142,6 +144,17 @@ uint64_t rv_mip(struct rv_hart *h);
 void rv_hart_kick(struct rv_hart *h);
 uint64_t rv_time(void);                  /* mtime, 10 MHz */
 
+/* Start one hart's thread from its current state (the loop thread). */
+int rv_hart_start(struct rv_hart *h, struct error **errp);
+
+/* sys-debug.c: hooks of the run loop.  A hart that took an ebreak asks
+ * whether it is the debugger's (then it stops for it: true); a stepping
+ * hart reports the end of each tr_run (one instruction, or a trap).
+ * rv_dbg_free: from rv_sys_free. */
+bool rv_dbg_ebreak(struct rv_hart *h);
+void rv_dbg_stepped(struct rv_hart *h);
+void rv_dbg_free(struct rv_sys *s);
+
 /* sys-trap.c */
 void rv_trap(struct rv_hart *h, uint64_t cause, bool irq, uint64_t tval);
 /* Record an exception for the run loop to take (returns CPU_EXIT_FAULT). */
@@ -151,6 +164,9 @@ const char *rv_cause_name(uint64_t cause, bool irq);
 /* sys-csr.c */
 void rv_csr_reset(struct rv_hart *h);
 void rv_sstc_update(struct rv_hart *h);  /* re-arm the Sstc timer */
+/* The debugger's CSR access: any privilege; 0 or -ENOENT/-EPERM. */
+int rv_csr_debug_read(struct rv_hart *h, unsigned csr, uint64_t *out);
+int rv_csr_debug_write(struct rv_hart *h, unsigned csr, uint64_t v);
 
 /* sys-mmu.c */
 int rv_mmu_init(struct rv_hart *h, struct error **errp);

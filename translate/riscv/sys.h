@@ -49,6 +49,9 @@ int rv_sys_start(struct rv_sys *s, struct error **errp);
 void rv_sys_stop(struct rv_sys *s);
 void rv_sys_reset(struct rv_sys *s);
 
+/* The debugger's ops (hw/machine.h); opaque: the struct rv_sys. */
+extern const struct machine_debug_ops rv_sys_debug_ops;
+
 /* irq_set_fn for a hart's mip bit n (opaque: the struct rv_hart). */
 void rv_hart_set_mip(void *hart, int n, int level);
 
