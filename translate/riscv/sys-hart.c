@@ -166,6 +166,8 @@ static void *hart_main(void *arg)
         rv_select_ctx(h);
         h->exc_pending = false;
         int r = tr_run(tr, &h->cpu);
+        h->sys->st_runs++;
+        h->sys->st_exit[r & 15]++;
         take_exit(h, r);
         if (unlikely(h->dbg_step))
             rv_dbg_stepped(h);
@@ -180,7 +182,11 @@ static void sys_flushed(void *opaque)
     /* every block is gone: the jump caches lead nowhere, and no page holds code */
     for (int k = 0; k < s->n_harts; k++)
         for (int c = 0; c < RV_N_CTX; c++)
+        {
             memset(s->harts[k]->ctx[c].jc, 0xff, sizeof(s->harts[k]->ctx[c].jc));
+            /* the log no longer covers the jump cache's old entries: fine,
+             * they are all gone; its TLB entries stay logged */
+        }
     for (int i = 0; i < MEM_MAX_REGIONS; i++)
         if (s->code_map[i] && i < s->mem->n)
             memset(s->code_map[i], 0, (size_t)(s->mem->r[i].size >> 12));
@@ -301,8 +307,14 @@ void rv_sys_free(struct rv_sys *s)
         free(h);
     }
     if (getenv("EMU_STATS") && s->tr)
-        fprintf(stderr, "translated %" PRIu64 " invalidated %" PRIu64 " flushes %" PRIu64 "\n",
-                s->tr->n_translated, s->tr->n_invalidated, s->tr->n_flushes);
+        fprintf(stderr, "translated %" PRIu64 " invalidated %" PRIu64 " flushes %" PRIu64
+                " runs %" PRIu64 " (int %" PRIu64 " ecall %" PRIu64 " fault %" PRIu64 ") ld_slow %" PRIu64
+                " st_slow %" PRIu64 " walks %" PRIu64 "\n",
+                s->tr->n_translated, s->tr->n_invalidated, s->tr->n_flushes, s->st_runs,
+                s->st_exit[CPU_EXIT_INTERRUPT], s->st_exit[CPU_EXIT_ECALL], s->st_exit[CPU_EXIT_FAULT],
+                s->st_ld_slow, s->st_st_slow, s->st_walk);
+    if (getenv("EMU_STATS") && s->tr)
+        fprintf(stderr, "code lookups %" PRIu64 ", in the TLB %" PRIu64 "; flushes U %" PRIu64 " S %" PRIu64 " S+SUM %" PRIu64 " M %" PRIu64 "\n", s->st_code, s->st_code_hit, s->st_exit[8], s->st_exit[9], s->st_exit[10], s->st_exit[11]);
     rv_dbg_free(s);
     free(s->harts);
     for (int i = 0; i < MEM_MAX_REGIONS; i++)

@@ -93,7 +93,12 @@ struct rv_hart {
     /* TLB contexts (cpu.guest_base points at the current one) */
     struct cpu_tlb_ctx *ctx;
     uint64_t (*ctx_phys)[CPU_TLB_SIZE];      /* physical page of each entry */
-    uint64_t lp_base[RV_N_CTX], lp_mask[RV_N_CTX];  /* range covered by superpages */
+    /* ranges covered by superpages entered into the TLB (as 4 KiB
+     * pieces): an sfence.vma inside one flushes the whole context.  A few
+     * separate ranges, so that the kernel's image and its linear map do
+     * not merge into one that covers every kernel address */
+#define RV_LP_RANGES 4
+    uint64_t lp_base[RV_N_CTX][RV_LP_RANGES], lp_mask[RV_N_CTX][RV_LP_RANGES];
     bool ctx_used[RV_N_CTX];
     int cur_ctx;
     uint64_t mprv_key;          /* MPP/SUM/MXR the MPRV context was filled under */
@@ -130,6 +135,9 @@ struct rv_sys {
      * RAM region (index as mem->r[]), set under the translator's lock */
     uint8_t *code_map[MEM_MAX_REGIONS];
     const struct mem_region *ram;   /* the largest RAM region (page walks look here first) */
+    /* counters for EMU_STATS=1 (printed when the machine goes away);
+     * updated without atomics: approximate with several harts */
+    uint64_t st_exit[16], st_ld_slow, st_st_slow, st_walk, st_runs, st_code, st_code_hit;
     bool running;
     struct rv_dbg *dbg;         /* the debugger's state, once one asked (sys-debug.c) */
 };

@@ -64,6 +64,7 @@ static void ctx_flush(struct rv_hart *h, int c)
 {
     if (!h->ctx_used[c])
         return;
+    h->sys->st_exit[8 + c]++;
     struct cpu_tlb_ctx *x = &h->ctx[c];
     if (x->n_log <= CPU_CTX_LOG) {
         for (uint32_t k = 0; k < x->n_log; k++) {
@@ -79,8 +80,10 @@ static void ctx_flush(struct rv_hart *h, int c)
     }
     x->n_log = 0;
     memset(x->jc_pages, 0, sizeof(x->jc_pages));
-    h->lp_base[c] = ~UINT64_C(0);
-    h->lp_mask[c] = 0;
+    for (int k = 0; k < RV_LP_RANGES; k++) {
+        h->lp_base[c][k] = ~UINT64_C(0);
+        h->lp_mask[c][k] = 0;
+    }
     h->ctx_used[c] = false;
 }
 
@@ -107,7 +110,11 @@ void rv_tlb_flush_page(struct rv_hart *h, uint64_t va)
         if (!h->ctx_used[c])
             continue;
         /* a superpage was entered as 4 KiB pieces: flush them all */
-        if (h->lp_mask[c] && (va & ~h->lp_mask[c]) == h->lp_base[c]) {
+        bool in_lp = false;
+        for (int k = 0; k < RV_LP_RANGES; k++)
+            if (h->lp_mask[c][k] && (va & ~h->lp_mask[c][k]) == h->lp_base[c][k])
+                in_lp = true;
+        if (in_lp) {
             ctx_flush(h, c);
             continue;
         }
@@ -382,6 +389,41 @@ restart:
     return fault;
 }
 
+/* Remember that [base, base + mask] is mapped by a superpage in context
+ * c: merged into a range within 1 GiB of it, else a free one, else the
+ * first (which then covers more than needed: flushes are only wider). */
+static void lp_add(struct rv_hart *h, int c, uint64_t base, uint64_t mask)
+{
+    int free_k = -1;
+    for (int k = 0; k < RV_LP_RANGES; k++) {
+        uint64_t m = h->lp_mask[c][k];
+        if (!m) {
+            if (free_k < 0)
+                free_k = k;
+            continue;
+        }
+        uint64_t nm = m | mask;
+        while ((h->lp_base[c][k] & ~nm) != (base & ~nm))
+            nm = (nm << 1) | 1;
+        if (nm < (UINT64_C(1) << 30)) {
+            h->lp_mask[c][k] = nm;
+            h->lp_base[c][k] &= ~nm;
+            return;
+        }
+    }
+    int k = free_k >= 0 ? free_k : 0;
+    if (free_k >= 0) {
+        h->lp_base[c][k] = base;
+        h->lp_mask[c][k] = mask;
+        return;
+    }
+    uint64_t nm = h->lp_mask[c][k] | mask;
+    while ((h->lp_base[c][k] & ~nm) != (base & ~nm))
+        nm = (nm << 1) | 1;
+    h->lp_mask[c][k] = nm;
+    h->lp_base[c][k] &= ~nm;
+}
+
 /* The mode and flags the current context's data accesses use. */
 static void data_mode(const struct rv_hart *h, int *priv, bool *sum)
 {
@@ -512,16 +554,7 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
         /* remember the superpage so that sfence.vma of any address in
          * it drops the 4 KiB pieces entered for it */
         uint64_t base = va & ~pgmask;
-        if (!h->lp_mask[c]) {
-            h->lp_base[c] = base;
-            h->lp_mask[c] = pgmask;
-        } else {
-            uint64_t m = h->lp_mask[c] | pgmask;
-            while ((h->lp_base[c] & ~m) != (base & ~m))
-                m = (m << 1) | 1;
-            h->lp_mask[c] = m;
-            h->lp_base[c] &= ~m;
-        }
+        lp_add(h, c, base, pgmask);
     }
     return 0;
 }
