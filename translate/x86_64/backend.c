@@ -202,12 +202,19 @@ static uint8_t *gen_irq_check(struct x86_gen *g)
 
 /* A back edge of a register-resident loop: leave if a signal is waiting
  * (through a stub at the end of the block that writes back every value
- * the loop modifies; see x86_gen_block). */
-static void gen_loop_irq_check(struct x86_gen *g)
+ * the loop modifies; see x86_gen_block).  The check comes before the
+ * branch's compare (it sets flags) so that the looping path keeps a single
+ * taken jump; for a conditional back edge the stub compares again and
+ * goes on along the loop's exit path when the loop would end, since the
+ * stub resumes at the loop's start.  Returns the slot, or NULL. */
+static struct x86_irq_slot *gen_loop_irq_check(struct x86_gen *g)
 {
     if (g->n_irq_slots == (int)ARRAY_SIZE(g->irq_slots))
-        return;         /* this many back edges: the signal waits for the loop to end */
-    g->irq_slots[g->n_irq_slots++] = gen_irq_check(g);
+        return NULL;    /* this many back edges: the signal waits for the loop to end */
+    struct x86_irq_slot *sl = &g->irq_slots[g->n_irq_slots++];
+    memset(sl, 0, sizeof(*sl));
+    sl->jne = gen_irq_check(g);
+    return sl;
 }
 
 static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
@@ -224,15 +231,17 @@ static void gen_brcond(struct x86_gen *g, const struct ir_op *op)
         bool taken_loops = (uint64_t)op->imm == g->block_pc;
         if (g->partial_loop)
             rc_flush_transient(g);      /* the loop head expects only residents */
-        alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
-        /* only the looping path checks for a waiting interrupt: leaving
-         * through the loop's exit stub goes back to the loop's start */
         int loop_cc = taken_loops ? cond_cc(op->aux) : (cond_cc(op->aux) ^ 1);
-        uint8_t *out = x_jcc32(b, loop_cc ^ 1, NULL);
-        gen_loop_irq_check(g);
-        x_jmp32(b, g->loop_head);
-        if (!b->overflow)
-            x_patch32(out, b->p);
+        struct x86_irq_slot *sl = gen_loop_irq_check(g);
+        alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
+        x_jcc32(b, loop_cc, g->loop_head);
+        if (sl) {
+            sl->cond = true;
+            sl->ra = ra;
+            g->irq_lb[sl - g->irq_slots] = lb;
+            sl->loop_cc = loop_cc;
+            sl->cont = b->p;
+        }
         flush_all(g, false);
         gen_goto(g, (uint64_t)(taken_loops ? op->imm2 : op->imm));
         return;
@@ -262,15 +271,17 @@ static void gen_brside(struct x86_gen *g, const struct ir_op *op)
     bool back_edge = g->loop_head && (uint64_t)op->imm == g->block_pc;
     if (back_edge && g->partial_loop)
         rc_flush_transient(g);
+    struct x86_irq_slot *sl = back_edge ? gen_loop_irq_check(g) : NULL;
     alu_loc(b, 1, ALU_CMP, ra, lb, RCX);
     if (back_edge) {
-        /* the interrupt check is on the looping path only (its exit stub
-         * resumes at the loop's start, which is right only when looping) */
-        uint8_t *out = x_jcc32(b, cond_cc(op->aux) ^ 1, NULL);
-        gen_loop_irq_check(g);
-        x_jmp32(b, g->loop_head);
-        if (!b->overflow)
-            x_patch32(out, b->p);
+        x_jcc32(b, cond_cc(op->aux), g->loop_head);
+        if (sl) {
+            sl->cond = true;
+            sl->ra = ra;
+            g->irq_lb[sl - g->irq_slots] = lb;
+            sl->loop_cc = cond_cc(op->aux);
+            sl->cont = b->p;
+        }
         return;
     }
     xb_byte(b, 0x0f);
@@ -1215,8 +1226,21 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     x_mov_ri(&g.b, RAX, CPU_EXIT_INTERRUPT);
     x_jmp32(&g.b, g.exit_rw);
     if (g.n_irq_slots) {
-        for (int k = 0; k < g.n_irq_slots && !g.b.overflow; k++)
-            x_patch32(g.irq_slots[k], g.b.p);
+        /* per back edge: does the loop go on?  If not, back to its exit
+         * path; if so, into the shared stub below */
+        uint8_t *to_shared[ARRAY_SIZE(g.irq_slots)];
+        int n_shared = 0;
+        for (int k = 0; k < g.n_irq_slots && !g.b.overflow; k++) {
+            struct x86_irq_slot *sl = &g.irq_slots[k];
+            x_patch32(sl->jne, g.b.p);
+            if (sl->cond) {
+                alu_loc(&g.b, 1, ALU_CMP, sl->ra, g.irq_lb[k], RCX);
+                x_jcc32(&g.b, sl->loop_cc ^ 1, sl->cont);
+            }
+            to_shared[n_shared++] = x_jmp32(&g.b, NULL);
+        }
+        for (int k = 0; k < n_shared && !g.b.overflow; k++)
+            x_patch32(to_shared[k], g.b.p);
         rc_store_loop_state(&g);
         mov_pc(&g.b, ir->pc);
         x_mov_ri(&g.b, RAX, CPU_EXIT_INTERRUPT);

@@ -26,6 +26,14 @@
                                        reserved plus three operands (division) */
 #define X86_SLOTS (64 + CPU_TMPS)   /* slot = IR reg index, or 64 + tmp */
 
+enum { L_REG, L_MEM, L_IMM };
+struct loc {
+    int k;
+    int r;
+    int32_t disp;
+    int64_t imm;
+};
+
 struct x86_gen {
     struct tr *tr;
     struct tb *tb;
@@ -44,7 +52,17 @@ struct x86_gen {
      * goes, after the loads at the block's entry. */
     uint8_t *loop_head;
     uint64_t block_pc;
-    uint8_t *irq_slots[16];         /* back-edge exit_req checks to patch */
+    /* back-edge exit_req checks: the jne to patch, and for a conditional
+     * back edge how to decide again in the exit stub whether the loop
+     * goes on (else the stub continues at cont, the loop's exit path) */
+    struct x86_irq_slot {
+        uint8_t *jne;
+        bool cond;
+        int ra;
+        int loop_cc;
+        uint8_t *cont;
+    } irq_slots[16];
+    struct loc irq_lb[16];
     int n_irq_slots;
     int8_t loop_written_host[16];   /* loop mode: host reg -> slot it writes, or -1 */
     int8_t loop_written_x[16];      /* loop mode: xmm -> f register it writes, or -1 */
@@ -68,13 +86,6 @@ struct x86_gen {
 #define X86_XPOOL 13                /* xmm3 .. xmm15; xmm0-2 are scratch */
 #define X86_FAULT_MAP 32            /* bytes per guest instruction: 16 GPRs, 16 XMMs */
 
-enum { L_REG, L_MEM, L_IMM };
-struct loc {
-    int k;
-    int r;
-    int32_t disp;
-    int64_t imm;
-};
 
 /* A load or store's TLB-miss path: where its "jne" is, where to go back,
  * and what to pass to the stub. */
