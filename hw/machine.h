@@ -54,6 +54,9 @@ enum machine_stop {
     MACHINE_STOP_PAUSED,        /* pause() stopped it */
 };
 
+/* What resume() does with each CPU. */
+enum machine_run { MACHINE_RUN_STOPPED, MACHINE_RUN_CONTINUE, MACHINE_RUN_STEP };
+
 struct machine_debug_ops {
     /* The target description (gdb's XML) and the number of registers
      * gdb's 'g' packet carries (0 .. n_g_regs - 1). */
@@ -64,9 +67,10 @@ struct machine_debug_ops {
      * to be reported (the first that stopped by itself, else 0) and sets
      * *why. */
     int (*pause)(void *opaque, enum machine_stop *why);
-    /* Run again: every CPU (step < 0), or only CPU step for one
-     * instruction (the others stay paused). */
-    int (*resume)(void *opaque, int step, struct error **errp);
+    /* Run again: how[i] (enum machine_run) for CPU i, n_cpus entries.
+     * A stepping CPU runs one instruction with interrupts off, then
+     * stops (and so do all). */
+    int (*resume)(void *opaque, const uint8_t *how, struct error **errp);
     /* Called on the loop thread when a CPU stopped by itself (breakpoint,
      * end of a step); then call pause() to stop the rest and learn which. */
     void (*set_stop_handler)(void *opaque, void (*fn)(void *arg), void *arg);

@@ -147,11 +147,11 @@ static void stop_now(struct gdbstub *g)
     g->g_cpu = g->stop_cpu;
 }
 
-/* Let the CPUs run: all, or cpu alone for one instruction (step >= 0). */
-static int resume(struct gdbstub *g, int step)
+/* Let the CPUs run as how[] says (enum machine_run per CPU). */
+static int resume_how(struct gdbstub *g, const uint8_t *how)
 {
     struct error *err = NULL;
-    if (g->ops->resume(g->dbg, step, &err) < 0) {
+    if (g->ops->resume(g->dbg, how, &err) < 0) {
         err_report(err);
         return -1;
     }
@@ -159,6 +159,21 @@ static int resume(struct gdbstub *g, int step)
     if (g->on_resume)
         g->on_resume(g->opaque);
     return 0;
+}
+
+/* Let the CPUs run: all, or cpu alone for one instruction (step >= 0). */
+static int resume(struct gdbstub *g, int step)
+{
+    int n = g->ops->n_cpus(g->dbg);
+    uint8_t *how = malloc((size_t)n);
+    if (!how)
+        return -1;
+    for (int i = 0; i < n; i++)
+        how[i] = step < 0 ? MACHINE_RUN_CONTINUE : i == step ? MACHINE_RUN_STEP
+                                                            : MACHINE_RUN_STOPPED;
+    int r = resume_how(g, how);
+    free(how);
+    return r;
 }
 
 /* gdb detached or went away: no breakpoint stays behind, the machine runs on. */
@@ -437,12 +452,16 @@ static void cmd_resume(struct gdbstub *g, const char *pkt)
         send_packet(g, "E01");
 }
 
-/* vCont;ACTION[:TID]...: a step action makes that CPU step alone (the
- * others stay stopped); else everything continues. */
+/* vCont;ACTION[:TID]...: each CPU takes the first action that names it
+ * (an action without a thread names all); CPUs named by none stay
+ * stopped.  gdb's step over a breakpoint continues one thread alone. */
 static void cmd_vcont(struct gdbstub *g, const char *p)
 {
-    int step = -2;
-    while (*p == ';') {
+    int n = g->ops->n_cpus(g->dbg);
+    uint8_t *how = malloc((size_t)n);
+    bool *set = calloc((size_t)n, sizeof(*set));
+    bool ok = how && set;
+    while (ok && *p == ';') {
         char act = p[1];
         p += 2;
         if (act == 'C' || act == 'S')
@@ -452,15 +471,25 @@ static void cmd_vcont(struct gdbstub *g, const char *p)
             cpu = parse_thread(g, p + 1);
             p += 1 + strcspn(p + 1, ";");
         }
-        if (act != 'c' && act != 'C' && act != 's' && act != 'S') {
-            send_packet(g, "E01");
-            return;
+        if ((act != 'c' && act != 'C' && act != 's' && act != 'S') || cpu == -2) {
+            ok = false;
+            break;
         }
-        if ((act == 's' || act == 'S') && step == -2)
-            step = cpu >= 0 ? cpu : g->stop_cpu;
+        uint8_t m = act == 's' || act == 'S' ? MACHINE_RUN_STEP : MACHINE_RUN_CONTINUE;
+        for (int i = 0; i < n; i++) {
+            if (!set[i] && (cpu < 0 || cpu == i)) {
+                how[i] = m;
+                set[i] = true;
+            }
+        }
     }
-    if (resume(g, step >= 0 ? step : -1) < 0)
+    for (int i = 0; ok && i < n; i++)
+        if (!set[i])
+            how[i] = MACHINE_RUN_STOPPED;
+    if (!ok || resume_how(g, how) < 0)
         send_packet(g, "E01");
+    free(how);
+    free(set);
 }
 
 static void cmd_query(struct gdbstub *g, const char *pkt)

@@ -99,4 +99,22 @@ esac
 grep -Eq "$the_end" "$T/gdb" || fail "the end of the program did not reach gdb"
 # counter was set to 100 by gdb: 3 * (101 + 103 + 106 + 110 + 115) = 1605
 grep -q "gdb: sum 1605 magic 1234abcd5678" "$T/out" || { cat "$T/out" >&2; fail "the program's result is wrong (memory write lost?)"; }
+
+# kill: gdb ends the emulator (status 0) before it ran anything
+case $EMU in
+*qemu*) exit 0 ;;
+esac
+"$EMU" -M virt -bios none -nographic -kernel "$T/gdb.elf" -S -gdb "tcp:127.0.0.1:$port" \
+    >"$T/out2" 2>"$T/err2" </dev/null &
+emu=$!
+cleanup_add "kill $emu 2>/dev/null"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    listening $port && break
+    sleep 0.2
+done
+timeout 60 gdb-multiarch -batch -nx -ex "file $T/gdb.elf" -ex "target remote 127.0.0.1:$port" \
+    -ex kill >"$T/gdb2" 2>&1 </dev/null || { cat "$T/gdb2" >&2; fail "gdb-multiarch failed (kill)"; }
+sys_wait_exit $emu 30 || fail "kill did not end the emulator"
+[ "$sys_status" = 0 ] || fail "the emulator exits $sys_status after kill"
+[ ! -s "$T/out2" ] || fail "the program ran before gdb let it"
 exit 0

@@ -233,7 +233,7 @@ static void set_stepping(struct rv_dbg *d, bool on)
     d->stepping = on;
 }
 
-static int dbg_resume(void *opaque, int step, struct error **errp)
+static int dbg_resume(void *opaque, const uint8_t *how, struct error **errp)
 {
     struct rv_sys *s = opaque;
     struct rv_dbg *d = dbg_of(s);
@@ -241,16 +241,23 @@ static int dbg_resume(void *opaque, int step, struct error **errp)
         return err_set(errp, ENOMEM, _("out of memory"));
     rv_sys_stop(s);
     __atomic_store_n(&d->stop_hart, -1, __ATOMIC_RELEASE);
-    for (int i = 0; i < s->n_harts; i++)
-        s->harts[i]->dbg_step = i == step;
-    set_stepping(d, step >= 0);
-    if (step >= 0) {
-        struct rv_hart *h = hart_of(s, step);
-        if (!h)
-            return err_set(errp, EINVAL, _("no hart %d"), step);
-        return rv_hart_start(h, errp);
+    bool step = false;
+    for (int i = 0; i < s->n_harts; i++) {
+        s->harts[i]->dbg_step = how[i] == MACHINE_RUN_STEP;
+        step |= how[i] == MACHINE_RUN_STEP;
     }
-    return rv_sys_start(s, errp);
+    /* (harts that continue meanwhile run one-instruction blocks too) */
+    set_stepping(d, step);
+    for (int i = 0; i < s->n_harts; i++) {
+        if (how[i] == MACHINE_RUN_STOPPED)
+            continue;
+        int r = rv_hart_start(s->harts[i], errp);
+        if (r < 0) {
+            rv_sys_stop(s);
+            return r;
+        }
+    }
+    return 0;
 }
 
 /* ---- registers ---- */
