@@ -299,12 +299,46 @@ static void tb_unhash(struct tr *tr, struct tb *tb)
         *pp = tb->hash_next;
 }
 
+/* A block whose code overlaps [lo, hi) of its page in list slot slot. */
+static bool tb_overlaps(const struct tb *tb, int slot, uint64_t page, uint64_t lo, uint64_t hi)
+{
+    uint64_t size = tb->end_pc - tb->pc;
+    uint64_t b_lo = slot ? page : tb->phys;
+    uint64_t b_hi = slot ? (tb->phys2 & ~UINT64_C(0xfff)) + ((tb->pc + size) & 0xfff)
+                         : MIN(tb->phys + size, page + 0x1000);
+    return b_lo < hi && lo < b_hi;
+}
+
 int tr_invalidate_phys(struct tr *tr, uint64_t pa, uint64_t len, int *remaining)
 {
     int n = 0, left = 0;
     uint64_t page = pa & ~UINT64_C(0xfff);
     tr_lock(tr);
-    struct tb **pp = &tr->page_hash[tr_page_hash(page)];
+    struct tb **head = &tr->page_hash[tr_page_hash(page)];
+    /* A store that misses every block of the page changes no code: all
+     * stay (pages that mix code and data keep their translations).  One
+     * that hits a block drops every block of the page, because blocks of a
+     * page chain straight into each other: a survivor could still jump
+     * into a dropped one. */
+    bool hit = false;
+    for (uintptr_t e = (uintptr_t)*head; e && !hit;) {
+        struct tb *tb = (struct tb *)(e & ~(uintptr_t)1);
+        int slot = (int)(e & 1);
+        uint64_t p = slot ? tb->phys2 : tb->phys;
+        if ((p & ~UINT64_C(0xfff)) == page && !tb->invalid) {
+            left++;
+            hit = tb_overlaps(tb, slot, page, pa, pa + len);
+        }
+        e = tb->page_next[slot];
+    }
+    if (!hit) {
+        tr_unlock(tr);
+        if (remaining)
+            *remaining = left;      /* the loop saw every block of the page */
+        return 0;
+    }
+    left = 0;
+    struct tb **pp = head;
     while (*pp) {
         uintptr_t e = (uintptr_t)*pp;
         struct tb *tb = (struct tb *)(e & ~(uintptr_t)1);
@@ -314,23 +348,11 @@ int tr_invalidate_phys(struct tr *tr, uint64_t pa, uint64_t len, int *remaining)
             pp = (struct tb **)&tb->page_next[slot];
             continue;
         }
-        /* the bytes of this page the block was made of */
-        uint64_t size = tb->end_pc - tb->pc;
-        uint64_t lo = slot ? page : tb->phys;
-        uint64_t hi = slot ? (tb->phys2 & ~UINT64_C(0xfff)) + ((tb->pc + size) & 0xfff)
-                           : MIN(tb->phys + size, page + 0x1000);
-        bool hit = lo < pa + len && pa < hi;
-        if (!tb->invalid && !hit) {
-            left++;
-            pp = (struct tb **)&tb->page_next[slot];
-            continue;
-        }
         *pp = (struct tb *)tb->page_next[slot];       /* unlink from this page */
         if (!tb->invalid) {
-            /* The block stays in memory (another hart may be inside it, and
-             * blocks of the same page chained into it go with it); it is
-             * only never found again.  Its other page's list keeps the
-             * dead entry until a flush: harmless, it is skipped there. */
+            /* The block stays in memory (another hart may be inside it);
+             * it is only never found again.  Its other page's list keeps
+             * the dead entry until a flush: harmless, it is skipped there. */
             tb->invalid = true;
             tb_unhash(tr, tb);
             if (tr->sys_jc_drop)

@@ -218,9 +218,11 @@ void tr_invalidate_range(struct tr *tr, struct cpu *cpu, uint64_t start, uint64_
 #define TR_SYS_INFO_SIGNED 4        /* ... and sign extension */
 /* Make tr a system-mode translator (before any block is translated). */
 int tr_sys_enable(struct tr *tr, struct error **errp);
-/* Drop every block whose code overlaps [pa, pa + len) (inside one
- * physical page).  Returns the number dropped; *remaining (if not NULL)
- * gets the number of blocks of that page still valid.  Takes the lock. */
+/* A store into [pa, pa + len) (inside one physical page): when it
+ * overlaps the code of a block of that page, drop every block of the page
+ * (they may be chained into each other); when it overlaps none, keep them.
+ * Returns the number dropped; *remaining (if not NULL) gets the number of
+ * blocks of that page still valid.  Takes the lock. */
 int tr_invalidate_phys(struct tr *tr, uint64_t pa, uint64_t len, int *remaining);
 /* From a slow path called by translated code (frame and ret as it was
  * given them): make the guest state precise at the faulting instruction

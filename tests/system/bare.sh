@@ -14,7 +14,7 @@ set -e
 src=$top_srcdir/tests/system/bare
 
 # name: source and flags
-programs=${BARE:-traps irq vm-sv39 vm-sv48 pmp misalign counters loops}
+programs=${BARE:-traps irq vm-sv39 vm-sv48 pmp misalign counters loops smc}
 build() {
     case $1 in
     vm-sv39) set -- vm "$1" -DSV=39 ;;

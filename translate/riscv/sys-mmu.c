@@ -468,7 +468,7 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
         data_mode(h, &priv, &sum);
     }
     bool mxr = (h->mstatus & MST_MXR) != 0;
-    uint64_t phys;
+    uint64_t phys = va;
     int prot = PROT_RD | PROT_WR | PROT_EX;
     uint64_t pgmask = 0xfff;
     if (priv != RV_PRIV_M && (h->satp >> 60) != 0) {
@@ -602,8 +602,8 @@ void rv_code_write(struct rv_sys *s, uint64_t pa, uint64_t len)
         uint8_t *b = &s->code_map[ri][(p - r->base) >> 12];
         if (!__atomic_load_n(b, __ATOMIC_SEQ_CST))
             continue;
-        /* only the blocks the store overlaps: pages that mix code and
-         * data (init sections, modules) keep their other translations */
+        /* a store that misses the page's code keeps its translations
+         * (pages that mix code and data: init sections, modules) */
         uint64_t n = MIN(end, (p & PAGE_MASK) + 0x1000) - p;
         int left;
         tr_lock(s->tr);
