@@ -32,7 +32,11 @@
 /* every synchronous exception but an ecall from M-mode may be delegated */
 #define MEDELEG_MASK UINT64_C(0xb3ff)
 
-enum { CSR_OK, CSR_ILLEGAL, CSR_EXIT };
+/* CSR_IRQ: the write may have enabled an interrupt or changed the
+ * translation context (SUM, MPRV): switch context and leave the block only
+ * if an interrupt is now to be taken (Linux toggles SUM and SIE all the
+ * time).  CSR_EXIT: always leave the block. */
+enum { CSR_OK, CSR_ILLEGAL, CSR_EXIT, CSR_IRQ };
 
 static uint64_t mstatus_read(const struct rv_hart *h)
 {
@@ -208,7 +212,9 @@ static int mstatus_write(struct rv_hart *h, uint64_t v, uint64_t mask)
     h->mstatus = nv;
     if ((old ^ nv) & MST_MXR)
         rv_tlb_flush_all(h);
-    return CSR_EXIT;
+    /* FS off must trap the rest of the block's FP instructions (they
+     * checked FS once, at the block's first one) */
+    return ((old ^ nv) & MST_FS) ? CSR_EXIT : CSR_IRQ;
 }
 
 static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
@@ -228,11 +234,13 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
         h->cpu.frm = (uint32_t)v & 7;
         h->mstatus |= MST_FS;
         rv_fp_load_mode(&h->cpu);
-        return CSR_EXIT;        /* inline FP code assumed the old mode */
+        /* inline FP code assumed a mode SSE has: a move into or out of
+         * RMM/invalid makes rv_fp_load_mode ask for new translations */
+        return h->cpu.flush_req ? CSR_EXIT : CSR_OK;
     case 0x100: return mstatus_write(h, v, SSTATUS_MASK);
     case 0x104:
         h->mie = (h->mie & ~h->mideleg) | (v & h->mideleg & S_INTS);
-        return CSR_EXIT;
+        return CSR_IRQ;
     case 0x105: h->stvec = v & ~UINT64_C(2); return CSR_OK;    /* modes 0 and 1 */
     case 0x106: h->scounteren = v & 0xffffffff; return CSR_OK;
     case 0x10a: h->senvcfg = v & 1; return CSR_OK;
@@ -243,11 +251,11 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
     case 0x144:
         if (h->mideleg & MIP_SSIP)
             h->mip_sw = (h->mip_sw & ~MIP_SSIP) | (v & MIP_SSIP);
-        return CSR_EXIT;
+        return CSR_IRQ;
     case 0x14d:
         h->stimecmp = v;
         rv_sstc_update(h);
-        return CSR_EXIT;
+        return CSR_IRQ;
     case 0x180: {
         unsigned mode = (unsigned)(v >> 60);
         if (mode != 0 && mode != 8 && mode != 9)
@@ -266,8 +274,8 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
     case 0x300: return mstatus_write(h, v, ~UINT64_C(0));
     case 0x301: return CSR_OK;                               /* misa: fixed */
     case 0x302: h->medeleg = v & MEDELEG_MASK; return CSR_OK;
-    case 0x303: h->mideleg = v & S_INTS; return CSR_EXIT;
-    case 0x304: h->mie = v & (S_INTS | M_INTS); return CSR_EXIT;
+    case 0x303: h->mideleg = v & S_INTS; return CSR_IRQ;
+    case 0x304: h->mie = v & (S_INTS | M_INTS); return CSR_IRQ;
     case 0x305: h->mtvec = v & ~UINT64_C(2); return CSR_OK;
     case 0x306: h->mcounteren = v & 0xffffffff; return CSR_OK;
     case 0x30a:
@@ -282,7 +290,7 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
     case 0x344: {
         uint64_t wm = MIP_SSIP | MIP_SEIP | ((h->menvcfg & MENVCFG_STCE) ? 0 : MIP_STIP);
         h->mip_sw = (h->mip_sw & ~wm) | (v & wm);
-        return CSR_EXIT;
+        return CSR_IRQ;
     }
     case 0xb00: h->cycle_offset = (int64_t)(v - hw_clock_ns()); return CSR_OK;
     case 0xb02: h->instret_offset = (int64_t)(v - hw_clock_ns()); return CSR_OK;
@@ -355,6 +363,11 @@ int rv_sys_helper_csr(struct cpu *cpu, uint32_t insn)
     }
     if (rd)
         cpu->x[rd] = old;
+    if (w == CSR_IRQ) {
+        rv_select_ctx(h);           /* translated code reloads r15 after helpers */
+        if (rv_pending_irq(h) >= 0)
+            w = CSR_EXIT;
+    }
     if (w == CSR_EXIT) {
         cpu->pc += 4;
         return CPU_EXIT_INTERRUPT;

@@ -62,7 +62,7 @@ void rv_hart_set_mip(void *hart, int n, int level)
 
 /* The interrupt to take now, or -1: pending and enabled in mie, routed by
  * mideleg, and globally enabled for the hart's privilege. */
-static int pending_irq(struct rv_hart *h)
+int rv_pending_irq(struct rv_hart *h)
 {
     uint64_t pend = rv_mip(h) & h->mie;
     if (!pend)
@@ -160,7 +160,7 @@ static void *hart_main(void *arg)
             h->wfi = false;
             continue;
         }
-        int irq = h->dbg_step ? -1 : pending_irq(h);    /* steps run with interrupts off */
+        int irq = h->dbg_step ? -1 : rv_pending_irq(h);    /* steps run with interrupts off */
         if (irq >= 0)
             rv_trap(h, (uint64_t)irq, true, 0);
         rv_select_ctx(h);

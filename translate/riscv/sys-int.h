@@ -149,6 +149,8 @@ static inline struct rv_hart *rv_hart_of(struct cpu *cpu)
 
 /* sys-hart.c */
 uint64_t rv_mip(struct rv_hart *h);
+/* The interrupt to take now (mip & mie, delegation, global enables), or -1. */
+int rv_pending_irq(struct rv_hart *h);
 void rv_hart_kick(struct rv_hart *h);
 uint64_t rv_time(void);                  /* mtime, 10 MHz */
 

@@ -576,6 +576,8 @@ static void gen_helper(struct x86_gen *g, const struct ir_op *op)
     x_mov_ri(b, RSI, op->insn);
     x_mov_ri(b, RAX, (int64_t)(uintptr_t)op->fn);
     x_rr(b, 0, 0xff, 2, RAX);
+    if (g->tr->sys)                             /* the helper may switch TLB context */
+        x_rm(b, XF_W, 0x8b, R15, RBP, -1, CPU_OFF(guest_base));
     x_rr(b, 0, 0x85, RAX, RAX);
     x_jcc32(b, CC_NE, g->exit_rw);              /* pc already stored, cache empty */
 }
