@@ -721,6 +721,14 @@ restart:
         uint64_t pc = cpu->pc;
         if (unlikely(cpu->flush_req))
             tr_flush(tr, cpu);
+        /* the physical address of the code: the cpu's own TLB and page
+         * tables, no shared state (so outside the lock, which other harts
+         * want for every block they look up) */
+        uint64_t phys = 0;
+        if (tr->sys && tr->sys_code_phys(cpu, pc, &phys) < 0) {
+            cpu->chain_from = NULL;
+            return CPU_EXIT_FAULT;
+        }
         tr_lock(tr);
         if (cpu->seen_flushes != tr->n_flushes) {
             /* another thread flushed: our jump cache and the chain slot
@@ -728,12 +736,6 @@ restart:
             memset(cpu->jc, 0, sizeof(cpu->jc));
             cpu->chain_from = NULL;
             cpu->seen_flushes = tr->n_flushes;
-        }
-        uint64_t phys = 0;
-        if (tr->sys && tr->sys_code_phys(cpu, pc, &phys) < 0) {
-            tr_unlock(tr);
-            cpu->chain_from = NULL;
-            return CPU_EXIT_FAULT;
         }
         tr->tb_phys = phys;
         struct tb *tb = tb_lookup(tr, pc, cpu->features & ~UINT64_C(0xffff), phys);
@@ -747,6 +749,13 @@ restart:
                 if (tr->sys_jc_drop)
                     tr->sys_jc_drop(tr->sys_opaque, tb->pc, tb->code);
                 tb = NULL;
+                /* translation fetches from pc's page again (the check
+                 * above made the second page the current one) */
+                if (tr->sys_code_phys(cpu, pc, &phys) < 0) {
+                    tr_unlock(tr);
+                    cpu->chain_from = NULL;
+                    return CPU_EXIT_FAULT;
+                }
             }
         }
         if (!tb) {
