@@ -212,8 +212,7 @@ static void hart_reset(struct rv_hart *h)
     h->cpu.res_addr = ~UINT64_C(0);
     h->cpu.exit_req = 0;
     h->cpu.features = 0;
-    rv_csr_reset(h);
-    __atomic_store_n(&h->mip_hw, __atomic_load_n(&h->mip_hw, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+    rv_csr_reset(h);        /* mip_hw stays: devices drive those lines (levels) */
     h->wfi = false;
     h->exc_pending = false;
     rv_tlb_flush_all(h);

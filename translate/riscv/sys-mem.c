@@ -122,7 +122,7 @@ void rv_sys_st_slow(struct cpu *cpu, uint64_t va, uint64_t val, uint32_t info, u
         if (!r)
             r = rv_mmu_access(h, second, (int)(va + (uint64_t)size - second), RV_ACC_STORE, &pa, false);
         if (r) {
-            rv_raise(h, (uint64_t)r, r == RV_EXC_STORE_PAGE || r == RV_EXC_STORE_ACCESS ? va : va);
+            rv_raise(h, (uint64_t)r, va);
             tr_sys_raise(cpu, frame, ret);
         }
         for (int i = 0; i < size; i++) {
