@@ -52,6 +52,8 @@ void rv_hart_set_mip(void *hart, int n, int level)
 {
     struct rv_hart *h = hart;
     uint64_t bit = UINT64_C(1) << n;
+    if (level && n == RV_IRQ_MSI)
+        __atomic_fetch_add(&h->sys->st_exit[12], 1, __ATOMIC_RELAXED);
     if (level)
         __atomic_fetch_or(&h->mip_hw, bit, __ATOMIC_ACQ_REL);
     else
@@ -84,6 +86,7 @@ int rv_pending_irq(struct rv_hart *h)
  * enables) or the hart must stop. */
 static void wait_for_interrupt(struct rv_hart *h)
 {
+    h->sys->st_exit[13]++;
     pthread_mutex_lock(&h->wait_lock);
     while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE) && !(rv_mip(h) & h->mie))
         pthread_cond_wait(&h->wait_cond, &h->wait_lock);
@@ -314,6 +317,8 @@ void rv_sys_free(struct rv_sys *s)
                 s->st_ld_slow, s->st_st_slow, s->st_walk);
     if (getenv("EMU_STATS") && s->tr)
         fprintf(stderr, "code lookups %" PRIu64 ", in the TLB %" PRIu64 "; flushes U %" PRIu64 " S %" PRIu64 " S+SUM %" PRIu64 " M %" PRIu64 "\n", s->st_code, s->st_code_hit, s->st_exit[8], s->st_exit[9], s->st_exit[10], s->st_exit[11]);
+    if (getenv("EMU_STATS") && s->tr)
+        fprintf(stderr, "software interrupts %" PRIu64 ", WFI sleeps %" PRIu64 "\n", s->st_exit[12], s->st_exit[13]);
     rv_dbg_free(s);
     free(s->harts);
     for (int i = 0; i < MEM_MAX_REGIONS; i++)
