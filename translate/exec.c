@@ -514,7 +514,9 @@ void tr_sys_raise(struct cpu *cpu, const uint64_t *frame, uintptr_t ret)
     /* The return address is inside the block's slow-path code, which
      * follows the block's body: find the instruction through the map the
      * slow path recorded (tb->insn_off of the instruction is at or before
-     * its fast path; the slow path's own offset is after all of them). */
+     * its fast path; the slow path's own offset is after all of them).
+     * The lock: other harts may be adding blocks (and growing tr->tbs). */
+    tr_lock(tr);
     struct tb *tb = tb_find_host(tr, ret - 1);
     if (tb) {
         uint32_t off = (uint32_t)(ret - 1 - (uintptr_t)tb->code);
@@ -544,6 +546,7 @@ void tr_sys_raise(struct cpu *cpu, const uint64_t *frame, uintptr_t ret)
         uc.uc_mcontext.fpregs = &fp;
         tr->be->recover_regs(cpu, tb, i, &uc);
     }
+    tr_unlock(tr);
     t->armed = 0;
     t->in_helper = 0;
     t->smc = 0;
