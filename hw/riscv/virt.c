@@ -307,6 +307,12 @@ static int virt_create(struct machine *m, struct error **errp)
     struct machine_opts *o = &m->opts;
     int ret;
 
+    /* the board has no properties besides dumpdtb (which main takes):
+     * refuse others, as qemu does, rather than ignore them */
+    if (o->props && *o->props)
+        return err_set(errp, EINVAL, _("-M virt: unknown property '%.*s'"),
+                       (int)strcspn(o->props, ",="), o->props);
+
     int n = o->smp ? o->smp : 1;
     if (n < 1 || n > VIRT_MAX_HARTS)
         return err_set(errp, EINVAL, _("-smp %d: the virt board takes 1 to %d harts"),
