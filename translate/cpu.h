@@ -67,7 +67,7 @@ struct cpu {
  * a miss, device memory, a page holding translated code, or a page that
  * PMP does not allow as a whole.  tag_x serves instruction fetch, in C.
  *
- * One struct tlb_ctx per translation context (privilege mode, and for
+ * One struct cpu_tlb_ctx per translation context (privilege mode, and for
  * S-mode the SUM bit): r15 (cpu->guest_base) points at the current one,
  * so a context switch costs nothing and the TLBs of the others survive.
  * Each context also has its own jump cache (virtual pc -> code), since
@@ -100,6 +100,8 @@ struct cpu_tlb_ctx {
 };
 #define CPU_CTX_LOG 256
 #define CPU_CTX_LOG_JC 0x8000
+_Static_assert(CPU_TLB_SIZE <= CPU_CTX_LOG_JC && CPU_CTX_JC_SIZE <= CPU_CTX_LOG_JC,
+               "flush-log entries must fit in 15 bits");
 static inline void cpu_ctx_log(struct cpu_tlb_ctx *c, unsigned entry)
 {
     if (c->n_log < CPU_CTX_LOG)
