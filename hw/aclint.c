@@ -14,6 +14,7 @@
 #include <config.h>
 #include <errno.h>
 #include "hw/devices.h"
+#include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
 
@@ -182,7 +183,7 @@ static bool aclint_write(void *opaque, uint64_t off, unsigned size, uint64_t val
     return true;
 }
 
-static const struct mmio_ops aclint_ops = {
+static const struct mmio_ops aclint_mmio = {
     .read = aclint_read,
     .write = aclint_write,
 };
@@ -229,7 +230,7 @@ int aclint_new(struct aclint **out, struct mem_map *m, struct loop *loop, uint64
             return -ENOMEM;
         }
     }
-    int ret = mem_add_mmio(m, "clint", base, ACLINT_SIZE, &aclint_ops, c, errp);
+    int ret = mem_add_mmio(m, "clint", base, ACLINT_SIZE, &aclint_mmio, c, errp);
     if (ret < 0) {
         aclint_free(c);
         return ret;
@@ -246,3 +247,21 @@ void aclint_free(struct aclint *c)
         hw_timer_free(c->h[i].timer);
     free(c);
 }
+
+/* The model's entry in dev_types[] (hw/dev.h). */
+static void aclint_reset_op(void *dev)
+{
+    aclint_reset(dev);
+}
+
+static void aclint_free_op(void *dev)
+{
+    aclint_free(dev);
+}
+
+const struct dev_ops aclint_ops = {
+    .name = "riscv.aclint",
+    .desc = "RISC-V ACLINT/CLINT: mtime, mtimecmp and msip",
+    .reset = aclint_reset_op,
+    .free = aclint_free_op,
+};

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <time.h>
 #include "hw/devices.h"
+#include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
 
@@ -218,3 +219,21 @@ void goldfish_rtc_free(struct goldfish_rtc *r)
     hw_timer_free(r->timer);
     free(r);
 }
+
+/* The model's entry in dev_types[] (hw/dev.h). */
+static void goldfish_rtc_reset_op(void *dev)
+{
+    goldfish_rtc_reset(dev);
+}
+
+static void goldfish_rtc_free_op(void *dev)
+{
+    goldfish_rtc_free(dev);
+}
+
+const struct dev_ops goldfish_rtc_ops = {
+    .name = "goldfish_rtc",
+    .desc = "Goldfish real-time clock",
+    .reset = goldfish_rtc_reset_op,
+    .free = goldfish_rtc_free_op,
+};

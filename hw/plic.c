@@ -20,6 +20,7 @@
 #include <config.h>
 #include <errno.h>
 #include "hw/devices.h"
+#include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
 
@@ -225,7 +226,7 @@ static bool plic_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
     return true;
 }
 
-static const struct mmio_ops plic_ops = {
+static const struct mmio_ops plic_mmio = {
     .read = plic_read,
     .write = plic_write,
 };
@@ -273,7 +274,7 @@ int plic_new(struct plic **out, struct mem_map *m, uint64_t base, uint64_t size,
         plic_free(p);
         return err_set(errp, ENOMEM, _("out of memory creating the PLIC"));
     }
-    int ret = mem_add_mmio(m, "plic", base, size, &plic_ops, p, errp);
+    int ret = mem_add_mmio(m, "plic", base, size, &plic_mmio, p, errp);
     if (ret < 0) {
         plic_free(p);
         return ret;
@@ -295,3 +296,21 @@ void plic_free(struct plic *p)
     free(p->in_service);
     free(p);
 }
+
+/* The model's entry in dev_types[] (hw/dev.h). */
+static void plic_reset_op(void *dev)
+{
+    plic_reset(dev);
+}
+
+static void plic_free_op(void *dev)
+{
+    plic_free(dev);
+}
+
+const struct dev_ops plic_ops = {
+    .name = "riscv.sifive.plic",
+    .desc = "SiFive platform-level interrupt controller",
+    .reset = plic_reset_op,
+    .free = plic_free_op,
+};

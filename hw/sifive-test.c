@@ -11,6 +11,7 @@
 #include <config.h>
 #include <errno.h>
 #include "hw/devices.h"
+#include "hw/dev.h"
 #include "hw/machine.h"
 #include "i18n.h"
 #include "log.h"
@@ -73,3 +74,15 @@ void sifive_test_free(struct sifive_test *t)
 {
     free(t);
 }
+
+/* The model's entry in dev_types[] (hw/dev.h). */
+static void sifive_test_free_op(void *dev)
+{
+    sifive_test_free(dev);
+}
+
+const struct dev_ops sifive_test_ops = {
+    .name = "riscv.sifive.test",
+    .desc = "SiFive test device: poweroff and reset",
+    .free = sifive_test_free_op,
+};

@@ -17,6 +17,7 @@
 #include <config.h>
 #include <errno.h>
 #include "hw/devices.h"
+#include "hw/dev.h"
 #include "chardev.h"
 #include "i18n.h"
 #include "log.h"
@@ -301,3 +302,21 @@ void uart16550_free(struct uart16550 *u)
         chardev_set_frontend(u->chr, NULL, NULL);
     free(u);
 }
+
+/* The model's entry in dev_types[] (hw/dev.h). */
+static void uart16550_reset_op(void *dev)
+{
+    uart16550_reset(dev);
+}
+
+static void uart16550_free_op(void *dev)
+{
+    uart16550_free(dev);
+}
+
+const struct dev_ops uart16550_ops = {
+    .name = "ns16550a",
+    .desc = "16550A UART",
+    .reset = uart16550_reset_op,
+    .free = uart16550_free_op,
+};

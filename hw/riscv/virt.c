@@ -274,27 +274,28 @@ static int virt_devices(struct virt *v, struct error **errp)
         ctx[2 * h + 1] = (struct irq_line){ rv_hart_set_mip, hart, RV_IRQ_SEI };
     }
     ret = aclint_new(&v->clint, &m->mem, m->loop, VIRT_CLINT, v->n_harts, msip, mtip, errp);
-    if (ret < 0)
+    if (ret < 0 || (ret = dev_list_add(&v->devs, &aclint_ops, v->clint, VIRT_CLINT, errp)) < 0)
         return ret;
     ret = plic_new(&v->plic, &m->mem, VIRT_PLIC, VIRT_PLIC_SIZE, VIRT_PLIC_NDEV,
                    2 * v->n_harts, ctx, errp);
-    if (ret < 0)
+    if (ret < 0 || (ret = dev_list_add(&v->devs, &plic_ops, v->plic, VIRT_PLIC, errp)) < 0)
         return ret;
     ret = sifive_test_new(&v->test, &m->mem, VIRT_TEST, m, errp);
-    if (ret < 0)
+    if (ret < 0 || (ret = dev_list_add(&v->devs, &sifive_test_ops, v->test, VIRT_TEST, errp)) < 0)
         return ret;
     ret = goldfish_rtc_new(&v->rtc, &m->mem, m->loop, VIRT_RTC,
                            plic_input(v->plic, VIRT_RTC_IRQ), errp);
-    if (ret < 0)
+    if (ret < 0 || (ret = dev_list_add(&v->devs, &goldfish_rtc_ops, v->rtc, VIRT_RTC, errp)) < 0)
         return ret;
     ret = uart16550_new(&v->uart, &m->mem, VIRT_UART0, plic_input(v->plic, VIRT_UART0_IRQ),
                         m->serial[0], errp);
-    if (ret < 0)
+    if (ret < 0 || (ret = dev_list_add(&v->devs, &uart16550_ops, v->uart, VIRT_UART0, errp)) < 0)
         return ret;
     for (int i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-        ret = virtio_mmio_new(&v->virtio[i], &m->mem, VIRT_VIRTIO + (uint64_t)i * VIRTIO_MMIO_SIZE,
+        uint64_t base = VIRT_VIRTIO + (uint64_t)i * VIRTIO_MMIO_SIZE;
+        ret = virtio_mmio_new(&v->virtio[i], &m->mem, base,
                               plic_input(v->plic, VIRT_VIRTIO_IRQ + i), NULL, NULL, errp);
-        if (ret < 0)
+        if (ret < 0 || (ret = dev_list_add(&v->devs, &virtio_mmio_ops, v->virtio[i], base, errp)) < 0)
             return ret;
     }
     return 0;
@@ -392,12 +393,7 @@ static int virt_reset(struct machine *m, struct error **errp)
 
     rv_sys_stop(v->sys);
     hw_lock();
-    aclint_reset(v->clint);
-    plic_reset(v->plic);
-    goldfish_rtc_reset(v->rtc);
-    uart16550_reset(v->uart);
-    for (int i = 0; i < VIRT_VIRTIO_COUNT; i++)
-        virtio_mmio_reset(v->virtio[i]);
+    dev_list_reset(&v->devs);
     hw_unlock();
     /* A fresh tree and fresh images: the guest may have overwritten both. */
     int ret = virt_make_fdt(v, errp);
@@ -418,13 +414,7 @@ static void virt_destroy(struct machine *m)
     }
     /* No hart runs now: nothing dispatches to the devices any more. */
     mem_map_free(&m->mem);
-    for (int i = 0; i < VIRT_VIRTIO_COUNT; i++)
-        virtio_mmio_free(v->virtio[i]);
-    uart16550_free(v->uart);
-    goldfish_rtc_free(v->rtc);
-    sifive_test_free(v->test);
-    plic_free(v->plic);
-    aclint_free(v->clint);
+    dev_list_free(&v->devs);
     free(v->fdt);
     free(v);
     m->board = NULL;

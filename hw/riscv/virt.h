@@ -11,6 +11,7 @@
 #include "error.h"
 #include "hw/machine.h"
 #include "hw/devices.h"
+#include "hw/dev.h"
 
 #define VIRT_MROM 0x1000
 #define VIRT_MROM_SIZE 0xf000
@@ -47,6 +48,7 @@ struct virt {
     struct goldfish_rtc *rtc;
     struct sifive_test *test;
     struct virtio_mmio *virtio[VIRT_VIRTIO_COUNT];
+    struct dev_list devs;       /* all of the above, for reset and free */
     /* The boot: where things went (for /chosen and the reset ROM). */
     bool have_initrd;
     uint64_t initrd_start, initrd_end;

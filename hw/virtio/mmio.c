@@ -15,6 +15,7 @@
 #include <config.h>
 #include <errno.h>
 #include "hw/devices.h"
+#include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
 
@@ -70,7 +71,7 @@ static bool virtio_mmio_write(void *opaque, uint64_t off, unsigned size, uint64_
     return true;
 }
 
-static const struct mmio_ops virtio_mmio_ops = {
+static const struct mmio_ops virtio_mmio_regs = {
     .read = virtio_mmio_read,
     .write = virtio_mmio_write,
 };
@@ -92,7 +93,7 @@ int virtio_mmio_new(struct virtio_mmio **out, struct mem_map *m, uint64_t base,
     v->irq = irq;
     v->dev = dev;
     v->dev_opaque = dev_opaque;
-    int ret = mem_add_mmio(m, "virtio-mmio", base, VIRTIO_MMIO_SIZE, &virtio_mmio_ops, v, errp);
+    int ret = mem_add_mmio(m, "virtio-mmio", base, VIRTIO_MMIO_SIZE, &virtio_mmio_regs, v, errp);
     if (ret < 0) {
         free(v);
         return ret;
@@ -105,3 +106,21 @@ void virtio_mmio_free(struct virtio_mmio *v)
 {
     free(v);
 }
+
+/* The model's entry in dev_types[] (hw/dev.h). */
+static void virtio_mmio_reset_op(void *dev)
+{
+    virtio_mmio_reset(dev);
+}
+
+static void virtio_mmio_free_op(void *dev)
+{
+    virtio_mmio_free(dev);
+}
+
+const struct dev_ops virtio_mmio_ops = {
+    .name = "virtio-mmio",
+    .desc = "virtio-mmio transport",
+    .reset = virtio_mmio_reset_op,
+    .free = virtio_mmio_free_op,
+};
