@@ -406,36 +406,6 @@ static void on_event(void *opaque, enum nbd_event ev)
         begin_shutdown(m);
 }
 
-/* --fork: the parent waits until the child listens, so that clients
- * started after emu-nbd returns find the server. */
-static int daemonize(int *ready_fd)
-{
-    int p[2];
-    if (pipe(p) < 0) {
-        msg_error(_("cannot fork: %s"), strerror(errno));
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        msg_error(_("cannot fork: %s"), strerror(errno));
-        return -1;
-    }
-    if (pid > 0) {
-        close(p[1]);
-        char c;
-        ssize_t n;
-        do {
-            n = read(p[0], &c, 1);
-        } while (n < 0 && errno == EINTR);
-        _exit(n == 1 ? 0 : 1);
-    }
-    close(p[0]);
-    setsid();
-    *ready_fd = p[1];
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (prog_init(argc, argv) < 0)
@@ -660,8 +630,15 @@ int main(int argc, char **argv)
     if (sock ? listen_unix(m.srv, sock) < 0 : listen_tcp(m.srv, bind_addr, port) < 0)
         goto out;
     int ready_fd = -1;
-    if (do_fork && daemonize(&ready_fd) < 0)
-        goto out;
+    /* --fork: the parent waits until the child listens, so that clients
+     * started after emu-nbd returns find the server */
+    if (do_fork) {
+        int status, r = prog_daemonize(&ready_fd, &status);
+        if (r < 0)
+            goto out;
+        if (r > 0)
+            _exit(status);
+    }
     if (pid_file) {
         FILE *fp = fopen(pid_file, "w");
         if (!fp || fprintf(fp, "%d\n", (int)getpid()) < 0 || fclose(fp) != 0) {
@@ -674,19 +651,7 @@ int main(int argc, char **argv)
         goto out;
     }
     loop_set_shutdown_handler(m.loop, begin_shutdown, &m);
-    if (ready_fd >= 0) {
-        int null = open("/dev/null", O_RDWR);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            if (!verbose)
-                dup2(null, 2);
-            close(null);
-        }
-        if (write(ready_fd, "", 1) != 1)
-            goto out;
-        close(ready_fd);
-    }
+    prog_daemon_ready(&ready_fd, verbose);
     if (loop_run(m.loop, &err) < 0) {
         err_report(err);
         goto out;

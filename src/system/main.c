@@ -552,59 +552,6 @@ static void remove_pidfile(struct sys *s)
     }
 }
 
-/* Fork before anything starts threads.  The parent waits until the child
- * says the machine runs (one byte) and exits 0, or, when the child fails
- * during start-up (its messages still reach our stderr), exits 1. */
-static int daemonize(struct sys *s)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        msg_error(_("cannot create a pipe: %s"), strerror(errno));
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        msg_error(_("cannot fork: %s"), strerror(errno));
-        return -1;
-    }
-    if (pid > 0) {
-        close(p[1]);
-        char c;
-        ssize_t n;
-        do
-            n = read(p[0], &c, 1);
-        while (n < 0 && errno == EINTR);
-        if (n == 1)
-            _exit(0);
-        int status;
-        waitpid(pid, &status, 0);
-        _exit(WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
-    }
-    close(p[0]);
-    setsid();
-    s->daemon_fd = p[1];
-    return 0;
-}
-
-/* The machine runs: release the parent and let go of its terminal. */
-static void daemon_ready(struct sys *s)
-{
-    if (s->daemon_fd < 0)
-        return;
-    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd >= 0) {
-        dup2(fd, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-    }
-    if (write(s->daemon_fd, "", 1) < 0) {
-        /* the parent is gone: nobody to tell */
-    }
-    close(s->daemon_fd);
-    s->daemon_fd = -1;
-}
-
 /* ---- the command line ---- */
 
 enum opt_id {
@@ -838,8 +785,13 @@ static int run(void)
                   m->opts.type);
         return 1;
     }
-    if (S.daemonize && daemonize(&S) < 0)
-        return 1;
+    if (S.daemonize) {
+        int status, r = prog_daemonize(&S.daemon_fd, &status);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            _exit(status);      /* the parent: the machine runs, or failed */
+    }
     if (S.pidfile && write_pidfile(&S, &err) < 0) {
         err_report(err);
         return 1;
@@ -902,7 +854,7 @@ static int run(void)
     } else if (start_cpus(&S) < 0) {
         return S.exit_code;
     }
-    daemon_ready(&S);
+    prog_daemon_ready(&S.daemon_fd, false);
     if (loop_run(S.loop, &err) < 0) {
         err_report(err);
         stop_cpus(&S);
