@@ -79,15 +79,17 @@ int sifive_test_new(struct sifive_test **out, struct mem_map *m, uint64_t base,
 void sifive_test_free(struct sifive_test *t);
 
 /* ---- virtio-mmio transport (version 2) ----
- * A slot with no device behind it reads device id 0, which drivers skip.
- * struct virtio_dev_ops (a device model) is declared by the virtio
- * device layer; an empty slot has none. */
+ * A slot is created empty; a virtio device (hw/virtio/virtio.h) is
+ * plugged into it before the machine starts.  An empty slot reads device
+ * id 0, which drivers skip. */
 #define VIRTIO_MMIO_SIZE 0x1000
-struct virtio_dev_ops;
+struct virtio_dev;
 struct virtio_mmio;
 int virtio_mmio_new(struct virtio_mmio **out, struct mem_map *m, uint64_t base,
-                    struct irq_line irq, const struct virtio_dev_ops *dev, void *dev_opaque,
-                    struct error **errp);
+                    struct irq_line irq, struct error **errp);
+/* false when the slot is taken already. */
+bool virtio_mmio_plug(struct virtio_mmio *v, struct virtio_dev *vd);
+bool virtio_mmio_empty(const struct virtio_mmio *v);
 void virtio_mmio_reset(struct virtio_mmio *v);
 void virtio_mmio_free(struct virtio_mmio *v);
 

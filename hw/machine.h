@@ -18,8 +18,11 @@
 
 struct machine;
 struct chardev;
+struct pool;
+struct drive_set;
 
 #define MACHINE_MAX_SERIAL 4
+#define MACHINE_MAX_DEVICES 32
 
 struct machine_opts {
     const char *type;           /* -M NAME ("virt") */
@@ -32,6 +35,10 @@ struct machine_opts {
     const char *kernel, *initrd, *append, *dtb;
     bool no_reboot, no_shutdown, start_stopped;
     const char *name;           /* -name */
+    /* -device lines (and the virtio-blk of each -drive if=virtio), in
+     * command-line order */
+    char *devices[MACHINE_MAX_DEVICES];
+    int n_devices;
 };
 
 enum machine_event {
@@ -111,6 +118,8 @@ struct machine {
     struct mem_map mem;
     struct chardev *serial[MACHINE_MAX_SERIAL];   /* NULL: not connected */
     void *board;                /* the board's own state */
+    struct pool *pool;          /* workers for device back ends (disk I/O) */
+    struct drive_set *drives;   /* -drive and -blockdev, opened */
     /* Requests, from any thread (machine_request): the loop acts on them. */
     int event;                  /* enum machine_event, atomic */
     int exit_code;

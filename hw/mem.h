@@ -42,6 +42,9 @@ struct mem_region {
 struct mem_map {
     struct mem_region r[MEM_MAX_REGIONS];   /* sorted by base */
     int n;
+    /* The accelerator's hook for device writes to RAM (mem_dma_written). */
+    void (*dma_written)(void *opaque, uint64_t addr, uint64_t len);
+    void *dma_opaque;
 };
 
 /* Add a region; fails (with a message naming both) if it overlaps one
@@ -64,6 +67,17 @@ void *mem_ram_ptr(const struct mem_map *m, uint64_t addr, uint64_t len, bool rom
  * is not inside RAM/ROM. */
 int mem_write(const struct mem_map *m, uint64_t addr, const void *buf, size_t len);
 int mem_read(const struct mem_map *m, uint64_t addr, void *buf, size_t len);
+
+/* A device wrote [addr, addr + len) of guest RAM through a host pointer
+ * (DMA): the accelerator drops what it derived from those bytes (the
+ * translator's code from those pages).  Call before the guest can learn
+ * of the write (before the used ring says so); any thread, with or
+ * without the device lock. */
+static inline void mem_dma_written(const struct mem_map *m, uint64_t addr, uint64_t len)
+{
+    if (m->dma_written && len)
+        m->dma_written(m->dma_opaque, addr, len);
+}
 
 /* One MMIO access (size 1/2/4/8) at a physical address; takes the device
  * lock.  false: no device there or the device refused it. */

@@ -25,6 +25,9 @@
 #include <libfdt.h>
 #include "hw/riscv/virt.h"
 #include "hw/riscv/boot.h"
+#include "hw/virtio/models.h"
+#include "hw/virtio/virtio.h"
+#include "pool.h"
 #include "riscv/sys.h"
 #include "i18n.h"
 
@@ -294,9 +297,38 @@ static int virt_devices(struct virt *v, struct error **errp)
     for (int i = 0; i < VIRT_VIRTIO_COUNT; i++) {
         uint64_t base = VIRT_VIRTIO + (uint64_t)i * VIRTIO_MMIO_SIZE;
         ret = virtio_mmio_new(&v->virtio[i], &m->mem, base,
-                              plic_input(v->plic, VIRT_VIRTIO_IRQ + i), NULL, NULL, errp);
+                              plic_input(v->plic, VIRT_VIRTIO_IRQ + i), errp);
         if (ret < 0 || (ret = dev_list_add(&v->devs, &virtio_mmio_ops, v->virtio[i], base, errp)) < 0)
             return ret;
+    }
+    return 0;
+}
+
+/* The -device lines: each model goes into the highest free virtio-mmio
+ * slot, as qemu fills them (the first device gets 0x10008000). */
+static int virt_plug_devices(struct virt *v, struct error **errp)
+{
+    struct machine *m = v->m;
+    struct vdev_env env = { &m->mem, m->loop, m->pool, m->drives };
+    int slot = VIRT_VIRTIO_COUNT - 1;
+    for (int i = 0; i < m->opts.n_devices; i++) {
+        const char *spec = m->opts.devices[i];
+        struct virtio_dev *vd;
+        if (slot < 0)
+            return err_set(errp, ENOSPC, _("-device %s: no free virtio-mmio slot (the board "
+                                           "has %d)"), spec, VIRT_VIRTIO_COUNT);
+        int ret = vdev_create(&vd, spec, &env, errp);
+        if (ret < 0) {
+            err_prefix(errp, "-device %s", spec);
+            return ret;
+        }
+        ret = dev_list_add(&v->devs, &virtio_dev_list_ops, vd,
+                           VIRT_VIRTIO + (uint64_t)slot * VIRTIO_MMIO_SIZE, errp);
+        if (ret < 0) {
+            vd->ops->free(vd);
+            return ret;
+        }
+        virtio_mmio_plug(v->virtio[slot--], vd);
     }
     return 0;
 }
@@ -355,7 +387,13 @@ static int virt_create(struct machine *m, struct error **errp)
     ret = rv_sys_new(&v->sys, &cfg, errp);
     if (ret < 0)
         goto fail;
+    /* device writes to RAM drop translations of what they overwrite */
+    m->mem.dma_written = rv_sys_dma_written;
+    m->mem.dma_opaque = v->sys;
     ret = virt_devices(v, errp);
+    if (ret < 0)
+        goto fail;
+    ret = virt_plug_devices(v, errp);
     if (ret < 0)
         goto fail;
     ret = virt_make_fdt(v, errp);
@@ -412,7 +450,11 @@ static void virt_destroy(struct machine *m)
         rv_sys_stop(v->sys);
         rv_sys_free(v->sys);
     }
-    /* No hart runs now: nothing dispatches to the devices any more. */
+    /* No hart runs now: nothing dispatches to the devices any more.
+     * Device requests still in the worker pool write guest RAM when they
+     * complete: they finish before RAM goes. */
+    if (m->pool)
+        pool_drain(m->pool, NULL);
     mem_map_free(&m->mem);
     dev_list_free(&v->devs);
     free(v->fdt);

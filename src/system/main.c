@@ -25,13 +25,16 @@
 
 #include "chardev.h"
 #include "gdbstub.h"
+#include "hw/drive.h"
 #include "hw/machine.h"
+#include "hw/virtio/models.h"
 #include "riscv/sys.h"
 #include "i18n.h"
 #include "log.h"
 #include "loop.h"
 #include "msg.h"
 #include "parse.h"
+#include "pool.h"
 #include "prog.h"
 
 #define DEFAULT_MACHINE "virt"
@@ -41,6 +44,7 @@
 
 struct sys {
     struct loop *loop;
+    struct drive_set drives;
     struct machine m;
     const char *serial_spec[MACHINE_MAX_SERIAL];
     int n_serial;
@@ -81,6 +85,21 @@ static void usage(FILE *fp)
                   "  -initrd FILE     initial RAM disk\n"
                   "  -append CMDLINE  kernel command line\n"
                   "  -dtb FILE        device tree blob instead of the generated one\n"
+                  "\n"
+                  "Disks and devices:\n"
+                  "  -drive file=F[,format=FMT][,if=virtio|none][,id=ID][,cache=MODE]\n"
+                  "         [,discard=ignore|unmap][,readonly=on][,snapshot=on][,serial=S]\n"
+                  "                   a disk image (any format emu-img reads); if=virtio\n"
+                  "                   (the default) puts it on a virtio-blk device\n"
+                  "  -blockdev driver=FMT,node-name=N,file.filename=F[,read-only=on]\n"
+                  "                   a disk image for -device (key=value or JSON)\n"
+                  "  -device NAME[,PROP=VALUE...]\n"
+                  "                   add a device ('-device help' lists them):\n"
+                  "                   virtio-blk-device,drive=ID  virtio-rng-device\n"
+                  "  -snapshot        write to temporary overlays, never to the images\n"
+                  "  -global virtio-mmio.force-legacy=false\n"
+                  "                   accepted for qemu's scripts: virtio-mmio is always modern\n"
+                  "  FILE             shorthand for -drive file=FILE\n"
                   "\n"
                   "Console and display:\n"
                   "  -nographic       no display; serial port and Ctrl-A keys on the terminal\n"
@@ -560,6 +579,7 @@ enum opt_id {
     OPT_NOGRAPHIC, OPT_DISPLAY, OPT_SERIAL, OPT_MONITOR, OPT_NODEFAULTS,
     OPT_STOPPED, OPT_GDB_DEFAULT, OPT_GDB, OPT_NO_REBOOT, OPT_NO_SHUTDOWN,
     OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE,
+    OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL,
 };
 
 static const struct option_def {
@@ -582,7 +602,21 @@ static const struct option_def {
     { "name", true, OPT_NAME }, { "pidfile", true, OPT_PIDFILE },
     { "daemonize", false, OPT_DAEMONIZE },
     { "d", true, OPT_LOG }, { "D", true, OPT_LOGFILE },
+    { "drive", true, OPT_DRIVE }, { "blockdev", true, OPT_BLOCKDEV },
+    { "device", true, OPT_DEVICE }, { "snapshot", false, OPT_SNAPSHOT },
+    { "global", true, OPT_GLOBAL },
 };
+
+/* Add a -device line (owned: freed at exit). */
+static int add_device(struct machine_opts *o, char *spec, struct error **errp)
+{
+    if (o->n_devices == MACHINE_MAX_DEVICES) {
+        free(spec);
+        return err_set(errp, E2BIG, _("too many devices (at most %d)"), MACHINE_MAX_DEVICES);
+    }
+    o->devices[o->n_devices++] = spec;
+    return 0;
+}
 
 /* Parse argv into S and its machine_opts.  Returns -1 to exit with 1
  * (message printed), 1 to exit with 0 (help and the like), 0 to run. */
@@ -593,8 +627,30 @@ static int parse_args(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || !a[1]) {
-            msg_error(_("%s: disk images are not supported yet"), a);
-            return -1;
+            /* qemu's "first disk" shorthand: -drive file=A */
+            char *dev = NULL;
+            size_t n = 2 * strlen(a) + 8;
+            char *spec = malloc(n);
+            if (!spec) {
+                msg_error(_("out of memory"));
+                return -1;
+            }
+            /* a comma in the name is doubled to stay one value */
+            char *q = spec + sprintf(spec, "file=");
+            for (const char *c = a; *c; c++) {
+                *q++ = *c;
+                if (*c == ',')
+                    *q++ = ',';
+            }
+            *q = 0;
+            int r = drive_add(&S.drives, spec, &dev, &err);
+            free(spec);
+            if (r < 0 || (dev && add_device(o, dev, &err) < 0)) {
+                err_prefix(&err, "%s", a);
+                err_report(err);
+                return -1;
+            }
+            continue;
         }
         /* qemu takes "--opt" for "-opt" */
         const char *name = a[1] == '-' ? a + 2 : a + 1;
@@ -729,6 +785,38 @@ static int parse_args(int argc, char **argv)
         case OPT_LOGFILE:
             r = log_set_file(arg, &err);
             break;
+        case OPT_DRIVE: {
+            char *dev = NULL;
+            r = drive_add(&S.drives, arg, &dev, &err);
+            if (r >= 0 && dev)
+                r = add_device(o, dev, &err);
+            break;
+        }
+        case OPT_BLOCKDEV:
+            r = blockdev_add(&S.drives, arg, &err);
+            break;
+        case OPT_DEVICE: {
+            if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
+                vdev_print_models(stdout);
+                return 1;
+            }
+            char *spec = strdup(arg);
+            r = spec ? add_device(o, spec, &err) : err_set(&err, ENOMEM, _("out of memory"));
+            break;
+        }
+        case OPT_GLOBAL:
+            /* Scripts written for qemu ask for the modern virtio-mmio,
+             * which is the only one here; anything else is refused. */
+            if (strcmp(arg, "virtio-mmio.force-legacy=false") != 0 &&
+                strcmp(arg, "virtio-mmio.force-legacy=off") != 0)
+                r = err_set(&err, ENOTSUP, _("only virtio-mmio.force-legacy=false is supported"));
+            break;
+        case OPT_SNAPSHOT:
+            /* applies to the drives given after it too, as in qemu */
+            S.drives.snapshot_all = true;
+            for (int k = 0; k < S.drives.n; k++)
+                S.drives.d[k]->snapshot = true;
+            break;
         }
         if (r < 0) {
             err_prefix(&err, "%s %s", a, arg);
@@ -830,11 +918,18 @@ static int run(void)
         chardev_set_quit_handler(m->serial[i], on_quit_key, &S);
     }
 
+    m->pool = pool_new(S.loop, 0, &err);
+    if (!m->pool || drives_open(&S.drives, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
+    m->drives = &S.drives;
     if (ops->create(m, &err) < 0) {
         err_report(err);
         return 1;
     }
     S.created = true;
+    drives_warn_unused(&S.drives);
     if (m->opts.dumpdtb) {
         /* the board wrote it while building the device tree */
         msg_error(_("info: dtb dumped to %s. Exiting."), m->opts.dumpdtb);
@@ -872,6 +967,11 @@ static void cleanup(void)
     S.gdb = NULL;
     if (S.created)
         m->ops->destroy(m);
+    if (m->pool)
+        pool_free(m->pool);
+    drives_free(&S.drives);
+    for (int i = 0; i < m->opts.n_devices; i++)
+        free(m->opts.devices[i]);
     for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {
         chardev_free(m->serial[i]);
         m->serial[i] = NULL;

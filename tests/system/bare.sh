@@ -11,7 +11,6 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/system/system.sh"
 set -e
-src=$top_srcdir/tests/system/bare
 
 # name: source and flags
 programs=${BARE:-traps irq vm-sv39 vm-sv48 pmp misalign counters loops smc}
@@ -23,10 +22,7 @@ build() {
     esac
     _s=$1 _o=$2
     shift 2
-    riscv64-linux-gnu-gcc -nostdlib -nostartfiles -static -march=rv64gc -mabi=lp64d \
-        -mcmodel=medany -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie \
-        -O2 -Wall -Wl,--no-warn-rwx-segments,--build-id=none -T "$src/link.ld" -I "$src" "$@" -o "$T/$_o.elf" \
-        "$src/crt.S" "$src/lib.c" "$src/$_s.c" || fail "cannot build $_o"
+    sys_bare_cc "$T/$_o.elf" "$_s" "$@"
 }
 
 sys_bare() {   # sys_bare EMULATOR ELF LABEL -> $T/LABEL.out, $T/LABEL.rc

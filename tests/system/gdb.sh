@@ -9,11 +9,7 @@
 . "$top_srcdir/tests/system/system.sh"
 set -e
 requires gdb-multiarch
-src=$top_srcdir/tests/system/bare
-riscv64-linux-gnu-gcc -nostdlib -nostartfiles -static -march=rv64gc -mabi=lp64d \
-    -mcmodel=medany -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie \
-    -O1 -g -Wall -Wl,--no-warn-rwx-segments,--build-id=none -T "$src/link.ld" -I "$src" \
-    -o "$T/gdb.elf" "$src/crt.S" "$src/lib.c" "$src/gdb.c" || fail "cannot build gdb.elf"
+sys_bare_cc "$T/gdb.elf" gdb -O1 -g
 
 # whether something listens on TCP port $1 (/proc/net/tcp: state 0A)
 listening() {

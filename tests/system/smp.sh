@@ -6,11 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/system/system.sh"
 set -e
-src=$top_srcdir/tests/system/bare
-riscv64-linux-gnu-gcc -nostdlib -nostartfiles -static -march=rv64gc -mabi=lp64d \
-    -mcmodel=medany -ffreestanding -fno-builtin -fno-stack-protector -O2 -Wall \
-    -Wl,--no-warn-rwx-segments,--build-id=none -T "$src/link.ld" -I "$src" \
-    -o "$T/smp.elf" "$src/crt.S" "$src/lib.c" "$src/smp.c" || fail "cannot build smp.elf"
+sys_bare_cc "$T/smp.elf" smp
 for e in qemu-system-riscv64 "$EMU"; do
     set +e
     timeout "$SYS_TIMEOUT" "$e" -M virt -bios none -nographic -smp 2 -m 128M \

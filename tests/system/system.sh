@@ -12,13 +12,22 @@
 #   sys_linux SMP ARGS       exec the emulator on the guest with SMP harts
 #                            and kernel arguments ARGS (commands for /init
 #                            after " -- "); run it as ( sys_linux ... ) or
-#                            sys_linux ... & (then $! is the emulator)
+#                            sys_linux ... & (then $! is the emulator);
+#                            $SYS_ARGS adds options (-drive ...), split on
+#                            blanks
+#   sys_b64 SCRIPT           the guest commands SCRIPT as one word for
+#                            sys_linux ("b64:..."), past the kernel's limit
+#                            of 32 words for init
 #   sys_wait_for FILE RE S   wait up to S seconds until FILE has a line
 #                            matching the extended regex RE; false if not
 #   sys_wait_exit PID S      wait up to S seconds for PID (a child) to end;
 #                            its status in $sys_status ("" if still running,
 #                            then it is killed)
 #   sys_cpu_ticks PID        utime+stime of PID in clock ticks
+#   sys_bare_cc OUT NAME [FLAGS...]
+#                            build tests/system/bare/NAME.c with the bare-
+#                            metal runtime into OUT (an ELF for -bios none);
+#                            FLAGS come last (-O1 -g overrides -O2)
 
 need qemu-system-riscv64 riscv64-linux-gnu-gcc python3
 : "${EMU:=$top_builddir/emu-system-riscv64}"
@@ -44,7 +53,11 @@ sys_guest() {
 sys_linux() {
     exec "$EMU" -M virt -m 256M -smp "$1" -nographic \
         -bios "$GUEST/fw_dynamic.bin" -kernel "$GUEST/Image" \
-        -initrd "$GUEST/initrd.cpio.gz" -append "console=ttyS0 $2"
+        -initrd "$GUEST/initrd.cpio.gz" ${SYS_ARGS:-} -append "console=ttyS0 $2"
+}
+
+sys_b64() {
+    printf 'b64:%s' "$(printf '%s' "$1" | base64 -w0)"
 }
 
 sys_wait_for() {
@@ -77,4 +90,15 @@ sys_wait_exit() {
 
 sys_cpu_ticks() {
     sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+sys_bare_cc() {
+    _out=$1 _name=$2
+    shift 2
+    _src=$top_srcdir/tests/system/bare
+    riscv64-linux-gnu-gcc -nostdlib -nostartfiles -static -march=rv64gc -mabi=lp64d \
+        -mcmodel=medany -ffreestanding -fno-builtin -fno-stack-protector -fno-pie -no-pie \
+        -O2 -Wall -Wl,--no-warn-rwx-segments,--build-id=none -T "$_src/link.ld" -I "$_src" \
+        "$@" -o "$_out" "$_src/crt.S" "$_src/lib.c" "$_src/$_name.c" ||
+        fail "cannot build $_name.c"
 }

@@ -560,9 +560,8 @@ static void test_virtio_mmio(void)
 {
     struct mem_map m = { .n = 0 };
     struct virtio_mmio *v[2];
-    CHECK(virtio_mmio_new(&v[0], &m, V, (struct irq_line){ NULL, NULL, 0 }, NULL, NULL, NULL) == 0);
-    CHECK(virtio_mmio_new(&v[1], &m, V + 0x1000, (struct irq_line){ NULL, NULL, 0 }, NULL, NULL,
-                          NULL) == 0);
+    CHECK(virtio_mmio_new(&v[0], &m, V, (struct irq_line){ NULL, NULL, 0 }, NULL) == 0);
+    CHECK(virtio_mmio_new(&v[1], &m, V + 0x1000, (struct irq_line){ NULL, NULL, 0 }, NULL) == 0);
     CHECK_U64(rd(&m, V + 0x1000, 4), 0x74726976);
     CHECK_U64(rd(&m, V + 4, 4), 2);
     CHECK_U64(rd(&m, V + 8, 4), 0);

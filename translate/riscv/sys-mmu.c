@@ -613,3 +613,8 @@ void rv_code_write(struct rv_sys *s, uint64_t pa, uint64_t len)
         tr_unlock(s->tr);
     }
 }
+
+void rv_sys_dma_written(void *sys, uint64_t pa, uint64_t len)
+{
+    rv_code_write(sys, pa, len);
+}

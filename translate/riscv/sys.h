@@ -49,6 +49,10 @@ int rv_sys_start(struct rv_sys *s, struct error **errp);
 void rv_sys_stop(struct rv_sys *s);
 void rv_sys_reset(struct rv_sys *s);
 
+/* The memory map's dma_written hook (hw/mem.h; opaque: the struct
+ * rv_sys): a device wrote guest RAM, translations of those bytes go. */
+void rv_sys_dma_written(void *sys, uint64_t pa, uint64_t len);
+
 /* The debugger's ops (hw/machine.h); opaque: the struct rv_sys. */
 extern const struct machine_debug_ops rv_sys_debug_ops;
 

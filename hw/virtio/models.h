@@ -1,0 +1,49 @@
+/* models.h - the virtio device models, as -device names them, in one
+ * table.  A model builds a struct virtio_dev from its -device properties
+ * and what the machine offers (memory, loop, worker pool, drives,
+ * character devices); the board plugs the result into a transport. */
+#ifndef EMU_HW_VIRTIO_MODELS_H
+#define EMU_HW_VIRTIO_MODELS_H
+
+#include <stdio.h>
+#include "common.h"
+#include "error.h"
+#include "hw/dev.h"
+
+struct virtio_dev;
+struct kv;
+struct mem_map;
+struct loop;
+struct pool;
+struct drive_set;
+
+struct vdev_env {
+    struct mem_map *mem;
+    struct loop *loop;
+    struct pool *pool;
+    struct drive_set *drives;
+};
+
+struct vdev_model {
+    const char *name;           /* -device NAME */
+    const char *desc;
+    /* Build the device from PROPS (the -device line without its name):
+     * take the properties with kv_get*() and refuse the rest with
+     * kv_check_used(). */
+    int (*create)(struct virtio_dev **out, struct kv *props, const struct vdev_env *env,
+                  struct error **errp);
+};
+
+extern const struct vdev_model virtio_blk_model, virtio_rng_model;
+extern const struct vdev_model *const vdev_models[];    /* NULL-terminated */
+const struct vdev_model *vdev_model_find(const char *name);
+
+/* Build the device a -device SPEC names ("virtio-blk-device,drive=d0"). */
+int vdev_create(struct virtio_dev **out, const char *spec, const struct vdev_env *env,
+                struct error **errp);
+/* -device help */
+void vdev_print_models(FILE *fp);
+/* For a board's dev_list: frees the model (its transport resets it). */
+extern const struct dev_ops virtio_dev_list_ops;
+
+#endif
