@@ -28,3 +28,16 @@ void machine_request(struct machine *m, enum machine_event ev, int exit_code)
     if (m->event_bh)
         loop_bh_schedule(m->event_bh);
 }
+
+struct chardev *machine_find_chardev(void *opaque, const char *id)
+{
+    struct machine *m = opaque;
+    for (int i = 0; i < m->n_chardevs; i++) {
+        struct machine_chardev *c = &m->chardevs[i];
+        if (strcmp(c->id, id) == 0 && !c->taken && c->chr) {
+            c->taken = true;
+            return c->chr;
+        }
+    }
+    return NULL;
+}

@@ -23,6 +23,16 @@ struct drive_set;
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_DEVICES 32
+#define MACHINE_MAX_CHARDEVS 16
+
+/* A -chardev: its id, the back-end spec it became (chardev.h) and the
+ * open chardev; a front end (a device, -serial chardev:ID) takes it. */
+struct machine_chardev {
+    char *id;
+    char *spec;
+    struct chardev *chr;
+    bool taken;
+};
 
 struct machine_opts {
     const char *type;           /* -M NAME ("virt") */
@@ -120,6 +130,8 @@ struct machine {
     void *board;                /* the board's own state */
     struct pool *pool;          /* workers for device back ends (disk I/O) */
     struct drive_set *drives;   /* -drive and -blockdev, opened */
+    struct machine_chardev chardevs[MACHINE_MAX_CHARDEVS];
+    int n_chardevs;
     /* Requests, from any thread (machine_request): the loop acts on them. */
     int event;                  /* enum machine_event, atomic */
     int exit_code;
@@ -128,6 +140,10 @@ struct machine {
 
 extern const struct machine_ops *const machine_types[];   /* NULL-terminated */
 const struct machine_ops *machine_find(const char *name);
+
+/* The -chardev named ID (opaque: the struct machine), marking it taken;
+ * NULL when there is none or it is taken already. */
+struct chardev *machine_find_chardev(void *m, const char *id);
 
 /* Ask the loop to act (any thread, no lock needed): a guest poweroff with
  * the process exit code, a reset, or a quit.  The loop calls the handler

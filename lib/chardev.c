@@ -34,6 +34,7 @@
 #include <sys/un.h>
 
 #include "chardev.h"
+#include "keyval.h"
 #include "hw/hw.h"
 #include "i18n.h"
 #include "msg.h"
@@ -730,4 +731,63 @@ void chardev_accept_input(struct chardev *c)
 const char *chardev_label(const struct chardev *c)
 {
     return c ? c->label : "none";
+}
+
+/* "-chardev BACKEND,id=ID,..." as the -serial spec chardev_new() takes. */
+int chardev_parse_opts(const char *opts, char **id, char **spec, struct error **errp)
+{
+    struct kv *kv;
+    int r = kv_parse(&kv, opts, "backend", errp);
+    if (r < 0)
+        return r;
+    const char *be = kv_get(kv, "backend");
+    const char *name = kv_get(kv, "id");
+    const char *path = kv_get(kv, "path");
+    bool mux = false, server = false, wait = true, sig = true;
+    char *s = NULL;
+    r = kv_get_bool(kv, "mux", false, &mux, errp);
+    if (r >= 0)
+        r = kv_get_bool(kv, "server", false, &server, errp);
+    if (r >= 0)
+        r = kv_get_bool(kv, "wait", true, &wait, errp);
+    if (r >= 0)
+        r = kv_get_bool(kv, "signal", true, &sig, errp);
+    (void)kv_get(kv, "logfile");
+    if (r >= 0 && !name)
+        r = err_set(errp, EINVAL, _("Parameter 'id' is missing"));
+    if (r >= 0 && !be)
+        r = err_set(errp, EINVAL, _("Parameter 'backend' is missing"));
+    if (r >= 0) {
+        size_t n = (path ? strlen(path) : 0) + 64;
+        s = malloc(n);
+        if (!s)
+            r = err_set(errp, ENOMEM, _("out of memory"));
+        else if (strcmp(be, "stdio") == 0)
+            snprintf(s, n, "%s", mux ? "mon:stdio" : "stdio");
+        else if (strcmp(be, "null") == 0 || strcmp(be, "pty") == 0)
+            snprintf(s, n, "%s", be);
+        else if (strcmp(be, "file") == 0 && path)
+            snprintf(s, n, "file:%s", path);
+        else if (strcmp(be, "socket") == 0 && path)
+            snprintf(s, n, "unix:%s%s%s", path, server ? ",server=on" : "",
+                     server && !wait ? ",wait=off" : "");
+        else if (strcmp(be, "file") == 0 || strcmp(be, "socket") == 0)
+            r = err_set(errp, EINVAL, _("chardev '%s': path= is needed (TCP sockets are not "
+                                        "supported)"), name);
+        else
+            r = err_set(errp, ENOTSUP, _("chardev '%s': back end '%s' is not supported "
+                                         "(stdio, file, pty, null, socket)"), name, be);
+    }
+    if (r >= 0)
+        r = kv_check_used(kv, errp);
+    if (r >= 0 && !(*id = strdup(name)))
+        r = err_set(errp, ENOMEM, _("out of memory"));
+    if (r < 0) {
+        free(s);
+        kv_free(kv);
+        return r;
+    }
+    *spec = s;
+    kv_free(kv);
+    return 0;
 }

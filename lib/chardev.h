@@ -48,6 +48,10 @@ void chardev_set_quit_handler(struct chardev *c, chardev_quit_fn *fn, void *opaq
 void chardev_accept_input(struct chardev *c);
 /* Write to the back end (any thread). */
 void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
+/* qemu's -chardev options ("socket,id=c0,path=P,server=on,wait=off",
+ * "stdio,id=c0,mux=on", "file,id=c0,path=F", "pty,id=c0", "null,id=c0")
+ * as *ID and the spec for chardev_new() (*SPEC); both to free. */
+int chardev_parse_opts(const char *opts, char **id, char **spec, struct error **errp);
 /* A name for messages ("pty /dev/pts/3", "stdio"). */
 const char *chardev_label(const struct chardev *c);
 

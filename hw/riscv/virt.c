@@ -309,7 +309,9 @@ static int virt_devices(struct virt *v, struct error **errp)
 static int virt_plug_devices(struct virt *v, struct error **errp)
 {
     struct machine *m = v->m;
-    struct vdev_env env = { &m->mem, m->loop, m->pool, m->drives };
+    struct vdev_env env = { .mem = &m->mem, .loop = m->loop, .pool = m->pool,
+                            .drives = m->drives, .find_chardev = machine_find_chardev,
+                            .opaque = m };
     int slot = VIRT_VIRTIO_COUNT - 1;
     for (int i = 0; i < m->opts.n_devices; i++) {
         const char *spec = m->opts.devices[i];
@@ -322,6 +324,10 @@ static int virt_plug_devices(struct virt *v, struct error **errp)
             err_prefix(errp, "-device %s", spec);
             return ret;
         }
+        if (!vd)
+            continue;           /* it joined an earlier device */
+        if (vd->ops->device_id == VIRTIO_ID_CONSOLE)
+            env.last_serial = vd;
         ret = dev_list_add(&v->devs, &virtio_dev_list_ops, vd,
                            VIRT_VIRTIO + (uint64_t)slot * VIRTIO_MMIO_SIZE, errp);
         if (ret < 0) {

@@ -12,6 +12,8 @@
 const struct vdev_model *const vdev_models[] = {
     &virtio_blk_model,
     &virtio_rng_model,
+    &virtio_serial_model,
+    &virtconsole_model,
     NULL,
 };
 

@@ -16,12 +16,18 @@ struct mem_map;
 struct loop;
 struct pool;
 struct drive_set;
+struct chardev;
 
 struct vdev_env {
     struct mem_map *mem;
     struct loop *loop;
     struct pool *pool;
     struct drive_set *drives;
+    /* -chardev by id (and mark it taken), or NULL */
+    struct chardev *(*find_chardev)(void *opaque, const char *id);
+    void *opaque;
+    /* the last virtio-serial-device made, for its virtconsole port */
+    struct virtio_dev *last_serial;
 };
 
 struct vdev_model {
@@ -29,12 +35,14 @@ struct vdev_model {
     const char *desc;
     /* Build the device from PROPS (the -device line without its name):
      * take the properties with kv_get*() and refuse the rest with
-     * kv_check_used(). */
+     * kv_check_used().  A model that only adds to an earlier device
+     * (virtconsole) sets *out to NULL. */
     int (*create)(struct virtio_dev **out, struct kv *props, const struct vdev_env *env,
                   struct error **errp);
 };
 
-extern const struct vdev_model virtio_blk_model, virtio_rng_model;
+extern const struct vdev_model virtio_blk_model, virtio_rng_model, virtio_serial_model,
+    virtconsole_model;
 extern const struct vdev_model *const vdev_models[];    /* NULL-terminated */
 const struct vdev_model *vdev_model_find(const char *name);
 

@@ -47,6 +47,7 @@ struct sys {
     struct drive_set drives;
     struct machine m;
     const char *serial_spec[MACHINE_MAX_SERIAL];
+    bool serial_borrowed[MACHINE_MAX_SERIAL];   /* -serial chardev:ID */
     int n_serial;
     bool nographic, nodefaults, daemonize;
     const char *gdb_dev;        /* -gdb DEV or -s: NULL for none */
@@ -96,6 +97,7 @@ static void usage(FILE *fp)
                   "  -device NAME[,PROP=VALUE...]\n"
                   "                   add a device ('-device help' lists them):\n"
                   "                   virtio-blk-device,drive=ID  virtio-rng-device\n"
+                  "                   virtio-serial-device  virtconsole,chardev=ID\n"
                   "  -snapshot        write to temporary overlays, never to the images\n"
                   "  -global virtio-mmio.force-legacy=false\n"
                   "                   accepted for qemu's scripts: virtio-mmio is always modern\n"
@@ -105,7 +107,11 @@ static void usage(FILE *fp)
                   "  -nographic       no display; serial port and Ctrl-A keys on the terminal\n"
                   "  -display none    no display\n"
                   "  -serial DEV      serial port back end (up to 4): stdio, mon:stdio, pty,\n"
-                  "                   file:PATH, unix:PATH[,server=on[,wait=off]], null, none\n"
+                  "                   file:PATH, unix:PATH[,server=on[,wait=off]], null, none,\n"
+                  "                   chardev:ID\n"
+                  "  -chardev BACKEND,id=ID[,path=P][,server=on,wait=off][,mux=on]\n"
+                  "                   a character device (stdio, file, pty, null, socket)\n"
+                  "                   for -serial chardev:ID or -device virtconsole\n"
                   "  -nodefaults      no default serial port\n"
                   "\n"
                   "Run control:\n"
@@ -579,7 +585,7 @@ enum opt_id {
     OPT_NOGRAPHIC, OPT_DISPLAY, OPT_SERIAL, OPT_MONITOR, OPT_NODEFAULTS,
     OPT_STOPPED, OPT_GDB_DEFAULT, OPT_GDB, OPT_NO_REBOOT, OPT_NO_SHUTDOWN,
     OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE,
-    OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL,
+    OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL, OPT_CHARDEV,
 };
 
 static const struct option_def {
@@ -604,7 +610,7 @@ static const struct option_def {
     { "d", true, OPT_LOG }, { "D", true, OPT_LOGFILE },
     { "drive", true, OPT_DRIVE }, { "blockdev", true, OPT_BLOCKDEV },
     { "device", true, OPT_DEVICE }, { "snapshot", false, OPT_SNAPSHOT },
-    { "global", true, OPT_GLOBAL },
+    { "global", true, OPT_GLOBAL }, { "chardev", true, OPT_CHARDEV },
 };
 
 /* Add a -device line (owned: freed at exit). */
@@ -804,6 +810,28 @@ static int parse_args(int argc, char **argv)
             r = spec ? add_device(o, spec, &err) : err_set(&err, ENOMEM, _("out of memory"));
             break;
         }
+        case OPT_CHARDEV: {
+            struct machine *m = &S.m;
+            char *id, *spec;
+            if (m->n_chardevs == MACHINE_MAX_CHARDEVS) {
+                r = err_set(&err, E2BIG, _("too many chardevs (at most %d)"),
+                            MACHINE_MAX_CHARDEVS);
+                break;
+            }
+            r = chardev_parse_opts(arg, &id, &spec, &err);
+            if (r < 0)
+                break;
+            for (int k = 0; k < m->n_chardevs; k++)
+                if (strcmp(m->chardevs[k].id, id) == 0)
+                    r = err_set(&err, EEXIST, _("duplicate chardev id '%s'"), id);
+            if (r < 0) {
+                free(id);
+                free(spec);
+                break;
+            }
+            m->chardevs[m->n_chardevs++] = (struct machine_chardev){ .id = id, .spec = spec };
+            break;
+        }
         case OPT_GLOBAL:
             /* Scripts written for qemu ask for the modern virtio-mmio,
              * which is the only one here; anything else is refused. */
@@ -903,7 +931,27 @@ static int run(void)
     }
 
     chardev_set_wait_notifier(on_wait_for_client);
+    for (int i = 0; i < m->n_chardevs; i++) {
+        struct machine_chardev *c = &m->chardevs[i];
+        if (chardev_new(&c->chr, S.loop, c->spec, &err) < 0) {
+            err_prefix(&err, "-chardev %s", c->id);
+            err_report(err);
+            return 1;
+        }
+        chardev_set_quit_handler(c->chr, on_quit_key, &S);
+    }
     for (int i = 0; i < S.n_serial; i++) {
+        const char *named = strncmp(S.serial_spec[i], "chardev:", 8) == 0
+                                ? S.serial_spec[i] + 8 : NULL;
+        if (named) {
+            /* the chardev belongs to m->chardevs: serial[i] only borrows it */
+            if (!(m->serial[i] = machine_find_chardev(m, named))) {
+                msg_error(_("-serial %s: no such chardev, or it is in use"), S.serial_spec[i]);
+                return 1;
+            }
+            S.serial_borrowed[i] = true;
+            continue;
+        }
         if (chardev_new(&m->serial[i], S.loop, S.serial_spec[i], &err) < 0) {
             err_prefix(&err, "-serial %s", S.serial_spec[i]);
             err_report(err);
@@ -973,9 +1021,16 @@ static void cleanup(void)
     for (int i = 0; i < m->opts.n_devices; i++)
         free(m->opts.devices[i]);
     for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {
-        chardev_free(m->serial[i]);
+        if (!S.serial_borrowed[i])
+            chardev_free(m->serial[i]);
         m->serial[i] = NULL;
     }
+    for (int i = 0; i < m->n_chardevs; i++) {
+        chardev_free(m->chardevs[i].chr);
+        free(m->chardevs[i].id);
+        free(m->chardevs[i].spec);
+    }
+    m->n_chardevs = 0;
     if (S.cont_pipe[0] >= 0) {
         signal(SIGCONT, SIG_DFL);
         loop_remove_fd(S.loop, S.cont_pipe[0]);
