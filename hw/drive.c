@@ -1,6 +1,7 @@
 /* drive.c - -drive and -blockdev: open disk images for devices (drive.h). */
 #include <config.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -253,6 +254,83 @@ struct drive *drive_find(struct drive_set *s, const char *id)
     return NULL;
 }
 
+/* Image locking, as qemu does it, so that two emulators (ours or qemu's)
+ * never write one image at once, nor one writes a base that another
+ * reads through.  qemu's scheme: open file description (OFD) read locks
+ * on single bytes, 100 + n for each permission n a user holds and
+ * 200 + n for each it does not let others have, where n is the bit of
+ * consistent-read (0), write (1) or resize (3).  A writer holds
+ * 100, 101, 201 and 203; a reader (a backing file, a read-only disk)
+ * 100 and 201.  Before taking a permission one checks that nobody else
+ * refuses to share it, and before refusing one that nobody holds it. */
+#define LOCK_PERM 100
+#define LOCK_UNSHARED 200
+#define PERM_READ 0
+#define PERM_WRITE 1
+#define PERM_RESIZE 3
+
+/* Whether another open file description holds a lock on byte B. */
+static bool byte_locked(int fd, int b)
+{
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = b, .l_len = 1 };
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+        return false;           /* no locks here (some network file systems) */
+    return fl.l_type != F_UNLCK;
+}
+
+static int lock_byte(int fd, int b)
+{
+    struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = b, .l_len = 1 };
+    return fcntl(fd, F_OFD_SETLK, &fl) < 0 && errno != EINVAL && errno != ENOLCK ? -errno : 0;
+}
+
+static int lock_node(struct blk *bs, bool write, struct error **errp)
+{
+    struct blk *p = bs->file ? bs->file : bs;
+    if (p->fd < 0)
+        return 0;
+    /* a writer needs nobody to refuse writes (201) or hold them (101);
+     * a reader needs nobody writing (101), since it refuses that */
+    if (byte_locked(p->fd, LOCK_UNSHARED + PERM_WRITE) && write)
+        return err_set(errp, EBUSY, _("Failed to get \"write\" lock: '%s' is in use by "
+                                      "another process"), p->filename);
+    if (byte_locked(p->fd, LOCK_PERM + PERM_WRITE))
+        return err_set(errp, EBUSY, _("Failed to get shared \"write\" lock: '%s' is being "
+                                      "written by another process"), p->filename);
+    int r = lock_byte(p->fd, LOCK_PERM + PERM_READ);
+    if (r == 0)
+        r = lock_byte(p->fd, LOCK_UNSHARED + PERM_WRITE);
+    if (r == 0 && write)
+        r = lock_byte(p->fd, LOCK_PERM + PERM_WRITE);
+    if (r == 0 && write)
+        r = lock_byte(p->fd, LOCK_UNSHARED + PERM_RESIZE);
+    if (r < 0)
+        return err_set_errno(errp, -r, _("cannot lock '%s'"), p->filename);
+    return 0;
+}
+
+/* Lock the drive's image and its backing chain. */
+static int lock_chain(struct drive *d, struct error **errp)
+{
+    bool write = !d->readonly && !d->snapshot;
+    /* with snapshot=on the top is our private overlay: the image below
+     * it is only read */
+    struct blk *bs = d->bs;
+    if (d->snapshot && !d->readonly) {
+        write = false;
+        bs = bs->backing;
+    } else {
+        write = !d->readonly;
+    }
+    for (; bs; bs = bs->backing) {
+        int r = lock_node(bs, write, errp);
+        if (r < 0)
+            return r;
+        write = false;
+    }
+    return 0;
+}
+
 /* snapshot=on: a qcow2 overlay in $TMPDIR on top of the image, deleted
  * as soon as it is open, so nothing is left behind even after a crash. */
 static int open_overlay(struct drive *d, struct error **errp)
@@ -298,6 +376,8 @@ int drives_open(struct drive_set *s, struct error **errp)
                     ? open_overlay(d, errp)
                     : blk_open(&d->bs, d->filename, d->format,
                                d->flags | (d->readonly ? 0 : BLK_O_RDWR), errp);
+        if (r >= 0)
+            r = lock_chain(d, errp);
         if (r < 0) {
             err_prefix(errp, _("drive '%s'"), d->id);
             return r;

@@ -11,7 +11,9 @@
 #   5. discard=unmap: blkdiscard frees the qcow2 clusters;
 #   6. SIGKILL of the emulator in the middle of guest writes to a qcow2
 #      image: qemu-img check finds at most leaked clusters;
-#   7. virtio-rng: /dev/hwrng gives bytes.
+#   7. virtio-rng: /dev/hwrng gives bytes;
+#   8. image locks as qemu's: while one emulator writes an image, a second
+#      one (emu or qemu) and qemu-img refuse to open it.
 #
 # EMU=qemu-system-riscv64 checks the test itself against the reference.
 . "$top_srcdir/tests/lib.sh"
@@ -141,4 +143,29 @@ boot rng 'echo RNG=$(cat /sys/class/misc/hw_random/rng_current); echo BYTES=$(he
 case $(val rng RNG) in virtio_rng*) ;; *) fail "virtio-rng: the guest's hwrng is '$(val rng RNG)'" ;; esac
 [ "$(val rng BYTES)" = 4096 ] || fail "virtio-rng: /dev/hwrng gave $(val rng BYTES) bytes of 4096"
 echo "virtio-rng: /dev/hwrng gives bytes: ok"
+
+# 8. locks: the first emulator holds the image (-S: no CPU runs)
+qemu-img create -q -f qcow2 "$T/lock.qcow2" 16M
+"$EMU" -M virt -bios none -nographic -S -drive file="$T/lock.qcow2",format=qcow2,if=virtio \
+    </dev/null >"$T/lock1.log" 2>&1 &
+pid=$!
+for i in $(seq 1 50); do
+    qemu-img info "$T/lock.qcow2" >/dev/null 2>&1 || break
+    sleep 0.1
+done
+for second in "$EMU" qemu-system-riscv64; do
+    set +e
+    "$second" -M virt -bios none -nographic -S -drive file="$T/lock.qcow2",format=qcow2,if=virtio \
+        </dev/null >"$T/lock2.log" 2>&1
+    rc=$?
+    set -e
+    [ "$rc" != 0 ] && grep -qi "lock" "$T/lock2.log" ||
+        { kill -9 $pid; cat "$T/lock2.log" >&2; fail "lock: $second opened an image another emulator writes"; }
+done
+qemu-img info "$T/lock.qcow2" >"$T/info.log" 2>&1 &&
+    { kill -9 $pid; fail "lock: qemu-img info opened an image being written"; }
+kill -TERM $pid
+wait $pid || true
+qemu-img info "$T/lock.qcow2" >/dev/null || fail "lock: the lock stays after the emulator ended"
+echo "image locks: a second emulator (emu, qemu) and qemu-img are refused while one writes: ok"
 exit 0
