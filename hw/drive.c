@@ -378,6 +378,13 @@ int drives_open(struct drive_set *s, struct error **errp)
                                d->flags | (d->readonly ? 0 : BLK_O_RDWR), errp);
         if (r >= 0)
             r = lock_chain(d, errp);
+        /* a raw image can be made to look like any format by what the
+         * guest writes to its first sector: say so, as qemu does */
+        struct blk *top = d->snapshot && !d->readonly && d->bs ? d->bs->backing : d->bs;
+        if (r >= 0 && !d->format && top && top->probed && strcmp(top->drv->name, "raw") == 0)
+            msg_warn(_("drive '%s': the format of '%s' was not given and probing guessed raw; "
+                       "give format=raw, or a guest could make it look like another format"),
+                     d->id, d->filename);
         if (r < 0) {
             err_prefix(errp, _("drive '%s'"), d->id);
             return r;
