@@ -167,6 +167,13 @@ static int csr_read(struct rv_hart *h, unsigned csr, uint64_t *out)
     case 0x344: v = rv_mip(h); break;
     case 0xb00: v = counter(h, 0); break;
     case 0xb02: v = counter(h, 2); break;
+    /* Sdtrig with no triggers: M-mode code finds out what triggers exist
+     * by writing tselect and reading tdata1's type (riscv-tests'
+     * breakpoint, OpenSBI), and must not trap doing so.  tselect holds
+     * only 0, tdata1 has type 0 ("no trigger at this tselect"), tinfo
+     * says 1 for a trigger that does not exist; writes are ignored. */
+    case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: v = 0; break;
+    case 0x7a4: v = 1; break;
     default:
         if (csr >= 0x3a0 && csr <= 0x3af) {                 /* pmpcfg0..15 */
             if (csr & 1)

@@ -1,5 +1,6 @@
 /* traps.c - ecall from U/S/M, mret/sret and the MPP/MPIE/SPP/SPIE stack,
- * illegal instructions (mtval = the instruction), ebreak, medeleg. */
+ * illegal instructions (mtval = the instruction), ebreak, medeleg, and
+ * the Sdtrig CSRs that M-mode probes for triggers. */
 #include "check.h"
 
 /* one-instruction snippets, each run in a lower mode until it traps */
@@ -14,10 +15,11 @@ __asm__(".pushsection .text\n"
         "sn_ecall_ebreak: ecall\n ebreak\n"
         "sn_ill_ebreak: .word 0xffffffff\n ebreak\n"
         "sn_sstatus: csrr a0, sstatus\n ecall\n"
+        "sn_tselect: csrr a0, tselect\n"
         ".option pop\n"
         ".popsection\n");
 extern char sn_mstatus[], sn_mret[], sn_sret[], sn_wfi[], sn_satp[], sn_sfence[];
-extern char sn_ecall_ebreak[], sn_ill_ebreak[], sn_sstatus[];
+extern char sn_ecall_ebreak[], sn_ill_ebreak[], sn_sstatus[], sn_tselect[];
 
 #define ST_BITS (MSTATUS_MIE | MSTATUS_MPIE | MSTATUS_MPP | MSTATUS_SIE | \
                  MSTATUS_SPIE | MSTATUS_SPP)
@@ -128,6 +130,21 @@ int main(void)
     run("wfi in S, TW=1", MODE_S, sn_wfi, &t);
     CHECK(t.cause == 2 && t.tval == 0x10500073, "TW");
     csrc(mstatus, MSTATUS_TW);
+
+    /* triggers: M-mode finds out which exist by writing tselect, reading
+     * it back and reading tdata1's type (riscv-tests' breakpoint test,
+     * OpenSBI); none of that traps, whatever triggers there are (type 0:
+     * none at this tselect, 2: an address/data match trigger).  The
+     * CSRs are M-only. */
+    int before_trig = m_count;
+    csrw(tselect, 0);
+    u64 tsel = csrr(tselect);
+    u64 ttype = csrr(tdata1) >> 60;
+    printf("tselect probe in M: traps=%d tselect=%lx type-none-or-match=%d\n",
+           m_count - before_trig, tsel, ttype == 0 || ttype == 2);
+    CHECK(m_count == before_trig && tsel == 0, "tselect/tdata1 from M");
+    run("csrr tselect in S", MODE_S, sn_tselect, &t);
+    CHECK(t.cause == 2 && t.tval == 0x7a002573, "tselect from S");
 
     /* ebreak and c.ebreak in M */
     __asm__ volatile(".option push\n.option norvc\n la %0, 1f\n1: ebreak\n.option pop" : "=r"(pc));
