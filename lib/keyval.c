@@ -58,7 +58,40 @@ int kv_set(struct kv *kv, const char *key, const char *val)
     return 0;
 }
 
+/* Add KEY=VAL as a pair of its own even when KEY is there already. */
+static int kv_append(struct kv *kv, const char *key, const char *val)
+{
+    if (!find(kv, key))
+        return kv_set(kv, key, val);
+    struct kv_pair *np = realloc(kv->p, (size_t)(kv->n + 1) * sizeof(*np));
+    if (!np)
+        return -ENOMEM;
+    kv->p = np;
+    char *k = strdup(key), *v = strdup(val);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return -ENOMEM;
+    }
+    kv->p[kv->n++] = (struct kv_pair){ k, v, false };
+    return 0;
+}
+
+static bool in_list(const char *const *list, const char *key)
+{
+    for (int i = 0; list && list[i]; i++)
+        if (strcmp(list[i], key) == 0)
+            return true;
+    return false;
+}
+
 int kv_parse(struct kv **out, const char *str, const char *implied_key, struct error **errp)
+{
+    return kv_parse_list(out, str, implied_key, NULL, errp);
+}
+
+int kv_parse_list(struct kv **out, const char *str, const char *implied_key,
+                  const char *const *lists, struct error **errp)
 {
     struct kv *kv = kv_new();
     size_t len = strlen(str);
@@ -97,7 +130,8 @@ int kv_parse(struct kv **out, const char *str, const char *implied_key, struct e
             *eq = 0;
             if (!*item)
                 ret = err_set(errp, EINVAL, _("a parameter without a name in '%s'"), str);
-            else if (kv_set(kv, item, eq + 1) < 0)
+            else if ((in_list(lists, item) ? kv_append(kv, item, eq + 1)
+                                           : kv_set(kv, item, eq + 1)) < 0)
                 ret = err_set(errp, ENOMEM, _("out of memory"));
         }
         first = false;

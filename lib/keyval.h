@@ -26,6 +26,11 @@ struct kv {
 };
 
 int kv_parse(struct kv **out, const char *str, const char *implied_key, struct error **errp);
+/* The same, but each key named in LISTS (NULL-terminated) keeps every
+ * occurrence as a pair of its own, in order (-netdev user,hostfwd=...,
+ * hostfwd=...): walk kv->p for them; kv_get gives the last. */
+int kv_parse_list(struct kv **out, const char *str, const char *implied_key,
+                  const char *const *lists, struct error **errp);
 /* The same from a JSON object (-blockdev '{"driver": ...}'): nested
  * members become dotted keys ("file.filename"), true/false on/off. */
 int kv_parse_json(struct kv **out, const char *str, struct error **errp);

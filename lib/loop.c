@@ -40,6 +40,20 @@ struct loop_bh {
     struct loop_bh *next;
 };
 
+struct loop_poll_hook {
+    struct loop *loop;
+    loop_poll_pre_fn *pre;
+    loop_poll_post_fn *post;
+    void *opaque;
+    struct loop_poll_hook *next;
+};
+
+struct loop_poll {
+    fd_set *rfds, *wfds;
+    int nfds;
+    uint64_t timeout_ns;        /* UINT64_MAX: none asked for */
+};
+
 struct timer_list {
     struct loop_timer *head, *tail;
 };
@@ -55,6 +69,7 @@ struct loop {
     struct timer_list expired;  /* due in the current dispatch round */
 
     struct loop_bh *bhs;
+    struct loop_poll_hook *hooks;
     bool bh_running;
     bool bh_dead;               /* some bh is marked deleted */
 
@@ -168,6 +183,11 @@ void loop_free(struct loop *loop)
         struct loop_bh *bh = loop->bhs;
         loop->bhs = bh->next;
         free(bh);
+    }
+    while (loop->hooks) {
+        struct loop_poll_hook *h = loop->hooks;
+        loop->hooks = h->next;
+        free(h);
     }
     close(loop->wake_fd);
     free(loop);
@@ -334,6 +354,66 @@ void loop_wakeup(struct loop *loop)
     }
 }
 
+struct loop_poll_hook *loop_poll_hook_new(struct loop *loop, loop_poll_pre_fn *pre,
+                                          loop_poll_post_fn *post, void *opaque,
+                                          struct error **errp)
+{
+    struct loop_poll_hook *h = calloc(1, sizeof(*h));
+    if (!h) {
+        err_set(errp, ENOMEM, _("event loop: out of memory creating a poll hook"));
+        return NULL;
+    }
+    h->loop = loop;
+    h->pre = pre;
+    h->post = post;
+    h->opaque = opaque;
+    h->next = loop->hooks;
+    loop->hooks = h;
+    return h;
+}
+
+void loop_poll_hook_free(struct loop_poll_hook *h)
+{
+    if (!h)
+        return;
+    for (struct loop_poll_hook **pp = &h->loop->hooks; *pp; pp = &(*pp)->next) {
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    }
+    free(h);
+}
+
+int loop_poll_add(struct loop_poll *p, int fd, bool rd, bool wr)
+{
+    if (fd < 0 || fd >= FD_SETSIZE)
+        return -1;
+    if (rd)
+        FD_SET(fd, p->rfds);
+    if (wr)
+        FD_SET(fd, p->wfds);
+    if (fd >= p->nfds)
+        p->nfds = fd + 1;
+    return fd;
+}
+
+void loop_poll_timeout(struct loop_poll *p, uint64_t ns)
+{
+    if (ns < p->timeout_ns)
+        p->timeout_ns = ns;
+}
+
+bool loop_poll_readable(const struct loop_poll *p, int fd)
+{
+    return fd >= 0 && fd < FD_SETSIZE && FD_ISSET(fd, p->rfds);
+}
+
+bool loop_poll_writable(const struct loop_poll *p, int fd)
+{
+    return fd >= 0 && fd < FD_SETSIZE && FD_ISSET(fd, p->wfds);
+}
+
 static void on_signal(int signo)
 {
     int saved = errno;
@@ -483,14 +563,24 @@ int loop_run_once(struct loop *loop, bool blocking, struct error **errp)
     }
     /* Handlers created from here on did not take part in this select(). */
     uint64_t round = loop->next_serial;
+    /* Poll hooks add their descriptors (only the outermost round). */
+    struct loop_poll poll = { &rfds, &wfds, nfds, UINT64_MAX };
+    bool hooks = loop->depth == 1 && loop->hooks;
+    if (hooks) {
+        for (struct loop_poll_hook *h = loop->hooks; h; h = h->next)
+            h->pre(h->opaque, &poll);
+        nfds = poll.nfds;
+    }
 
     if (!blocking || n > 0 || bh_pending(loop) || loop->quit || signal_caught) {
         tv.tv_sec = 0;
         tv.tv_usec = 0;
         tvp = &tv;
-    } else if (loop->armed.head) {
-        uint64_t now = loop_now_ns(), d = loop->armed.head->deadline;
+    } else if (loop->armed.head || poll.timeout_ns != UINT64_MAX) {
+        uint64_t now = loop_now_ns();
+        uint64_t d = loop->armed.head ? loop->armed.head->deadline : UINT64_MAX;
         uint64_t wait = d > now ? d - now : 0;
+        wait = MIN(wait, poll.timeout_ns);
         /* Round up so we never wake just before the deadline and spin. */
         uint64_t us = DIV_ROUND_UP(wait, 1000u);
         tv.tv_sec = (time_t)MIN(us / 1000000u, (uint64_t)INT32_MAX);
@@ -499,6 +589,16 @@ int loop_run_once(struct loop *loop, bool blocking, struct error **errp)
     }
 
     int r = select(nfds, &rfds, &wfds, NULL, tvp);
+    if (hooks) {
+        int e = errno;
+        if (r < 0) {
+            FD_ZERO(&rfds);
+            FD_ZERO(&wfds);
+        }
+        for (struct loop_poll_hook *h = loop->hooks; h; h = h->next)
+            h->post(h->opaque, &poll, r < 0);
+        errno = e;
+    }
     if (r < 0) {
         int e = errno;
         loop->depth--;

@@ -18,6 +18,16 @@
  *                  iteration does not cause other bottom halves to run inside
  *                  it.  Scheduling an already-scheduled bottom half is a no-op.
  *   wake-up        loop_wakeup() (any thread) makes a blocked select() return.
+ *   poll hooks     loop_poll_hook_new(): for a library that keeps its own
+ *                  set of descriptors and timeouts and wants to be asked
+ *                  around every wait (libslirp's pollfds_fill/pollfds_poll).
+ *                  PRE runs just before select() and adds descriptors and a
+ *                  timeout with loop_poll_add()/loop_poll_timeout(); POST
+ *                  runs right after it (before the fd handlers) and asks
+ *                  loop_poll_ready() which of them are ready.  Hooks run
+ *                  only in the outermost loop_run_once(), never in a nested
+ *                  one (pool_drain), so their callbacks never run inside
+ *                  code that waits for the loop.
  *   shutdown       loop_catch_signals() turns SIGINT/SIGTERM into an orderly
  *                  shutdown request: the shutdown callback runs in the loop
  *                  thread (default: loop_quit()).
@@ -68,6 +78,25 @@ void loop_bh_cancel(struct loop_bh *bh);
 void loop_bh_free(struct loop_bh *bh);
 
 void loop_wakeup(struct loop *loop);        /* any thread */
+
+/* ---- poll hooks ---- */
+struct loop_poll;               /* one select() round, seen from a hook */
+struct loop_poll_hook;
+typedef void loop_poll_pre_fn(void *opaque, struct loop_poll *p);
+/* ERROR: select() failed (EINTR included); nothing is ready. */
+typedef void loop_poll_post_fn(void *opaque, struct loop_poll *p, bool error);
+struct loop_poll_hook *loop_poll_hook_new(struct loop *loop, loop_poll_pre_fn *pre,
+                                          loop_poll_post_fn *post, void *opaque,
+                                          struct error **errp);
+void loop_poll_hook_free(struct loop_poll_hook *h);
+/* Watch FD in this round for reading and/or writing.  Returns FD, or -1
+ * when select() cannot watch it (at or above FD_SETSIZE). */
+int loop_poll_add(struct loop_poll *p, int fd, bool rd, bool wr);
+/* Wake up after at most NS nanoseconds in this round. */
+void loop_poll_timeout(struct loop_poll *p, uint64_t ns);
+/* In POST: whether FD (as loop_poll_add returned it) is readable/writable. */
+bool loop_poll_readable(const struct loop_poll *p, int fd);
+bool loop_poll_writable(const struct loop_poll *p, int fd);
 
 /* Route SIGINT and SIGTERM to this loop (one loop per process). */
 int loop_catch_signals(struct loop *loop, struct error **errp);

@@ -338,6 +338,71 @@ static void test_signals(void)
     loop_timer_free(t);
 }
 
+/* ---- poll hooks ---- */
+struct hook_ctx {
+    int fd;                     /* watched by the hook, not by a handler */
+    int pres, posts, ready;
+    uint64_t timeout;
+    bool nested;                /* run a nested round from POST */
+};
+
+static void hook_pre(void *opaque, struct loop_poll *p)
+{
+    struct hook_ctx *c = opaque;
+    c->pres++;
+    CHECK(loop_poll_add(p, c->fd, true, false) == c->fd);
+    CHECK(loop_poll_add(p, FD_SETSIZE, true, false) == -1);
+    if (c->timeout)
+        loop_poll_timeout(p, c->timeout);
+}
+
+static void hook_post(void *opaque, struct loop_poll *p, bool error)
+{
+    struct hook_ctx *c = opaque;
+    c->posts++;
+    if (!error && loop_poll_readable(p, c->fd)) {
+        char b;
+        CHECK(read(c->fd, &b, 1) == 1);
+        c->ready++;
+    }
+    if (c->nested) {
+        /* hooks never run in a nested round */
+        int pres = c->pres;
+        c->nested = false;
+        CHECK(loop_run_once(L, false, NULL) >= 0);
+        CHECK(c->pres == pres);
+    }
+}
+
+static void test_poll_hooks(void)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    struct hook_ctx c = { .fd = fds[0] };
+    struct loop_poll_hook *h = loop_poll_hook_new(L, hook_pre, hook_post, &c, NULL);
+    CHECK(h != NULL);
+    /* Nothing ready: a blocking round ends at the hook's timeout. */
+    c.timeout = 20000000;
+    uint64_t t0 = loop_now_ns();
+    CHECK(loop_run_once(L, true, NULL) >= 0);
+    uint64_t dt = loop_now_ns() - t0;
+    CHECK(dt >= 15000000 && dt < 2000000000);
+    CHECK(c.pres == 1 && c.posts == 1 && c.ready == 0);
+    /* The hook's fd wakes a blocking round and POST sees it. */
+    c.timeout = 0;
+    CHECK(write(fds[1], "x", 1) == 1);
+    CHECK(loop_run_once(L, true, NULL) >= 0);
+    CHECK(c.ready == 1 && c.posts == 2);
+    c.nested = true;
+    CHECK(loop_run_once(L, false, NULL) >= 0);
+    CHECK(c.posts == 3 && !c.nested);
+    loop_poll_hook_free(h);
+    CHECK(loop_run_once(L, false, NULL) >= 0);
+    CHECK(c.pres == 3);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 int main(void)
 {
     struct error *err = NULL;
@@ -351,6 +416,7 @@ int main(void)
     test_fd_limit();
     test_timers();
     test_bhs();
+    test_poll_hooks();
     test_signals();
     loop_free(L);
     return unit_result();
