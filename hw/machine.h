@@ -20,6 +20,7 @@ struct machine;
 struct chardev;
 struct pool;
 struct drive_set;
+struct netdev_set;
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_DEVICES 32
@@ -130,6 +131,7 @@ struct machine {
     void *board;                /* the board's own state */
     struct pool *pool;          /* workers for device back ends (disk I/O) */
     struct drive_set *drives;   /* -drive and -blockdev, opened */
+    struct netdev_set *netdevs; /* -netdev and -nic back ends, open */
     struct machine_chardev chardevs[MACHINE_MAX_CHARDEVS];
     int n_chardevs;
     /* Requests, from any thread (machine_request): the loop acts on them. */

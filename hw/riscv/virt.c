@@ -310,7 +310,8 @@ static int virt_plug_devices(struct virt *v, struct error **errp)
 {
     struct machine *m = v->m;
     struct vdev_env env = { .mem = &m->mem, .loop = m->loop, .pool = m->pool,
-                            .drives = m->drives, .find_chardev = machine_find_chardev,
+                            .drives = m->drives, .netdevs = m->netdevs,
+                            .find_chardev = machine_find_chardev,
                             .opaque = m };
     int slot = VIRT_VIRTIO_COUNT - 1;
     for (int i = 0; i < m->opts.n_devices; i++) {

@@ -14,6 +14,7 @@ const struct vdev_model *const vdev_models[] = {
     &virtio_rng_model,
     &virtio_serial_model,
     &virtconsole_model,
+    &virtio_net_model,
     NULL,
 };
 

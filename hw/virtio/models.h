@@ -17,12 +17,14 @@ struct loop;
 struct pool;
 struct drive_set;
 struct chardev;
+struct netdev_set;
 
 struct vdev_env {
     struct mem_map *mem;
     struct loop *loop;
     struct pool *pool;
     struct drive_set *drives;
+    struct netdev_set *netdevs;     /* -netdev back ends (NULL: none) */
     /* -chardev by id (and mark it taken), or NULL */
     struct chardev *(*find_chardev)(void *opaque, const char *id);
     void *opaque;
@@ -42,7 +44,7 @@ struct vdev_model {
 };
 
 extern const struct vdev_model virtio_blk_model, virtio_rng_model, virtio_serial_model,
-    virtconsole_model;
+    virtconsole_model, virtio_net_model;
 extern const struct vdev_model *const vdev_models[];    /* NULL-terminated */
 const struct vdev_model *vdev_model_find(const char *name);
 

@@ -27,6 +27,7 @@
 #include "gdbstub.h"
 #include "hw/drive.h"
 #include "hw/machine.h"
+#include "hw/net/netdev.h"
 #include "hw/virtio/models.h"
 #include "riscv/sys.h"
 #include "i18n.h"
@@ -60,6 +61,11 @@ struct sys {
     bool waiting_start;         /* -S: CPUs wait for a "continue" */
     int cont_pipe[2];           /* -S: SIGCONT reaches the loop through it */
     int exit_code;
+    /* -netdev and -nic back ends, opened once the loop exists */
+    char *netdev_spec[NETDEV_MAX];
+    int n_netdev;
+    int n_nic;                  /* -nic lines so far (their netdev ids) */
+    struct netdev_set netdevs;
 };
 
 static struct sys S = { .pidfile_fd = -1, .daemon_fd = -1, .cont_pipe = { -1, -1 } };
@@ -98,10 +104,28 @@ static void usage(FILE *fp)
                   "                   add a device ('-device help' lists them):\n"
                   "                   virtio-blk-device,drive=ID  virtio-rng-device\n"
                   "                   virtio-serial-device  virtconsole,chardev=ID\n"
+                  "                   virtio-net-device,netdev=ID[,mac=MAC]\n"
                   "  -snapshot        write to temporary overlays, never to the images\n"
                   "  -global virtio-mmio.force-legacy=false\n"
                   "                   accepted for qemu's scripts: virtio-mmio is always modern\n"
                   "  FILE             shorthand for -drive file=FILE\n"
+                  "\n"
+                  "Network:\n"
+                  "  -netdev user,id=ID[,net=ADDR/MASK][,host=ADDR][,dns=ADDR][,dhcpstart=ADDR]\n"
+                  "         [,hostfwd=tcp|udp:[HADDR]:HPORT-[GADDR]:GPORT][,restrict=on|off]\n"
+                  "         [,hostname=NAME][,ipv6=off][,guestfwd=tcp:ADDR:PORT-cmd:CMD]\n"
+                  "                   user-mode networking (libslirp): 10.0.2.0/24, the host\n"
+                  "                   at 10.0.2.2, DNS 10.0.2.3, DHCP from 10.0.2.15\n"
+                  "  -netdev tap,id=ID[,ifname=NAME|fd=N][,script=no,downscript=no]\n"
+                  "                   a host tap interface\n"
+                  "  -netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT|udp=HOST:PORT\n"
+                  "         [,localaddr=HOST:PORT]\n"
+                  "  -netdev stream,id=ID,server=on|off,addr.type=inet,addr.host=H,addr.port=P\n"
+                  "  -netdev dgram,id=ID,remote.type=inet,remote.host=H,remote.port=P\n"
+                  "                   frames over a socket to another emulator\n"
+                  "  -nic user|tap|socket|...[,model=virtio-net-device][,mac=MAC][,OPTS]\n"
+                  "                   a netdev and its virtio-net device in one; -nic none\n"
+                  "  -net none        no network (the default: no NIC unless asked for)\n"
                   "\n"
                   "Console and display:\n"
                   "  -nographic       no display; serial port and Ctrl-A keys on the terminal\n"
@@ -586,6 +610,7 @@ enum opt_id {
     OPT_STOPPED, OPT_GDB_DEFAULT, OPT_GDB, OPT_NO_REBOOT, OPT_NO_SHUTDOWN,
     OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE,
     OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL, OPT_CHARDEV,
+    OPT_NETDEV, OPT_NIC, OPT_NET,
 };
 
 static const struct option_def {
@@ -611,6 +636,7 @@ static const struct option_def {
     { "drive", true, OPT_DRIVE }, { "blockdev", true, OPT_BLOCKDEV },
     { "device", true, OPT_DEVICE }, { "snapshot", false, OPT_SNAPSHOT },
     { "global", true, OPT_GLOBAL }, { "chardev", true, OPT_CHARDEV },
+    { "netdev", true, OPT_NETDEV }, { "nic", true, OPT_NIC }, { "net", true, OPT_NET },
 };
 
 /* Add a -device line (owned: freed at exit). */
@@ -622,6 +648,88 @@ static int add_device(struct machine_opts *o, char *spec, struct error **errp)
     }
     o->devices[o->n_devices++] = spec;
     return 0;
+}
+
+/* Keep a -netdev line for run() (owned). */
+static int add_netdev_spec(char *spec, struct error **errp)
+{
+    if (!spec)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    if (S.n_netdev == NETDEV_MAX) {
+        free(spec);
+        return err_set(errp, E2BIG, _("too many netdevs (at most %d)"), NETDEV_MAX);
+    }
+    S.netdev_spec[S.n_netdev++] = spec;
+    return 0;
+}
+
+/* "-nic TYPE[,model=M][,mac=MAC][,netdev options]": qemu's shorthand for
+ * -netdev TYPE,id=nic.N,... and -device M,netdev=nic.N,mac=MAC.  Items
+ * are split as keyval does (",," stays inside an item). */
+static int parse_nic(struct machine_opts *o, const char *arg, struct error **errp)
+{
+    size_t len = strlen(arg);
+    char *nd = malloc(len + 32), *mac = NULL;
+    if (!nd)
+        return err_set(errp, ENOMEM, _("out of memory"));
+    char *q = nd;
+    int r = 0;
+    for (const char *p = arg; *p && r == 0;) {
+        const char *start = p;
+        while (*p && !(*p == ',' && p[1] != ',')) {
+            if (*p == ',')
+                p++;            /* ",," */
+            p++;
+        }
+        size_t n = (size_t)(p - start);
+        if (n > 6 && strncmp(start, "model=", 6) == 0) {
+            if (!((n == 23 && strncmp(start + 6, "virtio-net-device", 17) == 0) ||
+                  (n == 12 && strncmp(start + 6, "virtio", 6) == 0)))
+                r = err_set(errp, ENOTSUP, _("unsupported NIC model '%.*s' (only "
+                                             "virtio-net-device)"), (int)(n - 6), start + 6);
+        } else if (n > 4 && strncmp(start, "mac=", 4) == 0) {
+            free(mac);
+            if (!(mac = strndup(start + 4, n - 4)))
+                r = err_set(errp, ENOMEM, _("out of memory"));
+        } else if (n) {
+            if (q != nd)
+                *q++ = ',';
+            memcpy(q, start, n);
+            q += n;
+        }
+        if (*p)
+            p++;
+    }
+    *q = 0;
+    if (r == 0 && (strcmp(nd, "none") == 0 || strncmp(nd, "none,", 5) == 0)) {
+        free(nd);
+        free(mac);
+        return 0;
+    }
+    char id[16];
+    snprintf(id, sizeof(id), "nic.%d", S.n_nic++);
+    sprintf(q, ",id=%s", id);
+    char *dev = NULL;
+    if (r == 0) {
+        size_t dl = strlen(id) + (mac ? strlen(mac) : 0) + 48;
+        if (!(dev = malloc(dl)))
+            r = err_set(errp, ENOMEM, _("out of memory"));
+        else
+            snprintf(dev, dl, "virtio-net-device,netdev=%s%s%s", id, mac ? ",mac=" : "",
+                     mac ? mac : "");
+    }
+    free(mac);
+    if (r == 0) {
+        r = add_netdev_spec(nd, errp);
+        nd = NULL;
+    }
+    if (r == 0) {
+        r = add_device(o, dev, errp);
+        dev = NULL;
+    }
+    free(nd);
+    free(dev);
+    return r;
 }
 
 /* Parse argv into S and its machine_opts.  Returns -1 to exit with 1
@@ -832,6 +940,26 @@ static int parse_args(int argc, char **argv)
             m->chardevs[m->n_chardevs++] = (struct machine_chardev){ .id = id, .spec = spec };
             break;
         }
+        case OPT_NETDEV:
+            if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
+                netdev_print_types(stdout);
+                return 1;
+            }
+            r = add_netdev_spec(strdup(arg), &err);
+            break;
+        case OPT_NIC:
+            if (strcmp(arg, "help") == 0 || strcmp(arg, "model=help") == 0) {
+                printf("%s\nvirtio-net-device\n", _("Available NIC models:"));
+                return 1;
+            }
+            r = parse_nic(o, arg, &err);
+            break;
+        case OPT_NET:
+            /* qemu's old hub form (-net nic -net user) is not kept */
+            if (strcmp(arg, "none") != 0)
+                r = err_set(&err, ENOTSUP, _("only -net none is supported; use -nic, or "
+                                             "-netdev with -device virtio-net-device"));
+            break;
         case OPT_GLOBAL:
             /* Scripts written for qemu ask for the modern virtio-mmio,
              * which is the only one here; anything else is refused. */
@@ -972,12 +1100,21 @@ static int run(void)
         return 1;
     }
     m->drives = &S.drives;
+    for (int i = 0; i < S.n_netdev; i++) {
+        if (netdev_add(&S.netdevs, S.loop, S.netdev_spec[i], &err) < 0) {
+            err_prefix(&err, "-netdev %s", S.netdev_spec[i]);
+            err_report(err);
+            return 1;
+        }
+    }
+    m->netdevs = &S.netdevs;
     if (ops->create(m, &err) < 0) {
         err_report(err);
         return 1;
     }
     S.created = true;
     drives_warn_unused(&S.drives);
+    netdevs_warn_unused(&S.netdevs);
     if (m->opts.dumpdtb) {
         /* the board wrote it while building the device tree */
         msg_error(_("info: dtb dumped to %s. Exiting."), m->opts.dumpdtb);
@@ -1018,6 +1155,9 @@ static void cleanup(void)
     if (m->pool)
         pool_free(m->pool);
     drives_free(&S.drives);
+    netdevs_free(&S.netdevs);
+    for (int i = 0; i < S.n_netdev; i++)
+        free(S.netdev_spec[i]);
     for (int i = 0; i < m->opts.n_devices; i++)
         free(m->opts.devices[i]);
     for (int i = 0; i < MACHINE_MAX_SERIAL; i++) {
