@@ -132,8 +132,14 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 static int parse_string(struct jp *p, char **out)
 {
     p->pos++;                   /* the opening quote */
-    /* the result is never longer than the input */
-    char *o = malloc(p->len - p->pos + 1);
+    /* The result is never longer than its input up to the closing quote
+     * (or the end).  Sized from that, not from the rest of the input: a
+     * document of many short strings then held (input size)^2 / 2 bytes
+     * (a 300 KiB one of empty strings took 15 GB). */
+    size_t raw = p->pos;
+    while (raw < p->len && p->s[raw] != '"')
+        raw += p->s[raw] == '\\' ? 2 : 1;
+    char *o = malloc(MIN(raw, p->len) - p->pos + 1);
     if (!o)
         return err_set(p->errp, ENOMEM, _("out of memory"));
     size_t k = 0;
@@ -212,6 +218,15 @@ static int parse_string(struct jp *p, char **out)
     return 0;
 }
 
+/* Skip a run of digits; false when there was none. */
+static bool skip_digits(struct jp *p)
+{
+    size_t start = p->pos;
+    while (p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9')
+        p->pos++;
+    return p->pos > start;
+}
+
 static int parse_number(struct jp *p, struct json_value **out)
 {
     size_t start = p->pos;
@@ -223,16 +238,22 @@ static int parse_number(struct jp *p, struct json_value **out)
     if (p->s[p->pos] == '0' && p->pos + 1 < p->len && p->s[p->pos + 1] >= '0' &&
         p->s[p->pos + 1] <= '9')
         return fail(p, "leading zero");
-    while (p->pos < p->len) {
-        char c = p->s[p->pos];
-        if (c >= '0' && c <= '9') {
+    /* RFC 8259's grammar, scanned here: strtod() alone would take "1."
+     * and "1.e5", which JSON refuses. */
+    skip_digits(p);
+    if (p->pos < p->len && p->s[p->pos] == '.') {
+        is_float = true;
+        p->pos++;
+        if (!skip_digits(p))
+            return fail(p, "bad number");
+    }
+    if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E')) {
+        is_float = true;
+        p->pos++;
+        if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
             p->pos++;
-        } else if (c == '.' || c == 'e' || c == 'E' || ((c == '+' || c == '-') && is_float)) {
-            is_float = true;
-            p->pos++;
-        } else {
-            break;
-        }
+        if (!skip_digits(p))
+            return fail(p, "bad number");
     }
     char buf[64];
     size_t n = p->pos - start;
@@ -267,19 +288,26 @@ static int parse_value(struct jp *p, struct json_value **out, int depth);
 static int append(struct jp *p, struct json_value *c, struct json_value *v, char *key)
 {
     size_t n = c->u.a.n + 1;
-    struct json_value **nv = realloc(c->u.a.v, n * sizeof(*nv));
-    if (nv)
-        c->u.a.v = nv;
-    char **nk = c->type == JSON_OBJECT && nv ? realloc(c->u.a.keys, n * sizeof(*nk)) : NULL;
-    if (nk)
-        c->u.a.keys = nk;
-    if (!nv || (c->type == JSON_OBJECT && !nk)) {
-        json_free(v);
-        free(key);
-        return err_set(p->errp, ENOMEM, _("out of memory"));
+    /* The arrays hold a power of 2 of entries: grown one entry at a time
+     * they were copied at every member (quadratic; 20000 members took
+     * seconds under ASan, whose realloc always moves). */
+    if (c->u.a.n == 0 || IS_POW2(c->u.a.n)) {
+        size_t cap = c->u.a.n ? 2 * c->u.a.n : 1;
+        struct json_value **nv = realloc(c->u.a.v, cap * sizeof(*nv));
+        if (nv)
+            c->u.a.v = nv;
+        char **nk = c->type == JSON_OBJECT && nv ? realloc(c->u.a.keys, cap * sizeof(*nk))
+                                                 : NULL;
+        if (nk)
+            c->u.a.keys = nk;
+        if (!nv || (c->type == JSON_OBJECT && !nk)) {
+            json_free(v);
+            free(key);
+            return err_set(p->errp, ENOMEM, _("out of memory"));
+        }
     }
     c->u.a.v[c->u.a.n] = v;
-    if (nk)
+    if (c->type == JSON_OBJECT)
         c->u.a.keys[c->u.a.n] = key;
     c->u.a.n = n;
     return 0;
