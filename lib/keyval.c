@@ -1,6 +1,7 @@
 /* keyval.c - qemu-style "key=value,..." option strings (see keyval.h). */
 #include <config.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "keyval.h"
 #include "i18n.h"
@@ -244,7 +245,13 @@ static int flatten(struct kv *kv, const struct json_value *v, char *prefix, size
         snprintf(num, sizeof(num), "%" PRId64, v->u.i);
         break;
     case JSON_DOUBLE:
-        snprintf(num, sizeof(num), "%.17g", v->u.d);
+        /* the shortest form that reads back the same: 0.1 stays "0.1"
+         * ("%.17g" alone gives "0.10000000000000001") */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(num, sizeof(num), "%.*g", prec, v->u.d);
+            if (strtod(num, NULL) == v->u.d)
+                break;
+        }
         break;
     }
     return kv_set(kv, prefix, num) < 0 ? err_set(errp, ENOMEM, _("out of memory")) : 0;
