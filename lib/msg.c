@@ -81,6 +81,9 @@ void msg_info(const char *fmt, ...)
 void i18n_init(void)
 {
     setlocale(LC_ALL, "");
+    /* Numbers stay as in C in every language: "1.5G", JSON's 0.5 and our
+     * JSON output must not turn into "1,5" under a German locale. */
+    setlocale(LC_NUMERIC, "C");
 #if ENABLE_NLS
     /* EMU_LOCALEDIR lets uninstalled builds and tests use their catalogues. */
     const char *dir = getenv("EMU_LOCALEDIR");

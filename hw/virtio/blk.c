@@ -391,8 +391,8 @@ static int vblk_create(struct virtio_dev **out, struct kv *props, const struct v
     blk_set_pool(b->bs, env->pool);
     b->sectors = b->bs->size / SECTOR;
     const char *s = serial ? serial : d->serial;
-    if (s)
-        strncpy(b->serial, s, ID_BYTES);    /* 5.2.6: NUL-padded, not terminated at 20 */
+    if (s)      /* 5.2.6: NUL-padded, not NUL-terminated when 20 bytes long */
+        memcpy(b->serial, s, strnlen(s, ID_BYTES));
     virtio_cfg_put64(&b->vd, CFG_CAPACITY, b->sectors);
     virtio_cfg_put32(&b->vd, CFG_SEG_MAX, QUEUE_SIZE - 2);
     virtio_cfg_put32(&b->vd, CFG_BLK_SIZE, SECTOR);

@@ -1190,6 +1190,8 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     tb->fault_map = calloc((size_t)ir->n_insns, X86_FAULT_MAP);
     if (!tb->fault_map)
         return -ENOMEM;
+    struct rc_refs refs;
+    rc_prepare(&g, &refs);
     g.block_pc = ir->pc;
     /* a signal waiting: leave before doing anything (nothing is cached yet) */
     uint8_t *entry_irq = gen_irq_check(&g);

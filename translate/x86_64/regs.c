@@ -53,14 +53,7 @@ static void rc_evict(struct x86_gen *g, int h)
     g->host_slot[h] = -1;
 }
 
-/* How far ahead (in ops) slot s is next read; a large number if it is
- * not read again in the block, or written before it is read.  *dead is
- * set when the value can be dropped without a write-back: it is
- * overwritten before any read and before anything that could observe the
- * guest state (a fault, a call, a block exit). */
-#define RC_LOOKAHEAD 96
-
-static int uslot(struct ir_val v)
+static inline int uslot(struct ir_val v)
 {
     if (v.kind == IR_V_REG)
         return v.idx;
@@ -69,57 +62,127 @@ static int uslot(struct ir_val v)
     return -1;
 }
 
+static bool op_reads(const struct ir_op *op, int s)
+{
+    return uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s;
+}
+
+static bool op_writes(const struct ir_op *op, int s)
+{
+    return uslot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE && !ir_is_end(op->opc);
+}
+
+static bool op_barrier(const struct ir_op *op)
+{
+    return ir_is_barrier(op->opc) || op->opc == IR_CALL2;
+}
+
+#define SLOT_OK(s) ((unsigned)(s) < X86_SLOTS)
+
+void rc_prepare(struct x86_gen *g, struct rc_refs *r)
+{
+    const struct ir_block *ir = g->ir;
+    int n = ir->n_ops;
+    g->refs = r;
+    /* count, then place (an op that names a slot twice reads it once) */
+    memset(r->rd_start, 0, sizeof(r->rd_start));
+    memset(r->wr_start, 0, sizeof(r->wr_start));
+    for (int i = 0; i < n; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        int a = uslot(op->a), b = uslot(op->b), c = uslot(op->c), d = uslot(op->d);
+        if (SLOT_OK(a))
+            r->rd_start[a + 1]++;
+        if (SLOT_OK(b) && b != a)
+            r->rd_start[b + 1]++;
+        if (SLOT_OK(c) && c != a && c != b)
+            r->rd_start[c + 1]++;
+        if (SLOT_OK(d) && op_writes(op, d))
+            r->wr_start[d + 1]++;
+    }
+    for (int k = 0; k < X86_SLOTS; k++) {
+        r->rd_start[k + 1] += r->rd_start[k];
+        r->wr_start[k + 1] += r->wr_start[k];
+    }
+    uint16_t rfill[X86_SLOTS], wfill[X86_SLOTS];
+    memcpy(rfill, r->rd_start, sizeof(rfill));
+    memcpy(wfill, r->wr_start, sizeof(wfill));
+    for (int i = 0; i < n; i++) {
+        const struct ir_op *op = &ir->ops[i];
+        int a = uslot(op->a), b = uslot(op->b), c = uslot(op->c), d = uslot(op->d);
+        if (SLOT_OK(a))
+            r->rd[rfill[a]++] = (uint16_t)i;
+        if (SLOT_OK(b) && b != a)
+            r->rd[rfill[b]++] = (uint16_t)i;
+        if (SLOT_OK(c) && c != a && c != b)
+            r->rd[rfill[c]++] = (uint16_t)i;
+        if (SLOT_OK(d) && op_writes(op, d))
+            r->wr[wfill[d]++] = (uint16_t)i;
+    }
+    r->bar_next[n] = RC_FAR;
+    for (int i = n - 1; i >= 0; i--)
+        r->bar_next[i] = op_barrier(&ir->ops[i]) ? i : r->bar_next[i + 1];
+}
+
+/* The first position in pos[lo, hi) after op AFTER, or RC_FAR. */
+static int first_after(const uint16_t *pos, int lo, int hi, int after)
+{
+    int end = hi;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (pos[mid] <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < end ? pos[lo] : RC_FAR;
+}
+
+/* How far ahead (in ops) slot s is next read; a large number if it is
+ * not read again in the block, or written before it is read.  *dead is
+ * set when the value can be dropped without a write-back: it is
+ * overwritten before any read and before anything that could observe the
+ * guest state (a fault, a call, a block exit). */
 int rc_next_read(const struct x86_gen *g, int s, bool *dead)
 {
     const struct ir_block *ir = g->ir;
-    bool barrier = false;
     *dead = s >= 64;        /* temporaries die with the block */
     if (!ir)
         return 0;
     /* the op being emitted may still load an operand that is cached */
     const struct ir_op *cur = &ir->ops[g->op_idx];
-    if (uslot(cur->a) == s || uslot(cur->b) == s || uslot(cur->c) == s ||
-        cur->opc == IR_HELPER) {
+    if (op_reads(cur, s) || cur->opc == IR_HELPER) {
         *dead = false;
         return 0;
     }
-    /* the op being emitted may itself fault or leave the block */
-    barrier = ir_is_barrier(cur->opc) || cur->opc == IR_CALL2;
-    /* Looking further ahead than this changes little and made long
-     * blocks quadratic: beyond it a value counts as read late, not dead. */
-    int end = g->op_idx + 1 + RC_LOOKAHEAD < ir->n_ops ? g->op_idx + 1 + RC_LOOKAHEAD : ir->n_ops;
-    for (int i = g->op_idx + 1; i < end; i++) {
-        const struct ir_op *op = &ir->ops[i];
-        if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
-            return i - g->op_idx;
-        if (ir_is_barrier(op->opc) || op->opc == IR_CALL2)
-            barrier = true;     /* before the write: a load may fault */
-        if (uslot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE &&
-            !ir_is_end(op->opc)) {
-            *dead = !barrier;
-            return 1 << 20;
-        }
+    const struct rc_refs *r = g->refs;
+    if (s < 0 || s >= X86_SLOTS)
+        return RC_FAR;
+    int rd = first_after(r->rd, r->rd_start[s], r->rd_start[s + 1], g->op_idx);
+    int wr = first_after(r->wr, r->wr_start[s], r->wr_start[s + 1], g->op_idx);
+    if (rd <= wr) {             /* read first (an op that reads and writes reads) */
+        if (rd == RC_FAR)
+            return RC_FAR;      /* never used again: dead only if a temporary */
+        *dead = false;
+        return rd - g->op_idx;
     }
-    if (end < ir->n_ops)
-        *dead = false;          /* not looked at the rest: it may be read there */
-    return 1 << 20;
+    /* overwritten before any read: the old value need not be written back,
+     * unless something may fault or leave the block first (the op being
+     * emitted included) */
+    *dead = !op_barrier(cur) && r->bar_next[g->op_idx + 1] > wr;
+    return RC_FAR;
 }
 
 /* Distance to the next read of slot s strictly after the op being emitted. */
 static int next_read_after(const struct x86_gen *g, int s)
 {
-    const struct ir_block *ir = g->ir;
-    if (!ir)
+    const struct rc_refs *r = g->refs;
+    if (!g->ir)
         return 0;
-    int end = g->op_idx + 1 + RC_LOOKAHEAD < ir->n_ops ? g->op_idx + 1 + RC_LOOKAHEAD : ir->n_ops;
-    for (int i = g->op_idx + 1; i < end; i++) {
-        const struct ir_op *op = &ir->ops[i];
-        if (uslot(op->a) == s || uslot(op->b) == s || uslot(op->c) == s)
-            return i - g->op_idx;
-        if (uslot(op->d) == s && op->opc != IR_ST && op->opc != IR_BRSIDE && !ir_is_end(op->opc))
-            return 1 << 20;
-    }
-    return 1 << 20;
+    if (s < 0 || s >= X86_SLOTS)
+        return RC_FAR;
+    int rd = first_after(r->rd, r->rd_start[s], r->rd_start[s + 1], g->op_idx);
+    int wr = first_after(r->wr, r->wr_start[s], r->wr_start[s + 1], g->op_idx);
+    return rd <= wr && rd != RC_FAR ? rd - g->op_idx : RC_FAR;
 }
 
 /* The eviction score rc_alloc would pick now; -1 if a register is free. */

@@ -71,6 +71,10 @@ struct x86_gen {
     uint16_t resident;              /* host registers that are never evicted */
     const struct ir_block *ir;      /* for choosing what to evict */
     int op_idx;
+    /* Where each slot is read and written in the block, so that
+     * rc_next_read answers with a binary search instead of a scan of
+     * the ops ahead (which was a tenth of translation time). */
+    const struct rc_refs *refs;
     /* FP register cache: f0-f31 in xmm3-xmm15 (fregs.c) */
     int8_t xslot[16];               /* xmm -> f register, or -1 */
     bool xdirty[16];
@@ -105,6 +109,19 @@ bool x86_caller_saved(int h);
 int x86_slot(struct ir_val v);      /* -1: not cacheable (const, FP register) */
 int x86_home(int slot);             /* struct cpu offset of a slot */
 void rc_reset(struct x86_gen *g);
+/* The block's references per slot, in op order: rd[rd_start[s] ..
+ * rd_start[s + 1]) are the ops that read slot s, wr[...] those that write
+ * it (a store's or a branch's d is not a write), bar_next[i] the first
+ * op at or after i that may fault or leave the block (or RC_FAR). */
+#define RC_FAR (1 << 20)
+struct rc_refs {
+    uint16_t rd_start[X86_SLOTS + 1], wr_start[X86_SLOTS + 1];
+    uint16_t rd[3 * IR_MAX_OPS], wr[IR_MAX_OPS];
+    int bar_next[IR_MAX_OPS + 1];
+};
+/* Index g->ir's reads and writes into R (which must outlive the block's
+ * generation) for rc_next_read. */
+void rc_prepare(struct x86_gen *g, struct rc_refs *r);
 /* Host register holding v's value (loaded if needed); locked for the op. */
 int rc_use(struct x86_gen *g, struct ir_val v);
 /* Host register that will receive d's new value; marked dirty. */
