@@ -20,13 +20,25 @@ const struct machine_ops *machine_find(const char *name)
     return NULL;
 }
 
-void machine_request(struct machine *m, enum machine_event ev, int exit_code)
+static void request(struct machine *m, enum machine_event ev, int exit_code,
+                    enum machine_cause cause)
 {
     /* The exit code first: the loop reads the event, then the code. */
     __atomic_store_n(&m->exit_code, exit_code, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->cause, (int)cause, __ATOMIC_RELAXED);
     __atomic_store_n(&m->event, (int)ev, __ATOMIC_RELEASE);
     if (m->event_bh)
         loop_bh_schedule(m->event_bh);
+}
+
+void machine_request(struct machine *m, enum machine_event ev, int exit_code)
+{
+    request(m, ev, exit_code, MACHINE_CAUSE_GUEST);
+}
+
+void machine_request_host(struct machine *m, enum machine_event ev, enum machine_cause cause)
+{
+    request(m, ev, 0, cause);
 }
 
 struct chardev *machine_find_chardev(void *opaque, const char *id)

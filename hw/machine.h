@@ -52,6 +52,14 @@ struct machine_opts {
     int n_devices;
 };
 
+/* Who asked (QMP's SHUTDOWN and RESET events say it). */
+enum machine_cause {
+    MACHINE_CAUSE_GUEST,        /* the guest (poweroff, reset through the syscon) */
+    MACHINE_CAUSE_QMP,          /* a monitor command */
+    MACHINE_CAUSE_SIGNAL,       /* SIGINT/SIGTERM */
+    MACHINE_CAUSE_UI,           /* Ctrl-A x */
+};
+
 enum machine_event {
     MACHINE_RUNNING,
     MACHINE_SHUTDOWN,           /* guest powered off (syscon 0x5555 or exit code) */
@@ -137,6 +145,7 @@ struct machine {
     /* Requests, from any thread (machine_request): the loop acts on them. */
     int event;                  /* enum machine_event, atomic */
     int exit_code;
+    int cause;                  /* enum machine_cause of the last request */
     struct loop_bh *event_bh;
 };
 
@@ -151,5 +160,7 @@ struct chardev *machine_find_chardev(void *m, const char *id);
  * the process exit code, a reset, or a quit.  The loop calls the handler
  * the main program installed. */
 void machine_request(struct machine *m, enum machine_event ev, int exit_code);
+/* The same, asked by the host side (exit code 0). */
+void machine_request_host(struct machine *m, enum machine_event ev, enum machine_cause cause);
 
 #endif

@@ -372,6 +372,7 @@ static size_t mux_filter(struct chardev *c, const uint8_t *in, size_t len, uint8
 }
 
 static void server_watch_listen(struct chardev *c);
+static void fe_event(struct chardev *c, enum chardev_event ev);
 
 /* The input side ended: stdin at EOF stops being read; a socket client
  * that hung up is closed (a server then waits for the next one). */
@@ -385,6 +386,7 @@ static void input_ended(struct chardev *c)
         pthread_mutex_unlock(&c->out_lock);
         close(c->in_fd);
         c->in_fd = -1;
+        fe_event(c, CHARDEV_CLOSED);
         if (c->kind == CHARDEV_UNIX_SERVER) {
             server_watch_listen(c);
             return;
@@ -421,6 +423,12 @@ static void on_input(void *opaque, int fd)
 
 /* ---- Unix sockets ---- */
 
+static void fe_event(struct chardev *c, enum chardev_event ev)
+{
+    if (c->fe && c->fe->event)
+        c->fe->event(c->fe_opaque, ev);
+}
+
 static void server_take_client(struct chardev *c, int fd)
 {
     pthread_mutex_lock(&c->out_lock);
@@ -430,6 +438,7 @@ static void server_take_client(struct chardev *c, int fd)
     c->in_fd = fd;
     c->in_eof = false;
     watch_input(c, c->in_off == c->in_len);
+    fe_event(c, CHARDEV_OPENED);
 }
 
 static void on_accept(void *opaque, int fd)
@@ -712,6 +721,9 @@ void chardev_set_frontend(struct chardev *c, const struct chardev_frontend *fe, 
         return;
     c->fe = fe;
     c->fe_opaque = opaque;
+    bool sock = c->kind == CHARDEV_UNIX_SERVER || c->kind == CHARDEV_UNIX_CLIENT;
+    if (c->kind != CHARDEV_NULL && (!sock || c->in_fd >= 0))
+        fe_event(c, CHARDEV_OPENED);
 }
 
 void chardev_set_quit_handler(struct chardev *c, chardev_quit_fn *fn, void *opaque)

@@ -26,11 +26,19 @@
 
 struct chardev;
 
+enum chardev_event {
+    CHARDEV_OPENED,             /* a peer is there (a socket client connected) */
+    CHARDEV_CLOSED,             /* it went away */
+};
 struct chardev_frontend {
     /* How many bytes the front end can take now (loop thread, device lock held). */
     size_t (*can_read)(void *opaque);
     /* Bytes for the front end (loop thread, device lock held). */
     void (*read)(void *opaque, const uint8_t *buf, size_t len);
+    /* Optional: a peer came or went (loop thread, no lock held).  A
+     * front end set while a peer is there hears CHARDEV_OPENED at once;
+     * back ends that are always there (stdio, pty, file) report that. */
+    void (*event)(void *opaque, enum chardev_event ev);
 };
 
 /* Called for Ctrl-A x (loop thread). */

@@ -29,6 +29,8 @@
 #include "hw/machine.h"
 #include "hw/net/netdev.h"
 #include "hw/virtio/models.h"
+#include "keyval.h"
+#include "monitor.h"
 #include "riscv/sys.h"
 #include "i18n.h"
 #include "log.h"
@@ -59,6 +61,14 @@ struct sys {
     bool created;               /* ops->create succeeded: destroy at exit */
     bool running;               /* CPUs started and not stopped */
     bool waiting_start;         /* -S: CPUs wait for a "continue" */
+    bool paused;                /* QMP/HMP "stop" */
+    bool powered_off;           /* -no-shutdown: the guest powered off */
+    struct qmp *qmp;            /* the monitors (-qmp, -mon mode=control) */
+    const char *qmp_spec[MACHINE_MAX_CHARDEVS];
+    struct chardev *qmp_chr[MACHINE_MAX_CHARDEVS];
+    int n_qmp;
+    char *mon_ids[MACHINE_MAX_CHARDEVS];
+    int n_mon;
     int cont_pipe[2];           /* -S: SIGCONT reaches the loop through it */
     int exit_code;
     /* -netdev and -nic back ends, opened once the loop exists */
@@ -137,6 +147,12 @@ static void usage(FILE *fp)
                   "                   a character device (stdio, file, pty, null, socket)\n"
                   "                   for -serial chardev:ID or -device virtconsole\n"
                   "  -nodefaults      no default serial port\n"
+                  "\n"
+                  "Monitor:\n"
+                  "  -qmp DEV         a QMP monitor on DEV (as -serial: unix:PATH,server=on,\n"
+                  "                   wait=off, stdio, ...)\n"
+                  "  -mon chardev=ID,mode=control\n"
+                  "                   a QMP monitor on the -chardev ID\n"
                   "\n"
                   "Run control:\n"
                   "  -S               do not start the CPUs (until gdb continues, or SIGCONT)\n"
@@ -506,6 +522,112 @@ static int wait_for_sigcont(struct sys *s, struct error **errp)
     return 0;
 }
 
+/* ---- the monitor ---- */
+
+static void qmp_send(struct sys *s, const char *ev, const char *data)
+{
+    if (s->qmp)
+        qmp_event(s->qmp, ev, data);
+}
+
+/* SHUTDOWN's and RESET's data: who asked, as QEMU words it. */
+static void qmp_cause_event(struct sys *s, const char *ev, bool reset)
+{
+    static const char *const host_reason[] = {
+        [MACHINE_CAUSE_GUEST] = NULL, [MACHINE_CAUSE_QMP] = "host-qmp-",
+        [MACHINE_CAUSE_SIGNAL] = "host-signal", [MACHINE_CAUSE_UI] = "host-ui",
+    };
+    int cause = __atomic_load_n(&s->m.cause, __ATOMIC_RELAXED);
+    char data[128];
+    if (cause == MACHINE_CAUSE_GUEST)
+        snprintf(data, sizeof(data), "{\"guest\": true, \"reason\": \"%s\"}",
+                 reset ? "guest-reset" : "guest-shutdown");
+    else if (cause == MACHINE_CAUSE_QMP)
+        snprintf(data, sizeof(data), "{\"guest\": false, \"reason\": \"host-qmp-%s\"}",
+                 reset ? "system-reset" : "quit");
+    else
+        snprintf(data, sizeof(data), "{\"guest\": false, \"reason\": \"%s\"}",
+                 host_reason[cause]);
+    qmp_send(s, ev, data);
+}
+
+static const char *mon_status(void *opaque)
+{
+    struct sys *s = opaque;
+    if (s->waiting_start)
+        return "prelaunch";
+    if (gdbstub_holds_cpus(s->gdb))
+        return "debug";
+    if (s->powered_off)
+        return "shutdown";
+    return s->running ? "running" : "paused";
+}
+
+static int mon_stop(void *opaque, struct error **errp)
+{
+    struct sys *s = opaque;
+    if (gdbstub_holds_cpus(s->gdb))
+        return err_set(errp, EBUSY, _("the debugger holds the CPUs"));
+    if (!s->running)
+        return 0;
+    stop_cpus(s);
+    s->paused = true;
+    qmp_send(s, "STOP", NULL);
+    return 0;
+}
+
+static int mon_cont(void *opaque, struct error **errp)
+{
+    struct sys *s = opaque;
+    if (gdbstub_holds_cpus(s->gdb))
+        return err_set(errp, EBUSY, _("the debugger holds the CPUs"));
+    if (s->powered_off)
+        return err_set(errp, EINVAL, _("the guest has powered off; use system_reset first"));
+    if (s->running)
+        return 0;
+    if (start_cpus(s) < 0)
+        return err_set(errp, EIO, _("cannot start the CPUs"));
+    s->paused = false;
+    qmp_send(s, "RESUME", NULL);
+    return 0;
+}
+
+static struct monitor_host mon_host = {
+    .target = "riscv64",
+    .status = mon_status,
+    .stop = mon_stop,
+    .cont = mon_cont,
+};
+
+/* Open -qmp back ends, find -mon chardevs, and serve QMP on them. */
+static int monitors_start(struct sys *s, struct error **errp)
+{
+    if (!s->n_qmp && !s->n_mon)
+        return 0;
+    mon_host.m = &s->m;
+    mon_host.drives = &s->drives;
+    mon_host.opaque = s;
+    int r = monitor_new(&s->qmp, s->loop, &mon_host, errp);
+    for (int i = 0; r >= 0 && i < s->n_qmp; i++) {
+        r = chardev_new(&s->qmp_chr[i], s->loop, s->qmp_spec[i], errp);
+        if (r < 0)
+            err_prefix(errp, "-qmp %s", s->qmp_spec[i]);
+        else if (!s->qmp_chr[i])
+            continue;           /* -qmp none */
+        else
+            r = qmp_attach(s->qmp, s->qmp_chr[i], errp);
+    }
+    for (int i = 0; r >= 0 && i < s->n_mon; i++) {
+        struct chardev *c = machine_find_chardev(&s->m, s->mon_ids[i]);
+        if (!c)
+            r = err_set(errp, ENOENT, _("-mon chardev=%s: no such chardev, or it is in use"),
+                        s->mon_ids[i]);
+        else
+            r = qmp_attach(s->qmp, c, errp);
+    }
+    return r;
+}
+
 /* What the guest, the user or a signal asked for (loop thread). */
 static void on_event(void *opaque)
 {
@@ -517,18 +639,24 @@ static void on_event(void *opaque)
 
     switch (ev) {
     case MACHINE_SHUTDOWN:
+        qmp_cause_event(s, "SHUTDOWN", false);
         if (m->opts.no_shutdown) {
             /* the machine stays, stopped, until the user quits */
             stop_cpus(s);
+            s->powered_off = true;
+            qmp_send(s, "STOP", NULL);
             break;
         }
         finish(s, code);
         break;
     case MACHINE_RESET:
         if (m->opts.no_reboot) {
+            qmp_cause_event(s, "SHUTDOWN", false);
             finish(s, 0);
             break;
         }
+        qmp_cause_event(s, "RESET", true);
+        s->powered_off = false;
         stop_cpus(s);
         if (m->ops->reset(m, &err) < 0) {
             err_report(err);
@@ -539,6 +667,7 @@ static void on_event(void *opaque)
             start_cpus(s);      /* (else gdb's continue starts them) */
         break;
     case MACHINE_QUIT:
+        qmp_cause_event(s, "SHUTDOWN", false);
         finish(s, 0);
         break;
     default:
@@ -550,7 +679,7 @@ static void on_event(void *opaque)
 static void on_quit_key(void *opaque)
 {
     struct sys *s = opaque;
-    machine_request(&s->m, MACHINE_QUIT, 0);
+    machine_request_host(&s->m, MACHINE_QUIT, MACHINE_CAUSE_UI);
 }
 
 /* SIGINT/SIGTERM: one line, as qemu, then a clean stop (terminal restored
@@ -559,6 +688,8 @@ static void on_signal(void *opaque)
 {
     struct sys *s = opaque;
     msg_error(_("terminating on signal %d"), loop_shutdown_signal(s->loop));
+    s->m.cause = MACHINE_CAUSE_SIGNAL;
+    qmp_cause_event(s, "SHUTDOWN", false);
     finish(s, 0);
 }
 
@@ -610,6 +741,7 @@ enum opt_id {
     OPT_STOPPED, OPT_GDB_DEFAULT, OPT_GDB, OPT_NO_REBOOT, OPT_NO_SHUTDOWN,
     OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE,
     OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL, OPT_CHARDEV,
+    OPT_QMP, OPT_MON,
     OPT_NETDEV, OPT_NIC, OPT_NET,
 };
 
@@ -636,6 +768,7 @@ static const struct option_def {
     { "drive", true, OPT_DRIVE }, { "blockdev", true, OPT_BLOCKDEV },
     { "device", true, OPT_DEVICE }, { "snapshot", false, OPT_SNAPSHOT },
     { "global", true, OPT_GLOBAL }, { "chardev", true, OPT_CHARDEV },
+    { "qmp", true, OPT_QMP }, { "mon", true, OPT_MON },
     { "netdev", true, OPT_NETDEV }, { "nic", true, OPT_NIC }, { "net", true, OPT_NET },
 };
 
@@ -960,6 +1093,37 @@ static int parse_args(int argc, char **argv)
                 r = err_set(&err, ENOTSUP, _("only -net none is supported; use -nic, or "
                                              "-netdev with -device virtio-net-device"));
             break;
+        case OPT_QMP:
+            if (S.n_qmp == MACHINE_MAX_CHARDEVS) {
+                r = err_set(&err, E2BIG, _("too many monitors"));
+                break;
+            }
+            S.qmp_spec[S.n_qmp++] = arg;
+            break;
+        case OPT_MON: {
+            /* -mon [chardev=]ID,mode=control[,pretty=off] */
+            struct kv *kv;
+            r = kv_parse(&kv, arg, "chardev", &err);
+            if (r < 0)
+                break;
+            const char *id = kv_get(kv, "chardev");
+            const char *mode = kv_get(kv, "mode");
+            bool pretty = false;
+            r = kv_get_bool(kv, "pretty", false, &pretty, &err);
+            if (r >= 0)
+                r = kv_check_used(kv, &err);
+            if (r >= 0 && !id)
+                r = err_set(&err, EINVAL, _("Parameter 'chardev' is missing"));
+            else if (r >= 0 && (!mode || strcmp(mode, "control") != 0))
+                r = err_set(&err, ENOTSUP, _("only mode=control (QMP) monitors are supported "
+                                             "yet"));
+            else if (r >= 0 && S.n_mon == MACHINE_MAX_CHARDEVS)
+                r = err_set(&err, E2BIG, _("too many monitors"));
+            else if (r >= 0 && !(S.mon_ids[S.n_mon++] = strdup(id)))
+                r = err_set(&err, ENOMEM, _("out of memory"));
+            kv_free(kv);
+            break;
+        }
         case OPT_GLOBAL:
             /* Scripts written for qemu ask for the modern virtio-mmio,
              * which is the only one here; anything else is refused. */
@@ -1094,6 +1258,10 @@ static int run(void)
         chardev_set_quit_handler(m->serial[i], on_quit_key, &S);
     }
 
+    if (monitors_start(&S, &err) < 0) {
+        err_report(err);
+        return 1;
+    }
     m->pool = pool_new(S.loop, 0, &err);
     if (!m->pool || drives_open(&S.drives, &err) < 0) {
         err_report(err);
@@ -1150,6 +1318,12 @@ static void cleanup(void)
     stop_cpus(&S);
     gdbstub_free(S.gdb);
     S.gdb = NULL;
+    qmp_free(S.qmp);
+    S.qmp = NULL;
+    for (int i = 0; i < S.n_qmp; i++)
+        chardev_free(S.qmp_chr[i]);
+    for (int i = 0; i < S.n_mon; i++)
+        free(S.mon_ids[i]);
     if (S.created)
         m->ops->destroy(m);
     if (m->pool)
