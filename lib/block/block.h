@@ -348,7 +348,12 @@ size_t iov_memset(const struct iovec *iov, int iovcnt, size_t offset,
  * returns the number of entries or -1 if MAXOUT is too small. */
 int iov_slice(const struct iovec *iov, int iovcnt, size_t offset, size_t len,
               struct iovec *out, int maxout);
+/* Are LEN bytes at BUF all zero?  Returns at the first non-zero 64 bytes. */
 bool buf_is_zero(const void *buf, size_t len);
+/* The variants buf_is_zero() chooses from (for tests and measurements);
+ * buf_is_zero_avx2 only on CPUs with AVX2. */
+bool buf_is_zero_sse2(const void *buf, size_t len);
+bool buf_is_zero_avx2(const void *buf, size_t len);
 
 /* Path helpers: resolve a backing file name relative to the image. */
 char *blk_path_combine(const char *base, const char *rel);

@@ -33,11 +33,53 @@ static void test_iov(void)
     CHECK(iov_slice(iov, 2, 4, 3, s, 2) == 2);
     CHECK(s[0].iov_len == 1 && s[1].iov_len == 2 && s[1].iov_base == b);
     CHECK(iov_slice(iov, 2, 0, 8, s, 1) == -1);
+}
+
+/* buf_is_zero's variants: every alignment (mod 64) and length 0..4096,
+ * all zero and with one non-zero byte; the bytes around the range are
+ * non-zero, so a read outside it shows.  The non-zero byte goes to every
+ * position for lengths up to 256 and the longest 16 lengths, and within
+ * 96 bytes of either end for the others (the variants' heads, alignment
+ * and overlapping tails; their middle is one loop, covered by the long
+ * lengths): every position everywhere took 30 s per variant. */
+static void test_zero_variant(const char *name, bool (*fn)(const void *, size_t))
+{
+    enum { MAXLEN = 4096, ALIGNS = 64, EDGE = 96 };
+    static uint8_t raw[MAXLEN + 3 * ALIGNS] __attribute__((aligned(64)));
+    long bad = 0;
+    memset(raw, 0xa5, sizeof(raw));
+    for (int a = 0; a < ALIGNS; a++) {
+        uint8_t *p = raw + ALIGNS + a;
+        for (size_t len = 0; len <= MAXLEN; len++) {
+            memset(p, 0, len);
+            if (!fn(p, len) && bad++ < 5)
+                fprintf(stderr, "%s: align %d len %zu: zeros not seen\n", name, a, len);
+            bool every = len <= 256 || len > MAXLEN - 16;
+            for (size_t i = 0; i < len; i++) {
+                if (!every && i == EDGE && len - EDGE > i)
+                    i = len - EDGE;
+                p[i] = (uint8_t)(1 << (i & 7));
+                if (fn(p, len) && bad++ < 5)
+                    fprintf(stderr, "%s: align %d len %zu: byte %zu missed\n", name, a, len, i);
+                p[i] = 0;
+            }
+            memset(p, 0xa5, len);
+        }
+    }
+    CHECK(bad == 0);
+}
+
+static void test_zero(void)
+{
     uint8_t z[100] = { 0 };
     CHECK(buf_is_zero(z, sizeof(z)));
     z[99] = 1;
     CHECK(!buf_is_zero(z, sizeof(z)));
     CHECK(buf_is_zero(z + 1, 98));
+    test_zero_variant("sse2", buf_is_zero_sse2);
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        test_zero_variant("avx2", buf_is_zero_avx2);
 }
 
 static void test_paths(void)
@@ -287,6 +329,7 @@ int main(void)
         return 99;
     }
     test_iov();
+    test_zero();
     test_paths();
     test_refcount_entries();
     test_core_checks();
