@@ -14,8 +14,9 @@
  * the kernel anyway; concurrent ones only spin on it, measured slower), by
  * whichever thread holds the next chunk, which goes on with the chunks
  * prepared meanwhile.
- * Data stored flat in a plain source file is not copied into a buffer of
- * ours: it is scanned and written straight from a read-only mapping. */
+ * Data stored flat in a plain source file is read into reused, page-aligned
+ * buffers, or scanned and written straight from a read-only mapping where
+ * mapping costs less than the copy on this machine (blk_map_pays). */
 #include <config.h>
 
 #include <errno.h>
@@ -53,6 +54,7 @@ struct convert {
     struct blk *dst;
     uint64_t total;
     bool compress, zero_init, ordered, progress, target_backing;
+    bool copy_range;          /* flat data goes file to file: blk_copy_range */
     uint64_t min_sparse;
     uint64_t chunk;
     unsigned max_jobs, running;
@@ -71,7 +73,10 @@ struct convert {
     uint64_t done_bytes;
     struct loop *loop;
     struct pool *pool;
-    uint8_t *free_bufs[17];   /* chunk buffers kept for reuse (no page faults) */
+    /* Chunk buffers kept for reuse: new memory costs a page fault per
+     * page (in a VM, a fault in the host too).  Under lock: workers take
+     * them for data a mapping did not give. */
+    uint8_t *free_bufs[CONVERT_RING + 1];
     int nfree;
 };
 
@@ -84,6 +89,7 @@ struct job {
     uint8_t *buf;
     struct blk *mfile;     /* data mapped from this file at moff, if it can be */
     uint64_t moff;
+    bool copy;             /* copied from mfile at moff by blk_copy_range */
     const uint8_t *data;   /* the bytes to write: buf or the mapping */
     bool write_failed;     /* the error came from the target */
     int prep_ret;          /* result of reading the data */
@@ -97,6 +103,33 @@ struct job {
     int nruns;
     bool zero_first;       /* the first run is zeros */
 };
+
+/* A chunk buffer, reused if one is free: page-aligned, so that the
+ * kernel's copies into and out of it run on whole pages. */
+static uint8_t *convert_buf_get(struct convert *cv)
+{
+    void *p = NULL;
+    pthread_mutex_lock(&cv->lock);
+    if (cv->nfree)
+        p = cv->free_bufs[--cv->nfree];
+    pthread_mutex_unlock(&cv->lock);
+    if (!p && posix_memalign(&p, 4096, (size_t)cv->chunk) != 0)
+        return NULL;
+    return p;
+}
+
+static void convert_buf_put(struct convert *cv, uint8_t *buf)
+{
+    if (!buf)
+        return;
+    pthread_mutex_lock(&cv->lock);
+    if (cv->nfree < (int)ARRAY_SIZE(cv->free_bufs)) {
+        cv->free_bufs[cv->nfree++] = buf;
+        buf = NULL;
+    }
+    pthread_mutex_unlock(&cv->lock);
+    free(buf);
+}
 
 /* Length of the run at BUF that is all zero (ZERO true) or not. */
 static uint64_t run_len(const uint8_t *buf, uint64_t len, uint64_t gran, bool *zero)
@@ -150,6 +183,21 @@ static int job_write_data(struct job *j, int *is_write)
     struct convert *cv = j->cv;
     int r = 0;
     *is_write = 1;
+    if (j->copy) {
+        r = blk_copy_range(j->mfile, j->moff, cv->dst, j->dst_off, j->len);
+        if (r != -ENOTSUP)
+            return r;
+        /* not here: read and write it */
+        if (!j->buf && !(j->buf = convert_buf_get(cv)))
+            return -ENOMEM;
+        *is_write = 0;
+        r = blk_pread(j->src, j->src_off, j->len, j->buf);
+        if (r < 0)
+            return r;
+        *is_write = 1;
+        j->data = j->buf;
+        return blk_pwrite(cv->dst, j->dst_off, j->len, j->data);
+    }
     if (cv->compress) {
         if (cv->zero_init && buf_is_zero(j->data, j->len))
             return 0;
@@ -228,14 +276,17 @@ static int job_work(void *op)
     struct job *j = op;
     struct convert *cv = j->cv;
     int r = 0;
-    if (j->kind == ITEM_DATA) {
+    if (j->kind == ITEM_DATA && !j->copy) {
         /* Data stored flat in a plain file is used where the page cache
          * holds it: no copy into a buffer of ours. */
         j->data = j->mfile ? blk_map_read(j->mfile, j->moff, j->len) : NULL;
         if (!j->data) {
             if (!j->buf)
-                j->buf = malloc(cv->chunk);
-            r = j->buf ? blk_pread(j->src, j->src_off, j->len, j->buf) : -ENOMEM;
+                j->buf = convert_buf_get(cv);
+            /* flat data: one read of the file, not one per cluster */
+            r = !j->buf ? -ENOMEM
+                : j->mfile ? blk_pread(j->mfile, j->moff, j->len, j->buf)
+                : blk_pread(j->src, j->src_off, j->len, j->buf);
             j->data = j->buf;
         }
         if (r >= 0)
@@ -252,6 +303,7 @@ static int job_work(void *op)
 }
 
 static void schedule(struct convert *cv);
+
 
 /* Worker threads: enough to overlap reads, compression and writes on
  * every CPU, but no more than the requests in flight.  More threads than
@@ -278,10 +330,7 @@ static void job_finish(struct job *j)
     /* here, not in the writer: the next write need not wait for it */
     if (j->kind == ITEM_DATA && j->data && j->data != j->buf)
         blk_map_release(j->mfile, j->data, j->len);
-    if (j->buf && cv->nfree < (int)ARRAY_SIZE(cv->free_bufs))
-        cv->free_bufs[cv->nfree++] = j->buf;
-    else
-        free(j->buf);
+    convert_buf_put(cv, j->buf);
     free(j->runs);
     free(j);
     if (cv->total)
@@ -364,10 +413,16 @@ static int next_item(struct convert *cv, struct job **out)
         /* Keep chunks aligned to the chunk size (cluster-aligned). */
         uint64_t lim = cv->chunk - (j->dst_off % cv->chunk);
         j->len = MIN(pnum, lim);
+        /* Flat data: copied file to file where the target wants no zero
+         * detection; else mapped where that costs less than a read into
+         * a buffer on this machine (measured once: blk_map_pays). */
         if ((st & BLK_STATUS_OFFSET) && !(st & BLK_STATUS_COMPRESSED) && file &&
             !cv->compress) {
-            j->mfile = file;
-            j->moff = map;
+            j->copy = cv->copy_range;
+            if (j->copy || blk_map_pays(file, map, j->len, 1)) {
+                j->mfile = file;
+                j->moff = map;
+            }
         }
     }
     if (cv->compress && j->kind != ITEM_BACKING) {
@@ -384,7 +439,7 @@ static int next_item(struct convert *cv, struct job **out)
         }
     }
     if (j->kind == ITEM_DATA && !j->mfile) {
-        j->buf = cv->nfree ? cv->free_bufs[--cv->nfree] : malloc(cv->chunk);
+        j->buf = convert_buf_get(cv);
         if (!j->buf) {
             free(j);
             return -ENOMEM;
@@ -655,6 +710,13 @@ int img_convert(int argc, char **argv)
     cv.ordered = !ooo;
     cv.progress = progress;
     cv.min_sparse = min_sparse;
+    /* In-kernel copies where zeros in data need not be found: -C asks for
+     * them (as qemu-img's), -S 0 and a preallocated target allocate
+     * everything anyway.  blk_copy_range says where it cannot. */
+    cv.copy_range = !compress && strcmp(cv.dst->drv->name, "raw") == 0 &&
+                    (copy_offload || !min_sparse ||
+                     (!skip_create && (o.prealloc == BLK_PREALLOC_FALLOC ||
+                                       o.prealloc == BLK_PREALLOC_FULL)));
     cv.max_jobs = jobs;
     cv.chunk = CONVERT_CHUNK;
     if (compress) {

@@ -173,7 +173,10 @@ static int work_read(struct nbd_req *r)
         }
         const void *mapped = NULL;
         bool zero = (st & BLK_STATUS_ZERO) != 0;
-        if (!zero && e->read_only && (st & BLK_STATUS_OFFSET) && file && !(st & BLK_STATUS_COMPRESSED))
+        /* mapped (and sent by page reference) where that costs less than
+         * the two copies it saves on this machine: blk_map_pays */
+        if (!zero && e->read_only && (st & BLK_STATUS_OFFSET) && file &&
+            !(st & BLK_STATUS_COMPRESSED) && blk_map_pays(file, map, pnum, 2))
             mapped = blk_map_read(file, map, pnum);
         if (!zero && !mapped) {
             /* read it: batch neighbouring ranges into one call */

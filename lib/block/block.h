@@ -305,6 +305,24 @@ const void *blk_map_read(struct blk *bs, uint64_t off, uint64_t len);
  * alone.  After any other error the pipe's content is undefined. */
 int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd);
 bool blk_can_splice_write(struct blk *bs);
+/* Does a mapped read (blk_map_read) of [off, off+len) of the file node BS
+ * cost less than reading it, when the mapping saves COPIES copies of the
+ * data (convert 1: the read into a buffer; NBD 2: that and the copy into
+ * the socket)?  Measured on this machine at the first call (see file.c),
+ * cached for the process.  False for nodes blk_map_read() does not serve. */
+bool blk_map_pays(struct blk *bs, uint64_t off, uint64_t len, unsigned copies);
+/* For tests: BLK_MAP_AUTO measures, ALWAYS and NEVER answer blk_map_pays
+ * without measuring. */
+enum { BLK_MAP_AUTO, BLK_MAP_ALWAYS, BLK_MAP_NEVER };
+void blk_map_set_policy(int policy);
+/* Copy [soff, soff+len) of the file node SRC to [doff, doff+len) of DST
+ * (a file node, or a raw node over one) inside the kernel
+ * (copy_file_range: one copy between page caches, or none where the file
+ * system shares extents).  -ENOTSUP where the nodes or the kernel cannot,
+ * or the source ends inside the range: the caller then reads and writes
+ * the range instead (what was copied is written again). */
+int blk_copy_range(struct blk *src, uint64_t soff, struct blk *dst, uint64_t doff,
+                   uint64_t len);
 /* Drop the mapping of a range blk_map_read() returned once it is used. */
 void blk_map_release(struct blk *bs, const void *p, uint64_t len);
 /* Advisory: reserve space for [off, off+len) of a writable file node

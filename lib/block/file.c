@@ -15,8 +15,10 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <linux/falloc.h>
+#include <time.h>
 #include "block.h"
 #include "i18n.h"
+#include "log.h"
 
 #define FILE_DIRECT_ALIGN 4096
 
@@ -370,13 +372,13 @@ static const void *file_map_read(struct blk *bs, uint64_t off, uint64_t len)
     pthread_mutex_unlock(&s->ext_lock);
     if (!map || off >= map_len || len > map_len - off)
         return NULL;
-    /* Fault the pages in now: one call instead of a fault per few pages,
-     * and a range the file no longer covers fails here (EFAULT) instead
-     * of raising SIGBUS later. */
     long pg = sysconf(_SC_PAGESIZE);
     uint64_t psz = pg > 0 ? (uint64_t)pg : 4096;
     uint64_t a = ALIGN_DOWN(off, psz);
     uint64_t e = MIN(ALIGN_UP(off + len, psz), ALIGN_UP(map_len, psz));
+    /* Fault the pages in now: one call instead of a fault per few pages,
+     * and a range the file no longer covers fails here (EFAULT) instead
+     * of raising SIGBUS later. */
     if (madvise(map + a, (size_t)(e - a), MADV_POPULATE_READ) < 0) {
         if (errno == EINVAL) {
             /* the kernel cannot populate: do not map at all */
@@ -387,6 +389,107 @@ static const void *file_map_read(struct blk *bs, uint64_t off, uint64_t len)
         return NULL;
     }
     return map + off;
+}
+
+/* Mapping against copying.  A mapped read costs page-table work: the
+ * pages are populated into our tables and, in convert, zapped again after
+ * use, which on a machine with more than one CPU in use may take TLB
+ * shootdowns; a copy costs memory bandwidth.  Which is cheaper depends on
+ * the machine: on KVM with nested paging mapping 1 MiB took 25-45 us and
+ * copying it 60-100 us; under a hypervisor that shadows page tables (the
+ * issue 16 machine: pvm_flush_tlb_multi) every table change traps and
+ * mapping lost.  So the first caller with a large enough range measures
+ * both on its own data, once per process: MAP_CAL_ROUNDS alternating
+ * rounds, the fastest of each (a busy machine only slows rounds down). */
+#define MAP_CAL_LEN (1u << 20)
+#define MAP_CAL_ROUNDS 5
+
+static pthread_mutex_t map_cal_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t map_cal_map_ns, map_cal_copy_ns;   /* 0: not measured */
+static int map_policy = BLK_MAP_AUTO;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Measure on [off, off+MAP_CAL_LEN) of BS's mapping (under map_cal_lock). */
+static void map_calibrate(struct blk *bs, uint8_t *map, uint64_t off)
+{
+    uint8_t *buf;
+    if (posix_memalign((void **)&buf, 4096, MAP_CAL_LEN) != 0)
+        return;
+    uint64_t best_map = UINT64_MAX, best_copy = UINT64_MAX;
+    /* the first read brings the range into the page cache and the buffer
+     * into ours: both ways then start from the same place */
+    bool ok = pread(bs->fd, buf, MAP_CAL_LEN, (off_t)off) == (ssize_t)MAP_CAL_LEN;
+    for (int i = 0; ok && i < MAP_CAL_ROUNDS; i++) {
+        uint64_t t0 = mono_ns();
+        ok = pread(bs->fd, buf, MAP_CAL_LEN, (off_t)off) == (ssize_t)MAP_CAL_LEN;
+        uint64_t t1 = mono_ns();
+        volatile uint8_t sink = 0;
+        ok = ok && madvise(map + off, MAP_CAL_LEN, MADV_POPULATE_READ) == 0;
+        for (uint64_t k = 0; ok && k < MAP_CAL_LEN; k += 4096)
+            sink ^= map[off + k];    /* what a zero scan touches at least */
+        (void)sink;
+        madvise(map + off, MAP_CAL_LEN, MADV_DONTNEED);
+        uint64_t t2 = mono_ns();
+        best_copy = MIN(best_copy, t1 - t0);
+        best_map = MIN(best_map, t2 - t1);
+    }
+    free(buf);
+    if (ok) {
+        /* the copy's time first: a reader seeing map_cal_map_ns sees it */
+        __atomic_store_n(&map_cal_copy_ns, MAX(best_copy, (uint64_t)1), __ATOMIC_RELAXED);
+        __atomic_store_n(&map_cal_map_ns, MAX(best_map, (uint64_t)1), __ATOMIC_RELEASE);
+        if (log_on(LOG_BLOCK))
+            log_msg(LOG_BLOCK, "mapping 1 MiB: %" PRIu64 " ns, copying it: %" PRIu64 " ns",
+                    best_map, best_copy);
+    } else {
+        /* could not measure: map, as before there was a choice */
+        __atomic_store_n(&map_cal_copy_ns, UINT64_MAX / 4, __ATOMIC_RELAXED);
+        __atomic_store_n(&map_cal_map_ns, (uint64_t)1, __ATOMIC_RELEASE);
+    }
+}
+
+void blk_map_set_policy(int policy)
+{
+    __atomic_store_n(&map_policy, policy, __ATOMIC_RELEASE);
+}
+
+bool blk_map_pays(struct blk *bs, uint64_t off, uint64_t len, unsigned copies)
+{
+    if (!bs || bs->drv != &blk_drv_file || !bs->read_only)
+        return false;
+    struct file_state *s = bs->opaque;
+    /* no lock once measured: every read asks */
+    int policy = __atomic_load_n(&map_policy, __ATOMIC_ACQUIRE);
+    uint64_t m = __atomic_load_n(&map_cal_map_ns, __ATOMIC_ACQUIRE);
+    uint64_t c = __atomic_load_n(&map_cal_copy_ns, __ATOMIC_RELAXED);
+    if (policy != BLK_MAP_AUTO)
+        return policy == BLK_MAP_ALWAYS;
+    if (!m) {
+        /* the mapping is made on first use: make it now if need be */
+        if (!file_map_read(bs, off, MIN(len, (uint64_t)4096)))
+            return false;
+        pthread_mutex_lock(&s->ext_lock);
+        uint8_t *map = s->map;
+        uint64_t map_len = s->map_len;
+        pthread_mutex_unlock(&s->ext_lock);
+        uint64_t a = ALIGN_DOWN(off, (uint64_t)4096);
+        if (!map || map_len < MAP_CAL_LEN)
+            return true;        /* too small to matter: as before */
+        a = MIN(a, ALIGN_DOWN(map_len - MAP_CAL_LEN, (uint64_t)4096));
+        pthread_mutex_lock(&map_cal_lock);
+        if (!__atomic_load_n(&map_cal_map_ns, __ATOMIC_RELAXED))
+            map_calibrate(bs, map, a);
+        m = __atomic_load_n(&map_cal_map_ns, __ATOMIC_RELAXED);
+        c = __atomic_load_n(&map_cal_copy_ns, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&map_cal_lock);
+    }
+    return m < c * copies;
 }
 
 /* Release the mapping of [off, off+len) that blk_map_read() gave; the
@@ -404,6 +507,59 @@ void blk_map_release(struct blk *bs, const void *p, uint64_t len)
     uintptr_t e = ALIGN_DOWN((uintptr_t)p + (uintptr_t)len, psz);
     if (e > a)
         madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+/* copy_file_range() works on this kernel between our files (cleared at
+ * the first EXDEV, EINVAL, ENOSYS or EOPNOTSUPP: other file systems, old
+ * kernels). */
+static bool copy_range_off;
+
+int blk_copy_range(struct blk *src, uint64_t soff, struct blk *dst, uint64_t doff,
+                   uint64_t len)
+{
+    /* a raw node is its file, byte for byte */
+    if (dst && dst->drv && strcmp(dst->drv->name, "raw") == 0 && dst->file &&
+        dst->size == dst->file->size)
+        dst = dst->file;
+    if (!src || !dst || src->drv != &blk_drv_file || dst->drv != &blk_drv_file ||
+        __atomic_load_n(&copy_range_off, __ATOMIC_RELAXED))
+        return -ENOTSUP;
+    struct file_state *ss = src->opaque, *ds = dst->opaque;
+    if (ss->direct || ds->direct || dst->read_only)
+        return -ENOTSUP;
+    if (len == 0)
+        return 0;
+    if (soff + len < soff || doff + len < doff || soff + len > (uint64_t)INT64_MAX ||
+        doff + len > (uint64_t)INT64_MAX)
+        return -EIO;
+    if (ds->ext_valid)
+        file_ext_invalidate(ds);
+    int r = 0;
+    if (ds->serial_writes)
+        pthread_mutex_lock(&ds->write_lock);
+    for (uint64_t done = 0; done < len;) {
+        loff_t si = (loff_t)(soff + done), di = (loff_t)(doff + done);
+        ssize_t n = copy_file_range(src->fd, &si, dst->fd, &di, (size_t)(len - done), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && done == 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                                   errno == EOPNOTSUPP)) {
+            __atomic_store_n(&copy_range_off, true, __ATOMIC_RELAXED);
+            r = -ENOTSUP;
+            break;
+        }
+        if (n <= 0) {
+            /* 0: the source ends early; a read gives zeros there */
+            r = n < 0 ? -errno : -ENOTSUP;
+            break;
+        }
+        done += (uint64_t)n;
+    }
+    if (ds->serial_writes)
+        pthread_mutex_unlock(&ds->write_lock);
+    if (r >= 0)
+        file_note_end(dst, doff + len);
+    return r;
 }
 
 /* Reserve disk space for [off, off+len) of a writable regular file without

@@ -63,6 +63,30 @@ qemu-img convert -O raw src.raw q.raw
 cmp e.raw src.raw || fail "raw -> raw: content differs"
 same_map e.raw q.raw "raw -> raw"
 
+# In-kernel copies (copy_file_range) where no zeros are looked for in the
+# data: -C, -S 0, a preallocated raw target; raw and qcow2 sources, a
+# chain (its base's data copied from the base file).  -T none copies
+# through a buffer instead.  Zeros and holes of the source stay zeros.
+for s in src.raw q.qcow2 ov.qcow2; do
+    [ -f "$s" ] || qemu-img convert -O qcow2 src.raw base.qcow2
+    [ -f "$s" ] || { qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2 &&
+        qemu-io -c "write -P 9 131072 65536" ov.qcow2 > /dev/null; }
+    for args in "-C" "-S 0" "-o preallocation=falloc" "-o preallocation=full" "-C -T none" \
+                "-C -m 1" "-C -W"; do
+        rm -f e.raw
+        # shellcheck disable=SC2086
+        "$EMU_IMG" convert $args -O raw "$s" e.raw || fail "$s -> raw $args"
+        qemu-img compare -q "$s" e.raw || fail "$s -> raw $args: content differs"
+        [ "$(stat -c %s e.raw)" = "$size" ] || fail "$s -> raw $args: size differs"
+    done
+done
+# -n into an existing raw target holding other data, with -C.
+rm -f e.raw
+python3 -c "open('e.raw', 'wb').write(b'\xee' * $size)"
+"$EMU_IMG" convert -n -C -O raw q.qcow2 e.raw || fail "-n -C"
+qemu-img compare -q q.qcow2 e.raw || fail "-n -C: content differs"
+rm -f base.qcow2 ov.qcow2
+
 # A backing chain: data from both files, overlay clusters over base ones.
 qemu-img convert -O qcow2 src.raw base.qcow2
 qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2

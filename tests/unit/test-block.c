@@ -118,6 +118,47 @@ static void test_refcount_entries(void)
     }
 }
 
+/* blk_map_pays: the policy hook answers without measuring, AUTO measures
+ * once and keeps its answer; a mapped read and a read agree byte for
+ * byte; nodes blk_map_read() does not serve never pay. */
+static void test_map_pays(void)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/map.img", dir);
+    size_t len = 3 << 20;
+    uint8_t *data = malloc(len), *buf = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 12));
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(data, 1, len, f) == len);
+    if (f)
+        fclose(f);
+    struct blk *bs = NULL, *fmt = NULL;
+    CHECK(blk_open_file(&bs, path, 0, NULL) == 0);
+    CHECK(blk_open(&fmt, path, "raw", 0, NULL) == 0);
+    if (bs && fmt) {
+        blk_map_set_policy(BLK_MAP_NEVER);
+        CHECK(!blk_map_pays(bs, 0, len, 2));
+        blk_map_set_policy(BLK_MAP_ALWAYS);
+        CHECK(blk_map_pays(bs, 4096, 65536, 1));
+        CHECK(!blk_map_pays(fmt, 0, len, 1));
+        blk_map_set_policy(BLK_MAP_AUTO);
+        bool a = blk_map_pays(bs, len - 4096, 4096, 1);   /* measures */
+        CHECK(blk_map_pays(bs, 0, len, 1) == a);
+        CHECK(!blk_map_pays(fmt, 0, len, 1));
+        const uint8_t *m = blk_map_read(bs, 12345, len - 12345);
+        CHECK(m && memcmp(m, data + 12345, len - 12345) == 0);
+        if (m)
+            blk_map_release(bs, m, len - 12345);
+        CHECK(blk_pread(bs, 12345, len - 12345, buf) == 0);
+        CHECK(memcmp(buf, data + 12345, len - 12345) == 0);
+    }
+    blk_close(fmt);
+    blk_close(bs);
+    free(data);
+    free(buf);
+}
+
 static void test_core_checks(void)
 {
     char path[128];
@@ -330,6 +371,7 @@ int main(void)
     }
     test_iov();
     test_zero();
+    test_map_pays();
     test_paths();
     test_refcount_entries();
     test_core_checks();
