@@ -6,12 +6,12 @@
 #
 # Serves the same 2 GiB image (SIZE_MB to change) as raw and as qcow2 over
 # a Unix socket and over TCP on loopback, and times nbdcopy reading it
-# (to null:) and writing it (into a fresh image of the same format), with
-# 1 and 4 connections.  Every server gets the same settings: read-only
+# (to null:, and with DIRS=readfile to a file) and writing it (into a fresh
+# image of the same format), with 1 and 4 connections.  Every server gets the same settings: read-only
 # for reads, as many clients as nbdcopy opens (-e 0), writeback cache.
 # nbdkit's file plugin has no qcow2 reader, so it runs on raw only.
 # Prints MB/s per server and the ratios emu/qemu and emu/nbdkit (higher
-# is better for emu).  Targets: >= 1.5 against qemu-nbd, >= 1.0 against
+# is better for emu).  Targets: >= 1.5 against qemu-nbd, >= 1.1 against
 # nbdkit.  RUNS (default 3) runs of each case, the servers taking turns
 # (the first server changes every round); the best one counts.  Write runs
 # are followed by a sync outside the timing, so that no run pays for the
@@ -19,7 +19,12 @@
 # busy machine they say more than the wall-clock throughput.
 #
 # FORMATS, NETS, DIRS and CONNS (space-separated lists; defaults "raw
-# qcow2", "unix tcp", "read write", "1 4") pick a subset of the cases.
+# qcow2", "unix tcp", "read write", "1 4"; DIRS may name readfile) pick a
+# subset of the cases.
+#
+# METHOD=b measures the other way issue 16 asks for: no reading into the
+# page cache and no sync around a run, the median of RUNS runs (RUNS >= 5)
+# instead of the best.
 #
 # Builds an optimized emu-nbd (no sanitizers) in build/bench-O2/ unless
 # EMU_NBD names one.
@@ -27,6 +32,7 @@ set -eu
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 work=${1:-${TMPDIR:-/tmp}/emu-nbd-bench}
 runs=${RUNS:-3}
+method=${METHOD:-a}
 size_mb=${SIZE_MB:-2048}
 port=${PORT:-10911}
 mkdir -p "$work"
@@ -105,12 +111,17 @@ once() {
     # This machine's kernel reclaims page cache that was idle for a few
     # seconds (DAMON): without this a run would partly time the disk,
     # and whichever server ran after a pause would lose.
-    if [ "$dir" = read ]; then cat "src.$fmt" >/dev/null; else cat src.raw >/dev/null; fi
-    if [ "$dir" = read ]; then
+    if [ "$method" = a ]; then
+        if [ "$dir" != write ]; then cat "src.$fmt" >/dev/null; else cat src.raw >/dev/null; fi
+    fi
+    if [ "$dir" != write ]; then
         start_server "$srv" "$fmt" "src.$fmt" "$tr" ro
+        dst=null:
+        [ "$dir" = readfile ] && dst=dst.out
         t0=$(now)
-        nbdcopy --connections="$conns" "$uri" null:
+        nbdcopy --connections="$conns" "$uri" "$dst"
         t1=$(now)
+        rm -f dst.out
     else
         rm -f dst.$fmt
         if [ "$fmt" = raw ]; then truncate -s $((size_mb << 20)) dst.raw
@@ -125,7 +136,7 @@ once() {
     # emu-nbd flushes the image when it stops, the others leave up to
     # 2 GiB dirty: written back during the next run, it would slow that
     # run down (by 3x and more here) whichever server it is.
-    [ "$dir" = read ] || sync
+    [ "$dir" = read ] || [ "$method" = b ] || sync
     echo "$t0 $t1" | awk -v s="$size_mb" -v c="$cpu" '{ printf "%.0f %s\n", s * 1.048576 / ($2 - $1), c }'
 }
 
@@ -136,7 +147,7 @@ case_run() {
     fmt=$1 tr=$2 dir=$3 conns=$4
     servers="emu qemu"
     [ "$fmt" = raw ] && servers="emu qemu nbdkit"
-    for s in emu qemu nbdkit; do eval "best_$s=0 cpu_$s=-"; done
+    for s in emu qemu nbdkit; do eval "best_$s=0 cpu_$s=- all_$s="; done
     for _ in $(seq "$runs"); do
         # who goes first changes every round: the first run of a case
         # finds memory the machine has had time to reclaim
@@ -145,10 +156,20 @@ case_run() {
             set -- $(once "$s" "$fmt" "$tr" "$dir" "$conns")
             eval "b=\$best_$s"
             if [ "$1" -gt "$b" ]; then eval "best_$s=$1 cpu_$s=$2"; fi
+            eval "all_$s=\"\$all_$s $1\""
         done
     done
+    if [ "$method" = b ]; then
+        # the median instead, and the CPU seconds of the best run
+        for s in emu qemu nbdkit; do
+            eval "v=\$all_$s"
+            [ -z "$v" ] || eval "best_$s=$(echo $v | tr ' ' '\n' | sort -n |
+                awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')"
+        done
+    fi
 }
 
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs, method $method"
 printf '%-6s %-5s %-5s %-5s %9s %9s %9s %9s %9s   %s\n' fmt net dir conns emu qemu nbdkit \
     emu/qemu emu/nbdkit "server CPU s: emu qemu nbdkit"
 for fmt in ${FORMATS:-raw qcow2}; do
@@ -167,6 +188,10 @@ for fmt in ${FORMATS:-raw qcow2}; do
     done
 done
 rm -f dst.raw dst.qcow2
-echo "(MB/s of the best of $runs runs, and the server's CPU seconds in that run;"
+if [ "$method" = a ]; then
+    echo "(MB/s of the best of $runs runs, warm cache, and the server's CPU seconds in that run;"
+else
+    echo "(MB/s: median of $runs runs, no warming; the server's CPU seconds of the best run;"
+fi
 echo " image: $size_mb MiB, 45% random, 30% text, 10% written zeros, 15% holes;"
 echo " load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
