@@ -186,7 +186,9 @@ static void w_soc(struct fdtw *w, struct virt *v, const uint32_t *intc_ph, uint3
     w_prop(w, "compatible", test_compat, sizeof(test_compat));
     w_end(w);
 
-    for (int i = 0; i < VIRT_VIRTIO_COUNT; i++) {
+    /* highest slot first, as qemu lists them: Linux probes in tree order,
+     * so the first -drive (in the highest slot) becomes /dev/vda */
+    for (int i = VIRT_VIRTIO_COUNT - 1; i >= 0; i--) {
         uint64_t base = VIRT_VIRTIO + (uint64_t)i * VIRTIO_MMIO_SIZE;
         w_node_name(name, sizeof(name), "virtio_mmio", base);
         w_begin(w, name);

@@ -91,7 +91,11 @@ uint64_t rv_sys_ld_slow(struct cpu *cpu, uint64_t va, uint32_t info, uint64_t *f
             uint64_t b = 0;
             r = access_one(h, va + (uint64_t)i, 1, RV_ACC_LOAD, &b);
             if (r) {
-                rv_raise(h, (uint64_t)r, va);
+                /* tval is the address of the part that faulted (the
+                 * privileged spec, "mtval"): the handler must see the
+                 * second page, or it fixes the first and the access
+                 * faults again forever */
+                rv_raise(h, (uint64_t)r, va + (uint64_t)i);
                 tr_sys_raise(cpu, frame, ret);
             }
             v |= (b & 0xff) << (8 * i);
@@ -117,19 +121,22 @@ void rv_sys_st_slow(struct cpu *cpu, uint64_t va, uint64_t val, uint32_t info, u
         /* check both pages before writing anything, so that a fault on
          * the second leaves memory as it was */
         uint64_t pa;
-        uint64_t second = (va | 0xfff) + 1;
+        uint64_t second = (va | 0xfff) + 1, tval = va;
         r = rv_mmu_access(h, va, (int)(second - va), RV_ACC_STORE, &pa, false);
-        if (!r)
+        if (!r) {
+            /* a fault here is the second page's: tval says so (see above) */
+            tval = second;
             r = rv_mmu_access(h, second, (int)(va + (uint64_t)size - second), RV_ACC_STORE, &pa, false);
+        }
         if (r) {
-            rv_raise(h, (uint64_t)r, va);
+            rv_raise(h, (uint64_t)r, tval);
             tr_sys_raise(cpu, frame, ret);
         }
         for (int i = 0; i < size; i++) {
             uint64_t b = (val >> (8 * i)) & 0xff;
             r = access_one(h, va + (uint64_t)i, 1, RV_ACC_STORE, &b);
             if (r) {
-                rv_raise(h, (uint64_t)r, va);
+                rv_raise(h, (uint64_t)r, va + (uint64_t)i);
                 tr_sys_raise(cpu, frame, ret);
             }
         }

@@ -184,6 +184,19 @@ int main(void)
     show("after remap + sfence.vma", MODE_S, sn_sfence_load, VBASE + 0x6008, 0);
     CHECK(t.a1 == 0x8888, "sfence.vma");
 
+    /* misaligned accesses across a page boundary whose second page
+     * faults: tval is the second page's address (the part that faulted),
+     * else the handler fixes the first page and the access faults forever */
+    map(VBASE + 0x10000, (u64)pages[7], 0, V | R | W | U | A | D);
+    map(VBASE + 0x11000, (u64)pages[6], 0, R | W | U);      /* V = 0 */
+    show("crossing: load", MODE_U, u_load, VBASE + 0x10ffc, 0);
+    CHECK(t.cause == 13 && t.tval >= VBASE + 0x11000, "crossing load: tval in the second page");
+    show("crossing: store", MODE_U, u_store, VBASE + 0x10ffa, 7);
+    CHECK(t.cause == 15 && t.tval >= VBASE + 0x11000, "crossing store: tval in the second page");
+    map(VBASE + 0x11000, (u64)pages[6], 0, V | R | U | A);   /* read-only */
+    show("crossing: store to read-only", MODE_U, u_store, VBASE + 0x10ffc, 7);
+    CHECK(t.cause == 15 && t.tval >= VBASE + 0x11000, "crossing store to read-only");
+
     csrw(satp, 0);
     return failures();
 }
