@@ -567,7 +567,7 @@ static int mon_stop(void *opaque, struct error **errp)
 {
     struct sys *s = opaque;
     if (gdbstub_holds_cpus(s->gdb))
-        return err_set(errp, EBUSY, _("the debugger holds the CPUs"));
+        return err_set(errp, EBUSY, "the debugger holds the CPUs");     /* QMP text: English */
     if (!s->running)
         return 0;
     stop_cpus(s);
@@ -580,13 +580,13 @@ static int mon_cont(void *opaque, struct error **errp)
 {
     struct sys *s = opaque;
     if (gdbstub_holds_cpus(s->gdb))
-        return err_set(errp, EBUSY, _("the debugger holds the CPUs"));
+        return err_set(errp, EBUSY, "the debugger holds the CPUs");     /* QMP text: English */
     if (s->powered_off)
-        return err_set(errp, EINVAL, _("the guest has powered off; use system_reset first"));
+        return err_set(errp, EINVAL, "the guest has powered off; use system_reset first");
     if (s->running)
         return 0;
     if (start_cpus(s) < 0)
-        return err_set(errp, EIO, _("cannot start the CPUs"));
+        return err_set(errp, EIO, "cannot start the CPUs");
     s->paused = false;
     qmp_send(s, "RESUME", NULL);
     return 0;
@@ -1115,8 +1115,8 @@ static int parse_args(int argc, char **argv)
             if (r >= 0 && !id)
                 r = err_set(&err, EINVAL, _("Parameter 'chardev' is missing"));
             else if (r >= 0 && (!mode || strcmp(mode, "control") != 0))
-                r = err_set(&err, ENOTSUP, _("only mode=control (QMP) monitors are supported "
-                                             "yet"));
+                r = err_set(&err, ENOTSUP,
+                            _("only mode=control (QMP) monitors are supported so far"));
             else if (r >= 0 && S.n_mon == MACHINE_MAX_CHARDEVS)
                 r = err_set(&err, E2BIG, _("too many monitors"));
             else if (r >= 0 && !(S.mon_ids[S.n_mon++] = strdup(id)))
