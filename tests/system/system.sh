@@ -24,6 +24,10 @@
 #                            its status in $sys_status ("" if still running,
 #                            then it is killed)
 #   sys_cpu_ticks PID        utime+stime of PID in clock ticks
+#   sys_check_run LABEL      after sys_wait_exit: $T/LABEL.log becomes
+#                            $T/LABEL.txt (no CRs); fail unless the guest
+#                            finished its commands and the emulator exited 0
+#   sys_val LABEL KEY        the value of the guest's "KEY=value" line
 #   sys_bare_cc OUT NAME [FLAGS...]
 #                            build tests/system/bare/NAME.c with the bare-
 #                            metal runtime into OUT (an ELF for -bios none);
@@ -101,4 +105,15 @@ sys_bare_cc() {
         -O2 -Wall -Wl,--no-warn-rwx-segments,--build-id=none -T "$_src/link.ld" -I "$_src" \
         "$@" -o "$_out" "$_src/crt.S" "$_src/lib.c" "$_src/$_name.c" ||
         fail "cannot build $_name.c"
+}
+
+sys_check_run() {
+    tr -d '\r' <"$T/$1.log" >"$T/$1.txt"
+    [ -n "$sys_status" ] || { tail -20 "$T/$1.txt" >&2; fail "$1: no poweroff in $SYS_TIMEOUT s"; }
+    [ "$sys_status" = 0 ] || { tail -20 "$T/$1.txt" >&2; fail "$1: exit status $sys_status"; }
+    grep -q "^EMU-GUEST: done" "$T/$1.txt" || { tail -20 "$T/$1.txt" >&2; fail "$1: the guest did not finish"; }
+}
+
+sys_val() {
+    sed -n "s/^$2=//p" "$T/$1.txt" | head -n 1
 }

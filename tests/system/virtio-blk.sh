@@ -31,13 +31,7 @@ boot() {
     _pid=$!
     sys_wait_exit $_pid "$SYS_TIMEOUT"
     set -e
-    tr -d '\r' <"$T/$1.log" >"$T/$1.txt"
-    [ -n "$sys_status" ] || { tail -20 "$T/$1.txt" >&2; fail "$1: no poweroff in $SYS_TIMEOUT s"; }
-    [ "$sys_status" = 0 ] || { tail -20 "$T/$1.txt" >&2; fail "$1: exit status $sys_status"; }
-    grep -q "^EMU-GUEST: done" "$T/$1.txt" || { tail -20 "$T/$1.txt" >&2; fail "$1: the guest did not finish"; }
-}
-val() {   # val LABEL KEY: the guest's "KEY=value" line
-    sed -n "s/^$2=//p" "$T/$1.txt" | head -n 1
+    sys_check_run "$1"
 }
 md5() {   # md5 FILE OFFSET LENGTH (bytes, multiples of 4096)
     dd if="$1" bs=4096 skip=$(($2 / 4096)) count=$(($3 / 4096)) 2>/dev/null | md5sum | cut -d' ' -f1
@@ -55,9 +49,9 @@ SYS_ARGS="-drive file=$T/raw.img,format=raw,if=virtio"
 boot raw "$gen; echo SIZE=\$(cat /sys/block/vda/size)
 dd if=/tmp/p of=/dev/vda bs=4096 seek=256 conv=fsync 2>/dev/null; echo WRITE=\$?
 echo HOST=\$(dd if=/dev/vda bs=4096 skip=2048 count=256 2>/dev/null | md5sum)"
-[ "$(val raw SIZE)" = 32768 ] || fail "raw: the guest sees $(val raw SIZE) sectors, want 32768"
-[ "$(val raw WRITE)" = 0 ] || fail "raw: the guest's write failed"
-[ "$(val raw HOST)" = "$hmd5 -" ] || fail "raw: the guest read $(val raw HOST), the host wrote $hmd5"
+[ "$(sys_val raw SIZE)" = 32768 ] || fail "raw: the guest sees $(sys_val raw SIZE) sectors, want 32768"
+[ "$(sys_val raw WRITE)" = 0 ] || fail "raw: the guest's write failed"
+[ "$(sys_val raw HOST)" = "$hmd5 -" ] || fail "raw: the guest read $(sys_val raw HOST), the host wrote $hmd5"
 [ "$(md5 "$T/raw.img" 1048576 1048576)" = "$pmd5" ] || fail "raw: the host file does not hold the guest's data"
 echo "raw: guest writes reach the file, host data reaches the guest: ok"
 
@@ -68,8 +62,8 @@ qemu-img create -q -f qcow2 -b "$T/base.img" -F raw "$T/over.qcow2"
 SYS_ARGS="-drive file=$T/over.qcow2,format=qcow2,if=virtio,cache=none"
 boot qcow2 "$gen; dd if=/tmp/p of=/dev/vda bs=4096 seek=256 conv=fsync 2>/dev/null; echo WRITE=\$?
 echo HOST=\$(dd if=/dev/vda bs=4096 skip=2048 count=256 2>/dev/null | md5sum)"
-[ "$(val qcow2 WRITE)" = 0 ] || fail "qcow2: the guest's write failed"
-[ "$(val qcow2 HOST)" = "$hmd5 -" ] || fail "qcow2: the guest does not read the backing file's data"
+[ "$(sys_val qcow2 WRITE)" = 0 ] || fail "qcow2: the guest's write failed"
+[ "$(sys_val qcow2 HOST)" = "$hmd5 -" ] || fail "qcow2: the guest does not read the backing file's data"
 [ "$(md5sum <"$T/base.img")" = "$bmd5" ] || fail "qcow2: the backing file changed"
 # what the disk must now hold: the base with the pattern at 1 MiB
 cp "$T/base.img" "$T/want.img"
@@ -85,7 +79,7 @@ SYS_ARGS="-drive file=$T/over.qcow2,format=qcow2,if=virtio -snapshot"
 boot snap "dd if=/dev/zero of=/dev/vda bs=4096 seek=256 count=256 conv=fsync 2>/dev/null
 echo BACK=\$(dd if=/dev/vda bs=4096 skip=256 count=256 2>/dev/null | md5sum)"
 zmd5="$(head -c 1048576 /dev/zero | md5sum | cut -d' ' -f1) -"
-[ "$(val snap BACK)" = "$zmd5" ] || fail "-snapshot: the guest does not read back its write"
+[ "$(sys_val snap BACK)" = "$zmd5" ] || fail "-snapshot: the guest does not read back its write"
 [ "$(md5sum <"$T/over.qcow2")" = "$omd5" ] || fail "-snapshot: the image changed"
 echo "-snapshot: the guest sees its writes, the image is untouched: ok"
 
@@ -94,8 +88,8 @@ SYS_ARGS="-drive file=$T/raw.img,format=raw,if=virtio,readonly=on"
 rmd5=$(md5sum <"$T/raw.img")
 boot ro "echo RO=\$(cat /sys/block/vda/ro)
 dd if=/dev/zero of=/dev/vda bs=4096 count=1 conv=fsync 2>/dev/null; echo WRITE=\$?"
-[ "$(val ro RO)" = 1 ] || fail "readonly=on: the guest's disk is not read-only"
-[ "$(val ro WRITE)" != 0 ] || fail "readonly=on: a guest write succeeded"
+[ "$(sys_val ro RO)" = 1 ] || fail "readonly=on: the guest's disk is not read-only"
+[ "$(sys_val ro WRITE)" != 0 ] || fail "readonly=on: a guest write succeeded"
 [ "$(md5sum <"$T/raw.img")" = "$rmd5" ] || fail "readonly=on: the image changed"
 echo "readonly=on: read-only in the guest, image untouched: ok"
 
@@ -106,8 +100,8 @@ boot disc "dd if=/dev/urandom of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null
 echo BEFORE=\$(dd if=/dev/vda bs=1M count=4 2>/dev/null | md5sum)
 blkdiscard -o 0 -l 2097152 /dev/vda; echo DISCARD=\$?; sync
 echo AFTER=\$(dd if=/dev/vda bs=1M skip=2 count=2 2>/dev/null | md5sum)"
-[ "$(val disc DISCARD)" = 0 ] || fail "discard: blkdiscard failed in the guest"
-[ "$(val disc AFTER)" != "$zmd5" ] || fail "discard: the guest lost the data it did not discard"
+[ "$(sys_val disc DISCARD)" = 0 ] || fail "discard: blkdiscard failed in the guest"
+[ "$(sys_val disc AFTER)" != "$zmd5" ] || fail "discard: the guest lost the data it did not discard"
 data=$(qemu-img map --output=json "$T/disc.qcow2" |
     awk -F'[,:]' '/"zero": false, "data": true/ { for (i = 1; i < NF; i++) if ($i ~ /"length"/) s += $(i + 1) } END { print s + 0 }')
 # (qemu keeps the clusters as preallocated zero clusters, we free them)
@@ -140,8 +134,8 @@ echo "SIGKILL during guest writes: qemu-img check exits $rc (0 clean, 3 leaks on
 # 7. virtio-rng
 SYS_ARGS="-device virtio-rng-device"
 boot rng 'echo RNG=$(cat /sys/class/misc/hw_random/rng_current); echo BYTES=$(head -c 4096 /dev/hwrng | wc -c)'
-case $(val rng RNG) in virtio_rng*) ;; *) fail "virtio-rng: the guest's hwrng is '$(val rng RNG)'" ;; esac
-[ "$(val rng BYTES)" = 4096 ] || fail "virtio-rng: /dev/hwrng gave $(val rng BYTES) bytes of 4096"
+case $(sys_val rng RNG) in virtio_rng*) ;; *) fail "virtio-rng: the guest's hwrng is '$(sys_val rng RNG)'" ;; esac
+[ "$(sys_val rng BYTES)" = 4096 ] || fail "virtio-rng: /dev/hwrng gave $(sys_val rng BYTES) bytes of 4096"
 echo "virtio-rng: /dev/hwrng gives bytes: ok"
 
 # 8. locks: the first emulator holds the image (-S: no CPU runs)

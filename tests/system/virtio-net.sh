@@ -42,13 +42,7 @@ start() {
 finish() {
     eval "_pid=\$pid_$1"
     sys_wait_exit "$_pid" "$SYS_TIMEOUT" || true
-    tr -d '\r' <"$T/$1.log" >"$T/$1.txt"
-    [ -n "$sys_status" ] || { tail -20 "$T/$1.txt" >&2; fail "$1: no poweroff in $SYS_TIMEOUT s"; }
-    [ "$sys_status" = 0 ] || { tail -20 "$T/$1.txt" >&2; fail "$1: exit status $sys_status"; }
-    grep -q "^EMU-GUEST: done" "$T/$1.txt" || { tail -20 "$T/$1.txt" >&2; fail "$1: the guest did not finish"; }
-}
-val() {   # val LABEL KEY: the guest's "KEY=value" line
-    sed -n "s/^$2=//p" "$T/$1.txt" | head -n 1
+    sys_check_run "$1"
 }
 cleanup_net() {
     [ -z "${http_pid:-}" ] || kill "$http_pid" 2>/dev/null || true
@@ -87,10 +81,10 @@ start user "$dhcp
 wget -q -O /tmp/f http://10.0.2.2:$hport/file; echo WGET=\$?
 echo MD5=\$(md5sum </tmp/f)"
 finish user
-[ "$(val user DHCP)" = 0 ] || fail "user: udhcpc failed in the guest"
-[ "$(val user IP)" = 10.0.2.15 ] || fail "user: the guest got address '$(val user IP)', want 10.0.2.15"
-[ "$(val user WGET)" = 0 ] || fail "user: the guest's wget from 10.0.2.2 failed"
-[ "$(val user MD5)" = "$(md5 "$T/www/file") -" ] || fail "user: the guest fetched a different file"
+[ "$(sys_val user DHCP)" = 0 ] || fail "user: udhcpc failed in the guest"
+[ "$(sys_val user IP)" = 10.0.2.15 ] || fail "user: the guest got address '$(sys_val user IP)', want 10.0.2.15"
+[ "$(sys_val user WGET)" = 0 ] || fail "user: the guest's wget from 10.0.2.2 failed"
+[ "$(sys_val user MD5)" = "$(md5 "$T/www/file") -" ] || fail "user: the guest fetched a different file"
 echo "user networking: DHCP gave 10.0.2.15, a 2 MiB file from the host arrived whole: ok"
 
 # 2. hostfwd through -nic: the host fetches from busybox httpd in the guest,
@@ -118,7 +112,7 @@ finish fwd
 rm -f "$T/www/done"
 [ $ok = yes ] || fail "hostfwd: the host could not fetch through 127.0.0.1:$fport"
 [ "$(md5 "$T/fwd.out")" = "$pmd5" ] || fail "hostfwd: the host fetched a different file"
-[ "$(val fwd MAC)" = 52:54:00:aa:bb:cc ] || fail "-nic mac=: the guest's MAC is $(val fwd MAC)"
+[ "$(sys_val fwd MAC)" = 52:54:00:aa:bb:cc ] || fail "-nic mac=: the guest's MAC is $(sys_val fwd MAC)"
 echo "hostfwd (-nic user,hostfwd=...): the host fetched the guest's file whole; mac= holds: ok"
 
 # two_guests LABEL_A ARGS_A LABEL_B ARGS_B: A serves the pattern with httpd
@@ -136,8 +130,8 @@ echo MD5=\$(md5sum </tmp/f)
 echo done | nc 192.168.7.1 5555; echo NC=\$?"
     finish "$3"
     finish "$1"
-    [ "$(val "$3" MD5)" = "$pmd5 -" ] || fail "$3: the second guest fetched '$(val "$3" MD5)', want $pmd5"
-    [ "$(val "$1" GOT)" = done ] || fail "$1: the first guest did not hear back"
+    [ "$(sys_val "$3" MD5)" = "$pmd5 -" ] || fail "$3: the second guest fetched '$(sys_val "$3" MD5)', want $pmd5"
+    [ "$(sys_val "$1" GOT)" = done ] || fail "$1: the first guest did not hear back"
 }
 
 # 3. stream sockets: qemu 7.2's -netdev stream on one side, the older
@@ -170,7 +164,7 @@ echo MD5=\$(md5sum </tmp/f)"
     finish tap
     kill $http2 2>/dev/null || true
     ip link del "$tap" 2>/dev/null || true
-    [ "$(val tap MD5)" = "$(md5 "$T/www/file") -" ] || fail "tap: the guest fetched '$(val tap MD5)' from the host"
+    [ "$(sys_val tap MD5)" = "$(md5 "$T/www/file") -" ] || fail "tap: the guest fetched '$(sys_val tap MD5)' from the host"
     echo "tap: the guest fetched a file from the host through $tap: ok"
     tap=
 else

@@ -19,11 +19,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 . "$top/tests/bench/lib.sh"
-emu=${1:-}
-[ -n "$emu" ] || emu=$(bench_program emu-system-riscv64) ||
-    { echo "debian.sh: cannot build emu-system-riscv64" >&2; exit 1; }
-case $emu in */*) ;; *) emu=$(command -v "$emu") ;; esac
-qemu=$(command -v qemu-system-riscv64) || { echo "debian.sh: qemu-system-riscv64 missing" >&2; exit 1; }
+bench_system debian.sh "${1:-}"
 command -v iperf3 >/dev/null || { echo "debian.sh: iperf3 missing on the host" >&2; exit 1; }
 runs=${RUNS:-3}
 dir=${EMU_DEBIAN_CACHE:-${HOME:-/root}/.cache/emu-debian}

@@ -16,11 +16,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 . "$top/tests/bench/lib.sh"
-emu=${1:-}
-[ -n "$emu" ] || emu=$(bench_program emu-system-riscv64) ||
-    { echo "disk.sh: cannot build emu-system-riscv64" >&2; exit 1; }
-case $emu in */*) ;; *) emu=$(command -v "$emu") ;; esac
-qemu=$(command -v qemu-system-riscv64) || { echo "disk.sh: qemu-system-riscv64 missing" >&2; exit 1; }
+bench_system disk.sh "${1:-}"
 runs=${RUNS:-3}
 T=$(mktemp -d "${TMPDIR:-/var/tmp}/emu-bench-disk.XXXXXX")
 trap 'rm -rf "$T"' EXIT

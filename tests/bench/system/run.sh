@@ -17,12 +17,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 . "$top/tests/bench/lib.sh"
-emu=${1:-}
-[ -n "$emu" ] || emu=$(bench_program emu-system-riscv64) ||
-    { echo "run.sh: cannot build emu-system-riscv64" >&2; exit 1; }
-case $emu in */*) ;; *) emu=$(command -v "$emu") ;; esac
-[ -x "$emu" ] || { echo "run.sh: $emu not found (build it first)" >&2; exit 1; }
-qemu=$(command -v qemu-system-riscv64) || { echo "run.sh: qemu-system-riscv64 missing" >&2; exit 1; }
+bench_system run.sh "${1:-}"
 runs=${RUNS:-3}
 T=$(mktemp -d "${TMPDIR:-/tmp}/emu-bench-system.XXXXXX")
 trap 'rm -rf "$T"' EXIT
