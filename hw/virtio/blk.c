@@ -264,6 +264,7 @@ static void blk_process(void *opaque)
         if (!r)
             break;              /* retried at the next notification */
         if (virtq_pop(vq, &r->e) != 1) {
+            virtq_elem_free(&r->e);     /* a refused chain may have left arrays */
             free(r);
             break;
         }
