@@ -16,18 +16,6 @@ void jw_free(struct json_writer *w)
     jw_init(w);
 }
 
-char *jw_take(struct json_writer *w)
-{
-    char *s = w->failed ? NULL : w->buf;
-    if (w->failed)
-        free(w->buf);
-    else if (!s)
-        s = strdup("");
-    w->buf = NULL;
-    jw_free(w);
-    return s;
-}
-
 static void put(struct json_writer *w, const char *s, size_t n)
 {
     if (w->failed)

@@ -31,8 +31,6 @@ struct json_writer {
 
 void jw_init(struct json_writer *w);
 void jw_free(struct json_writer *w);
-/* Take the text (NUL-terminated; to free), leaving the writer empty. */
-char *jw_take(struct json_writer *w);
 void jw_obj_begin(struct json_writer *w, const char *key);
 void jw_obj_end(struct json_writer *w);
 void jw_arr_begin(struct json_writer *w, const char *key);

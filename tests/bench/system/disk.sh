@@ -37,18 +37,11 @@ one_run() {   # one_run WHO EMULATOR
         -drive file="$T/disk.raw",format=raw,if=virtio,cache=none \
         -append "console=ttyS0 quiet -- b64:$(printf '%s' "$work" | base64 -w0)" \
         </dev/null >"$T/out" 2>&1 || { tail "$T/out" >&2; echo "disk.sh: $1 failed" >&2; exit 1; }
-    tr -d '\r' <"$T/out" | awk -v who="$1" '$1 == "W" { d = $5 - $4; if (d < 0.01) d = 0.01;
-        printf "%s %s %.1f\n", $2, who, $3 * 1.048576 / d }' >>"$T/samples"
+    bench_w_samples "$1" <"$T/out" >>"$T/samples"
 }
 
 for i in $(seq 1 "$runs"); do
     one_run emu "$emu"
     one_run qemu "$qemu"
 done
-printf '%-10s %12s %12s %14s %12s\n' case "emu MB/s" "qemu MB/s" "ratio median" "ratio best"
-for c in seq-write seq-read read-4k write-4k; do
-    awk -v c="$c" '$1 == c && $2 == "emu" { print $3 }' "$T/samples" | sort -n >"$T/e"
-    awk -v c="$c" '$1 == c && $2 == "qemu" { print $3 }' "$T/samples" | sort -n >"$T/q"
-    paste "$T/e" "$T/q" | awk -v c="$c" '{ e[NR] = $1; q[NR] = $2 } END {
-        m = int((NR + 1) / 2); printf "%-10s %12.1f %12.1f %14.2f %12.2f\n", c, e[m], q[m], e[m] / q[m], e[NR] / q[NR] }'
-done
+bench_mbs_table "$T/samples" seq-write seq-read read-4k write-4k
