@@ -111,12 +111,52 @@ static void tb_free(struct tb *tb)
     free(tb);
 }
 
+/* A block struct for tb_translate: recycled from the pool when there is
+ * one (see tr_drop_all), zeroed. */
+static struct tb *tb_alloc(struct tr *tr)
+{
+    struct tb *tb = tr->tb_pool;
+    if (!tb)
+        return calloc(1, sizeof(*tb));
+    tr->tb_pool = tb->pool_next;
+    memset(tb, 0, sizeof(*tb));
+    return tb;
+}
+
+/* Once threads share the translator, lookups read blocks without the lock
+ * (tr_lookup_fast), so a flush must not give a block's memory back: the
+ * struct goes to a pool that only ever hands it out as a block again, and
+ * a reader that raced with the flush sees n_flushes move and looks again. */
+static void tb_retire(struct tr *tr, struct tb *tb)
+{
+    if (!tr->multi_threaded) {
+        tb_free(tb);
+        return;
+    }
+    free(tb->insn_off);
+    free(tb->insn_pc);
+    free(tb->fault_map);
+    free(tb->slow_insn);
+    free(tb->slow_off);
+    free(tb->ops);
+    tb->insn_off = NULL;
+    tb->insn_pc = NULL;
+    tb->fault_map = NULL;
+    tb->slow_insn = NULL;
+    tb->slow_off = NULL;
+    tb->ops = NULL;
+    __atomic_store_n(&tb->invalid, true, __ATOMIC_RELAXED);
+    tb->pool_next = tr->tb_pool;
+    tr->tb_pool = tb;
+}
+
 static void tr_drop_all(struct tr *tr)
 {
     for (size_t i = 0; i < tr->n_tbs; i++)
-        tb_free(tr->tbs[i]);
+        tb_retire(tr, tr->tbs[i]);
     tr->n_tbs = 0;
-    memset(tr->hash, 0, ((size_t)1 << TR_HASH_BITS) * sizeof(*tr->hash));
+    for (size_t i = 0; i < ((size_t)1 << TR_HASH_BITS); i++)
+        __atomic_store_n(&tr->hash[i], NULL, __ATOMIC_RELAXED);
     if (tr->page_hash)
         memset(tr->page_hash, 0, ((size_t)1 << TR_PAGE_HASH_BITS) * sizeof(*tr->page_hash));
     tr->used = tr->prologue_size;
@@ -126,8 +166,15 @@ void tr_free(struct tr *tr)
 {
     if (!tr)
         return;
-    if (tr->hash)
+    if (tr->hash) {
+        tr->multi_threaded = false;
         tr_drop_all(tr);
+    }
+    while (tr->tb_pool) {
+        struct tb *tb = tr->tb_pool;
+        tr->tb_pool = tb->pool_next;
+        free(tb);
+    }
     free(tr->tbs);
     free(tr->hash);
     free(tr->page_hash);
@@ -142,6 +189,14 @@ void tr_free(struct tr *tr)
 
 void tr_lock(struct tr *tr)
 {
+    /* Held for a translation (microseconds) or less: spinning a little is
+     * cheaper than sleeping in the kernel and being woken, which in a VM
+     * costs tens of microseconds. */
+    for (int i = 0; i < 400; i++) {
+        if (pthread_mutex_trylock(&tr->lock) == 0)
+            return;
+        __builtin_ia32_pause();
+    }
     pthread_mutex_lock(&tr->lock);
 }
 
@@ -218,7 +273,9 @@ void tr_flush(struct tr *tr, struct cpu *cpu)
     tr_drop_all(tr);
     if (tr->multi_threaded)
         tr_new_code_cache(tr);
-    tr->n_flushes++;
+    /* a full fence before the jump caches are emptied (on_flush): see
+     * tr_lookup_fast */
+    __atomic_add_fetch(&tr->n_flushes, 1, __ATOMIC_SEQ_CST);
     if (tr->on_flush)
         tr->on_flush(tr->mem_opaque);
     if (cpu) {
@@ -255,7 +312,8 @@ static inline size_t tr_hash(uint64_t pc)
  * address-space switches and are found again by what they were made of). */
 static struct tb *tb_lookup(struct tr *tr, uint64_t pc, uint64_t flags, uint64_t phys)
 {
-    for (struct tb *tb = tr->hash[tr_hash(pc)]; tb; tb = tb->hash_next)
+    struct tb *tb = __atomic_load_n(&tr->hash[tr_hash(pc)], __ATOMIC_ACQUIRE);
+    for (; tb; tb = __atomic_load_n(&tb->hash_next, __ATOMIC_ACQUIRE))
         if (tb->pc == pc && tb->flags == flags && (!tr->sys || tb->phys == phys))
             return tb;
     return NULL;
@@ -296,7 +354,7 @@ static void tb_unhash(struct tr *tr, struct tb *tb)
     while (*pp && *pp != tb)
         pp = &(*pp)->hash_next;
     if (*pp)
-        *pp = tb->hash_next;
+        __atomic_store_n(pp, tb->hash_next, __ATOMIC_RELEASE);
 }
 
 /* A block whose code overlaps [lo, hi) of its page in list slot slot. */
@@ -353,7 +411,7 @@ int tr_invalidate_phys(struct tr *tr, uint64_t pa, uint64_t len, int *remaining)
             /* The block stays in memory (another hart may be inside it);
              * it is only never found again.  Its other page's list keeps
              * the dead entry until a flush: harmless, it is skipped there. */
-            tb->invalid = true;
+            __atomic_store_n(&tb->invalid, true, __ATOMIC_SEQ_CST);   /* see tr_lookup_fast */
             tb_unhash(tr, tb);
             if (tr->sys_jc_drop)
                 tr->sys_jc_drop(tr->sys_opaque, tb->pc, tb->code);
@@ -365,6 +423,65 @@ int tr_invalidate_phys(struct tr *tr, uint64_t pa, uint64_t len, int *remaining)
     if (remaining)
         *remaining = left;
     return n;
+}
+
+/* Enter pc -> code in the jump cache translated code looks in: the cpu's
+ * own (user mode) or its current translation context's (system mode). */
+static struct cpu_jc_entry *jc_install(struct tr *tr, struct cpu *cpu, uint64_t pc, void *code)
+{
+    struct cpu_jc_entry *jc = tr->sys ? ((struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base)->jc
+                                      : cpu->jc;
+    unsigned ji = (unsigned)(pc >> 1) & ((tr->sys ? CPU_CTX_JC_SIZE : CPU_JC_SIZE) - 1);
+    struct cpu_jc_entry *e = &jc[ji];
+    __atomic_store_n(&e->pc, pc, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->code, code, __ATOMIC_RELAXED);
+    if (tr->sys) {
+        struct cpu_tlb_ctx *c = (struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base;
+        unsigned bit = cpu_jc_page_bit(pc);
+        c->jc_pages[bit / 64] |= UINT64_C(1) << (bit % 64);
+        cpu_ctx_log(c, ji | CPU_CTX_LOG_JC);
+    }
+    return e;
+}
+
+/* The lookup of an existing block without the lock, which every other
+ * thread wants for its own lookups and which a translation holds for
+ * microseconds.  NULL sends the caller to the locked path: nothing to
+ * chain, no flush unseen, the block found, within one page.
+ *
+ * Against writers: blocks are published with release stores and their
+ * memory stays a block's while threads share the translator (tb_retire),
+ * so what is read here is at worst stale.  A writer that drops a block
+ * stores tb->invalid (or n_flushes) with a full fence before it empties
+ * the jump caches; this side stores the jump-cache entry, fences, then
+ * reads both.  So either it sees the block go and takes its entry back,
+ * or the writer's emptying comes after the entry and removes it. */
+static void *tr_lookup_fast(struct tr *tr, struct cpu *cpu, uint64_t pc, uint64_t phys)
+{
+    uint64_t seq = __atomic_load_n(&tr->n_flushes, __ATOMIC_ACQUIRE);
+    if (cpu->chain_from || seq != cpu->seen_flushes || log_on(LOG_EXEC))
+        return NULL;
+    uint64_t flags = cpu->features & ~UINT64_C(0xffff);
+    struct tb *tb = __atomic_load_n(&tr->hash[tr_hash(pc)], __ATOMIC_ACQUIRE);
+    /* bounded: a chain read across a flush may lead through recycled blocks */
+    for (int n = 0; tb && n < 32; n++) {
+        if (tb->pc == pc && tb->flags == flags && (!tr->sys || tb->phys == phys))
+            break;
+        tb = __atomic_load_n(&tb->hash_next, __ATOMIC_ACQUIRE);
+    }
+    if (!tb || tb->phys2 != TB_NO_PAGE || __atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE))
+        return NULL;
+    void *code = tb->code;
+    if (tb->pc != pc)
+        return NULL;
+    struct cpu_jc_entry *e = jc_install(tr, cpu, pc, code);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&tb->invalid, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&tr->n_flushes, __ATOMIC_RELAXED) != seq) {
+        __atomic_store_n(&e->pc, ~UINT64_C(0), __ATOMIC_RELAXED);   /* odd: never a pc */
+        return NULL;
+    }
+    return code;
 }
 
 static void log_block(struct tr *tr, const struct ir_block *b, bool optimized)
@@ -403,7 +520,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     ir_optimize(b);
     log_block(tr, b, true);
 
-    struct tb *tb = calloc(1, sizeof(*tb));
+    struct tb *tb = tb_alloc(tr);
     if (!tb)
         return NULL;
     tb->pc = pc;
@@ -415,14 +532,14 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     tb->insn_off = calloc((size_t)b->n_insns, sizeof(*tb->insn_off));
     tb->insn_pc = malloc((size_t)b->n_insns * sizeof(*tb->insn_pc));
     if (!tb->insn_off || !tb->insn_pc) {
-        tb_free(tb);
+        tb_retire(tr, tb);
         return NULL;
     }
     memcpy(tb->insn_pc, b->insn_pc, (size_t)b->n_insns * sizeof(*tb->insn_pc));
     if (tr->mode != TR_MODE_JIT) {
         tb->ops = malloc((size_t)b->n_ops * sizeof(*tb->ops));
         if (!tb->ops) {
-            tb_free(tb);
+            tb_retire(tr, tb);
             return NULL;
         }
         memcpy(tb->ops, b->ops, (size_t)b->n_ops * sizeof(*tb->ops));
@@ -433,7 +550,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
             tr_flush(tr, cpu);
         int n = tr->be->gen_block(tr, b, tb, tr->rw + tr->used, tr->rx + tr->used, TR_BLOCK_ROOM);
         if (n < 0) {
-            tb_free(tb);
+            tb_retire(tr, tb);
             return NULL;
         }
         tb->code = tr->rx + tr->used;
@@ -453,7 +570,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
         size_t cap = tr->tbs_cap ? 2 * tr->tbs_cap : 1024;
         struct tb **n = realloc(tr->tbs, cap * sizeof(*n));
         if (!n) {
-            tb_free(tb);
+            tb_retire(tr, tb);
             return NULL;
         }
         tr->tbs = n;
@@ -474,7 +591,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     }
     size_t h = tr_hash(pc);
     tb->hash_next = tr->hash[h];
-    tr->hash[h] = tb;
+    __atomic_store_n(&tr->hash[h], tb, __ATOMIC_RELEASE);    /* complete before it is found */
     tr->n_translated++;
     return tb;
 }
@@ -732,6 +849,22 @@ restart:
             cpu->chain_from = NULL;
             return CPU_EXIT_FAULT;
         }
+        void *fast = tr->mode == TR_MODE_JIT ? tr_lookup_fast(tr, cpu, pc, phys) : NULL;
+        if (fast) {
+            t->armed = 1;
+            int r = (int)tr->enter(cpu, fast);
+            t->armed = 0;
+            if (r == CPU_EXIT_CHAIN && !tr->single_step)
+                continue;
+            cpu->chain_from = NULL;
+            if (r == CPU_EXIT_CHAIN)
+                return CPU_EXIT_INTERRUPT;
+            if (r == CPU_EXIT_FLUSH) {
+                tr_flush(tr, cpu);
+                continue;
+            }
+            return r;
+        }
         tr_lock(tr);
         if (cpu->seen_flushes != tr->n_flushes) {
             /* another thread flushed: our jump cache and the chain slot
@@ -747,7 +880,7 @@ restart:
             uint64_t p2;
             uint64_t pc2 = (pc | 0xfff) + 1;
             if (tr->sys_code_phys(cpu, pc2, &p2) < 0 || p2 != (tb->phys2 & ~UINT64_C(0xfff))) {
-                tb->invalid = true;
+                __atomic_store_n(&tb->invalid, true, __ATOMIC_SEQ_CST);
                 tb_unhash(tr, tb);
                 if (tr->sys_jc_drop)
                     tr->sys_jc_drop(tr->sys_opaque, tb->pc, tb->code);
@@ -793,20 +926,8 @@ restart:
                 (uint8_t *)cpu->chain_from < tr->rx + tr->used && tb->phys2 == TB_NO_PAGE)
                 tr->be->patch_jump(tr, cpu->chain_from, tb->code);
             cpu->chain_from = NULL;
-            struct cpu_jc_entry *jc = tr->sys ? ((struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base)->jc
-                                              : cpu->jc;
-            unsigned ji = (unsigned)(pc >> 1) & ((tr->sys ? CPU_CTX_JC_SIZE : CPU_JC_SIZE) - 1);
-            struct cpu_jc_entry *e = &jc[ji];
-            if (tb->phys2 == TB_NO_PAGE) {      /* (a straddling block is always looked up) */
-                e->pc = pc;
-                e->code = tb->code;
-                if (tr->sys) {
-                    struct cpu_tlb_ctx *c = (struct cpu_tlb_ctx *)(uintptr_t)cpu->guest_base;
-                    unsigned bit = cpu_jc_page_bit(pc);
-                    c->jc_pages[bit / 64] |= UINT64_C(1) << (bit % 64);
-                    cpu_ctx_log(c, ji | CPU_CTX_LOG_JC);
-                }
-            }
+            if (tb->phys2 == TB_NO_PAGE)        /* (a straddling block is always looked up) */
+                jc_install(tr, cpu, pc, tb->code);
             void *code = tb->code;
             tr_unlock(tr);
             t->armed = 1;

@@ -80,8 +80,14 @@ enum tr_mode {
 };
 
 struct tb {
-    uint64_t pc, end_pc;
+    /* what a lookup reads, in the first cache line */
+    uint64_t pc;
+    uint64_t flags;         /* the cpu's run-time feature bits it was translated for */
+    uint64_t phys, phys2;   /* see below */
+    struct tb *hash_next;
     uint8_t *code;          /* RX address */
+    bool invalid;
+    uint64_t end_pc;
     uint32_t code_size;
     uint16_t n_insns;
     uint32_t *insn_off;     /* host offset of each guest instruction */
@@ -93,14 +99,12 @@ struct tb {
     int n_slow;
     struct ir_op *ops;      /* interpreter/compare modes: the IR */
     int n_ops;
-    struct tb *hash_next;
-    uint64_t flags;         /* the cpu's run-time feature bits it was translated for */
-    /* System mode: the physical pages its code came from (phys2: the
-     * second page of an instruction straddling a page end, or TB_NO_PAGE),
-     * and its links in the per-page lists (tagged with the page slot). */
-    uint64_t phys, phys2;
+    /* System mode: phys and phys2 are the physical pages its code came
+     * from (phys2: the second page of an instruction straddling a page
+     * end, or TB_NO_PAGE); these its links in the per-page lists (tagged
+     * with the page slot). */
     uintptr_t page_next[2];
-    bool invalid;
+    struct tb *pool_next;   /* in tr->tb_pool */
 };
 #define TB_NO_PAGE (~UINT64_C(0))
 
@@ -134,6 +138,8 @@ struct tr {
     struct tb **tbs;        /* in code-address order, for fault lookup */
     size_t tbs_cap;
     uint64_t n_flushes, n_translated;
+
+    struct tb *tb_pool;     /* retired blocks, see tb_retire */
 
     struct ir_block *irb;
 
@@ -190,7 +196,7 @@ struct tr {
     char mismatch[512];
 };
 
-#define TR_HASH_BITS 16
+#define TR_HASH_BITS 18
 
 int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backend *be,
            enum tr_mode mode, uint64_t features, tr_fetch_fn fetch, void *opaque,
