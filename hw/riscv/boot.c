@@ -1,8 +1,10 @@
 /* boot.c - loaders for RISC-V boot images: ELF64, Linux Image, raw.
  *
- * Files are read whole (they are at most as large as guest RAM) and every
- * header field is distrusted: offsets and sizes are checked against the
- * file, destinations against the memory map, before anything is copied.
+ * Every header field is distrusted: offsets and sizes are checked against
+ * the file, destinations against the memory map, before anything is
+ * copied.  ELF files are read whole (they are at most as large as guest
+ * RAM); a Linux Image or a raw file is read straight into guest memory
+ * (a kernel is tens of MiB: no buffer to fault in and copy from).
  */
 #include <config.h>
 #include <elf.h>
@@ -18,38 +20,64 @@
 #define EM_RISCV 243
 #endif
 
+/* Open a regular file of at most max bytes: the fd, its size in *len. */
+static int open_file(const char *path, uint64_t max, int *fdp, size_t *len, struct error **errp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return err_set_errno(errp, errno, _("cannot open '%s'"), path);
+    int ret = 0;
+    if (fstat(fd, &st) < 0)
+        ret = err_set_errno(errp, errno, _("cannot stat '%s'"), path);
+    else if (!S_ISREG(st.st_mode))
+        ret = err_set(errp, EINVAL, _("'%s' is not a regular file"), path);
+    else if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX)
+        ret = err_set(errp, EFBIG,
+                      _("'%s' is too large (%" PRIu64 " bytes, at most %" PRIu64 " fit)"),
+                      path, (uint64_t)st.st_size, max);
+    if (ret < 0) {
+        close(fd);
+        return ret;
+    }
+    *fdp = fd;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+/* n bytes from the start of the file into dst (a file that shrank
+ * meanwhile is an error). */
+static int read_all(int fd, const char *path, uint8_t *dst, size_t n, struct error **errp)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, dst + done, n - done, (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return err_set_errno(errp, r < 0 ? errno : EIO, _("cannot read '%s'"), path);
+        done += (size_t)r;
+    }
+    return 0;
+}
+
 int rv_read_file(const char *path, uint64_t max, uint8_t **buf, size_t *len,
                  struct error **errp)
 {
-    CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
     *buf = NULL;
     *len = 0;
-    if (fd < 0)
-        return err_set_errno(errp, errno, _("cannot open '%s'"), path);
-    if (fstat(fd, &st) < 0)
-        return err_set_errno(errp, errno, _("cannot stat '%s'"), path);
-    if (!S_ISREG(st.st_mode))
-        return err_set(errp, EINVAL, _("'%s' is not a regular file"), path);
-    if ((uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX)
-        return err_set(errp, EFBIG,
-                       _("'%s' is too large (%" PRIu64 " bytes, at most %" PRIu64 " fit)"),
-                       path, (uint64_t)st.st_size, max);
-    size_t n = (size_t)st.st_size;
+    CLEANUP_CLOSE int fd = -1;
+    size_t n;
+    int ret = open_file(path, max, &fd, &n, errp);
+    if (ret < 0)
+        return ret;
     uint8_t *b = malloc(n ? n : 1);
     if (!b)
         return err_set(errp, ENOMEM, _("out of memory reading '%s'"), path);
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = read(fd, b + done, n - done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            int e = r < 0 ? errno : EIO;
-            free(b);
-            return err_set_errno(errp, e, _("cannot read '%s'"), path);
-        }
-        done += (size_t)r;
+    ret = read_all(fd, path, b, n, errp);
+    if (ret < 0) {
+        free(b);
+        return ret;
     }
     *buf = b;
     *len = n;
@@ -78,6 +106,16 @@ static uint64_t le64(const uint8_t *p)
 static bool is_elf(const uint8_t *b, size_t n)
 {
     return n >= SELFMAG && memcmp(b, ELFMAG, SELFMAG) == 0;
+}
+
+#define IMAGE_HEADER_SIZE 64
+#define IMAGE_IMAGE_SIZE 0x10
+#define IMAGE_MAGIC 0x30
+#define IMAGE_MAGIC2 0x38
+
+static bool is_linux_image(const uint8_t *b, size_t n)
+{
+    return n >= IMAGE_HEADER_SIZE && memcmp(b + IMAGE_MAGIC2, "RSC\x05", 4) == 0;
 }
 
 /* The largest file that could fit: all of RAM and ROM. */
@@ -150,80 +188,77 @@ int rv_load_elf(const struct mem_map *m, const char *path, struct rv_boot_image 
     return elf_put(m, path, b, n, out, errp);
 }
 
-/* Write a buffer at addr for a file named path. */
-static int put(const struct mem_map *m, const char *path, uint64_t addr, const uint8_t *b,
-               size_t n, uint64_t reserve, struct rv_boot_image *out, struct error **errp)
+/* The whole file (n bytes) at addr, claiming at least reserve bytes. */
+static int put(const struct mem_map *m, const char *path, int fd, uint64_t addr, size_t n,
+               uint64_t reserve, struct rv_boot_image *out, struct error **errp)
 {
     uint64_t span = MAX((uint64_t)n, reserve);
     int ret = check_dest(m, path, addr, span, errp);
     if (ret < 0)
         return ret;
-    if (mem_write(m, addr, b, n) < 0)
+    uint8_t *dst = n ? mem_ram_ptr(m, addr, n, true) : NULL;
+    if (n && !dst)
         return err_set(errp, ERANGE, _("'%s' does not fit in guest memory"), path);
+    ret = read_all(fd, path, dst, n, errp);
+    if (ret < 0)
+        return ret;
     out->entry = addr;
     out->low = addr;
     out->high = addr + span;
     return 0;
 }
 
-int rv_load_raw(const struct mem_map *m, const char *path, uint64_t addr,
+enum load_kind { LOAD_ANY, LOAD_RAW, LOAD_IMAGE };
+
+static int load(const struct mem_map *m, const char *path, uint64_t addr, enum load_kind kind,
                 struct rv_boot_image *out, struct error **errp)
 {
-    CLEANUP_FREE uint8_t *b = NULL;
+    CLEANUP_CLOSE int fd = -1;
     size_t n;
-    int ret = rv_read_file(path, load_max(m), &b, &n, errp);
+    int ret = open_file(path, load_max(m), &fd, &n, errp);
     if (ret < 0)
         return ret;
-    return put(m, path, addr, b, n, 0, out, errp);
-}
-
-#define IMAGE_HEADER_SIZE 64
-#define IMAGE_IMAGE_SIZE 0x10
-#define IMAGE_MAGIC 0x30
-#define IMAGE_MAGIC2 0x38
-
-static bool is_linux_image(const uint8_t *b, size_t n)
-{
-    return n >= IMAGE_HEADER_SIZE && memcmp(b + IMAGE_MAGIC2, "RSC\x05", 4) == 0;
-}
-
-/* The header's image_size: how much memory the kernel claims from its
- * load address (0 in old headers: then the file size). */
-static int image_put(const struct mem_map *m, const char *path, uint64_t addr,
-                     const uint8_t *b, size_t n, struct rv_boot_image *out,
-                     struct error **errp)
-{
+    uint8_t head[IMAGE_HEADER_SIZE];
+    size_t nh = MIN(n, sizeof(head));
+    ret = read_all(fd, path, head, nh, errp);
+    if (ret < 0)
+        return ret;
+    if (kind == LOAD_ANY && is_elf(head, nh)) {
+        CLEANUP_FREE uint8_t *b = malloc(n);
+        if (!b)
+            return err_set(errp, ENOMEM, _("out of memory reading '%s'"), path);
+        ret = read_all(fd, path, b, n, errp);
+        return ret < 0 ? ret : elf_put(m, path, b, n, out, errp);
+    }
+    bool image = is_linux_image(head, nh);
+    if (kind == LOAD_IMAGE && !image)
+        return err_set(errp, ENOEXEC, _("'%s' is not a Linux RISC-V Image"), path);
+    if (kind == LOAD_RAW || !image)
+        return put(m, path, fd, addr, n, 0, out, errp);
+    /* The header's image_size: how much memory the kernel claims from its
+     * load address (0 in old headers: then the file size). */
     if (!IS_ALIGNED(addr, UINT64_C(2) << 20))
         return err_set(errp, EINVAL,
                        _("'%s': a Linux Image must be loaded 2 MiB aligned (not 0x%" PRIx64 ")"),
                        path, addr);
-    return put(m, path, addr, b, n, le64(b + IMAGE_IMAGE_SIZE), out, errp);
+    return put(m, path, fd, addr, n, le64(head + IMAGE_IMAGE_SIZE), out, errp);
 }
+
+int rv_load_raw(const struct mem_map *m, const char *path, uint64_t addr,
+                struct rv_boot_image *out, struct error **errp)
+{
+    return load(m, path, addr, LOAD_RAW, out, errp);
+}
+
 
 int rv_load_linux_image(const struct mem_map *m, const char *path, uint64_t addr,
                         struct rv_boot_image *out, struct error **errp)
 {
-    CLEANUP_FREE uint8_t *b = NULL;
-    size_t n;
-    int ret = rv_read_file(path, load_max(m), &b, &n, errp);
-    if (ret < 0)
-        return ret;
-    if (!is_linux_image(b, n))
-        return err_set(errp, ENOEXEC, _("'%s' is not a Linux RISC-V Image"), path);
-    return image_put(m, path, addr, b, n, out, errp);
+    return load(m, path, addr, LOAD_IMAGE, out, errp);
 }
 
 int rv_load_any(const struct mem_map *m, const char *path, uint64_t addr,
                 struct rv_boot_image *out, struct error **errp)
 {
-    CLEANUP_FREE uint8_t *b = NULL;
-    size_t n;
-    int ret = rv_read_file(path, load_max(m), &b, &n, errp);
-    if (ret < 0)
-        return ret;
-    if (is_elf(b, n))
-        return elf_put(m, path, b, n, out, errp);
-    if (is_linux_image(b, n))
-        return image_put(m, path, addr, b, n, out, errp);
-    return put(m, path, addr, b, n, 0, out, errp);
+    return load(m, path, addr, LOAD_ANY, out, errp);
 }

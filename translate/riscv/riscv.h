@@ -44,6 +44,7 @@ struct rv_dc {
     struct ir_block *b;
     uint64_t pc;          /* of the current instruction */
     uint32_t insn;        /* 32-bit form (compressed ones expanded) */
+    uint32_t raw;         /* as fetched */
     int len;              /* 2 or 4 */
     bool end;             /* the instruction ended the block */
     uint64_t features;

@@ -412,8 +412,11 @@ void rc_flush_transient(struct x86_gen *g)
 {
     for (int i = 0; i < X86_POOL; i++) {
         int h = x86_pool[i];
-        if (!(g->resident & (1u << h)))
-            rc_evict(g, h);
+        if (g->resident & (1u << h))
+            continue;
+        if (g->host_slot[h] >= 64)
+            g->dirty[h] = false;    /* a temporary: dies with the iteration */
+        rc_evict(g, h);
     }
 }
 
