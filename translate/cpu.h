@@ -97,6 +97,12 @@ struct cpu_tlb_ctx {
      * does not have to clear all of it; n_log past CPU_CTX_LOG: clear all */
     uint32_t n_log;
     uint16_t log[256];
+    /* Entries that came from non-global mappings (the owner sets tlb_ng;
+     * jc_install sets jc_ng when code_global, which the owner's code
+     * lookup sets, is false): an address-space switch drops only these. */
+    uint64_t tlb_ng[CPU_TLB_SIZE / 64];
+    uint64_t jc_ng[CPU_CTX_JC_SIZE / 64];
+    bool code_global;
 };
 #define CPU_CTX_LOG 256
 #define CPU_CTX_LOG_JC 0x8000

@@ -440,6 +440,8 @@ static struct cpu_jc_entry *jc_install(struct tr *tr, struct cpu *cpu, uint64_t 
         unsigned bit = cpu_jc_page_bit(pc);
         c->jc_pages[bit / 64] |= UINT64_C(1) << (bit % 64);
         cpu_ctx_log(c, ji | CPU_CTX_LOG_JC);
+        if (!c->code_global)
+            c->jc_ng[ji / 64] |= UINT64_C(1) << (ji % 64);
     }
     return e;
 }

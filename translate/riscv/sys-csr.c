@@ -273,8 +273,14 @@ static int csr_write(struct rv_hart *h, unsigned csr, uint64_t v)
         if (log_on(LOG_MMU))
             log_msg(LOG_MMU, "hart %d: satp 0x%" PRIx64 " -> 0x%" PRIx64, h->id, h->satp, v);
         if (v != h->satp) {
+            /* another address space: global mappings stay (as in a TLB
+             * with ASIDs), unless the translation scheme changed */
+            bool mode_changed = (v ^ h->satp) >> 60 != 0;
             h->satp = v;
-            rv_tlb_flush_vm(h);
+            if (mode_changed)
+                rv_tlb_flush_vm(h);
+            else
+                rv_tlb_flush_nonglobal(h);
         }
         return CSR_EXIT;
     }

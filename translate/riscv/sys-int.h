@@ -105,6 +105,7 @@ struct rv_hart {
 
     /* code fetch: the page of the block being translated */
     uint64_t fetch_vpage, fetch_ppage;
+    bool last_global;           /* rv_mmu_access's last translation was global */
 
     /* an exception a helper or slow path raised (CPU_EXIT_FAULT / _ILLEGAL) */
     bool exc_pending;
@@ -184,6 +185,7 @@ void rv_mmu_free(struct rv_hart *h);
 void rv_select_ctx(struct rv_hart *h);   /* cpu.guest_base for the current mode */
 void rv_tlb_flush_all(struct rv_hart *h);            /* every context */
 void rv_tlb_flush_vm(struct rv_hart *h);             /* the translated (S/U) contexts */
+void rv_tlb_flush_nonglobal(struct rv_hart *h);      /* ... but what global mappings gave */
 void rv_tlb_flush_page(struct rv_hart *h, uint64_t va);
 void rv_pmp_changed(struct rv_hart *h);
 /* Translate va for an access of size bytes (within one page) by the

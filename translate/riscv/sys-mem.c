@@ -208,11 +208,13 @@ int rv_sys_code_phys(struct cpu *cpu, uint64_t pc, uint64_t *phys)
     if (c->tlb[i].tag_x == vpage) {
         h->sys->st_code_hit++;
         ppage = h->ctx_phys[h->cur_ctx][i];
+        c->code_global = !((c->tlb_ng[i / 64] >> (i % 64)) & 1);
     } else {
         uint64_t pa;
         int r = rv_mmu_access(h, pc, 2, RV_ACC_FETCH, &pa, true);
         if (r)
             return fetch_fault(h, r, pc);
+        c->code_global = h->last_global;
         const struct mem_region *reg = mem_find(h->sys->mem, pa);
         if (!reg || reg->kind == MEM_MMIO)
             return fetch_fault(h, RV_EXC_INSN_ACCESS, pc);

@@ -80,6 +80,8 @@ static void ctx_flush(struct rv_hart *h, int c)
     }
     x->n_log = 0;
     memset(x->jc_pages, 0, sizeof(x->jc_pages));
+    memset(x->tlb_ng, 0, sizeof(x->tlb_ng));
+    memset(x->jc_ng, 0, sizeof(x->jc_ng));
     for (int k = 0; k < RV_LP_RANGES; k++) {
         h->lp_base[c][k] = ~UINT64_C(0);
         h->lp_mask[c][k] = 0;
@@ -99,6 +101,30 @@ void rv_tlb_flush_vm(struct rv_hart *h)
     ctx_flush(h, RV_CTX_S);
     ctx_flush(h, RV_CTX_S_SUM);
     ctx_flush(h, RV_CTX_MPRV);
+}
+
+/* An address-space switch (satp) or sfence.vma for one ASID: global
+ * mappings (the kernel's, in every address space) stay, with the jump
+ * cache's entries for code on them; the rest go.  The TLB keeps no ASIDs,
+ * so a flush for one ASID is one for all. */
+void rv_tlb_flush_nonglobal(struct rv_hart *h)
+{
+    static const int vm_ctx[] = { RV_CTX_U, RV_CTX_S, RV_CTX_S_SUM, RV_CTX_MPRV };
+    for (size_t k = 0; k < ARRAY_SIZE(vm_ctx); k++) {
+        int c = vm_ctx[k];
+        if (!h->ctx_used[c])
+            continue;
+        h->sys->st_exit[14]++;
+        struct cpu_tlb_ctx *x = &h->ctx[c];
+        for (unsigned w = 0; w < ARRAY_SIZE(x->tlb_ng); w++)
+            for (uint64_t m = x->tlb_ng[w]; m; m &= m - 1)
+                memset(&x->tlb[w * 64 + (unsigned)__builtin_ctzll(m)], 0xff, sizeof(x->tlb[0]));
+        for (unsigned w = 0; w < ARRAY_SIZE(x->jc_ng); w++)
+            for (uint64_t m = x->jc_ng[w]; m; m &= m - 1)
+                x->jc[w * 64 + (unsigned)__builtin_ctzll(m)].pc = ~UINT64_C(0);
+        memset(x->tlb_ng, 0, sizeof(x->tlb_ng));
+        memset(x->jc_ng, 0, sizeof(x->jc_ng));
+    }
 }
 
 void rv_tlb_flush_page(struct rv_hart *h, uint64_t va)
@@ -307,7 +333,7 @@ static uint64_t *pte_ptr(struct rv_sys *s, uint64_t pa)
  * this page for this mode) and *pgmask (the leaf's size - 1), or an
  * exception cause. */
 static int walk(struct rv_hart *h, uint64_t va, int acc, int priv, bool sum, bool mxr,
-                uint64_t *pa, int *prot, uint64_t *pgmask)
+                uint64_t *pa, int *prot, uint64_t *pgmask, bool *global)
 {
     unsigned mode = (unsigned)(h->satp >> 60);
     int levels = mode == 8 ? 3 : 4;
@@ -322,6 +348,7 @@ static int walk(struct rv_hart *h, uint64_t va, int acc, int priv, bool sum, boo
         return fault;
     uint64_t table = (h->satp & PTE_PPN_MASK) << 12;
 restart:
+    *global = false;
     for (int lvl = levels - 1; lvl >= 0; lvl--) {
         uint64_t idx = (va >> (12 + 9 * lvl)) & 511;
         uint64_t pte_pa = table + idx * 8;
@@ -339,6 +366,8 @@ restart:
             return fault;
         }
         uint64_t ppn = (pte >> PTE_PPN_SHIFT) & PTE_PPN_MASK;
+        if (pte & PTE_G)
+            *global = true;             /* G on a pointer makes everything below global */
         if (!(pte & (PTE_R | PTE_X))) {
             if (lvl == 0)
                 return fault;
@@ -471,9 +500,13 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
     uint64_t phys = va;
     int prot = PROT_RD | PROT_WR | PROT_EX;
     uint64_t pgmask = 0xfff;
+    /* Bare mode's identity map counts as global: leaving it changes satp's
+     * MODE, which flushes everything. */
+    bool global = true;
+    h->last_global = false;
     if (priv != RV_PRIV_M && (h->satp >> 60) != 0) {
         h->sys->st_walk++;
-        int r = walk(h, va, acc, priv, sum, mxr, &phys, &prot, &pgmask);
+        int r = walk(h, va, acc, priv, sum, mxr, &phys, &prot, &pgmask, &global);
         if (r) {
             if (log_on(LOG_MMU))
                 log_msg(LOG_MMU, "hart %d: %s of 0x%" PRIx64 " faults (cause %d)", h->id,
@@ -489,6 +522,7 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
         return acc == RV_ACC_FETCH ? RV_EXC_INSN_ACCESS
                : acc == RV_ACC_STORE ? RV_EXC_STORE_ACCESS : RV_EXC_LOAD_ACCESS;
     *pa = phys;
+    h->last_global = global;
     if (!fill || !whole)
         return 0;
     int ri;
@@ -541,6 +575,8 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
     h->ctx_phys[c][i] = ppage;
     if (!same)
         cpu_ctx_log(&h->ctx[c], i);
+    if (!global)
+        h->ctx[c].tlb_ng[i / 64] |= UINT64_C(1) << (i % 64);
     *e = n;
     if (writable) {
         /* translation of code on this page may have begun meanwhile on

@@ -127,9 +127,13 @@ int rv_sys_helper_priv(struct cpu *cpu, uint32_t insn)
     int rs1 = (insn >> 15) & 31;
     if (log_on(LOG_MMU))
         log_msg(LOG_MMU, "hart %d: sfence.vma 0x%" PRIx64, h->id, rs1 ? cpu->x[rs1] : 0);
-    /* ASIDs are not kept in the TLB: flushing one ASID flushes all */
-    if (rs1 == 0)
+    /* ASIDs are not kept in the TLB: flushing one ASID flushes all; but
+     * one with an ASID (rs2) leaves global mappings */
+    int rs2 = (insn >> 20) & 31;
+    if (rs1 == 0 && rs2 == 0)
         rv_tlb_flush_vm(h);
+    else if (rs1 == 0)
+        rv_tlb_flush_nonglobal(h);
     else
         rv_tlb_flush_page(h, cpu->x[rs1]);
     return 0;

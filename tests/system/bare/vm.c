@@ -1,8 +1,9 @@
 /* vm.c - page walks under Sv39 (-DSV=39) or Sv48 (-DSV=48): A/D bits set
  * by the walker, 4 KiB pages, 2 MiB and 1 GiB superpages, a misaligned
  * superpage, every kind of page fault from S and U (invalid PTE, missing
- * permission, U page from S without SUM, W without R), SUM, MXR and
- * sfence.vma.  RAM stays identity-mapped (1 GiB, not U) for S. */
+ * permission, U page from S without SUM, W without R), SUM, MXR,
+ * sfence.vma, and address-space switches with non-global and global
+ * mappings.  RAM stays identity-mapped (1 GiB, not U) for S. */
 #include "check.h"
 
 #define V 0x01
@@ -10,6 +11,7 @@
 #define W 0x04
 #define X 0x08
 #define U 0x10
+#define G 0x20
 #define A 0x40
 #define D 0x80
 #define LEVELS (SV == 48 ? 4 : 3)
@@ -18,10 +20,11 @@ static u64 tables[16][512] __attribute__((aligned(4096)));
 static int ntables = 1;
 static u64 pages[8][512] __attribute__((aligned(4096)));   /* data pages */
 
-/* the PTE for VA at LEVEL (0 = 4 KiB leaf), making tables on the way */
-static u64 *pte_of(u64 va, int level)
+/* the PTE for VA at LEVEL (0 = 4 KiB leaf) under ROOT, making tables on
+ * the way */
+static u64 *pte_in(u64 *root, u64 va, int level)
 {
-    u64 *t = tables[0];
+    u64 *t = root;
     for (int l = LEVELS - 1; l > level; l--) {
         u64 *e = &t[(va >> (12 + 9 * l)) & 511];
         if (!(*e & V)) {
@@ -30,6 +33,11 @@ static u64 *pte_of(u64 va, int level)
         t = (u64 *)((*e >> 10) << 12);
     }
     return &t[(va >> (12 + 9 * level)) & 511];
+}
+
+static u64 *pte_of(u64 va, int level)
+{
+    return pte_in(tables[0], va, level);
 }
 
 static void map(u64 va, u64 pa, int level, u64 flags)
@@ -196,6 +204,40 @@ int main(void)
     map(VBASE + 0x11000, (u64)pages[6], 0, V | R | U | A);   /* read-only */
     show("crossing: store to read-only", MODE_U, u_store, VBASE + 0x10ffc, 7);
     CHECK(t.cause == 15 && t.tval >= VBASE + 0x11000, "crossing store to read-only");
+
+    /* Address-space switches: a second root shares the tables made so far
+     * (VBASE's global page below is in both), then maps its own page at
+     * TV, where the first root maps another; both non-global. */
+    u64 *root2 = tables[ntables++];
+    u64 tv = SV == 48 ? 0x300000000000UL : 0x3000000000UL;
+    map(VBASE + 0x7000, (u64)pages[2], 0, V | R | G | A);
+    for (int i = 0; i < 512; i++)
+        root2[i] = tables[0][i];
+    map(tv, (u64)pages[0], 0, V | R | A);
+    *pte_in(root2, tv, 0) = ((u64)pages[1] >> 12) << 10 | V | R | A;
+    __asm__ volatile("sfence.vma" ::: "memory");
+    u64 satp1 = csrr(satp), satp2 = (satp1 & ~((1UL << 44) - 1)) | (u64)root2 >> 12;
+    show("root 1, non-global", MODE_S, u_load, tv + 8, 0);
+    CHECK(t.a1 == 0x1111, "root 1");
+    show("root 1, global", MODE_S, u_load, VBASE + 0x7008, 0);
+    csrw(satp, satp2);
+    show("root 2, non-global", MODE_S, u_load, tv + 8, 0);
+    CHECK(t.a1 == 0x2222, "root 2 sees its own page");
+    show("root 2, global", MODE_S, u_load, VBASE + 0x7008, 0);
+    CHECK(t.a1 == 0x3333, "global page in root 2");
+    csrw(satp, satp1);
+    show("root 1 again", MODE_S, u_load, tv + 8, 0);
+    CHECK(t.a1 == 0x1111, "back in root 1");
+    /* sfence.vma x0, rs2 (one ASID) drops non-global entries */
+    *pte_of(tv, 0) = ((u64)pages[3] >> 12) << 10 | V | R | A;
+    __asm__ volatile("li t0, 0\n sfence.vma x0, t0" ::: "t0", "memory");
+    show("after sfence.vma x0, asid", MODE_S, u_load, tv + 8, 0);
+    CHECK(t.a1 == 0x4444, "sfence.vma for an ASID");
+    /* and sfence.vma x0, x0 global ones */
+    *pte_of(VBASE + 0x7000, 0) = ((u64)pages[4] >> 12) << 10 | V | R | G | A;
+    __asm__ volatile("sfence.vma" ::: "memory");
+    show("global after sfence.vma", MODE_S, u_load, VBASE + 0x7008, 0);
+    CHECK(t.a1 == 0x5555, "sfence.vma of a global page");
 
     csrw(satp, 0);
     return failures();
