@@ -23,6 +23,20 @@ int prog_init(int argc, char **argv)
     return r < 0 ? r : 0;
 }
 
+static bool exiting;
+
+void prog_set_exiting(void)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    exiting = true;
+#endif
+}
+
+bool prog_exiting(void)
+{
+    return exiting;
+}
+
 void prog_print_version(FILE *fp)
 {
     fprintf(fp, "%s (%s) %s\n", msg_progname(), PACKAGE_NAME, PACKAGE_VERSION);

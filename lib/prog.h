@@ -25,4 +25,11 @@ int prog_daemonize(int *ready_fd, int *status);
  * nothing to do when it already is. */
 void prog_daemon_ready(int *ready_fd, bool keep_stderr);
 
+/* The program tears down to exit: what is freed only to be freed (no
+ * data, no file, no lock depends on it) may be left to the kernel, which
+ * takes a process's memory back at once.  Never under a leak checker,
+ * which would report it. */
+void prog_set_exiting(void);
+bool prog_exiting(void);
+
 #endif

@@ -1369,6 +1369,7 @@ int main(int argc, char **argv)
     if (r != 0)
         return r < 0 ? 1 : 0;
     int code = run();
+    prog_set_exiting();
     cleanup();
     fflush(NULL);
     return code;
