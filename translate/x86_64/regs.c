@@ -121,6 +121,7 @@ void rc_prepare(struct x86_gen *g, struct rc_refs *r)
     r->bar_next[n] = RC_FAR;
     for (int i = n - 1; i >= 0; i--)
         r->bar_next[i] = op_barrier(&ir->ops[i]) ? i : r->bar_next[i + 1];
+    memset(r->at, -1, sizeof(r->at));
 }
 
 /* The first position in pos[lo, hi) after op AFTER, or RC_FAR. */
@@ -135,6 +136,26 @@ static int first_after(const uint16_t *pos, int lo, int hi, int after)
             hi = mid;
     }
     return lo < end ? pos[lo] : RC_FAR;
+}
+
+/* The first read and the first write of slot s after the op being
+ * emitted (RC_FAR: none).  Register allocation asks this of every cached
+ * slot at every eviction: the answer is kept until the generation passes
+ * either position. */
+static void next_refs(const struct x86_gen *g, int s, int *rd, int *wr)
+{
+    struct rc_refs *r = g->refs;
+    int i = g->op_idx;
+    if (r->at[s] >= 0 && r->at[s] <= i && i < r->next_rd[s] && i < r->next_wr[s]) {
+        *rd = r->next_rd[s];
+        *wr = r->next_wr[s];
+        return;
+    }
+    *rd = first_after(r->rd, r->rd_start[s], r->rd_start[s + 1], i);
+    *wr = first_after(r->wr, r->wr_start[s], r->wr_start[s + 1], i);
+    r->at[s] = i;
+    r->next_rd[s] = *rd;
+    r->next_wr[s] = *wr;
 }
 
 /* How far ahead (in ops) slot s is next read; a large number if it is
@@ -157,8 +178,8 @@ int rc_next_read(const struct x86_gen *g, int s, bool *dead)
     const struct rc_refs *r = g->refs;
     if (s < 0 || s >= X86_SLOTS)
         return RC_FAR;
-    int rd = first_after(r->rd, r->rd_start[s], r->rd_start[s + 1], g->op_idx);
-    int wr = first_after(r->wr, r->wr_start[s], r->wr_start[s + 1], g->op_idx);
+    int rd, wr;
+    next_refs(g, s, &rd, &wr);
     if (rd <= wr) {             /* read first (an op that reads and writes reads) */
         if (rd == RC_FAR)
             return RC_FAR;      /* never used again: dead only if a temporary */
@@ -175,13 +196,12 @@ int rc_next_read(const struct x86_gen *g, int s, bool *dead)
 /* Distance to the next read of slot s strictly after the op being emitted. */
 static int next_read_after(const struct x86_gen *g, int s)
 {
-    const struct rc_refs *r = g->refs;
     if (!g->ir)
         return 0;
     if (s < 0 || s >= X86_SLOTS)
         return RC_FAR;
-    int rd = first_after(r->rd, r->rd_start[s], r->rd_start[s + 1], g->op_idx);
-    int wr = first_after(r->wr, r->wr_start[s], r->wr_start[s + 1], g->op_idx);
+    int rd, wr;
+    next_refs(g, s, &rd, &wr);
     return rd <= wr && rd != RC_FAR ? rd - g->op_idx : RC_FAR;
 }
 

@@ -74,7 +74,7 @@ struct x86_gen {
     /* Where each slot is read and written in the block, so that
      * rc_next_read answers with a binary search instead of a scan of
      * the ops ahead (which was a tenth of translation time). */
-    const struct rc_refs *refs;
+    struct rc_refs *refs;
     /* FP register cache: f0-f31 in xmm3-xmm15 (fregs.c) */
     int8_t xslot[16];               /* xmm -> f register, or -1 */
     bool xdirty[16];
@@ -118,6 +118,9 @@ struct rc_refs {
     uint16_t rd_start[X86_SLOTS + 1], wr_start[X86_SLOTS + 1];
     uint16_t rd[3 * IR_MAX_OPS], wr[IR_MAX_OPS];
     int bar_next[IR_MAX_OPS + 1];
+    /* the last answer per slot: the next read and write after op at[s]
+     * (-1: none yet), good until the generation reaches either */
+    int at[X86_SLOTS], next_rd[X86_SLOTS], next_wr[X86_SLOTS];
 };
 /* Index g->ir's reads and writes into R (which must outlive the block's
  * generation) for rc_next_read. */
