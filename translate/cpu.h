@@ -91,7 +91,7 @@ struct cpu_tlb_ctx {
     struct cpu_jc_entry jc[CPU_CTX_JC_SIZE];
     /* a hashed set of the virtual pages the jump cache holds code of,
      * so that dropping one page's entries rarely has to look at all */
-    uint64_t jc_pages[16];
+    uint64_t jc_pages[64];
     /* the entries filled since the last flush (TLB index, or jump-cache
      * index | CPU_CTX_LOG_JC), so that a flush of a lightly used context
      * does not have to clear all of it; n_log past CPU_CTX_LOG: clear all */
@@ -118,7 +118,7 @@ static inline void cpu_ctx_log(struct cpu_tlb_ctx *c, unsigned entry)
 static inline unsigned cpu_jc_page_bit(uint64_t pc)
 {
     uint64_t p = pc >> 12;
-    return (unsigned)((p ^ (p >> 10) ^ (p >> 20)) & 1023);
+    return (unsigned)((p ^ (p >> 12) ^ (p >> 24)) & 4095);
 }
 #define CPU_TLB_OFF_JC ((int)offsetof(struct cpu_tlb_ctx, jc))
 

@@ -101,14 +101,44 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
     return 0;
 }
 
+/* Blocks' arrays come from chunks, not one malloc each: translation made
+ * up to six calls per block, and a flush as many frees (a tenth of a
+ * Debian boot's time went to malloc).  All go at the flush: the chunks
+ * are reused from the first one. */
+#define TR_CHUNK_SIZE (1u << 20)
+struct tr_chunk {
+    struct tr_chunk *next;
+    uint8_t data[];
+};
+
+void *tr_alloc(struct tr *tr, size_t n)
+{
+    n = ALIGN_UP(n ? n : 1, 16);
+    if (n > TR_CHUNK_SIZE)
+        return NULL;
+    if (!tr->meta_cur || tr->meta_used + n > TR_CHUNK_SIZE) {
+        struct tr_chunk *c = tr->meta_cur ? tr->meta_cur->next : tr->meta_head;
+        if (!c) {
+            c = malloc(sizeof(*c) + TR_CHUNK_SIZE);
+            if (!c)
+                return NULL;
+            c->next = NULL;
+            if (tr->meta_cur)
+                tr->meta_cur->next = c;
+            else
+                tr->meta_head = c;
+        }
+        tr->meta_cur = c;
+        tr->meta_used = 0;
+    }
+    void *p = tr->meta_cur->data + tr->meta_used;
+    tr->meta_used += n;
+    memset(p, 0, n);
+    return p;
+}
+
 static void tb_free(struct tb *tb)
 {
-    free(tb->insn_off);
-    free(tb->insn_pc);
-    free(tb->fault_map);
-    free(tb->slow_insn);
-    free(tb->slow_off);
-    free(tb->ops);
     free(tb);
 }
 
@@ -134,13 +164,7 @@ static void tb_retire(struct tr *tr, struct tb *tb)
         tb_free(tb);
         return;
     }
-    free(tb->insn_off);
-    free(tb->insn_pc);
-    free(tb->fault_map);
-    free(tb->slow_insn);
-    free(tb->slow_off);
-    free(tb->ops);
-    tb->insn_off = NULL;
+    tb->insn_off = NULL;        /* (the arrays go with tr_alloc's chunks) */
     tb->insn_pc = NULL;
     tb->fault_map = NULL;
     tb->slow_insn = NULL;
@@ -158,6 +182,8 @@ static void tr_drop_all(struct tr *tr)
     tr->n_tbs = 0;
     for (size_t i = 0; i < ((size_t)1 << TR_HASH_BITS); i++)
         __atomic_store_n(&tr->hash[i], NULL, __ATOMIC_RELAXED);
+    tr->meta_cur = NULL;
+    tr->meta_used = 0;
     if (tr->page_hash)
         memset(tr->page_hash, 0, ((size_t)1 << TR_PAGE_HASH_BITS) * sizeof(*tr->page_hash));
     tr->used = tr->prologue_size;
@@ -184,6 +210,12 @@ void tr_free(struct tr *tr)
         tr->tb_pool = tb->pool_next;
         free(tb);
     }
+    while (tr->meta_head) {
+        struct tr_chunk *c = tr->meta_head;
+        tr->meta_head = c->next;
+        free(c);
+    }
+    free(tr->be_scratch);
     free(tr->tbs);
     free(tr->hash);
     free(tr->page_hash);
@@ -531,6 +563,10 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     ir_optimize(b);
     log_block(tr, b, true);
 
+    /* room for the code; a flush also empties tr_alloc's chunks, so it
+     * comes before this block takes anything from them */
+    if (tr->mode != TR_MODE_INTERP && tr->size - tr->used < TR_BLOCK_ROOM)
+        tr_flush(tr, cpu);
     struct tb *tb = tb_alloc(tr);
     if (!tb)
         return NULL;
@@ -540,15 +576,15 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     tb->flags = cpu->features & ~UINT64_C(0xffff);
     tb->phys = tr->sys ? tr->tb_phys : pc;
     tb->phys2 = tr->sys ? tr->tb_phys2 : TB_NO_PAGE;
-    tb->insn_off = calloc((size_t)b->n_insns, sizeof(*tb->insn_off));
-    tb->insn_pc = malloc((size_t)b->n_insns * sizeof(*tb->insn_pc));
+    tb->insn_off = tr_alloc(tr, (size_t)b->n_insns * sizeof(*tb->insn_off));
+    tb->insn_pc = tr_alloc(tr, (size_t)b->n_insns * sizeof(*tb->insn_pc));
     if (!tb->insn_off || !tb->insn_pc) {
         tb_retire(tr, tb);
         return NULL;
     }
     memcpy(tb->insn_pc, b->insn_pc, (size_t)b->n_insns * sizeof(*tb->insn_pc));
     if (tr->mode != TR_MODE_JIT) {
-        tb->ops = malloc((size_t)b->n_ops * sizeof(*tb->ops));
+        tb->ops = tr_alloc(tr, (size_t)b->n_ops * sizeof(*tb->ops));
         if (!tb->ops) {
             tb_retire(tr, tb);
             return NULL;
@@ -557,8 +593,6 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
         tb->n_ops = b->n_ops;
     }
     if (tr->mode != TR_MODE_INTERP) {
-        if (tr->size - tr->used < TR_BLOCK_ROOM)
-            tr_flush(tr, cpu);
         int n = tr->be->gen_block(tr, b, tb, tr->rw + tr->used, tr->rx + tr->used, TR_BLOCK_ROOM);
         if (n < 0) {
             tb_retire(tr, tb);

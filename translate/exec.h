@@ -140,6 +140,13 @@ struct tr {
     uint64_t n_flushes, n_translated;
 
     struct tb *tb_pool;     /* retired blocks, see tb_retire */
+    /* The blocks' arrays (tr_alloc): chunks reused from the first at each
+     * flush, when all the blocks go at once */
+    struct tr_chunk *meta_head, *meta_cur;
+    size_t meta_used;
+    /* the back end's scratch, kept from block to block (tr_free frees it) */
+    void *be_scratch;
+    size_t be_scratch_size;
 
     struct ir_block *irb;
 
@@ -202,6 +209,9 @@ int tr_new(struct tr **out, const struct tr_frontend *fe, const struct tr_backen
            enum tr_mode mode, uint64_t features, tr_fetch_fn fetch, void *opaque,
            struct error **errp);
 void tr_free(struct tr *tr);
+/* n bytes for a block's arrays (the back end's too), zeroed, good until
+ * the blocks are dropped; NULL when out of memory. */
+void *tr_alloc(struct tr *tr, size_t n);
 void tr_lock(struct tr *tr);
 void tr_unlock(struct tr *tr);
 /* fork() of a process running translated code: tr_fork_prepare before

@@ -152,10 +152,15 @@ void rv_tlb_flush_page(struct rv_hart *h, uint64_t va)
         uint64_t *set = &h->ctx[c].jc_pages[bit / 64];
         if (!(*set & (UINT64_C(1) << (bit % 64))))
             continue;
+        /* a page's pcs (2-byte aligned) index half of the jump cache,
+         * from its first one on, wrapping */
         struct cpu_jc_entry *jc = h->ctx[c].jc;
-        for (unsigned i = 0; i < CPU_CTX_JC_SIZE; i++)
+        unsigned first = (unsigned)(page >> 1) & (CPU_CTX_JC_SIZE - 1);
+        for (unsigned k = 0; k < 0x1000 / 2 && k < CPU_CTX_JC_SIZE; k++) {
+            unsigned i = (first + k) & (CPU_CTX_JC_SIZE - 1);
             if ((jc[i].pc & PAGE_MASK) == page)
                 jc[i].pc = ~UINT64_C(0);
+        }
     }
 }
 

@@ -603,12 +603,19 @@ static struct x86_slow *slow_new(struct x86_gen *g)
 {
     if (g->n_slow == g->slow_cap) {
         int cap = g->slow_cap ? 2 * g->slow_cap : 32;
-        struct x86_slow *n = realloc(g->slow, (size_t)cap * sizeof(*n));
-        if (!n) {
-            g->b.overflow = true;       /* gen_block fails; the caller retries after a flush */
-            return NULL;
+        struct tr *tr = g->tr;
+        size_t size = (size_t)cap * sizeof(struct x86_slow);
+        if (size > tr->be_scratch_size) {
+            /* the array lives on in tr->be_scratch for the next blocks */
+            struct x86_slow *n = realloc(tr->be_scratch, size);
+            if (!n) {
+                g->b.overflow = true;   /* gen_block fails; the caller retries after a flush */
+                return NULL;
+            }
+            tr->be_scratch = n;
+            tr->be_scratch_size = size;
         }
-        g->slow = n;
+        g->slow = tr->be_scratch;
         g->slow_cap = cap;
     }
     struct x86_slow *sl = &g->slow[g->n_slow++];
@@ -728,8 +735,8 @@ static void gen_slow_paths(struct x86_gen *g, struct tb *tb)
     struct tr *tr = g->tr;
     if (!g->n_slow)
         return;
-    tb->slow_insn = malloc((size_t)g->n_slow * sizeof(*tb->slow_insn));
-    tb->slow_off = malloc((size_t)g->n_slow * sizeof(*tb->slow_off));
+    tb->slow_insn = tr_alloc(tr, (size_t)g->n_slow * sizeof(*tb->slow_insn));
+    tb->slow_off = tr_alloc(tr, (size_t)g->n_slow * sizeof(*tb->slow_off));
     if (!tb->slow_insn || !tb->slow_off) {
         b->overflow = true;
         return;
@@ -1187,7 +1194,7 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
     };
     rc_reset(&g);
     xc_reset(&g);
-    tb->fault_map = calloc((size_t)ir->n_insns, X86_FAULT_MAP);
+    tb->fault_map = tr_alloc(tr, (size_t)ir->n_insns * X86_FAULT_MAP);
     if (!tb->fault_map)
         return -ENOMEM;
     struct rc_refs refs;
@@ -1214,14 +1221,12 @@ static int x86_gen_block(struct tr *tr, const struct ir_block *ir, struct tb *tb
         g.op_idx = i;
         gen_op(&g, op);
         if (g.b.overflow) {
-            free(g.slow);
             return -ENOSPC;
         }
     }
     while (++insn < ir->n_insns)
         tb->insn_off[insn] = (uint32_t)(g.b.p - rw);
     gen_slow_paths(&g, tb);
-    free(g.slow);
     /* exit stubs for a waiting signal: at the entry nothing is cached; on a
      * loop's back edge every register the loop writes is written back */
     if (!g.b.overflow)
