@@ -99,6 +99,16 @@ struct rv_hart {
      * not merge into one that covers every kernel address */
 #define RV_LP_RANGES 4
     uint64_t lp_base[RV_N_CTX][RV_LP_RANGES], lp_mask[RV_N_CTX][RV_LP_RANGES];
+    /* Device pages never enter the TLB (every access must reach the
+     * device), but their translations are kept here so that a driver's
+     * register accesses need not walk the page tables each time:
+     * virtual page -> physical page and region, per access kind; emptied
+     * with the context */
+#define RV_IO_TLB 8
+    struct rv_io_tlb {
+        uint64_t tag_r, tag_w, ppage;
+        const struct mem_region *reg;
+    } io_tlb[RV_N_CTX][RV_IO_TLB];
     bool ctx_used[RV_N_CTX];
     int cur_ctx;
     uint64_t mprv_key;          /* MPP/SUM/MXR the MPRV context was filled under */

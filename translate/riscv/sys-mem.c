@@ -28,11 +28,19 @@ static int fault_cause(int acc, bool misaligned)
 static int access_one(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *val)
 {
     uint64_t pa;
-    int r = rv_mmu_access(h, va, size, acc, &pa, true);
-    if (r)
-        return r;
     struct rv_sys *s = h->sys;
-    const struct mem_region *reg = mem_find(s->mem, pa);
+    const struct mem_region *reg;
+    const struct rv_io_tlb *io = &h->io_tlb[h->cur_ctx][(va >> 12) & (RV_IO_TLB - 1)];
+    uint64_t tag = acc == RV_ACC_LOAD ? io->tag_r : acc == RV_ACC_STORE ? io->tag_w : ~UINT64_C(0);
+    if (tag == (va & ~UINT64_C(0xfff))) {
+        pa = io->ppage | (va & 0xfff);      /* a device page seen before */
+        reg = io->reg;
+    } else {
+        int r = rv_mmu_access(h, va, size, acc, &pa, true);
+        if (r)
+            return r;
+        reg = mem_find(s->mem, pa);
+    }
     if (!reg || pa + (uint64_t)size - 1 > reg->base + reg->size - 1)
         return fault_cause(acc, false);
     if (reg->kind == MEM_MMIO) {

@@ -79,6 +79,7 @@ static void ctx_flush(struct rv_hart *h, int c)
         memset(x->jc, 0xff, sizeof(x->jc));    /* pc ~0: odd, never found */
     }
     x->n_log = 0;
+    memset(h->io_tlb[c], 0xff, sizeof(h->io_tlb[c]));
     memset(x->jc_pages, 0, sizeof(x->jc_pages));
     memset(x->tlb_ng, 0, sizeof(x->tlb_ng));
     memset(x->jc_ng, 0, sizeof(x->jc_ng));
@@ -116,6 +117,7 @@ void rv_tlb_flush_nonglobal(struct rv_hart *h)
             continue;
         h->sys->st_exit[14]++;
         struct cpu_tlb_ctx *x = &h->ctx[c];
+        memset(h->io_tlb[c], 0xff, sizeof(h->io_tlb[c]));
         for (unsigned w = 0; w < ARRAY_SIZE(x->tlb_ng); w++)
             for (uint64_t m = x->tlb_ng[w]; m; m &= m - 1)
                 memset(&x->tlb[w * 64 + (unsigned)__builtin_ctzll(m)], 0xff, sizeof(x->tlb[0]));
@@ -147,6 +149,9 @@ void rv_tlb_flush_page(struct rv_hart *h, uint64_t va)
         struct cpu_tlb_entry *e = &h->ctx[c].tlb[(va >> 12) & (CPU_TLB_SIZE - 1)];
         if (e->tag_r == page || e->tag_w == page || e->tag_x == page)
             memset(e, 0xff, sizeof(*e));
+        struct rv_io_tlb *io = &h->io_tlb[c][(va >> 12) & (RV_IO_TLB - 1)];
+        if (io->tag_r == page || io->tag_w == page)
+            memset(io, 0xff, sizeof(*io));
         /* code at this page may map elsewhere now */
         unsigned bit = cpu_jc_page_bit(va);
         uint64_t *set = &h->ctx[c].jc_pages[bit / 64];
@@ -532,8 +537,26 @@ int rv_mmu_access(struct rv_hart *h, uint64_t va, int size, int acc, uint64_t *p
         return 0;
     int ri;
     const struct mem_region *r = ram_region(h->sys, phys, &ri);
-    if (!r)
-        return 0;                               /* device memory: always the slow path */
+    if (!r) {
+        /* device memory: always the slow path, but without the walk */
+        const struct mem_region *d = mem_find(h->sys->mem, phys);
+        if (d && acc != RV_ACC_FETCH && (phys & PAGE_MASK) >= d->base &&
+            (phys & PAGE_MASK) + 0xfff <= d->base + d->size - 1) {
+            int c = h->cur_ctx;
+            uint64_t vpage = va & PAGE_MASK;
+            struct rv_io_tlb *io = &h->io_tlb[c][(va >> 12) & (RV_IO_TLB - 1)];
+            if (io->ppage != (phys & PAGE_MASK) || (io->tag_r != vpage && io->tag_w != vpage))
+                memset(io, 0xff, sizeof(*io));
+            io->ppage = phys & PAGE_MASK;
+            io->reg = d;
+            if (acc == RV_ACC_LOAD)
+                io->tag_r = vpage;
+            else
+                io->tag_w = vpage;
+            h->ctx_used[c] = true;
+        }
+        return 0;
+    }
     uint64_t ppage = phys & PAGE_MASK;
     if (ppage + 0x1000 > r->base + r->size)
         return 0;

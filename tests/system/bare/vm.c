@@ -52,8 +52,9 @@ static u64 ucode(char *snippet) { return UCODE + (snippet - utext_start); }
 
 __asm__(".pushsection .text\n"
         "sn_sfence_load: sfence.vma\n ld a1, 0(a0)\n ecall\n"
+        "sn_lwu: lwu a1, 0(a0)\n ecall\n"
         ".popsection\n");
-extern char sn_sfence_load[];
+extern char sn_sfence_load[], sn_lwu[];
 
 static struct trap t;
 static void show(const char *what, unsigned mode, char *snippet, u64 va, u64 val)
@@ -204,6 +205,19 @@ int main(void)
     map(VBASE + 0x11000, (u64)pages[6], 0, V | R | U | A);   /* read-only */
     show("crossing: store to read-only", MODE_U, u_store, VBASE + 0x10ffc, 7);
     CHECK(t.cause == 15 && t.tval >= VBASE + 0x11000, "crossing store to read-only");
+
+    /* A device page mapped for S (the first virtio-mmio transport: its
+     * magic value reads "virt"), then the same VA remapped to RAM: after
+     * sfence.vma the load must reach RAM, not the device */
+    map(VBASE + 0x8000, 0x10001000UL, 0, V | R | W | A | D);
+    show("device page", MODE_S, sn_lwu, VBASE + 0x8000, 0);
+    CHECK(t.a1 == 0x74726976, "virtio-mmio magic through a mapping");
+    show("device page again", MODE_S, sn_lwu, VBASE + 0x8000, 0);
+    CHECK(t.a1 == 0x74726976, "virtio-mmio magic again");
+    pages[5][0] = 0x77;
+    map(VBASE + 0x8000, (u64)pages[5], 0, V | R | W | A | D);
+    show("remapped to RAM", MODE_S, sn_lwu, VBASE + 0x8000, 0);
+    CHECK(t.a1 == 0x77, "device page remapped");
 
     /* Address-space switches: a second root shares the tables made so far
      * (VBASE's global page below is in both), then maps its own page at
