@@ -102,8 +102,8 @@ static void req_free(struct blk_req *r)
     free(r);
 }
 
-/* Give the request back to the driver (loop thread, device lock held). */
-static void req_complete(struct blk_req *r)
+/* Give the request back to the driver (device lock held). */
+static void req_give_back(struct blk_req *r)
 {
     struct virtio_blk *b = r->b;
     struct virtq *vq = &b->vd.vq[0];
@@ -111,13 +111,17 @@ static void req_complete(struct blk_req *r)
         *r->status = r->result;     /* (after a reset the buffer is not ours) */
     virtq_push(vq, &r->e, r->written, r->generation);
     virtq_notify(vq);
+}
+
+/* ... and free it: a request that never went to the pool. */
+static void req_complete(struct blk_req *r)
+{
+    req_give_back(r);
     req_free(r);
 }
 
-/* Worker thread: the block-layer call for one request. */
-static int req_work(struct blk *bs, void *arg)
+static int req_io(struct blk *bs, struct blk_req *r)
 {
-    struct blk_req *r = arg;
     int ret;
     switch (r->type) {
     case T_IN:
@@ -140,11 +144,16 @@ static int req_work(struct blk *bs, void *arg)
     return -EINVAL;
 }
 
-/* Loop thread: the worker finished. */
-static void req_done(void *opaque, int ret)
+/* Worker thread: the block-layer call for one request, then the request
+ * goes back to the driver right here, under the device lock: through the
+ * loop thread it would wait for one more thread wake-up (tens of
+ * microseconds in a VM, a fifth of a 1 MiB read's time).  req_done, in
+ * the loop thread, only frees it. */
+static int req_work(struct blk *bs, void *arg)
 {
-    struct blk_req *r = opaque;
+    struct blk_req *r = arg;
     struct virtio_blk *b = r->b;
+    int ret = req_io(bs, r);
     if (ret < 0) {
         if (log_on(LOG_GUEST_ERROR))
             log_msg(LOG_GUEST_ERROR, "%s: request type %u at %" PRIu64 "+%" PRIu64 ": %s",
@@ -158,10 +167,28 @@ static void req_done(void *opaque, int ret)
         r->written = (uint32_t)r->len;
     }
     r->written++;               /* the status byte */
-    hw_lock();
+    bool mine = hw_lock_held();     /* (a block layer without a pool runs us in place) */
+    if (!mine)
+        hw_lock();
+    req_give_back(r);
+    if (!mine)
+        hw_unlock();
+    return ret;
+}
+
+/* Loop thread: the worker finished (and gave the request back). */
+static void req_done(void *opaque, int ret)
+{
+    struct blk_req *r = opaque;
+    struct virtio_blk *b = r->b;
+    (void)ret;
+    bool mine = hw_lock_held();
+    if (!mine)
+        hw_lock();
     b->in_flight--;
-    req_complete(r);
-    hw_unlock();
+    if (!mine)
+        hw_unlock();
+    req_free(r);
 }
 
 /* Check [sector, + len) against the disk; false: IOERR. */

@@ -8,12 +8,18 @@
 #   dd-write   in the guest: 256 MiB to a second virtio disk, 1 MiB
 #   dd-read    blocks, O_DIRECT (MB/s)
 #   iperf3     guest to host over user networking (Mbit/s), 5 s
+#   fio-randread, fio-randwrite
+#              with FIO=yes: fio in the guest, 4 KiB random O_DIRECT
+#              reads and writes on the second disk, libaio, 16 in
+#              flight, 5 s each (IOPS)
 # Ratios: login emu/qemu time (goal <= 0.5), the others emu/qemu
 # throughput (goal >= 1.5); median and best of $RUNS (default 3).
 #
 #   tests/bench/system/debian.sh [EMU_BINARY]
+#   FIO=yes tests/bench/system/debian.sh [EMU_BINARY]
 #
-# The image is built (or reused) in ${EMU_DEBIAN_CACHE:-~/.cache/emu-debian};
+# The image is built (or reused) in ${EMU_DEBIAN_CACHE:-~/.cache/emu-debian},
+# with FIO=yes in ~/.cache/emu-debian-fio (fio brings 72 MB more);
 # building it needs root (binfmt_misc) and a few minutes the first time.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,8 +28,13 @@ top=$(cd "$here/../../.." && pwd)
 bench_system debian.sh "${1:-}"
 command -v iperf3 >/dev/null || { echo "debian.sh: iperf3 missing on the host" >&2; exit 1; }
 runs=${RUNS:-3}
-dir=${EMU_DEBIAN_CACHE:-${HOME:-/root}/.cache/emu-debian}
-"$top/scripts/debian-image" "$dir" >&2
+fio=${FIO:-no}
+if [ "$fio" = yes ]; then
+    dir=${EMU_DEBIAN_CACHE:-${HOME:-/root}/.cache/emu-debian-fio}
+else
+    dir=${EMU_DEBIAN_CACHE:-${HOME:-/root}/.cache/emu-debian}
+fi
+FIO=$fio "$top/scripts/debian-image" "$dir" >&2
 fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
 T=$(mktemp -d "${TMPDIR:-/var/tmp}/emu-bench-debian.XXXXXX")
 iperf_pid=
@@ -45,6 +56,16 @@ send a=\$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vdb of=/dev/null bs=1M count=2
 expect W dd-read 256 [0-9.]+ [0-9.]+ 600
 send iperf3 -c 10.0.2.2 -p $port -t 5 -f m | awk '/sender/ { print "I", \$7 }'\\n
 expect I [0-9.]+ 120
+EOS
+if [ "$fio" = yes ]; then
+    for rw in randread randwrite; do
+        cat >>"$T/script" <<EOS
+send fio --name=$rw --filename=/dev/vdb --direct=1 --rw=$rw --bs=4k --ioengine=libaio --iodepth=16 --runtime=5 --time_based --size=256M --minimal | awk -F';' '{ print "F", "fio-$rw", (\$8 > \$49 ? \$8 : \$49) }'\\n
+expect F fio-$rw [0-9.]+ 120
+EOS
+    done
+fi
+cat >>"$T/script" <<EOS
 send poweroff\\n
 exit 180
 EOS
@@ -63,7 +84,8 @@ one_run() {   # one_run WHO EMULATOR
     # (the terminal's escape sequences may start a line: drop them)
     tr -d '\r' <"$T/$1.log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' | awk -v w="$1" '
         $1 == "W" && NF == 5 { d = $5 - $4; if (d < 0.01) d = 0.01; printf "%s %s %.1f\n", $2, w, $3 * 1.048576 / d }
-        $1 == "I" && NF == 2 { printf "iperf3 %s %s\n", w, $2 }' >>"$T/samples"
+        $1 == "I" && NF == 2 { printf "iperf3 %s %s\n", w, $2 }
+        $1 == "F" && NF == 3 { printf "%s %s %s\n", $2, w, $3 }' >>"$T/samples"
 }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -73,7 +95,9 @@ for i in $(seq 1 "$runs"); do
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-10s %12s %12s %14s %12s %8s\n' case emu qemu "ratio median" "ratio best" goal
-for c in login dd-write dd-read iperf3; do
+cases="login dd-write dd-read iperf3"
+[ "$fio" = no ] || cases="$cases fio-randread fio-randwrite"
+for c in $cases; do
     awk -v c="$c" '$1 == c && $2 == "emu" { print $3 }' "$T/samples" | sort -n >"$T/e"
     awk -v c="$c" '$1 == c && $2 == "qemu" { print $3 }' "$T/samples" | sort -n >"$T/q"
     paste "$T/e" "$T/q" | awk -v c="$c" '{ e[NR] = $1; q[NR] = $2 } END {
