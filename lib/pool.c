@@ -33,7 +33,7 @@ struct pool {
     bool shutdown;
     pthread_t *threads;
 
-    unsigned in_flight;         /* loop thread only */
+    unsigned in_flight;         /* atomic: jobs may be submitted from any thread */
 };
 
 static void *worker_main(void *arg)
@@ -89,7 +89,7 @@ static int run_completions(struct pool *pool)
     while (list) {
         struct job *job = list;
         list = job->next;
-        pool->in_flight--;
+        __atomic_fetch_sub(&pool->in_flight, 1, __ATOMIC_ACQ_REL);
         job->done(job->opaque, job->ret);
         free(job);
         n++;
@@ -179,7 +179,7 @@ int pool_submit(struct pool *pool, pool_work_fn *work, pool_done_fn *done, void 
     else
         pool->queue_head = job;
     pool->queue_tail = job;
-    pool->in_flight++;
+    __atomic_fetch_add(&pool->in_flight, 1, __ATOMIC_ACQ_REL);
     pthread_cond_signal(&pool->work_cond);
     pthread_mutex_unlock(&pool->lock);
     return 0;
@@ -187,7 +187,7 @@ int pool_submit(struct pool *pool, pool_work_fn *work, pool_done_fn *done, void 
 
 unsigned pool_in_flight(const struct pool *pool)
 {
-    return pool->in_flight;
+    return __atomic_load_n(&pool->in_flight, __ATOMIC_ACQUIRE);
 }
 
 unsigned pool_threads(const struct pool *pool)
@@ -197,7 +197,7 @@ unsigned pool_threads(const struct pool *pool)
 
 int pool_drain(struct pool *pool, struct error **errp)
 {
-    while (pool->in_flight > 0) {
+    while (__atomic_load_n(&pool->in_flight, __ATOMIC_ACQUIRE) > 0) {
         int r = loop_run_once(pool->loop, true, errp);
         if (r < 0)
             return r;
@@ -221,7 +221,7 @@ void pool_free(struct pool *pool)
     while (cancelled) {
         struct job *job = cancelled;
         cancelled = job->next;
-        pool->in_flight--;
+        __atomic_fetch_sub(&pool->in_flight, 1, __ATOMIC_ACQ_REL);
         job->done(job->opaque, -ECANCELED);
         free(job);
     }

@@ -11,7 +11,8 @@
  *     static void read_done(void *op, int ret) { ... runs in the loop ... }
  *     pool_submit(pool, do_read, read_done, req, &err);
  *
- * Submission and pool_drain() belong to the loop thread.
+ * pool_submit() may be called from any thread (a hart kicking a device
+ * queue does); pool_drain() belongs to the loop thread.
  */
 #ifndef EMU_POOL_H
 #define EMU_POOL_H

@@ -1,11 +1,12 @@
 /* blk.c - virtio-blk (virtio 1.2, 5.2) on the block layer.
  *
- * Requests run in the worker pool, several at once: a queue notification
- * (a hart thread) only schedules a bottom half; the loop thread takes the
- * requests off the ring and hands each to the pool as a block-layer job;
- * its completion (loop thread again) writes the status byte, returns the
- * buffers and interrupts the driver.  No hart and no loop callback ever
- * waits for the disk.
+ * Requests run in the worker pool, several at once: the hart that kicks
+ * the queue takes the requests off the ring and hands each to the pool as
+ * a block-layer job (the loop thread does, in a bottom half, when there is
+ * no pool); the worker, after the I/O, writes the status byte, returns
+ * the buffers and interrupts the driver under the device lock; the loop
+ * thread frees the request.  No hart and no loop callback ever waits for
+ * the disk, and a request costs two thread wake-ups (worker, hart).
  *
  * Guest data moves straight between the image and guest RAM: the
  * request's iovecs point into RAM (checked by the virtqueue code).  Data
@@ -280,12 +281,10 @@ static uint8_t req_parse(struct virtio_blk *b, struct blk_req *r)
     }
 }
 
-/* Loop thread (bottom half): take every available request. */
-static void blk_process(void *opaque)
+/* Take every available request (device lock held). */
+static void blk_take(struct virtio_blk *b)
 {
-    struct virtio_blk *b = opaque;
     struct virtq *vq = &b->vd.vq[0];
-    hw_lock();
     for (;;) {
         struct blk_req *r = calloc(1, sizeof(*r));
         if (!r)
@@ -328,14 +327,29 @@ static void blk_process(void *opaque)
         }
         b->in_flight++;
     }
+}
+
+/* Loop thread (bottom half). */
+static void blk_process(void *opaque)
+{
+    hw_lock();
+    blk_take(opaque);
     hw_unlock();
 }
 
+/* The driver kicked the queue.  With a worker pool the requests are taken
+ * right away by the notifying hart: that only parses descriptors and
+ * queues jobs (it never waits for I/O), and going through the loop thread
+ * would add a thread wake-up to every request.  Without one the block
+ * layer would do the I/O in place: the loop's bottom half then. */
 static void blk_queue_notify(struct virtio_dev *vd, int q)
 {
     struct virtio_blk *b = vd->opaque;
     (void)q;
-    loop_bh_schedule(b->bh);
+    if (b->pool && hw_lock_held())
+        blk_take(b);
+    else
+        loop_bh_schedule(b->bh);
 }
 
 static bool blk_config_write(struct virtio_dev *vd, uint32_t off, unsigned size, uint64_t val)
