@@ -100,9 +100,11 @@ cases="login dd-write dd-read iperf3"
 for c in $cases; do
     awk -v c="$c" '$1 == c && $2 == "emu" { print $3 }' "$T/samples" | sort -n >"$T/e"
     awk -v c="$c" '$1 == c && $2 == "qemu" { print $3 }' "$T/samples" | sort -n >"$T/q"
-    paste "$T/e" "$T/q" | awk -v c="$c" '{ e[NR] = $1; q[NR] = $2 } END {
-        if (NR == 0) { printf "%-10s (no samples)\n", c; exit }
-        m = int((NR + 1) / 2)
-        if (c == "login") printf "%-10s %11.1fs %11.1fs %14.2f %12.2f %8s\n", c, e[m], q[m], e[m] / q[m], e[1] / q[1], "<= 0.5"
-        else printf "%-10s %12.1f %12.1f %14.2f %12.2f %8s\n", c, e[m], q[m], e[m] / q[m], e[NR] / q[NR], ">= 1.5" }'
+    # (each side's own median and best: a run that lost a sample does not
+    # shift the other side's)
+    awk -v c="$c" 'FILENAME == ARGV[1] { e[++ne] = $1 } FILENAME == ARGV[2] { q[++nq] = $1 } END {
+        if (ne == 0 || nq == 0) { printf "%-10s (no samples)\n", c; exit }
+        me = e[int((ne + 1) / 2)]; mq = q[int((nq + 1) / 2)]
+        if (c == "login") printf "%-10s %11.1fs %11.1fs %14.2f %12.2f %8s\n", c, me, mq, me / mq, e[1] / q[1], "<= 0.5"
+        else printf "%-10s %12.1f %12.1f %14.2f %12.2f %8s\n", c, me, mq, me / mq, e[ne] / q[nq], ">= 1.5" }' "$T/e" "$T/q"
 done
