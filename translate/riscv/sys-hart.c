@@ -88,8 +88,10 @@ static void wait_for_interrupt(struct rv_hart *h)
 {
     h->sys->st_exit[13]++;
     pthread_mutex_lock(&h->wait_lock);
-    while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE) && !(rv_mip(h) & h->mie))
+    while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE) && !(rv_mip(h) & h->mie)) {
+        h->sys->st_exit[15]++;
         pthread_cond_wait(&h->wait_cond, &h->wait_lock);
+    }
     pthread_mutex_unlock(&h->wait_lock);
 }
 
@@ -318,8 +320,8 @@ void rv_sys_free(struct rv_sys *s)
     if (getenv("EMU_STATS") && s->tr)
         fprintf(stderr, "code lookups %" PRIu64 ", in the TLB %" PRIu64 "; flushes U %" PRIu64 " S %" PRIu64 " S+SUM %" PRIu64 " M %" PRIu64 "\n", s->st_code, s->st_code_hit, s->st_exit[8], s->st_exit[9], s->st_exit[10], s->st_exit[11]);
     if (getenv("EMU_STATS") && s->tr)
-        fprintf(stderr, "software interrupts %" PRIu64 ", WFI sleeps %" PRIu64 ", non-global flushes %" PRIu64 "\n",
-                s->st_exit[12], s->st_exit[13], s->st_exit[14]);
+        fprintf(stderr, "software interrupts %" PRIu64 ", WFI %" PRIu64 " (waits %" PRIu64 "), non-global flushes %" PRIu64 "\n",
+                s->st_exit[12], s->st_exit[13], s->st_exit[15], s->st_exit[14]);
     rv_dbg_free(s);
     free(s->harts);
     for (int i = 0; i < MEM_MAX_REGIONS; i++)
