@@ -26,6 +26,12 @@
  * Guarantees the core gives a back end: send() gets frames of 1 to
  * NETDEV_MAX_FRAME bytes; rx_ready() and send() only after open()
  * succeeded and before close().
+ *
+ * Offloads: a back end that sets netdev.vnet_hdr (tap, IFF_VNET_HDR)
+ * takes and gives every frame behind a 12-byte virtio_net_hdr_v1
+ * (little-endian: checksum to complete, segmentation), so the NIC can
+ * offer checksum and TCP segmentation offloads both ways and pass the
+ * header through; set_offload() says which of them the guest takes.
  */
 #ifndef EMU_HW_NET_NETDEV_H
 #define EMU_HW_NET_NETDEV_H
@@ -42,6 +48,15 @@ struct netdev;
 /* The largest frame either way: a 64 KiB IP packet plus an Ethernet
  * header with a VLAN tag. */
 #define NETDEV_MAX_FRAME (65535 + 18)
+#define NETDEV_VNET_HDR 12          /* virtio_net_hdr_v1, with num_buffers */
+
+/* What the guest takes from a vnet_hdr back end (set_offload). */
+enum {
+    NETDEV_OFF_CSUM = 1,            /* partial checksums (NEEDS_CSUM) */
+    NETDEV_OFF_TSO4 = 2,
+    NETDEV_OFF_TSO6 = 4,
+    NETDEV_OFF_ECN = 8,
+};
 #define NETDEV_MAX 16
 
 /* What a front end (the NIC) offers its back end; loop thread. */
@@ -66,6 +81,10 @@ struct netdev_ops {
     /* The front end has room for frames again (after receive() said no). */
     void (*rx_ready)(struct netdev *nd);
     void (*close)(struct netdev *nd);
+    /* vnet_hdr back ends: what the receiving side (the guest) takes
+     * (NETDEV_OFF_*); until called, nothing: whole frames, checksums
+     * complete. */
+    void (*set_offload)(struct netdev *nd, unsigned flags);
     /* Frames the back end hands over have valid checksums that were
      * computed, not received (libslirp): the NIC may tell the guest so. */
     bool rx_csum_valid;
@@ -76,6 +95,7 @@ struct netdev {
     char *id;
     struct loop *loop;
     void *priv;                 /* the back end's state */
+    bool vnet_hdr;              /* frames both ways start with NETDEV_VNET_HDR bytes */
     /* the front end, once a NIC took this netdev (else frames are dropped) */
     const struct netdev_peer *peer;
     void *peer_opaque;

@@ -1,13 +1,18 @@
 /* tap.c - a host tap interface (-netdev tap): frames go to and come from
  * the host kernel's network stack through /dev/net/tun.
  *
- *   -netdev tap,id=n0,ifname=tap0,script=no,downscript=no
+ *   -netdev tap,id=n0,ifname=tap0,script=no,downscript=no[,vnet_hdr=on|off]
  *   -netdev tap,id=n0,fd=N          (an open tap descriptor, as libvirt passes)
  *
- * The interface is opened with IFF_TAP | IFF_NO_PI: one read or write is
- * one Ethernet frame.  Configuring the interface (addresses, bridges) is
- * the user's business: no ifup/ifdown scripts are run, so only script=no
- * and downscript=no are accepted.  No offloads (IFF_VNET_HDR) yet.
+ * The interface is opened with IFF_TAP | IFF_NO_PI and, unless
+ * vnet_hdr=off, IFF_VNET_HDR: one read or write is one Ethernet frame
+ * behind a 12-byte virtio_net_hdr_v1, through which the guest's partial
+ * checksums and 64 KiB TCP segments go to the host kernel as they are,
+ * and the kernel's come back (TUNSETOFFLOAD, when the guest takes them).
+ * A passed descriptor keeps the flags it was opened with.  Configuring
+ * the interface (addresses, bridges) is the user's business: no
+ * ifup/ifdown scripts are run, so only script=no and downscript=no are
+ * accepted.
  *
  * Frames from the host are read in the loop thread; when the guest has no
  * room the frame waits in the buffer and the descriptor is not watched
@@ -35,7 +40,7 @@ struct tap_net {
     int fd;
     bool own_fd;
     char ifname[IFNAMSIZ];
-    uint8_t buf[NETDEV_MAX_FRAME];
+    uint8_t buf[NETDEV_VNET_HDR + NETDEV_MAX_FRAME];
     size_t pending;             /* a frame the guest had no room for */
     bool tx_waiting;
 };
@@ -97,6 +102,10 @@ static int tap_send(struct netdev *nd, const struct iovec *iov, int n_iov)
     ssize_t n = writev(t->fd, iov, n_iov);
     if (n >= 0)
         return 0;
+    if (errno == EINVAL) {
+        nd->tx_dropped++;       /* the kernel refused the header: a guest's lie */
+        return 0;
+    }
     if (errno == EAGAIN) {
         t->tx_waiting = true;
         tap_set_handlers(t);
@@ -104,6 +113,26 @@ static int tap_send(struct netdev *nd, const struct iovec *iov, int n_iov)
     }
     nd->tx_dropped++;           /* the interface is down, or similar */
     return 0;
+}
+
+static void tap_set_offload(struct netdev *nd, unsigned flags)
+{
+    struct tap_net *t = nd->priv;
+    if (!nd->vnet_hdr)
+        return;
+    unsigned long f = 0;
+    if (flags & NETDEV_OFF_CSUM) {
+        f |= TUN_F_CSUM;
+        if (flags & NETDEV_OFF_TSO4)
+            f |= TUN_F_TSO4;
+        if (flags & NETDEV_OFF_TSO6)
+            f |= TUN_F_TSO6;
+        if ((flags & NETDEV_OFF_ECN) && (flags & (NETDEV_OFF_TSO4 | NETDEV_OFF_TSO6)))
+            f |= TUN_F_TSO_ECN;
+    }
+    /* a kernel that refuses some of them then sends whole frames */
+    if (ioctl(t->fd, TUNSETOFFLOAD, f) < 0 && f)
+        (void)ioctl(t->fd, TUNSETOFFLOAD, 0UL);
 }
 
 static void tap_close(struct netdev *nd)
@@ -126,9 +155,9 @@ static int tap_open(struct netdev *nd, struct kv *kv, struct error **errp)
     const char *fdstr = kv_get(kv, "fd");
     const char *script = kv_get(kv, "script");
     const char *downscript = kv_get(kv, "downscript");
-    bool vhost = false;
+    bool vhost = false, vnet = true;
     int r = kv_get_bool(kv, "vhost", false, &vhost, errp);
-    if (r < 0)
+    if (r < 0 || (r = kv_get_bool(kv, "vnet_hdr", true, &vnet, errp)) < 0)
         return r;
     if ((r = kv_check_used(kv, errp)) < 0)
         return r;
@@ -168,7 +197,7 @@ static int tap_open(struct netdev *nd, struct kv *kv, struct error **errp)
         t->own_fd = true;
         struct ifreq ifr;
         memset(&ifr, 0, sizeof(ifr));
-        ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+        ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
         if (ifname)
             snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
         if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
@@ -177,6 +206,20 @@ static int tap_open(struct netdev *nd, struct kv *kv, struct error **errp)
             goto fail;
         }
         snprintf(t->ifname, sizeof(t->ifname), "%s", ifr.ifr_name);
+    }
+    /* the header is on when the descriptor was opened so, and the
+     * kernel takes our size for it (12: with num_buffers) */
+    struct ifreq q;
+    memset(&q, 0, sizeof(q));
+    int hdr = NETDEV_VNET_HDR;
+    bool has = ioctl(t->fd, TUNGETIFF, &q) == 0 && (q.ifr_flags & IFF_VNET_HDR);
+    if (has && vnet && ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) == 0) {
+        nd->vnet_hdr = true;
+        (void)ioctl(t->fd, TUNSETOFFLOAD, 0UL);     /* until the guest says */
+    } else if (has) {
+        r = err_set(errp, ENOTSUP, _("the tap descriptor has a virtio header that cannot be "
+                                     "set up (vnet_hdr=off with a descriptor opened with one?)"));
+        goto fail;
     }
     int fl = fcntl(t->fd, F_GETFL);
     if (fl < 0 || fcntl(t->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -197,4 +240,5 @@ const struct netdev_ops netdev_tap_ops = {
     .send = tap_send,
     .rx_ready = tap_rx_ready,
     .close = tap_close,
+    .set_offload = tap_set_offload,
 };

@@ -8,8 +8,10 @@
  * device completes checksums the guest leaves partial) and GUEST_CSUM
  * (frames from back ends that computed their checksums themselves,
  * libslirp, are marked DATA_VALID so the guest does not check them
- * again).  No segmentation offloads (TSO/UFO) yet: the guest sends
- * frames of its MTU.
+ * again).  On a back end that takes the virtio header (tap), also TCP
+ * segmentation both ways (HOST_ and GUEST_TSO4/6, ECN): the header
+ * goes through as the guest wrote it or the kernel gave it, and 64 KiB
+ * segments travel whole; the host kernel checks what it is given.
  *
  * Transmit: a notification (a hart thread) only schedules a bottom half;
  * in the loop thread the chains are taken off the ring under the device
@@ -48,6 +50,12 @@
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 
@@ -91,6 +99,7 @@ struct virtio_net {
     int n_stash;
     uint32_t stash_gen;
     bool rx_waiting;            /* the back end waits for buffers */
+    bool offload_pending;       /* the guest's features: tell the back end */
     uint64_t tx_dropped, rx_dropped;
 };
 
@@ -142,12 +151,25 @@ static int tx_one(struct virtio_net *n)
         guest_drop(n, "frame length", len);
         return 0;
     }
+    struct iovec iov[MAX_TX_IOV];
+    int n_iov;
+    if (n->nd && n->nd->vnet_hdr) {
+        /* the header and the frame as they are: the host kernel
+         * completes the checksum, cuts the segments, and refuses lies */
+        n_iov = iov_slice(e->iov, (int)e->n_out, 0, HDR_LEN + len, iov, MAX_TX_IOV);
+        if (n_iov < 0) {
+            guest_drop(n, "too many buffers", e->n_out);
+            return 0;
+        }
+        hw_unlock();
+        int r = netdev_send(n->nd, iov, n_iov);
+        hw_lock();
+        return r == -EAGAIN ? -EAGAIN : 0;
+    }
     if (gso != GSO_NONE) {
         guest_drop(n, "segmentation offload not negotiated", gso);
         return 0;
     }
-    struct iovec iov[MAX_TX_IOV];
-    int n_iov;
     if ((flags & HDR_F_NEEDS_CSUM) && virtio_has_feature(&n->vd, VIRTIO_NET_F_CSUM)) {
         if (csum_start >= len || len - csum_start < 2 || csum_offset > len - csum_start - 2) {
             guest_drop(n, "checksum position outside the frame", csum_start);
@@ -277,6 +299,18 @@ static bool net_receive(void *opaque, const struct iovec *iov, int n_iov)
         return true;
     }
     bool mrg = virtio_has_feature(&n->vd, VIRTIO_NET_F_MRG_RXBUF);
+    /* a vnet_hdr back end's frame starts with the header the guest gets */
+    uint8_t hdr[HDR_LEN] = { 0 };
+    bool vnet = n->nd && n->nd->vnet_hdr;
+    if (vnet) {
+        if (len <= HDR_LEN) {
+            n->rx_dropped++;
+            hw_unlock();
+            return true;
+        }
+        iov_to_buf(iov, n_iov, 0, hdr, HDR_LEN);
+        len -= HDR_LEN;
+    }
     uint64_t need = HDR_LEN + len, have = 0;
     int used = 0;
     while (have < need) {
@@ -309,20 +343,23 @@ static bool net_receive(void *opaque, const struct iovec *iov, int n_iov)
         used++;
     }
     /* the header, then the frame, over USED buffers */
-    uint8_t hdr[HDR_LEN] = { 0 };
-    if (n->nd && n->nd->ops->rx_csum_valid && virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_CSUM))
+    if (!vnet && n->nd && n->nd->ops->rx_csum_valid &&
+        virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_CSUM))
         hdr[0] = HDR_F_DATA_VALID;
     hdr[10] = (uint8_t)used;
     hdr[11] = (uint8_t)(used >> 8);
     struct iovec src[1 + MAX_TX_IOV];
-    if (n_iov > MAX_TX_IOV) {
+    src[0] = (struct iovec){ hdr, HDR_LEN };
+    int n_src = vnet ? iov_slice(iov, n_iov, HDR_LEN, len, src + 1, MAX_TX_IOV)
+                     : (n_iov <= MAX_TX_IOV ? n_iov : -1);
+    if (n_src < 0) {
         n->rx_dropped++;
         hw_unlock();
         return true;
     }
-    src[0] = (struct iovec){ hdr, HDR_LEN };
-    memcpy(src + 1, iov, (size_t)n_iov * sizeof(*iov));
-    struct cursor c = { src, n_iov + 1, 0, 0 };
+    if (!vnet)
+        memcpy(src + 1, iov, (size_t)n_iov * sizeof(*iov));
+    struct cursor c = { src, n_src + 1, 0, 0 };
     for (int i = 0; i < used; i++) {
         size_t w = copy_into(n, &n->stash[i], &c, SIZE_MAX);
         virtq_push(vq, &n->stash[i], (uint32_t)w, n->stash_gen);
@@ -347,7 +384,23 @@ static void rx_process(void *opaque)
     hw_lock();
     bool waiting = n->rx_waiting;
     n->rx_waiting = false;
+    bool offload = n->offload_pending;
+    n->offload_pending = false;
+    unsigned flags = 0;
+    if (virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_CSUM))
+        flags |= NETDEV_OFF_CSUM;
+    if (virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_TSO4))
+        flags |= NETDEV_OFF_TSO4;
+    if (virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_TSO6))
+        flags |= NETDEV_OFF_TSO6;
+    if (virtio_has_feature(&n->vd, VIRTIO_NET_F_GUEST_ECN))
+        flags |= NETDEV_OFF_ECN;
+    if (!virtio_running(&n->vd))
+        flags = 0;
     hw_unlock();
+    /* (the back end's calls are in the loop thread, without the lock) */
+    if (offload && n->nd && n->nd->ops->set_offload)
+        n->nd->ops->set_offload(n->nd, flags);
     if (waiting && n->nd)
         netdev_rx_ready(n->nd);
 }
@@ -365,6 +418,7 @@ static void net_driver_ok(struct virtio_dev *vd)
     struct virtio_net *n = vd->opaque;
     /* a back end may have waited for buffers since before a reset */
     n->rx_waiting = true;
+    n->offload_pending = true;  /* the features are known now */
     loop_bh_schedule(n->rx_bh);
 }
 
@@ -373,6 +427,8 @@ static void net_reset(struct virtio_dev *vd)
     struct virtio_net *n = vd->opaque;
     /* elements of the old rings are not ours any more (generation) */
     n->tx_held = false;
+    n->offload_pending = true;  /* none until the next driver says */
+    loop_bh_schedule(n->rx_bh);
 }
 
 static void net_free(struct virtio_dev *vd)
@@ -443,6 +499,10 @@ static int vnet_create(struct virtio_dev **out, struct kv *props, const struct v
     uint64_t f = UINT64_C(1) << VIRTIO_NET_F_MAC | UINT64_C(1) << VIRTIO_NET_F_STATUS |
                  UINT64_C(1) << VIRTIO_NET_F_MRG_RXBUF | UINT64_C(1) << VIRTIO_NET_F_CSUM |
                  UINT64_C(1) << VIRTIO_NET_F_GUEST_CSUM;
+    if (nd && nd->vnet_hdr)
+        f |= UINT64_C(1) << VIRTIO_NET_F_HOST_TSO4 | UINT64_C(1) << VIRTIO_NET_F_HOST_TSO6 |
+             UINT64_C(1) << VIRTIO_NET_F_HOST_ECN | UINT64_C(1) << VIRTIO_NET_F_GUEST_TSO4 |
+             UINT64_C(1) << VIRTIO_NET_F_GUEST_TSO6 | UINT64_C(1) << VIRTIO_NET_F_GUEST_ECN;
     r = virtio_dev_init(&n->vd, &net_ops, n, env->mem, f, CFG_LEN, 2, QUEUE_SIZE, errp);
     if (r < 0 || !(n->tx_bh = loop_bh_new(env->loop, tx_process, n, errp)) ||
         !(n->rx_bh = loop_bh_new(env->loop, rx_process, n, errp)) ||

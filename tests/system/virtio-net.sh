@@ -10,7 +10,10 @@
 #   3. two guests exchange a file over the socket back end (-netdev
 #      stream,server=on on one side, socket,connect= on the other);
 #   4. the same over datagrams (-netdev dgram / socket,udp=);
-#   5. tap: a host tap interface, when this machine lets us make one;
+#   5. tap: a host tap interface, when this machine lets us make one: the
+#      guest fetches a file from the host and the host one from the guest;
+#      under emu the frames on the interface average more than an MTU
+#      both ways (TCP segmentation offload through the virtio header);
 #   6. bad -netdev/-nic/-device lines are refused, naming what is wrong.
 #
 # EMU=qemu-system-riscv64 checks the test itself against the reference.
@@ -158,14 +161,40 @@ if ip tuntap add dev "$tap" mode tap 2>/dev/null; then
     http2=$!
     sleep 1
     SYS_ARGS="-netdev tap,id=n0,ifname=$tap,script=no,downscript=no -device virtio-net-device,netdev=n0"
+    st() { cat "/sys/class/net/$tap/statistics/$1"; }
+    rx0=$(st rx_bytes) rxp0=$(st rx_packets) tx0=$(st tx_bytes) txp0=$(st tx_packets)
     start tap "ip link set eth0 up; ifconfig eth0 192.168.77.2 netmask 255.255.255.0
 i=0; until wget -q -O /tmp/f http://192.168.77.1:$tport/file; do i=\$((i + 1)); [ \$i -lt 20 ] || break; sleep 0.5; done
-echo MD5=\$(md5sum </tmp/f)"
+echo MD5=\$(md5sum </tmp/f)
+mkdir -p /www; $pattern >/www/p; seq 1 2000000 | head -c 8388608 >/www/big; httpd -p 80 -h /www; echo READY
+i=0; while [ \$i -lt 600 ]; do wget -q -O - http://192.168.77.1:$tport/done 2>/dev/null | grep -q yes && break; sleep 0.2; i=\$((i + 1)); done"
+    sys_wait_for "$T/tap.log" "^READY" "$SYS_TIMEOUT" || { tail -20 "$T/tap.log" >&2; fail "tap: the guest's httpd did not start"; }
+    ok=no
+    i=0
+    while [ $i -lt 50 ]; do
+        if fetch "http://192.168.77.2/big" "$T/tap.out"; then ok=yes; break; fi
+        i=$((i + 1))
+        sleep 0.2
+    done
+    echo yes >"$T/www/done"
     finish tap
+    rm -f "$T/www/done"
+    rxb=$(( $(st rx_bytes) - rx0 )) rxp=$(( $(st rx_packets) - rxp0 ))
+    txb=$(( $(st tx_bytes) - tx0 )) txp=$(( $(st tx_packets) - txp0 ))
     kill $http2 2>/dev/null || true
     ip link del "$tap" 2>/dev/null || true
     [ "$(sys_val tap MD5)" = "$(md5 "$T/www/file") -" ] || fail "tap: the guest fetched '$(sys_val tap MD5)' from the host"
-    echo "tap: the guest fetched a file from the host through $tap: ok"
+    [ $ok = yes ] || fail "tap: the host could not fetch from the guest"
+    seq 1 2000000 | head -c 8388608 >"$T/big"
+    [ "$(md5 "$T/tap.out")" = "$(md5 "$T/big")" ] || fail "tap: the host fetched a different file from the guest"
+    echo "tap: a file from the host to the guest and one from the guest to the host through $tap: ok"
+    echo "tap: from the guest $rxb bytes in $rxp frames, to it $txb bytes in $txp frames"
+    case $EMU in
+    */emu-system-riscv64)
+        [ $((rxb / (rxp + 1))) -gt 1600 ] || fail "tap: the guest's frames average $((rxb / (rxp + 1))) bytes: no segmentation offload"
+        [ $((txb / (txp + 1))) -gt 1600 ] || fail "tap: frames to the guest average $((txb / (txp + 1))) bytes: no segmentation offload"
+        echo "tap: TCP segments travel whole both ways (average frames above 1600 bytes): ok" ;;
+    esac
     tap=
 else
     tap=
