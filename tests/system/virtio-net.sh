@@ -35,6 +35,21 @@ with urllib.request.urlopen(sys.argv[1], timeout=30) as r, open(sys.argv[2], "wb
     f.write(r.read())' "$1" "$2" 2>/dev/null
 }
 md5() { md5sum <"$1" | cut -d' ' -f1; }
+# fetch_retry URL OUT: fetch, trying for 10 s (the guest's server starts)
+fetch_retry() {
+    _i=0
+    while [ $_i -lt 50 ]; do
+        fetch "$1" "$2" && return 0
+        _i=$((_i + 1))
+        sleep 0.2
+    done
+    return 1
+}
+# wait_done HOST:PORT: guest commands that wait (2 min at most) until the
+# host's HTTP server there serves "done" (the host wrote $T/www/done)
+wait_done() {
+    echo "i=0; while [ \$i -lt 600 ]; do wget -q -O - http://$1/done 2>/dev/null | grep -q yes && break; sleep 0.2; i=\$((i + 1)); done"
+}
 
 # start LABEL SCRIPT: run the guest in the background with $SYS_ARGS, SCRIPT
 # as its commands; its pid in $pid_LABEL; finish LABEL waits and checks it
@@ -101,15 +116,10 @@ esac
 start fwd "$dhcp
 echo MAC=\$(cat /sys/class/net/eth0/address)
 mkdir -p /www; $pattern >/www/p; httpd -p 80 -h /www; echo READY
-i=0; while [ \$i -lt 600 ]; do wget -q -O - http://10.0.2.2:$hport/done 2>/dev/null | grep -q yes && break; sleep 0.2; i=\$((i + 1)); done"
+$(wait_done "10.0.2.2:$hport")"
 sys_wait_for "$T/fwd.log" "^READY" "$SYS_TIMEOUT" || { tail -20 "$T/fwd.log" >&2; fail "hostfwd: the guest's httpd did not start"; }
 ok=no
-i=0
-while [ $i -lt 50 ]; do
-    if fetch "http://127.0.0.1:$fport/p" "$T/fwd.out"; then ok=yes; break; fi
-    i=$((i + 1))
-    sleep 0.2
-done
+fetch_retry "http://127.0.0.1:$fport/p" "$T/fwd.out" && ok=yes
 echo yes >"$T/www/done"
 finish fwd
 rm -f "$T/www/done"
@@ -167,15 +177,10 @@ if ip tuntap add dev "$tap" mode tap 2>/dev/null; then
 i=0; until wget -q -O /tmp/f http://192.168.77.1:$tport/file; do i=\$((i + 1)); [ \$i -lt 20 ] || break; sleep 0.5; done
 echo MD5=\$(md5sum </tmp/f)
 mkdir -p /www; $pattern >/www/p; seq 1 2000000 | head -c 8388608 >/www/big; httpd -p 80 -h /www; echo READY
-i=0; while [ \$i -lt 600 ]; do wget -q -O - http://192.168.77.1:$tport/done 2>/dev/null | grep -q yes && break; sleep 0.2; i=\$((i + 1)); done"
+$(wait_done "192.168.77.1:$tport")"
     sys_wait_for "$T/tap.log" "^READY" "$SYS_TIMEOUT" || { tail -20 "$T/tap.log" >&2; fail "tap: the guest's httpd did not start"; }
     ok=no
-    i=0
-    while [ $i -lt 50 ]; do
-        if fetch "http://192.168.77.2/big" "$T/tap.out"; then ok=yes; break; fi
-        i=$((i + 1))
-        sleep 0.2
-    done
+    fetch_retry "http://192.168.77.2/big" "$T/tap.out" && ok=yes
     echo yes >"$T/www/done"
     finish tap
     rm -f "$T/www/done"
