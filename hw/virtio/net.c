@@ -293,7 +293,8 @@ static bool net_receive(void *opaque, const struct iovec *iov, int n_iov)
         stash_clear(n);
         n->stash_gen = n->vd.generation;
     }
-    if (!virtio_running(&n->vd) || !vq->ready || len == 0 || len > NETDEV_MAX_FRAME) {
+    size_t hdr_in = n->nd && n->nd->vnet_hdr ? HDR_LEN : 0;   /* the back end's header */
+    if (!virtio_running(&n->vd) || !vq->ready || len <= hdr_in || len - hdr_in > NETDEV_MAX_FRAME) {
         n->rx_dropped++;        /* nobody listens: the wire drops it */
         hw_unlock();
         return true;
@@ -301,13 +302,8 @@ static bool net_receive(void *opaque, const struct iovec *iov, int n_iov)
     bool mrg = virtio_has_feature(&n->vd, VIRTIO_NET_F_MRG_RXBUF);
     /* a vnet_hdr back end's frame starts with the header the guest gets */
     uint8_t hdr[HDR_LEN] = { 0 };
-    bool vnet = n->nd && n->nd->vnet_hdr;
+    bool vnet = hdr_in != 0;
     if (vnet) {
-        if (len <= HDR_LEN) {
-            n->rx_dropped++;
-            hw_unlock();
-            return true;
-        }
         iov_to_buf(iov, n_iov, 0, hdr, HDR_LEN);
         len -= HDR_LEN;
     }
