@@ -89,6 +89,8 @@ struct machine_debug_ops {
     const char *(*target_xml)(void *opaque);
     int n_g_regs;
     int (*n_cpus)(void *opaque);
+    /* The host thread (Linux tid) that runs cpu, or -1 while none does. */
+    int (*cpu_thread_id)(void *opaque, int cpu);
     /* Stop every CPU and wait for them.  Returns the CPU whose stop is
      * to be reported (the first that stopped by itself, else 0) and sets
      * *why. */

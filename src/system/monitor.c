@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "monitor.h"
 #include "block/block.h"
 #include "chardev.h"
@@ -191,6 +192,46 @@ static int q_chardev(void *o, const struct json_value *a, struct json_writer *w,
     return 0;
 }
 
+/* The machine's CPUs, through its debug ops (NULL: none). */
+static const struct machine_debug_ops *cpu_ops(void **opaque)
+{
+    struct machine *m = H->m;
+    return m->ops && m->ops->debug ? m->ops->debug(m, opaque) : NULL;
+}
+
+/* A CPU's host thread: its own once it runs; before that (-S) the main
+ * thread's, which starts it. */
+static int cpu_tid(const struct machine_debug_ops *d, void *opaque, int i)
+{
+    int tid = d->cpu_thread_id ? d->cpu_thread_id(opaque, i) : -1;
+    return tid > 0 ? tid : (int)getpid();
+}
+
+static int q_cpus_fast(void *o, const struct json_value *a, struct json_writer *w,
+                       struct error **errp)
+{
+    (void)o, (void)a, (void)errp;
+    void *op = NULL;
+    const struct machine_debug_ops *d = cpu_ops(&op);
+    int n = d ? d->n_cpus(op) : 0;
+    jw_arr_begin(w, NULL);
+    for (int i = 0; i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/machine/soc0/harts[%d]", i);
+        jw_obj_begin(w, NULL);
+        jw_int(w, "thread-id", cpu_tid(d, op, i));
+        jw_obj_begin(w, "props");
+        jw_int(w, "core-id", i);
+        jw_obj_end(w);
+        jw_str(w, "qom-path", path);
+        jw_int(w, "cpu-index", i);
+        jw_str(w, "target", H->target);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    return 0;
+}
+
 static int c_stop(void *o, const struct json_value *a, struct json_writer *w,
                   struct error **errp)
 {
@@ -249,6 +290,15 @@ static int c_hmp(void *o, const struct json_value *a, struct json_writer *w,
     } else if (strcmp(line, "info name") == 0) {
         if (H->m->opts.name)
             snprintf(out, sizeof(out), "%s\r\n", H->m->opts.name);
+    } else if (strcmp(line, "info cpus") == 0) {
+        /* as qemu: the current CPU (the monitor's, always 0) starred */
+        void *op = NULL;
+        const struct machine_debug_ops *d = cpu_ops(&op);
+        int n = d ? d->n_cpus(op) : 0;
+        size_t k = 0;
+        for (int i = 0; i < n && k < sizeof(out); i++)
+            k += (size_t)snprintf(out + k, sizeof(out) - k, "%c CPU #%d: thread_id=%d\r\n",
+                                  i == 0 ? '*' : ' ', i, cpu_tid(d, op, i));
     } else if (strcmp(line, "stop") == 0) {
         r = c_stop(o, a, w, errp);
     } else if (strcmp(line, "cont") == 0 || strcmp(line, "c") == 0) {
@@ -262,7 +312,7 @@ static int c_hmp(void *o, const struct json_value *a, struct json_writer *w,
     } else if (strcmp(line, "help") == 0 || strcmp(line, "?") == 0) {
         snprintf(out, sizeof(out), "cont|c -- resume emulation\r\n"
                                    "help|? -- show the commands\r\n"
-                                   "info status|version|name -- show the state\r\n"
+                                   "info status|version|name|cpus -- show the state\r\n"
                                    "quit|q -- quit the emulator\r\n"
                                    "stop -- stop emulation\r\n"
                                    "system_powerdown -- send a power down event\r\n"
@@ -295,6 +345,7 @@ static const struct qmp_cmd monitor_cmds[] = {
     { "query-qmp-schema", q_schema, NULL, "any" },
     { "query-block", q_block, NULL, "any" },
     { "query-chardev", q_chardev, NULL, "any" },
+    { "query-cpus-fast", q_cpus_fast, NULL, "any" },
     { "stop", c_stop, NULL, "{}" },
     { "cont", c_cont, NULL, "{}" },
     { "system_reset", c_reset, NULL, "{}" },

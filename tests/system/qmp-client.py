@@ -114,6 +114,12 @@ def session(m):
     check(len(blk) == 1 and blk[0]["inserted"]["drv"] == "raw" and
           blk[0]["inserted"]["image"]["virtual-size"] == 1048576, "query-block")
     check(any(c["label"] == "serial0" for c in m.cmd("query-chardev")["return"]), "query-chardev")
+    cpus = m.cmd("query-cpus-fast")["return"]
+    check(len(cpus) == 1 and cpus[0]["cpu-index"] == 0 and cpus[0]["target"] == "riscv64" and
+          cpus[0]["qom-path"] == "/machine/soc0/harts[0]" and cpus[0]["props"] == {"core-id": 0} and
+          isinstance(cpus[0]["thread-id"], int), "query-cpus-fast")
+    r = m.cmd("human-monitor-command", {"command-line": "info cpus"})
+    check(r["return"] == "* CPU #0: thread_id=%d\r\n" % cpus[0]["thread-id"], "HMP info cpus")
     r = m.cmd("no-such-command")
     check(r["error"]["class"] == "CommandNotFound", "unknown command")
     r = m.cmd("query-status", {"bogus": 1})

@@ -200,6 +200,15 @@ static int dbg_n_cpus(void *opaque)
     return ((struct rv_sys *)opaque)->n_harts;
 }
 
+static int dbg_cpu_thread_id(void *opaque, int cpu)
+{
+    struct rv_sys *s = opaque;
+    if (cpu < 0 || cpu >= s->n_harts || !s->harts[cpu])
+        return -1;
+    int tid = __atomic_load_n(&s->harts[cpu]->tid, __ATOMIC_ACQUIRE);
+    return tid > 0 ? tid : -1;
+}
+
 static int dbg_pause(void *opaque, enum machine_stop *why)
 {
     struct rv_sys *s = opaque;
@@ -545,6 +554,7 @@ const struct machine_debug_ops rv_sys_debug_ops = {
     .target_xml = dbg_target_xml,
     .n_g_regs = 33,
     .n_cpus = dbg_n_cpus,
+    .cpu_thread_id = dbg_cpu_thread_id,
     .pause = dbg_pause,
     .resume = dbg_resume,
     .set_stop_handler = dbg_set_stop_handler,

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "riscv/sys-int.h"
 #include "i18n.h"
@@ -148,6 +149,7 @@ static void *hart_main(void *arg)
 {
     struct rv_hart *h = arg;
     struct tr *tr = h->sys->tr;
+    __atomic_store_n(&h->tid, (int)gettid(), __ATOMIC_RELEASE);
     /* signals belong to the loop thread */
     sigset_t set;
     sigemptyset(&set);

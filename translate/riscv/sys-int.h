@@ -124,6 +124,7 @@ struct rv_hart {
     /* the thread */
     pthread_t thread;
     bool thread_started;
+    int tid;                    /* the thread's Linux id (atomic; 0 before it runs) */
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
     bool wfi;
