@@ -506,13 +506,16 @@ static void *tr_lookup_fast(struct tr *tr, struct cpu *cpu, uint64_t pc, uint64_
         return NULL;
     uint64_t flags = cpu->features & ~UINT64_C(0xffff);
     struct tb *tb = __atomic_load_n(&tr->hash[tr_hash(pc)], __ATOMIC_ACQUIRE);
-    /* bounded: a chain read across a flush may lead through recycled blocks */
-    for (int n = 0; tb && n < 32; n++) {
+    /* bounded: a chain read across a flush may lead through recycled
+     * blocks; a long chain goes to the locked path */
+    for (int n = 0;; n++) {
+        if (!tb || n == 32)
+            return NULL;
         if (tb->pc == pc && tb->flags == flags && (!tr->sys || tb->phys == phys))
             break;
         tb = __atomic_load_n(&tb->hash_next, __ATOMIC_ACQUIRE);
     }
-    if (!tb || tb->phys2 != TB_NO_PAGE || __atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE))
+    if (tb->phys2 != TB_NO_PAGE || __atomic_load_n(&tb->invalid, __ATOMIC_ACQUIRE))
         return NULL;
     void *code = tb->code;
     if (tb->pc != pc)
