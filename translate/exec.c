@@ -2,6 +2,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "i18n.h"
 #include "prog.h"
 #include "log.h"
+#include "loop.h"
 
 #define TR_CODE_CACHE_SIZE (64u << 20)
 #define TR_PAGE_HASH_BITS 14
@@ -28,6 +30,7 @@ struct tr_thread {
     volatile int in_helper;
     volatile int armed;
     volatile int smc;           /* the fault was a write to translated code */
+    struct tr_slot *slot;       /* in tr_global's slots, once it ran code */
 };
 static __thread struct tr_thread tr_self;
 
@@ -119,7 +122,12 @@ void *tr_alloc(struct tr *tr, size_t n)
     if (!tr->meta_cur || tr->meta_used + n > TR_CHUNK_SIZE) {
         struct tr_chunk *c = tr->meta_cur ? tr->meta_cur->next : tr->meta_head;
         if (!c) {
-            c = malloc(sizeof(*c) + TR_CHUNK_SIZE);
+            /* chunks of a generation given back (tr_reclaim_gens) first */
+            c = tr->free_chunks;
+            if (c)
+                tr->free_chunks = c->next;
+            else
+                c = malloc(sizeof(*c) + TR_CHUNK_SIZE);
             if (!c)
                 return NULL;
             c->next = NULL;
@@ -205,6 +213,27 @@ void tr_free(struct tr *tr)
         tr->multi_threaded = false;
         tr_drop_all(tr);
     }
+    for (int g = 0; g < TR_MAX_GENS; g++) {
+        struct tr_gen *gen = &tr->gens[g];
+        if (!gen->rx)
+            continue;
+        munmap(gen->rx, tr->size);
+        for (size_t i = 0; i < gen->n_tbs; i++)
+            free(gen->tbs[i]);
+        free(gen->tbs);
+        while (gen->chunks) {
+            struct tr_chunk *c = gen->chunks;
+            gen->chunks = c->next;
+            free(c);
+        }
+        gen->rx = NULL;
+    }
+    while (tr->free_chunks) {
+        struct tr_chunk *c = tr->free_chunks;
+        tr->free_chunks = c->next;
+        free(c);
+    }
+    free(tr->slots);
     while (tr->tb_pool) {
         struct tb *tb = tr->tb_pool;
         tr->tb_pool = tb->pool_next;
@@ -276,6 +305,10 @@ int tr_fork_child(struct tr *tr)
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&tr->lock, &ma);
     pthread_mutexattr_destroy(&ma);
+    /* the parent's other threads are not here: only this one may run old code */
+    for (int k = 0; tr->slots && k < TR_MAX_SLOTS; k++)
+        if (&tr->slots[k] != tr_self.slot)
+            tr->slots[k].used = 0;
     /* and a code cache of its own (the memfd is shared with the parent) */
     int fd = tr->fork_fd;
     tr->fork_fd = -1;
@@ -289,36 +322,155 @@ void tr_set_multi_threaded(struct tr *tr)
     tr_unlock(tr);
 }
 
-/* Multi-threaded flush: continue in a new code cache; the old one stays
- * mapped (and known to the fault handler) for threads still inside it. */
-static void tr_new_code_cache(struct tr *tr)
+static struct tb *tb_find_in(struct tb *const *tbs, size_t n, uintptr_t rip);
+
+/* Give back the retired generations no thread can be running in any
+ * more: every thread is either outside tr_run or has been at the top of
+ * its dispatch loop since the generation was retired.  (A thread that
+ * enters tr_run stores in_run, then reads n_flushes; we advanced
+ * n_flushes, then read in_run; both sequentially consistent, so if we
+ * see it outside, it sees the new count and goes to the locked path,
+ * which never leads into a retired generation.)  Lock held. */
+static void tr_reclaim_gens(struct tr *tr)
 {
-    if (tr->n_old == ARRAY_SIZE(tr->old_rx))
-        return;     /* give up on fresh caches: reuse (threads rarely flush this often) */
+    if (__atomic_load_n(&tr->untracked, __ATOMIC_ACQUIRE))
+        return;
+    for (int g = 0; g < TR_MAX_GENS; g++) {
+        struct tr_gen *gen = &tr->gens[g];
+        if (!gen->rx)
+            continue;
+        bool busy = false;
+        for (int k = 0; k < TR_MAX_SLOTS && !busy; k++) {
+            struct tr_slot *sl = &tr->slots[k];
+            busy = __atomic_load_n(&sl->used, __ATOMIC_ACQUIRE) &&
+                   __atomic_load_n(&sl->in_run, __ATOMIC_SEQ_CST) &&
+                   __atomic_load_n(&sl->quiet, __ATOMIC_ACQUIRE) < gen->retired;
+        }
+        if (busy)
+            continue;
+        munmap(gen->rx, tr->size);
+        /* block structs stay blocks (tr_lookup_fast may still read one) */
+        for (size_t i = 0; i < gen->n_tbs; i++) {
+            struct tb *tb = gen->tbs[i];
+            tb->pool_next = tr->tb_pool;
+            tr->tb_pool = tb;
+        }
+        free(gen->tbs);
+        while (gen->chunks) {
+            struct tr_chunk *c = gen->chunks;
+            gen->chunks = c->next;
+            c->next = tr->free_chunks;
+            tr->free_chunks = c;
+        }
+        __atomic_store_n(&gen->rx, NULL, __ATOMIC_RELEASE);
+    }
+}
+
+/* Multi-threaded flush: every block goes, but with its code, its arrays
+ * and its struct kept as a retired generation, because other threads may
+ * be running that code, fault in it (tr_fault_handler) or raise a guest
+ * exception from it (tr_sys_raise), and need the block to find the guest
+ * pc; translation continues in a fresh code cache.  Lock held. */
+static void tr_kick_stale(struct tr *tr);
+
+static int free_gen(struct tr *tr)
+{
+    for (int g = 0; g < TR_MAX_GENS; g++)
+        if (!tr->gens[g].rx)
+            return g;
+    return -1;
+}
+
+static void tr_retire_gen(struct tr *tr)
+{
+    tr_reclaim_gens(tr);
+    int g = free_gen(tr);
+    /* Every slot taken: the threads keeping the old generations were
+     * asked out at the flushes that retired them, and are on their way
+     * unless they have no CPU (a loaded host).  Give them a moment: they
+     * mark themselves at the top of their dispatch loop, before they
+     * would want the lock we hold. */
+    for (uint64_t t0 = loop_now_ns(); g < 0 && loop_now_ns() - t0 < 100000000;) {
+        tr_kick_stale(tr);
+        sched_yield();
+        tr_reclaim_gens(tr);
+        g = free_gen(tr);
+    }
     uint8_t *old_rw = tr->rw, *old_rx = tr->rx;
     if (tr_code_cache_init(tr, tr->size, NULL) < 0) {
+        /* no memory for a fresh cache: reuse this one, as a one-thread
+         * translator does (a thread still inside may then crash) */
         tr->rw = old_rw;
         tr->rx = old_rx;
+        if (log_on(LOG_UNIMP))
+            log_msg(LOG_UNIMP, "translator: no memory for a fresh code cache at a flush");
+        tr_drop_all(tr);
         return;
     }
+    for (size_t i = 0; i < tr->n_tbs; i++)
+        __atomic_store_n(&tr->tbs[i]->invalid, true, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < ((size_t)1 << TR_HASH_BITS); i++)
+        __atomic_store_n(&tr->hash[i], NULL, __ATOMIC_RELAXED);
+    if (tr->page_hash)
+        memset(tr->page_hash, 0, ((size_t)1 << TR_PAGE_HASH_BITS) * sizeof(*tr->page_hash));
     if (old_rw != old_rx)
         munmap(old_rw, tr->size);   /* keep only the executable view */
-    tr->old_rx[tr->n_old++] = old_rx;
+    if (g >= 0) {
+        struct tr_gen *gen = &tr->gens[g];
+        gen->tbs = tr->tbs;
+        gen->n_tbs = tr->n_tbs;
+        gen->chunks = tr->meta_head;
+        gen->retired = tr->n_flushes + 1;       /* tr_flush counts this flush next */
+        __atomic_store_n(&gen->rx, old_rx, __ATOMIC_RELEASE);
+    } else {
+        /* every slot holds a generation some thread is still in (it
+         * would take 32 flushes while one thread never left its code):
+         * leave this one mapped for good, unknown to the fault handler,
+         * rather than reuse memory a thread may be executing */
+        if (log_on(LOG_UNIMP))
+            log_msg(LOG_UNIMP, "translator: %d code caches in use; one more kept for good",
+                    TR_MAX_GENS);
+        free(tr->tbs);
+    }
+    tr->tbs = NULL;
+    tr->n_tbs = tr->tbs_cap = 0;
+    tr->meta_head = tr->meta_cur = NULL;
+    tr->meta_used = 0;
     int r = tr->be->gen_prologue(tr, tr->rw, tr->rx, 4096);
     tr->prologue_size = tr->used = ALIGN_UP((size_t)(r > 0 ? r : 0), 64);
+}
+
+/* After a multi-threaded flush (n_flushes advanced): a thread whose jump
+ * cache and chains keep it inside old code (a loop over blocks it already
+ * found) would hold its generation, and every later one, for as long as
+ * it loops.  Ask the threads that have not been through their dispatch
+ * loop since to come out, as an interrupt would, so that the next flush
+ * can give the generation back.  (tr_thread_exit takes the lock, so a
+ * cpu in a slot is still there.)  Lock held. */
+static void tr_kick_stale(struct tr *tr)
+{
+    for (int k = 0; tr->slots && k < TR_MAX_SLOTS; k++) {
+        struct tr_slot *sl = &tr->slots[k];
+        if (sl->used && sl->cpu && __atomic_load_n(&sl->in_run, __ATOMIC_SEQ_CST) &&
+            __atomic_load_n(&sl->quiet, __ATOMIC_ACQUIRE) < tr->n_flushes)
+            __atomic_store_n(&sl->cpu->exit_req, 1, __ATOMIC_RELEASE);
+    }
 }
 
 void tr_flush(struct tr *tr, struct cpu *cpu)
 {
     tr_lock(tr);
-    tr_drop_all(tr);
     if (tr->multi_threaded)
-        tr_new_code_cache(tr);
+        tr_retire_gen(tr);
+    else
+        tr_drop_all(tr);
     /* a full fence before the jump caches are emptied (on_flush): see
      * tr_lookup_fast */
     __atomic_add_fetch(&tr->n_flushes, 1, __ATOMIC_SEQ_CST);
     if (tr->on_flush)
         tr->on_flush(tr->mem_opaque);
+    if (tr->multi_threaded)
+        tr_kick_stale(tr);
     if (cpu) {
         memset(cpu->jc, 0, sizeof(cpu->jc));
         cpu->chain_from = NULL;
@@ -645,13 +797,14 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
 }
 
 /* Find the block whose code contains host address rip (binary search:
- * blocks are allocated in address order). */
-static struct tb *tb_find_host(struct tr *tr, uintptr_t rip)
+ * blocks are allocated in address order), in the current generation or a
+ * retired one that is still mapped. */
+static struct tb *tb_find_in(struct tb *const *tbs, size_t n, uintptr_t rip)
 {
-    size_t lo = 0, hi = tr->n_tbs;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        struct tb *tb = tr->tbs[mid];
+        struct tb *tb = tbs[mid];
         if ((uintptr_t)tb->code > rip)
             hi = mid;
         else if ((uintptr_t)tb->code + tb->code_size <= rip)
@@ -660,6 +813,26 @@ static struct tb *tb_find_host(struct tr *tr, uintptr_t rip)
             return tb;
     }
     return NULL;
+}
+
+/* The retired generation whose code holds rip, or NULL (any thread; a
+ * generation a thread is running in is not given back meanwhile). */
+static struct tr_gen *gen_of(struct tr *tr, uintptr_t rip)
+{
+    for (int g = 0; g < TR_MAX_GENS; g++) {
+        uint8_t *rx = __atomic_load_n(&tr->gens[g].rx, __ATOMIC_ACQUIRE);
+        if (rx && rip >= (uintptr_t)rx && rip < (uintptr_t)rx + tr->size)
+            return &tr->gens[g];
+    }
+    return NULL;
+}
+
+static struct tb *tb_find_host(struct tr *tr, uintptr_t rip)
+{
+    if (rip >= (uintptr_t)tr->rx && rip < (uintptr_t)tr->rx + tr->size)
+        return tb_find_in(tr->tbs, tr->n_tbs, rip);
+    struct tr_gen *gen = gen_of(tr, rip);
+    return gen ? tb_find_in(gen->tbs, gen->n_tbs, rip) : NULL;
 }
 
 void tr_helper_enter(struct cpu *cpu)
@@ -726,13 +899,10 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
     struct tr_thread *t = &tr_self;
     uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     struct tr *tr = t->tr;
-    bool in_old = false;
-    for (size_t k = 0; tr && k < tr->n_old; k++)
-        if (rip >= (uintptr_t)tr->old_rx[k] && rip < (uintptr_t)tr->old_rx[k] + tr->size)
-            in_old = true;
+    bool in_old = tr && gen_of(tr, rip);
     if (t->armed && tr && (in_old || (rip >= (uintptr_t)tr->rx && rip < (uintptr_t)tr->rx + tr->size))) {
         struct cpu *cpu = t->cpu;
-        struct tb *tb = in_old ? NULL : tb_find_host(tr, rip);
+        struct tb *tb = tb_find_host(tr, rip);
         if (tb) {
             uint32_t off = (uint32_t)(rip - (uintptr_t)tb->code);
             int i = 0;
@@ -861,7 +1031,58 @@ static int tr_compare_block(struct tr *tr, struct cpu *cpu, struct tb *tb)
     return r2;
 }
 
+/* This thread's slot in tr->slots (see tr_reclaim_gens), taken at its
+ * first tr_run and given back by tr_thread_exit; NULL when all are taken
+ * (then no generation is ever given back). */
+static struct tr_slot *tr_slot_get(struct tr *tr, struct tr_thread *t)
+{
+    if (t->slot)
+        return t->slot;
+    tr_lock(tr);
+    if (!tr->slots)
+        tr->slots = calloc(TR_MAX_SLOTS, sizeof(*tr->slots));
+    for (int k = 0; tr->slots && k < TR_MAX_SLOTS && !t->slot; k++)
+        if (!tr->slots[k].used) {
+            t->slot = &tr->slots[k];
+            t->slot->in_run = 0;
+            t->slot->quiet = 0;
+            __atomic_store_n(&t->slot->used, 1, __ATOMIC_RELEASE);
+        }
+    if (!t->slot)
+        __atomic_store_n(&tr->untracked, 1, __ATOMIC_RELEASE);
+    tr_unlock(tr);
+    return t->slot;
+}
+
+void tr_thread_exit(struct tr *tr)
+{
+    struct tr_thread *t = &tr_self;
+    if (t->slot && tr == tr_global) {
+        tr_lock(tr);        /* not while a flush kicks our cpu (tr_retire_gen) */
+        __atomic_store_n(&t->slot->in_run, 0, __ATOMIC_RELEASE);
+        t->slot->cpu = NULL;
+        __atomic_store_n(&t->slot->used, 0, __ATOMIC_RELEASE);
+        tr_unlock(tr);
+    }
+    t->slot = NULL;
+}
+
+static int tr_run_loop(struct tr *tr, struct cpu *cpu, struct tr_slot *slot);
+
 int tr_run(struct tr *tr, struct cpu *cpu)
+{
+    struct tr_slot *slot = tr->multi_threaded ? tr_slot_get(tr, &tr_self) : tr_self.slot;
+    if (slot) {
+        slot->cpu = cpu;
+        __atomic_store_n(&slot->in_run, 1, __ATOMIC_SEQ_CST);
+    }
+    int r = tr_run_loop(tr, cpu, slot);
+    if (slot)
+        __atomic_store_n(&slot->in_run, 0, __ATOMIC_RELEASE);
+    return r;
+}
+
+static int tr_run_loop(struct tr *tr, struct cpu *cpu, struct tr_slot *slot)
 {
     struct tr_thread *t = &tr_self;
     t->tr = tr;
@@ -887,6 +1108,10 @@ restart:
     }
     for (;;) {
         uint64_t pc = cpu->pc;
+        /* no translated code of ours runs here: what we saw is over */
+        if (slot)
+            __atomic_store_n(&slot->quiet, __atomic_load_n(&tr->n_flushes, __ATOMIC_SEQ_CST),
+                             __ATOMIC_RELEASE);
         if (unlikely(cpu->flush_req))
             tr_flush(tr, cpu);
         /* the physical address of the code: the cpu's own TLB and page
@@ -913,6 +1138,11 @@ restart:
             }
             return r;
         }
+        /* Waiting for the lock, we are in no generation's code, and
+         * what we find once we hold it comes from the current one: say so,
+         * or a flusher that keeps the lock would wait for us in vain */
+        if (slot)
+            __atomic_store_n(&slot->quiet, UINT64_MAX, __ATOMIC_RELEASE);
         tr_lock(tr);
         if (cpu->seen_flushes != tr->n_flushes) {
             /* another thread flushed: our jump cache and the chain slot
@@ -921,6 +1151,8 @@ restart:
             cpu->chain_from = NULL;
             cpu->seen_flushes = tr->n_flushes;
         }
+        if (slot)
+            __atomic_store_n(&slot->quiet, tr->n_flushes, __ATOMIC_RELEASE);
         tr->tb_phys = phys;
         struct tb *tb = tb_lookup(tr, pc, cpu->features & ~UINT64_C(0xffff), phys);
         if (tb && tb->phys2 != TB_NO_PAGE) {

@@ -152,13 +152,35 @@ struct tr {
 
     /* Threads: one recursive lock guards blocks, hash, code cache and
      * (through tr_lock) the owner's memory map.  Translated code runs
-     * unlocked.  Once a second thread exists, a flush maps a fresh code
-     * cache and leaves the old one mapped, because other threads may
-     * still be running in it. */
+     * unlocked.  Once a second thread exists, a flush retires the whole
+     * generation (code cache, blocks and their arrays) and starts a fresh
+     * one: other threads may still be running in the old code, fault in
+     * it or raise exceptions from it.  A retired generation is given back
+     * once every thread has been through its dispatcher since (see
+     * tr_reclaim_gens in exec.c). */
     pthread_mutex_t lock;
     bool multi_threaded;
-    uint8_t *old_rx[32];
-    size_t n_old;
+#define TR_MAX_GENS 32
+    struct tr_gen {
+        uint8_t *rx;            /* NULL: slot free */
+        struct tb **tbs;        /* its blocks, in code-address order */
+        size_t n_tbs;
+        struct tr_chunk *chunks;    /* their arrays */
+        uint64_t retired;       /* n_flushes once it was retired */
+    } gens[TR_MAX_GENS];
+    struct tr_chunk *free_chunks;
+    /* One slot per thread that runs translated code (tr_run): whether it
+     * is inside tr_run, and n_flushes as it last saw it at the top of its
+     * dispatch loop, where it runs no translated code. */
+#define TR_MAX_SLOTS 256
+    struct tr_slot {
+        int used;
+        int in_run;
+        uint64_t quiet;
+        struct cpu *cpu;        /* while in_run: to kick it out (exit_req) */
+        char pad[64 - 2 * sizeof(int) - sizeof(uint64_t) - sizeof(void *)];
+    } *slots;
+    int untracked;              /* a thread got no slot: never give a generation back */
     int fork_fd;            /* between tr_fork_prepare and the fork's end */
 
     /* Self-modifying code without fence.i: the owner of guest memory may
@@ -224,6 +246,9 @@ void tr_fork_parent(struct tr *tr);
 int tr_fork_child(struct tr *tr);
 /* A second guest thread is about to start. */
 void tr_set_multi_threaded(struct tr *tr);
+/* The calling thread will run no more translated code (it gives back its
+ * slot in the translator's bookkeeping of who may still run old code). */
+void tr_thread_exit(struct tr *tr);
 /* Drop every translation (fence.i, code unmapped, cache full). */
 void tr_flush(struct tr *tr, struct cpu *cpu);
 /* Drop translations overlapping [start, end) (guest addresses). */

@@ -120,6 +120,7 @@ static void *thread_main(void *arg)
         }
     }
     user_thread_unregister(u, t);
+    tr_thread_exit(u->tr);
     __atomic_fetch_sub(&u->n_threads, 1, __ATOMIC_SEQ_CST);
     free(t);
     return NULL;

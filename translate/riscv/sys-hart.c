@@ -180,6 +180,7 @@ static void *hart_main(void *arg)
             rv_dbg_stepped(h);
     }
     rv_fp_sync(&h->cpu);        /* the host's FP flags die with the thread */
+    tr_thread_exit(tr);
     return NULL;
 }
 
