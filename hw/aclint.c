@@ -17,6 +17,7 @@
 #include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
+#include "vmstate.h"
 
 #define CLINT_MSIP 0x0000
 #define CLINT_MTIMECMP 0x4000
@@ -259,9 +260,58 @@ static void aclint_free_op(void *dev)
     aclint_free(dev);
 }
 
+/* savevm: mtime's offset (mtime itself follows the machine clock, which
+ * loadvm restores, so it goes on from the saved value), msip and
+ * mtimecmp of each hart; MTIP and the timers follow from them. */
+static void aclint_save_op(void *dev, struct vms_out *f)
+{
+    struct aclint *c = dev;
+    vms_put_u32(f, (uint32_t)c->n_harts);
+    vms_put_u64(f, c->mtime_offset);
+    for (int i = 0; i < c->n_harts; i++) {
+        vms_put_u32(f, c->h[i].msip);
+        vms_put_u64(f, c->h[i].mtimecmp);
+    }
+}
+
+static void aclint_load_op(void *dev, struct vms_in *f, uint32_t version)
+{
+    struct aclint *c = dev;
+    (void)version;
+    uint32_t n = vms_get_u32(f);
+    if (!vms_check(f, n == (uint32_t)c->n_harts, "number of harts"))
+        return;
+    uint64_t off = vms_get_u64(f);
+    uint32_t *msip = calloc((size_t)n, sizeof(*msip));
+    uint64_t *cmp = calloc((size_t)n, sizeof(*cmp));
+    if (!msip || !cmp)
+        vms_fail(f, "out of memory");
+    for (uint32_t i = 0; i < n && !vms_failed(f); i++) {
+        msip[i] = vms_get_u32(f);
+        cmp[i] = vms_get_u64(f);
+        vms_check(f, msip[i] <= 1, "msip");
+    }
+    if (!vms_failed(f)) {
+        c->mtime_offset = off;
+        for (uint32_t i = 0; i < n; i++) {
+            struct aclint_hart *h = &c->h[i];
+            h->msip = msip[i];
+            h->mtimecmp = cmp[i];
+            irq_set(&h->msip_line, (int)h->msip);
+            h->mtip = -1;       /* drive the line whatever it was */
+            aclint_update_timer(h);
+        }
+    }
+    free(msip);
+    free(cmp);
+}
+
 const struct dev_ops aclint_ops = {
     .name = "riscv.aclint",
     .desc = "RISC-V ACLINT/CLINT: mtime, mtimecmp and msip",
     .reset = aclint_reset_op,
     .free = aclint_free_op,
+    .vmstate_version = 1,
+    .save = aclint_save_op,
+    .load = aclint_load_op,
 };

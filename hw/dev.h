@@ -12,6 +12,9 @@
 #include "common.h"
 #include "error.h"
 
+struct vms_out;
+struct vms_in;
+
 struct dev_ops {
     const char *name;           /* as qemu names the model ("ns16550a") */
     const char *desc;
@@ -19,6 +22,18 @@ struct dev_ops {
     void (*reset)(void *dev);
     /* Free the device (nothing dispatches to it any more). */
     void (*free)(void *dev);
+    /* Optional: the model of this instance when NAME stands for several
+     * (the virtio devices' one entry); NULL: NAME. */
+    const char *(*model)(void *dev);
+    /* savevm/loadvm (lib/vmstate.h), harts stopped, device lock held.
+     * vmstate_version: what save writes (0: nothing to save).  load reads
+     * what version VERSION (1..vmstate_version) of save wrote, checks
+     * every value before it uses it (the stream is untrusted: vms_check)
+     * and changes nothing once the stream failed; then it drives its
+     * interrupt lines and re-arms its timers from the loaded state. */
+    uint32_t vmstate_version;
+    void (*save)(void *dev, struct vms_out *f);
+    void (*load)(void *dev, struct vms_in *f, uint32_t version);
 };
 
 extern const struct dev_ops uart16550_ops, aclint_ops, plic_ops, goldfish_rtc_ops,

@@ -10,6 +10,7 @@
 #include "block/block.h"
 #include "i18n.h"
 #include "keyval.h"
+#include "loop.h"
 #include "msg.h"
 
 enum cache_mode { CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_NONE, CACHE_DIRECTSYNC, CACHE_UNSAFE };
@@ -406,4 +407,28 @@ void drives_free(struct drive_set *s)
     for (int i = 0; i < s->n; i++)
         drive_free(s->d[i]);
     s->n = 0;
+}
+
+void drive_account(struct drive *d, enum drive_acct kind, uint64_t off, uint64_t len,
+                   uint64_t ns, int ret)
+{
+    struct drive_stats *st = &d->stats;
+    if (ret == DRIVE_INVALID) {
+        __atomic_add_fetch(&st->invalid[kind], 1, __ATOMIC_RELAXED);
+    } else if (ret < 0) {
+        __atomic_add_fetch(&st->failed[kind], 1, __ATOMIC_RELAXED);
+    } else {
+        __atomic_add_fetch(&st->ops[kind], 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&st->bytes[kind], len, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&st->total_ns[kind], ns, __ATOMIC_RELAXED);
+        if (kind == DRIVE_WR) {
+            uint64_t end = off + len, old = __atomic_load_n(&st->wr_highest_offset,
+                                                             __ATOMIC_RELAXED);
+            while (end > old && !__atomic_compare_exchange_n(&st->wr_highest_offset, &old, end,
+                                                             true, __ATOMIC_RELAXED,
+                                                             __ATOMIC_RELAXED))
+                ;
+        }
+    }
+    __atomic_store_n(&st->last_done_ns, loop_now_ns(), __ATOMIC_RELAXED);
 }

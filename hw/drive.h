@@ -25,6 +25,20 @@
 struct blk;
 struct kv;
 
+/* What the guest's device did with a drive (query-blockstats, info
+ * blockstats): the device model adds to it from any thread, with atomic
+ * adds; readers may see one counter ahead of another. */
+enum drive_acct { DRIVE_RD, DRIVE_WR, DRIVE_FLUSH, DRIVE_UNMAP, DRIVE_ACCT_N };
+struct drive_stats {
+    uint64_t bytes[DRIVE_ACCT_N];
+    uint64_t ops[DRIVE_ACCT_N];
+    uint64_t failed[DRIVE_ACCT_N];
+    uint64_t invalid[DRIVE_ACCT_N];
+    uint64_t total_ns[DRIVE_ACCT_N];
+    uint64_t wr_highest_offset;
+    uint64_t last_done_ns;      /* loop_now_ns() of the last completion (0: none) */
+};
+
 struct drive {
     char *id;                   /* -drive id= or -blockdev node-name= */
     char *filename;
@@ -35,6 +49,7 @@ struct drive {
     bool snapshot;              /* writes go to a temporary overlay */
     char *serial;               /* -drive serial= (the device may override it) */
     bool taken;                 /* a device uses it */
+    struct drive_stats stats;
     /* how to open it */
     char *format;               /* NULL: probe */
     int flags;                  /* BLK_O_* */
@@ -62,5 +77,11 @@ struct drive *drive_find(struct drive_set *s, const char *id);
 /* Drives no device took: a warning each, as qemu gives. */
 void drives_warn_unused(const struct drive_set *s);
 void drives_free(struct drive_set *s);
+/* Account one request of KIND (any thread): LEN bytes at OFF, taking
+ * NS nanoseconds; RET < 0 counts it failed, DRIVE_INVALID invalid (the
+ * device refused it before it reached the image). */
+#define DRIVE_INVALID (-100000)
+void drive_account(struct drive *d, enum drive_acct kind, uint64_t off, uint64_t len,
+                   uint64_t ns, int ret);
 
 #endif

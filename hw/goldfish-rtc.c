@@ -23,6 +23,7 @@
 #include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
+#include "vmstate.h"
 
 enum {
     RTC_TIME_LOW = 0x00,
@@ -231,9 +232,54 @@ static void goldfish_rtc_free_op(void *dev)
     goldfish_rtc_free(dev);
 }
 
+/* savevm: the offset from the host's clock (so the guest's wall clock
+ * keeps the distance it had and runs on while the snapshot rests, as a
+ * battery-backed clock does), the latches and the alarm. */
+static void goldfish_rtc_save_op(void *dev, struct vms_out *f)
+{
+    struct goldfish_rtc *r = dev;
+    vms_put_u64(f, (uint64_t)r->offset);
+    vms_put_u32(f, r->time_high_latch);
+    vms_put_u32(f, r->time_high_set);
+    vms_put_u64(f, r->alarm);
+    vms_put_u32(f, r->alarm_high);
+    vms_put_bool(f, r->alarm_running);
+    vms_put_bool(f, r->irq_pending);
+    vms_put_bool(f, r->irq_enabled);
+}
+
+static void goldfish_rtc_load_op(void *dev, struct vms_in *f, uint32_t version)
+{
+    struct goldfish_rtc *r = dev;
+    (void)version;
+    int64_t offset = (int64_t)vms_get_u64(f);
+    uint32_t latch = vms_get_u32(f), set = vms_get_u32(f);
+    uint64_t alarm = vms_get_u64(f);
+    uint32_t alarm_high = vms_get_u32(f);
+    bool running = vms_get_bool(f), pending = vms_get_bool(f), enabled = vms_get_bool(f);
+    if (vms_failed(f))
+        return;
+    r->offset = offset;
+    r->time_high_latch = latch;
+    r->time_high_set = set;
+    r->alarm = alarm;
+    r->alarm_high = alarm_high;
+    r->irq_pending = pending;
+    r->irq_enabled = enabled;
+    r->alarm_running = false;
+    hw_timer_cancel(r->timer);
+    r->level = -1;              /* drive the line whatever it was */
+    if (running)
+        rtc_arm(r);
+    rtc_update(r);
+}
+
 const struct dev_ops goldfish_rtc_ops = {
     .name = "goldfish_rtc",
     .desc = "Goldfish real-time clock",
     .reset = goldfish_rtc_reset_op,
     .free = goldfish_rtc_free_op,
+    .vmstate_version = 1,
+    .save = goldfish_rtc_save_op,
+    .load = goldfish_rtc_load_op,
 };

@@ -48,6 +48,11 @@ void hw_clock_init(void)
     __atomic_store_n(&hw_clock_base, loop_now_ns(), __ATOMIC_RELEASE);
 }
 
+void hw_clock_set(uint64_t ns)
+{
+    __atomic_store_n(&hw_clock_base, loop_now_ns() - ns, __ATOMIC_RELEASE);
+}
+
 uint64_t hw_clock_ns(void)
 {
     return loop_now_ns() - __atomic_load_n(&hw_clock_base, __ATOMIC_ACQUIRE);

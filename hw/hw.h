@@ -51,6 +51,9 @@ static inline void irq_set(const struct irq_line *l, int level)
  * guest's mtime is hw_clock_ns() / 100 at 10 MHz). */
 void hw_clock_init(void);
 uint64_t hw_clock_ns(void);
+/* loadvm: the clock reads NS now and runs on from there (CPUs stopped;
+ * the devices re-arm their timers afterwards). */
+void hw_clock_set(uint64_t ns);
 
 /* ---- timers ----
  * A one-shot timer on the machine clock.  hw_timer_arm/cancel may be

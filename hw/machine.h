@@ -21,6 +21,9 @@ struct chardev;
 struct pool;
 struct drive_set;
 struct netdev_set;
+struct dev_list;
+struct vms_out;
+struct vms_in;
 
 #define MACHINE_MAX_SERIAL 4
 #define MACHINE_MAX_DEVICES 32
@@ -113,6 +116,16 @@ struct machine_debug_ops {
     int (*insert_bp)(void *opaque, int cpu, uint64_t va);
     int (*remove_bp)(void *opaque, int cpu, uint64_t va);
     void (*remove_all_bp)(void *opaque);
+    /* For the human monitor (CPUs paused too): the physical address of a
+     * virtual one (-EFAULT: not mapped); the program counter; one instruction at PC from BYTES
+     * (LEN of them) as text, returning its length (0: cannot tell); the
+     * CPU's state as QEMU's "info registers" prints it, line by line. */
+    int (*virt_to_phys)(void *opaque, int cpu, uint64_t va, uint64_t *pa);
+    uint64_t (*pc)(void *opaque, int cpu);
+    int (*disas)(void *opaque, uint64_t pc, const uint8_t *bytes, size_t len, char *buf,
+                 size_t n);
+    void (*dump_state)(void *opaque, int cpu, void (*line)(void *arg, const char *text),
+                       void *arg);
 };
 
 struct machine_ops {
@@ -130,6 +143,13 @@ struct machine_ops {
     void (*destroy)(struct machine *m);
     /* The debugger's view of the CPUs (after create), or NULL. */
     const struct machine_debug_ops *(*debug)(struct machine *m, void **opaque);
+    /* savevm/loadvm: the whole machine's state (RAM, CPUs, devices) into
+     * or out of a stream (hw/machine-state.h), CPUs stopped and device
+     * requests drained; after a load the CPUs start from the loaded
+     * state.  A failed load leaves the machine in no useful state (it
+     * stays stopped).  NULL: the board cannot. */
+    int (*save_state)(struct machine *m, struct vms_out *f, struct error **errp);
+    int (*load_state)(struct machine *m, struct vms_in *f, struct error **errp);
 };
 
 struct machine {
@@ -139,6 +159,7 @@ struct machine {
     struct mem_map mem;
     struct chardev *serial[MACHINE_MAX_SERIAL];   /* NULL: not connected */
     void *board;                /* the board's own state */
+    struct dev_list *devs;      /* the board's devices (info qtree), or NULL */
     struct pool *pool;          /* workers for device back ends (disk I/O) */
     struct drive_set *drives;   /* -drive and -blockdev, opened */
     struct netdev_set *netdevs; /* -netdev and -nic back ends, open */

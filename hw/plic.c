@@ -23,6 +23,7 @@
 #include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
+#include "vmstate.h"
 
 #define PLIC_PRIORITY 0x000000
 #define PLIC_PENDING 0x001000
@@ -308,9 +309,81 @@ static void plic_free_op(void *dev)
     plic_free(dev);
 }
 
+/* savevm: priorities, input levels, claims in service, and each
+ * context's threshold and enables; the outputs follow from them. */
+static void plic_save_op(void *dev, struct vms_out *f)
+{
+    struct plic *p = dev;
+    vms_put_u32(f, (uint32_t)p->ndev);
+    vms_put_u32(f, (uint32_t)p->n_ctx);
+    for (int s = 0; s <= p->ndev; s++)
+        vms_put_u32(f, p->priority[s]);
+    for (int w = 0; w < p->n_words; w++) {
+        vms_put_u32(f, p->level[w]);
+        vms_put_u32(f, p->in_service[w]);
+    }
+    for (int i = 0; i < p->n_ctx; i++) {
+        vms_put_u32(f, p->ctx[i].threshold);
+        for (int w = 0; w < p->n_words; w++)
+            vms_put_u32(f, p->ctx[i].enable[w]);
+    }
+}
+
+/* Bits of word W that name real sources (1..ndev). */
+static uint32_t plic_valid_bits(const struct plic *p, int w)
+{
+    uint32_t m = ~UINT32_C(0);
+    if (w == 0)
+        m &= ~UINT32_C(1);
+    int last = p->ndev - w * 32;
+    if (last < 31)
+        m &= (UINT32_C(2) << last) - 1;
+    return m;
+}
+
+static void plic_load_op(void *dev, struct vms_in *f, uint32_t version)
+{
+    struct plic *p = dev;
+    (void)version;
+    uint32_t ndev = vms_get_u32(f), nctx = vms_get_u32(f);
+    if (!vms_check(f, ndev == (uint32_t)p->ndev && nctx == (uint32_t)p->n_ctx,
+                   "number of sources or contexts"))
+        return;
+    size_t words = (size_t)p->n_words;
+    size_t total = (size_t)ndev + 1 + 2 * words + (size_t)nctx * (1 + words);
+    uint32_t *v = calloc(total, sizeof(*v));
+    if (!v) {
+        vms_fail(f, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < total && !vms_failed(f); i++)
+        v[i] = vms_get_u32(f);
+    if (!vms_failed(f)) {
+        uint32_t pmask = (1u << PLIC_PRIORITY_BITS) - 1;
+        const uint32_t *q = v;
+        for (int s = 0; s <= p->ndev; s++)
+            p->priority[s] = s ? *q++ & pmask : (q++, 0);
+        for (int w = 0; w < p->n_words; w++) {
+            p->level[w] = *q++ & plic_valid_bits(p, w);
+            p->in_service[w] = *q++ & plic_valid_bits(p, w);
+        }
+        for (int i = 0; i < p->n_ctx; i++) {
+            p->ctx[i].threshold = *q++ & pmask;
+            for (int w = 0; w < p->n_words; w++)
+                p->ctx[i].enable[w] = *q++ & plic_valid_bits(p, w);
+            p->ctx[i].level = -1;       /* drive the line whatever it was */
+        }
+        plic_update(p);
+    }
+    free(v);
+}
+
 const struct dev_ops plic_ops = {
     .name = "riscv.sifive.plic",
     .desc = "SiFive platform-level interrupt controller",
     .reset = plic_reset_op,
     .free = plic_free_op,
+    .vmstate_version = 1,
+    .save = plic_save_op,
+    .load = plic_load_op,
 };

@@ -16,11 +16,13 @@
  */
 #include <config.h>
 #include <errno.h>
+#include <string.h>
 #include "hw/devices.h"
 #include "hw/dev.h"
 #include "chardev.h"
 #include "i18n.h"
 #include "log.h"
+#include "vmstate.h"
 
 enum {
     UART_RBR_THR = 0,   /* DLL with DLAB */
@@ -314,9 +316,61 @@ static void uart16550_free_op(void *dev)
     uart16550_free(dev);
 }
 
+/* savevm: the registers and the receive FIFO (bytes the guest has not
+ * read yet).  The interrupt level follows from them. */
+static void uart16550_save_op(void *dev, struct vms_out *f)
+{
+    struct uart16550 *u = dev;
+    vms_put_bytes(f, u->fifo, sizeof(u->fifo));
+    vms_put_u32(f, u->head);
+    vms_put_u32(f, u->count);
+    vms_put_u8(f, u->ier);
+    vms_put_u8(f, u->lcr);
+    vms_put_u8(f, u->mcr);
+    vms_put_u8(f, u->scr);
+    vms_put_u8(f, u->fcr);
+    vms_put_u8(f, u->dll);
+    vms_put_u8(f, u->dlm);
+    vms_put_bool(f, u->thre_pending);
+}
+
+static void uart16550_load_op(void *dev, struct vms_in *f, uint32_t version)
+{
+    struct uart16550 *u = dev;
+    (void)version;
+    uint8_t fifo[UART_FIFO];
+    vms_get_bytes(f, fifo, sizeof(fifo));
+    uint32_t head = vms_get_u32(f), count = vms_get_u32(f);
+    uint8_t r[7];
+    for (int i = 0; i < 7; i++)
+        r[i] = vms_get_u8(f);
+    bool thre = vms_get_bool(f);
+    vms_check(f, head < UART_FIFO, "FIFO head");
+    vms_check(f, count <= ((r[4] & FCR_ENABLE) ? UART_FIFO : 1u), "FIFO count");
+    if (vms_failed(f))
+        return;
+    memcpy(u->fifo, fifo, sizeof(fifo));
+    u->head = head;
+    u->count = count;
+    u->ier = r[0] & IER_MASK;
+    u->lcr = r[1];
+    u->mcr = r[2];
+    u->scr = r[3];
+    u->fcr = r[4];
+    u->dll = r[5];
+    u->dlm = r[6];
+    u->thre_pending = thre;
+    u->level = uart_iir(u) != IIR_NONE;
+    irq_set(&u->irq, u->level);
+    uart_room(u);
+}
+
 const struct dev_ops uart16550_ops = {
     .name = "ns16550a",
     .desc = "16550A UART",
     .reset = uart16550_reset_op,
     .free = uart16550_free_op,
+    .vmstate_version = 1,
+    .save = uart16550_save_op,
+    .load = uart16550_load_op,
 };

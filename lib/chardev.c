@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -74,6 +75,9 @@ struct chardev {
     bool mux_escape;            /* the last byte was Ctrl-A */
     const struct chardev_frontend *fe;
     void *fe_opaque;
+    const struct chardev_frontend *mon_fe;  /* mux: the monitor */
+    void *mon_opaque;
+    bool mon_focus;             /* mux: input goes to the monitor */
     chardev_quit_fn *quit_fn;
     void *quit_opaque;
     struct loop_bh *input_bh;
@@ -268,21 +272,23 @@ static void watch_input(struct chardev *c, bool on)
  * only once everything is taken. */
 static void deliver(struct chardev *c)
 {
+    const struct chardev_frontend *fe = c->mon_focus ? c->mon_fe : c->fe;
+    void *fe_opaque = c->mon_focus ? c->mon_opaque : c->fe_opaque;
     if (c->in_off < c->in_len) {
-        if (!c->fe) {
+        if (!fe) {
             /* No UART behind us: the bytes fall on the floor, as typing
              * into an unplugged cable. */
             c->in_off = c->in_len;
         } else {
             hw_lock();
             while (c->in_off < c->in_len) {
-                size_t room = c->fe->can_read(c->fe_opaque);
+                size_t room = fe->can_read(fe_opaque);
                 if (room == 0)
                     break;
                 size_t n = c->in_len - c->in_off;
                 if (n > room)
                     n = room;
-                c->fe->read(c->fe_opaque, c->in_buf + c->in_off, n);
+                fe->read(fe_opaque, c->in_buf + c->in_off, n);
                 c->in_off += n;
             }
             hw_unlock();
@@ -305,6 +311,7 @@ static void mux_help(struct chardev *c)
         { "h", N_("print this help") },
         { "x", N_("exit emulator") },
         { "t", N_("toggle console timestamps") },
+        { "c", N_("switch between console and monitor") },
         { "a", N_("sends C-a") },
         { "C-a", N_("sends C-a") },
     };
@@ -331,9 +338,17 @@ static void mux_command(struct chardev *c, uint8_t ch)
             c->quit_fn(c->quit_opaque);
         break;
     case 'c':
-        snprintf(line, sizeof(line), "\r\n%s: %s\r\n", msg_progname(),
-                 _("there is no monitor yet (C-a h for help)"));
-        out_puts(c, line);
+        if (!c->mon_fe) {
+            snprintf(line, sizeof(line), "\r\n%s: %s\r\n", msg_progname(),
+                     _("there is no monitor on this console (C-a h for help)"));
+            out_puts(c, line);
+            break;
+        }
+        /* The bytes of the read that held the switch all go where the
+         * focus ends up: only a paste puts keys on both sides of it. */
+        c->mon_focus = !c->mon_focus;
+        if (c->mon_focus && c->mon_fe->event)
+            c->mon_fe->event(c->mon_opaque, CHARDEV_MUX_FOCUS);
         break;
     case 't':
         pthread_mutex_lock(&c->out_lock);
@@ -558,6 +573,44 @@ static int unix_open(struct chardev *c, const char *rest, struct error **errp)
     return r;
 }
 
+/* "fd:N": a socket the parent process made and passed down (libvirt's
+ * -chardev socket,fd=N): listening, it is served as a Unix socket server
+ * (one client at a time); connected, as a client.  Anything else is
+ * refused, so a wrong number cannot make us read a disk image. */
+static int fd_open(struct chardev *c, const char *rest, struct error **errp)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(rest, &end, 10);
+    if (errno || end == rest || (*end && *end != ',') || n < 0 || n > INT_MAX)
+        return err_set(errp, EINVAL, _("fd:%s: not a file descriptor number"), rest);
+    int fd = (int)n;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return err_set_errno(errp, errno, _("fd:%d: not an open file descriptor"), fd);
+    if (!S_ISSOCK(st.st_mode))
+        return err_set(errp, ENOTSOCK, _("fd:%d: not a socket"), fd);
+    if (fd >= FD_SETSIZE)
+        return err_set(errp, EMFILE, _("fd:%d: too high a number for select()"), fd);
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+        return err_set_errno(errp, errno, _("fd:%d: cannot query the socket"), fd);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    c->out_socket = true;
+    c->out_wait_ms = CHARDEV_STALL_MS;
+    if (listening) {
+        c->kind = CHARDEV_UNIX_SERVER;
+        c->listen_fd = fd;
+        server_watch_listen(c);
+    } else {
+        c->kind = CHARDEV_UNIX_CLIENT;
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        server_take_client(c, fd);
+    }
+    return 0;
+}
+
 /* ---- the other back ends ---- */
 
 /* A pseudo-terminal whose slave we keep open ourselves: otherwise, while
@@ -661,6 +714,8 @@ int chardev_new(struct chardev **out, struct loop *loop, const char *spec,
         r = file_open(c, spec + 5, errp);
     else if (strncmp(spec, "unix:", 5) == 0)
         r = unix_open(c, spec + 5, errp);
+    else if (strncmp(spec, "fd:", 3) == 0)
+        r = fd_open(c, spec + 3, errp);
     else
         r = err_set(errp, EINVAL, _("'%s' is not a valid character device"), spec);
     if (r == 0 && c->in_fd >= 0 && !c->in_watched && c->kind != CHARDEV_UNIX_SERVER &&
@@ -726,6 +781,23 @@ void chardev_set_frontend(struct chardev *c, const struct chardev_frontend *fe, 
         fe_event(c, CHARDEV_OPENED);
 }
 
+int chardev_set_mux_monitor(struct chardev *c, const struct chardev_frontend *fe,
+                            void *opaque)
+{
+    if (!c || !c->mux)
+        return -EINVAL;
+    c->mon_fe = fe;
+    c->mon_opaque = opaque;
+    if (!fe)
+        c->mon_focus = false;
+    return 0;
+}
+
+bool chardev_is_mux(const struct chardev *c)
+{
+    return c && c->mux;
+}
+
 void chardev_set_quit_handler(struct chardev *c, chardev_quit_fn *fn, void *opaque)
 {
     if (!c)
@@ -755,6 +827,7 @@ int chardev_parse_opts(const char *opts, char **id, char **spec, struct error **
     const char *be = kv_get(kv, "backend");
     const char *name = kv_get(kv, "id");
     const char *path = kv_get(kv, "path");
+    const char *fd = kv_get(kv, "fd");
     bool mux = false, server = false, wait = true, sig = true;
     char *s = NULL;
     r = kv_get_bool(kv, "mux", false, &mux, errp);
@@ -780,12 +853,14 @@ int chardev_parse_opts(const char *opts, char **id, char **spec, struct error **
             snprintf(s, n, "%s", be);
         else if (strcmp(be, "file") == 0 && path)
             snprintf(s, n, "file:%s", path);
+        else if (strcmp(be, "socket") == 0 && fd && !path)
+            snprintf(s, n, "fd:%.20s", fd);
         else if (strcmp(be, "socket") == 0 && path)
             snprintf(s, n, "unix:%s%s%s", path, server ? ",server=on" : "",
                      server && !wait ? ",wait=off" : "");
         else if (strcmp(be, "file") == 0 || strcmp(be, "socket") == 0)
-            r = err_set(errp, EINVAL, _("chardev '%s': path= is needed (TCP sockets are not "
-                                        "supported)"), name);
+            r = err_set(errp, EINVAL, _("chardev '%s': path= (or fd= for a socket) is needed "
+                                        "(TCP sockets are not supported)"), name);
         else
             r = err_set(errp, ENOTSUP, _("chardev '%s': back end '%s' is not supported "
                                          "(stdio, file, pty, null, socket)"), name, be);

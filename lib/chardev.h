@@ -29,6 +29,7 @@ struct chardev;
 enum chardev_event {
     CHARDEV_OPENED,             /* a peer is there (a socket client connected) */
     CHARDEV_CLOSED,             /* it went away */
+    CHARDEV_MUX_FOCUS,          /* mux monitor: Ctrl-A c gave it the keyboard */
 };
 struct chardev_frontend {
     /* How many bytes the front end can take now (loop thread, device lock held). */
@@ -40,6 +41,15 @@ struct chardev_frontend {
      * back ends that are always there (stdio, pty, file) report that. */
     void (*event)(void *opaque, enum chardev_event ev);
 };
+
+/* A second front end on a mux'ed chardev (mon:stdio): the monitor.  Ctrl-A
+ * c moves the keyboard between the first front end and it (the monitor
+ * hears CHARDEV_MUX_FOCUS); output from both goes out as it comes.
+ * -EINVAL when C is not mux'ed. */
+int chardev_set_mux_monitor(struct chardev *c, const struct chardev_frontend *fe,
+                            void *opaque);
+/* True when C is mux'ed (Ctrl-A commands). */
+bool chardev_is_mux(const struct chardev *c);
 
 /* Called for Ctrl-A x (loop thread). */
 typedef void chardev_quit_fn(void *opaque);

@@ -44,6 +44,9 @@ struct nbd_export {
     struct nbd_req *wq_head, *wq_tail;
     bool wq_running;            /* a drain job is queued or running */
     struct nbd_export *next;
+    /* nbd_server_remove_export: runs once nothing uses it any more */
+    loop_cb_fn *removed;
+    void *removed_opaque;
 };
 
 /* A cache of request buffers: large malloc()s are mmap()s, and faulting
@@ -56,6 +59,7 @@ struct nbd_server {
     struct loop *loop;
     struct pool *pool;
     struct nbd_export *exports;
+    struct nbd_export *removed;     /* removed, still used by connections */
     struct nbd_tls *tls;
     bool tls_required;
     unsigned max_clients, nclients;

@@ -65,6 +65,16 @@ void nbd_server_free(struct nbd_server *srv);
 
 int nbd_server_add_export(struct nbd_server *srv, const struct nbd_export_config *cfg,
                           struct error **errp);
+/* Remove export NAME: new clients no longer see it.  Connections using
+ * it are cut at once with HARD (their requests in flight still finish);
+ * without, any such connection makes it fail with -EBUSY.  DONE(opaque)
+ * runs in the loop thread once no connection or request uses the export
+ * any more, maybe before this returns; from then on its blk is the
+ * caller's alone.  -ENOENT when there is no such export. */
+int nbd_server_remove_export(struct nbd_server *srv, const char *name, bool hard,
+                             loop_cb_fn *done, void *opaque, struct error **errp);
+/* How many connections use export NAME. */
+unsigned nbd_server_export_clients(const struct nbd_server *srv, const char *name);
 /* TLS: offer STARTTLS with these credentials (the caller keeps them);
  * REQUIRED refuses every option but STARTTLS and ABORT before TLS. */
 void nbd_server_set_tls(struct nbd_server *srv, struct nbd_tls *tls, bool required);

@@ -126,6 +126,79 @@ int nbd_server_add_export(struct nbd_server *srv, const struct nbd_export_config
     return 0;
 }
 
+static unsigned export_users(const struct nbd_server *srv, const struct nbd_export *e,
+                             bool live_only)
+{
+    unsigned n = 0;
+    for (const struct nbd_conn *c = srv->conns; c; c = c->next)
+        if (c->exp == e && !(live_only && c->dead))
+            n++;
+    return n;
+}
+
+unsigned nbd_server_export_clients(const struct nbd_server *srv, const char *name)
+{
+    for (const struct nbd_export *e = srv->exports; e; e = e->next)
+        if (strcmp(e->name, name) == 0)
+            return export_users(srv, e, true);
+    return 0;
+}
+
+static void export_free(struct nbd_export *e)
+{
+    pthread_mutex_destroy(&e->wq_lock);
+    free(e->name);
+    free(e->description);
+    free(e);
+}
+
+/* Free the removed exports nothing uses any more, and tell their owners.
+ * A connection points at its export until it is freed, and its requests
+ * (pool jobs) keep it from being freed; drain jobs of writable exports
+ * are counted in wq_jobs. */
+static void reap_exports(struct nbd_server *srv)
+{
+    struct nbd_export **pp = &srv->removed;
+    while (*pp) {
+        struct nbd_export *e = *pp;
+        if (export_users(srv, e, false) > 0 || (!e->read_only && srv->wq_jobs > 0)) {
+            pp = &e->next;
+            continue;
+        }
+        *pp = e->next;
+        loop_cb_fn *done = e->removed;
+        void *opaque = e->removed_opaque;
+        export_free(e);
+        if (done)
+            done(opaque);
+    }
+}
+
+int nbd_server_remove_export(struct nbd_server *srv, const char *name, bool hard,
+                             loop_cb_fn *done, void *opaque, struct error **errp)
+{
+    struct nbd_export **pp = &srv->exports;
+    while (*pp && strcmp((*pp)->name, name) != 0)
+        pp = &(*pp)->next;
+    struct nbd_export *e = *pp;
+    if (!e)
+        return err_set(errp, ENOENT, _("export '%s' is not found"), name);
+    if (!hard && export_users(srv, e, true) > 0)
+        return err_set(errp, EBUSY, _("export '%s' still in use"), name);
+    *pp = e->next;
+    e->next = srv->removed;
+    srv->removed = e;
+    e->removed = done;
+    e->removed_opaque = opaque;
+    for (struct nbd_conn *c = srv->conns, *n; c; c = n) {
+        n = c->next;
+        if (c->exp == e && !c->dead)
+            nbd_conn_fail(c);
+    }
+    reap_exports(srv);
+    return 0;
+}
+
 int nbd_server_flush(struct nbd_server *srv)
 {
     int ret = 0;
@@ -361,12 +434,18 @@ void nbd_server_free(struct nbd_server *srv)
     loop_bh_free(srv->reap_bh);
     loop_bh_free(srv->done_bh);
     pthread_mutex_destroy(&srv->done_lock);
+    reap_exports(srv);          /* nothing uses the removed ones now */
+    for (struct nbd_export *e = srv->removed, *n; e; e = n) {
+        n = e->next;            /* (a connection the drain could not free) */
+        loop_cb_fn *done = e->removed;
+        void *opaque = e->removed_opaque;
+        export_free(e);
+        if (done)
+            done(opaque);
+    }
     for (struct nbd_export *e = srv->exports, *n; e; e = n) {
         n = e->next;
-        pthread_mutex_destroy(&e->wq_lock);
-        free(e->name);
-        free(e->description);
-        free(e);
+        export_free(e);
     }
     for (int k = 0; k < NBD_BUF_CLASSES; k++)
         for (int i = 0; i < srv->nbufs[k]; i++)
@@ -892,6 +971,8 @@ static void reap_conns(void *opaque)
             srv->event_cb(srv->event_opaque, NBD_EVENT_CLIENT_CLOSED);
     }
     update_accepting(srv);
+    if (srv->removed)
+        reap_exports(srv);
     if (srv->shutting_down && srv->nclients == 0)
         finish_shutdown(srv);
 }

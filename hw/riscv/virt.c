@@ -25,6 +25,7 @@
 #include <libfdt.h>
 #include "hw/riscv/virt.h"
 #include "hw/riscv/boot.h"
+#include "hw/machine-state.h"
 #include "hw/virtio/models.h"
 #include "hw/virtio/virtio.h"
 #include "pool.h"
@@ -368,6 +369,7 @@ static int virt_create(struct machine *m, struct error **errp)
         return err_set(errp, ENOMEM, _("out of memory creating the machine"));
     m->board = v;
     v->m = m;
+    m->devs = &v->devs;
     v->n_harts = n;
     v->ram_size = ram;
 
@@ -467,6 +469,7 @@ static void virt_destroy(struct machine *m)
     free(v->fdt);
     free(v);
     m->board = NULL;
+    m->devs = NULL;
 }
 
 static const struct machine_debug_ops *virt_debug(struct machine *m, void **opaque)
@@ -474,6 +477,41 @@ static const struct machine_debug_ops *virt_debug(struct machine *m, void **opaq
     struct virt *v = m->board;
     *opaque = v->sys;
     return &rv_sys_debug_ops;
+}
+
+/* ---- savevm/loadvm ---- */
+
+static void *virt_hart(void *opaque, int i)
+{
+    return rv_sys_hart(opaque, i);
+}
+
+static void virt_state_cpus(struct virt *v, struct machine_state_cpus *c)
+{
+    *c = (struct machine_state_cpus){
+        .n = rv_sys_n_harts(v->sys), .cpu = virt_hart, .version = RV_HART_VMSTATE_VERSION,
+        .save = rv_hart_save, .load = rv_hart_load, .opaque = v->sys,
+    };
+}
+
+static int virt_save_state(struct machine *m, struct vms_out *f, struct error **errp)
+{
+    struct virt *v = m->board;
+    struct machine_state_cpus c;
+    virt_state_cpus(v, &c);
+    return machine_state_save(m, &v->devs, &c, f, errp);
+}
+
+static int virt_load_state(struct machine *m, struct vms_in *f, struct error **errp)
+{
+    struct virt *v = m->board;
+    struct machine_state_cpus c;
+    virt_state_cpus(v, &c);
+    rv_sys_stop(v->sys);
+    int r = machine_state_load(m, &v->devs, &c, f, errp);
+    /* RAM changed under every translation, whatever happened */
+    rv_sys_state_loaded(v->sys);
+    return r;
 }
 
 const struct machine_ops virt_machine = {
@@ -485,4 +523,6 @@ const struct machine_ops virt_machine = {
     .reset = virt_reset,
     .destroy = virt_destroy,
     .debug = virt_debug,
+    .save_state = virt_save_state,
+    .load_state = virt_load_state,
 };

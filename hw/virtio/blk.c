@@ -29,6 +29,7 @@
 #include "i18n.h"
 #include "keyval.h"
 #include "log.h"
+#include "loop.h"
 
 /* Feature bits (5.2.3). */
 #define VIRTIO_BLK_F_SEG_MAX 2
@@ -145,6 +146,20 @@ static int req_io(struct blk *bs, struct blk_req *r)
     return -EINVAL;
 }
 
+/* Count the request in the drive's statistics (any thread). */
+static void account(struct virtio_blk *b, const struct blk_req *r, uint64_t ns, int ret)
+{
+    enum drive_acct kind;
+    switch (r->type) {
+    case T_IN: kind = DRIVE_RD; break;
+    case T_OUT: case T_WRITE_ZEROES: kind = DRIVE_WR; break;
+    case T_FLUSH: kind = DRIVE_FLUSH; break;
+    case T_DISCARD: kind = DRIVE_UNMAP; break;
+    default: return;
+    }
+    drive_account(b->drive, kind, r->off, r->type == T_FLUSH ? 0 : r->len, ns, ret);
+}
+
 /* Worker thread: the block-layer call for one request, then the request
  * goes back to the driver right here, under the device lock: through the
  * loop thread it would wait for one more thread wake-up (tens of
@@ -154,7 +169,9 @@ static int req_work(struct blk *bs, void *arg)
 {
     struct blk_req *r = arg;
     struct virtio_blk *b = r->b;
+    uint64_t t0 = loop_now_ns();
     int ret = req_io(bs, r);
+    account(b, r, loop_now_ns() - t0, ret);
     if (ret < 0) {
         if (log_on(LOG_GUEST_ERROR))
             log_msg(LOG_GUEST_ERROR, "%s: request type %u at %" PRIu64 "+%" PRIu64 ": %s",
@@ -313,6 +330,8 @@ static void blk_take(struct virtio_blk *b)
             continue;
         }
         if (r->result != S_OK || (r->len == 0 && r->type != T_FLUSH)) {
+            if (r->result != S_OK)
+                account(b, r, 0, DRIVE_INVALID);
             r->written = 1;
             req_complete(r);
             continue;

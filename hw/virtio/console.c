@@ -22,6 +22,7 @@
 #include "i18n.h"
 #include "keyval.h"
 #include "loop.h"
+#include "vmstate.h"
 
 #define QUEUE_SIZE 128
 #define RX_BUF 4096
@@ -143,6 +144,30 @@ static void con_free(struct virtio_dev *vd)
     free(c);
 }
 
+/* savevm: input from the chardev the guest has not taken yet. */
+static void con_save(struct virtio_dev *vd, struct vms_out *f)
+{
+    struct virtio_console *c = vd->opaque;
+    vms_put_bytes(f, c->rx, c->rx_len);
+}
+
+static void con_load(struct virtio_dev *vd, struct vms_in *f, uint32_t version)
+{
+    struct virtio_console *c = vd->opaque;
+    (void)version;
+    uint8_t *rx = malloc(RX_BUF);
+    if (!rx) {
+        vms_fail(f, "out of memory");
+        return;
+    }
+    size_t n = vms_get_blob(f, rx, RX_BUF);
+    if (!vms_failed(f)) {
+        memcpy(c->rx, rx, n);
+        c->rx_len = n;
+    }
+    free(rx);
+}
+
 static const struct virtio_dev_ops con_ops = {
     .name = "virtio-serial-device",
     .device_id = VIRTIO_ID_CONSOLE,
@@ -150,6 +175,9 @@ static const struct virtio_dev_ops con_ops = {
     .driver_ok = con_driver_ok,
     .reset = con_reset,
     .free = con_free,
+    .vmstate_version = 1,
+    .save = con_save,
+    .load = con_load,
 };
 
 static int serial_create(struct virtio_dev **out, struct kv *props, const struct vdev_env *env,

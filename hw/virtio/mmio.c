@@ -19,6 +19,7 @@
 #include "hw/virtio/virtio.h"
 #include "i18n.h"
 #include "log.h"
+#include "vmstate.h"
 
 /* Register offsets (4.2.2, table "MMIO Device Register Layout"). */
 enum {
@@ -280,9 +281,37 @@ static void virtio_mmio_free_op(void *dev)
     virtio_mmio_free(dev);
 }
 
+/* savevm: the transport's own registers (the selectors); the device
+ * behind it saves itself, and drives the line when it loads. */
+static void virtio_mmio_save_op(void *dev, struct vms_out *f)
+{
+    struct virtio_mmio *v = dev;
+    vms_put_bool(f, v->vd != NULL);
+    vms_put_u32(f, v->dev_features_sel);
+    vms_put_u32(f, v->drv_features_sel);
+    vms_put_u32(f, v->queue_sel);
+}
+
+static void virtio_mmio_load_op(void *dev, struct vms_in *f, uint32_t version)
+{
+    struct virtio_mmio *v = dev;
+    (void)version;
+    bool has = vms_get_bool(f);
+    uint32_t dsel = vms_get_u32(f), drsel = vms_get_u32(f), qsel = vms_get_u32(f);
+    if (!vms_check(f, has == (v->vd != NULL), "device in the slot (another -device set)"))
+        return;
+    v->dev_features_sel = dsel;
+    v->drv_features_sel = drsel;
+    v->queue_sel = qsel;        /* any value: sel_queue() checks it at use */
+    irq_set(&v->irq, v->vd && v->vd->isr);
+}
+
 const struct dev_ops virtio_mmio_ops = {
     .name = "virtio-mmio",
     .desc = "virtio-mmio transport",
     .reset = virtio_mmio_reset_op,
     .free = virtio_mmio_free_op,
+    .vmstate_version = 1,
+    .save = virtio_mmio_save_op,
+    .load = virtio_mmio_load_op,
 };

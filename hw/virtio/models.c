@@ -34,10 +34,30 @@ static void vdev_free_op(void *dev)
     vd->ops->free(vd);
 }
 
+static const char *vdev_model_op(void *dev)
+{
+    struct virtio_dev *vd = dev;
+    return vd->ops->name;
+}
+
+static void vdev_save_op(void *dev, struct vms_out *f)
+{
+    virtio_dev_save(dev, f);
+}
+
+static void vdev_load_op(void *dev, struct vms_in *f, uint32_t version)
+{
+    virtio_dev_load(dev, f, version);
+}
+
 const struct dev_ops virtio_dev_list_ops = {
     .name = "virtio-device",
     .desc = "a virtio device model",
     .free = vdev_free_op,
+    .model = vdev_model_op,
+    .vmstate_version = VIRTIO_VMSTATE_VERSION,
+    .save = vdev_save_op,
+    .load = vdev_load_op,
 };
 
 int vdev_create(struct virtio_dev **out, const char *spec, const struct vdev_env *env,

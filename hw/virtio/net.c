@@ -45,6 +45,7 @@
 #include "keyval.h"
 #include "log.h"
 #include "loop.h"
+#include "vmstate.h"
 
 /* Feature bits (5.1.3). */
 #define VIRTIO_NET_F_CSUM 0
@@ -445,6 +446,35 @@ static void net_free(struct virtio_dev *vd)
     free(n);
 }
 
+/* savevm: receive buffers waiting for a frame and a frame the back end
+ * refused for now are the last chains popped from their queues: the
+ * saved state gives them back to the ring (virtio-state.c). */
+static unsigned net_held(struct virtio_dev *vd, int q)
+{
+    struct virtio_net *n = vd->opaque;
+    if (q == TXQ)
+        return n->tx_held && n->tx_gen == vd->generation ? 1 : 0;
+    return n->stash_gen == vd->generation ? (unsigned)n->n_stash : 0;
+}
+
+/* loadvm: the generation moved on (the stash and a held frame are
+ * forgotten); tell the back end the loaded offloads, let it send. */
+static void net_load(struct virtio_dev *vd, struct vms_in *f, uint32_t version)
+{
+    struct virtio_net *n = vd->opaque;
+    (void)f, (void)version;
+    n->tx_held = false;
+    n->tx_blocked = false;
+    n->offload_pending = true;
+    n->rx_waiting = true;
+    loop_bh_schedule(n->rx_bh);
+}
+
+static void net_save(struct virtio_dev *vd, struct vms_out *f)
+{
+    (void)vd, (void)f;          /* all of it is the core's (mac: config) */
+}
+
 static const struct virtio_dev_ops net_ops = {
     .name = "virtio-net-device",
     .device_id = VIRTIO_ID_NET,
@@ -452,6 +482,10 @@ static const struct virtio_dev_ops net_ops = {
     .driver_ok = net_driver_ok,
     .reset = net_reset,
     .free = net_free,
+    .held = net_held,
+    .vmstate_version = 1,
+    .save = net_save,
+    .load = net_load,
 };
 
 static const struct netdev_peer net_peer = {

@@ -59,6 +59,8 @@
 #define VIRTQ_MAX_INDIRECT 1024
 
 struct virtio_dev;
+struct vms_out;
+struct vms_in;
 
 /* What a model does; called with the device lock held. */
 struct virtio_dev_ops {
@@ -78,6 +80,15 @@ struct virtio_dev_ops {
     void (*reset)(struct virtio_dev *vd);
     /* Free the model (the machine is stopped; nothing dispatches to it). */
     void (*free)(struct virtio_dev *vd);
+    /* savevm (virtio-state.c): how many chains of queue Q the model
+     * popped and still holds unused, the last ones popped (they go back
+     * into the driver's ring in the saved state); NULL: none. */
+    unsigned (*held)(struct virtio_dev *vd, int q);
+    /* The model's own state, after the core's (dev.h's rules); NULL:
+     * none.  load runs after the core's state (queues, features) is in. */
+    uint32_t vmstate_version;
+    void (*save)(struct virtio_dev *vd, struct vms_out *f);
+    void (*load)(struct virtio_dev *vd, struct vms_in *f, uint32_t version);
 };
 
 /* What a transport offers the device: its interrupt. */
@@ -149,6 +160,13 @@ void virtio_dev_cleanup(struct virtio_dev *vd);
 /* Called by the transport when it plugs the device in. */
 void virtio_dev_set_transport(struct virtio_dev *vd, const struct virtio_transport *tr,
                               void *opaque);
+
+/* ---- savevm/loadvm (virtio-state.c): the core's state, the queues'
+ * and the model's, as one section (dev.h's rules); requests must have
+ * completed (the worker pool drained) before saving. ---- */
+#define VIRTIO_VMSTATE_VERSION 1
+void virtio_dev_save(struct virtio_dev *vd, struct vms_out *f);
+void virtio_dev_load(struct virtio_dev *vd, struct vms_in *f, uint32_t version);
 
 /* ---- for transports ---- */
 /* Status register write: 0 resets; FEATURES_OK is refused (stays clear)

@@ -128,10 +128,16 @@ static struct blk *blk_new(const struct block_driver *drv, const char *filename,
     bs->read_only = !(flags & BLK_O_RDWR);
     bs->fd = -1;
     pthread_mutex_init(&bs->lock, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&bs->hook_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     bs->filename = strdup(filename);
     if (drv->state_size)
         bs->opaque = calloc(1, drv->state_size);
     if (!bs->filename || (drv->state_size && !bs->opaque)) {
+        pthread_rwlock_destroy(&bs->hook_lock);
         free(bs->filename);
         free(bs->opaque);
         free(bs);
@@ -140,9 +146,15 @@ static struct blk *blk_new(const struct block_driver *drv, const char *filename,
     return bs;
 }
 
+struct blk *blk_node_new(const struct block_driver *drv, const char *name, int flags)
+{
+    return blk_new(drv, name, flags);
+}
+
 static void blk_free_node(struct blk *bs)
 {
     pthread_mutex_destroy(&bs->lock);
+    pthread_rwlock_destroy(&bs->hook_lock);
     free(bs->opaque);
     free(bs->filename);
     free(bs->backing_file);
@@ -405,6 +417,44 @@ static int write_check(struct blk *bs, uint64_t off, uint64_t len, bool has_op)
     return has_op ? 1 : -ENOTSUP;
 }
 
+/* Before-write hooks: run BS's hooks for [off, off+len) and hold
+ * hook_lock until write_end(), so that no hook is attached between a
+ * hook's copy and the write it precedes (see blk_add_write_hook). */
+static int write_begin(struct blk *bs, uint64_t off, uint64_t len)
+{
+    pthread_rwlock_rdlock(&bs->hook_lock);
+    for (struct blk_write_hook *h = bs->write_hooks; h; h = h->next) {
+        int r = h->before_write(h, off, len);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static void write_end(struct blk *bs)
+{
+    pthread_rwlock_unlock(&bs->hook_lock);
+}
+
+void blk_add_write_hook(struct blk *bs, struct blk_write_hook *h)
+{
+    pthread_rwlock_wrlock(&bs->hook_lock);
+    h->next = bs->write_hooks;
+    bs->write_hooks = h;
+    pthread_rwlock_unlock(&bs->hook_lock);
+}
+
+void blk_remove_write_hook(struct blk *bs, struct blk_write_hook *h)
+{
+    pthread_rwlock_wrlock(&bs->hook_lock);
+    for (struct blk_write_hook **pp = &bs->write_hooks; *pp; pp = &(*pp)->next)
+        if (*pp == h) {
+            *pp = h->next;
+            break;
+        }
+    pthread_rwlock_unlock(&bs->hook_lock);
+}
+
 int blk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *iov,
                 int iovcnt)
 {
@@ -413,9 +463,13 @@ int blk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *
         return c;
     if (iov_size(iov, iovcnt) < len)
         return -EIO;
-    blk_lock(bs);
-    int r = bs->drv->pwritev(bs, off, len, iov, iovcnt);
-    blk_unlock(bs);
+    int r = write_begin(bs, off, len);
+    if (r >= 0) {
+        blk_lock(bs);
+        r = bs->drv->pwritev(bs, off, len, iov, iovcnt);
+        blk_unlock(bs);
+    }
+    write_end(bs);
     return r;
 }
 
@@ -436,9 +490,13 @@ int blk_pwrite_compressed(struct blk *bs, uint64_t off, uint64_t len, const void
     int c = write_check(bs, off, len, bs->drv->pwrite_compressed != NULL);
     if (c <= 0)
         return c;
-    blk_lock(bs);
-    int r = bs->drv->pwrite_compressed(bs, off, len, buf);
-    blk_unlock(bs);
+    int r = write_begin(bs, off, len);
+    if (r >= 0) {
+        blk_lock(bs);
+        r = bs->drv->pwrite_compressed(bs, off, len, buf);
+        blk_unlock(bs);
+    }
+    write_end(bs);
     return r;
 }
 
@@ -450,14 +508,18 @@ int blk_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
         return -EROFS;
     if (blk_check_range(bs, off, len) < 0)
         return -EIO;
-    blk_lock(bs);
-    int r;
-    if (bs->drv->pwrite_zeroes) {
-        r = bs->drv->pwrite_zeroes(bs, off, len, flags);
-    } else {
-        r = -ENOTSUP;
+    /* the fallback below goes through blk_pwrite and its own hooks */
+    int r = write_begin(bs, off, len);
+    if (r >= 0) {
+        blk_lock(bs);
+        if (bs->drv->pwrite_zeroes) {
+            r = bs->drv->pwrite_zeroes(bs, off, len, flags);
+        } else {
+            r = -ENOTSUP;
+        }
+        blk_unlock(bs);
     }
-    blk_unlock(bs);
+    write_end(bs);
     if (r != -ENOTSUP || (flags & BLK_ZERO_NO_FALLBACK))
         return r;
     /* Fallback: write a zeroed buffer. */
@@ -486,9 +548,13 @@ int blk_pdiscard(struct blk *bs, uint64_t off, uint64_t len)
         return -EIO;
     if (!bs->drv->pdiscard)
         return 0;
-    blk_lock(bs);
-    int r = bs->drv->pdiscard(bs, off, len);
-    blk_unlock(bs);
+    int r = write_begin(bs, off, len);
+    if (r >= 0) {
+        blk_lock(bs);
+        r = bs->drv->pdiscard(bs, off, len);
+        blk_unlock(bs);
+    }
+    write_end(bs);
     return r;
 }
 
@@ -518,9 +584,13 @@ int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
     int c = write_check(bs, off, len, bs->drv->splice_write != NULL);
     if (c <= 0)
         return c;
-    blk_lock(bs);
-    int r = bs->drv->splice_write(bs, off, len, pipe_fd);
-    blk_unlock(bs);
+    int r = write_begin(bs, off, len);
+    if (r >= 0) {
+        blk_lock(bs);
+        r = bs->drv->splice_write(bs, off, len, pipe_fd);
+        blk_unlock(bs);
+    }
+    write_end(bs);
     return r;
 }
 
@@ -746,4 +816,66 @@ uint64_t blk_find_overlap(uint64_t *starts, size_t n, uint64_t len)
         if (starts[i] - starts[i - 1] < len)
             return starts[i];
     return UINT64_MAX;
+}
+
+/* ---- savevm's VM state (block.h) ---- */
+
+bool blk_can_vmstate(struct blk *bs)
+{
+    return bs->drv->vmstate_write && bs->drv->vmstate_read && bs->drv->snapshot_create_vm;
+}
+
+int blk_vmstate_write(struct blk *bs, uint64_t pos, uint64_t len, const void *buf)
+{
+    uint64_t end;
+    if (len == 0)
+        return 0;
+    if (!bs->drv->vmstate_write)
+        return -ENOTSUP;
+    if (bs->read_only)
+        return -EROFS;
+    if (ADD_OVERFLOWS(pos, len, &end))
+        return -EFBIG;
+    blk_lock(bs);
+    int r = bs->drv->vmstate_write(bs, pos, len, buf);
+    blk_unlock(bs);
+    return r;
+}
+
+int blk_vmstate_read(struct blk *bs, uint64_t pos, uint64_t len, void *buf)
+{
+    uint64_t end;
+    if (len == 0)
+        return 0;
+    if (!bs->drv->vmstate_read)
+        return -ENOTSUP;
+    if (ADD_OVERFLOWS(pos, len, &end))
+        return -EFBIG;
+    blk_lock(bs);
+    int r = bs->drv->vmstate_read(bs, pos, len, buf);
+    blk_unlock(bs);
+    return r;
+}
+
+int blk_vmstate_drop(struct blk *bs)
+{
+    if (!bs->drv->vmstate_drop)
+        return -ENOTSUP;
+    if (bs->read_only)
+        return -EROFS;
+    blk_lock(bs);
+    int r = bs->drv->vmstate_drop(bs);
+    blk_unlock(bs);
+    return r;
+}
+
+int blk_snapshot_create_vm(struct blk *bs, const char *name, uint64_t vm_state_size,
+                           uint64_t vm_clock_ns, struct error **errp)
+{
+    if (!bs->drv->snapshot_create_vm)
+        return err_set(errp, ENOTSUP, _("'%s': format %s keeps no VM state"), bs->filename,
+                       bs->drv->name);
+    if (bs->read_only)
+        return err_set(errp, EROFS, _("'%s' is read-only"), bs->filename);
+    return bs->drv->snapshot_create_vm(bs, name, vm_state_size, vm_clock_ns, errp);
 }

@@ -215,6 +215,19 @@ struct block_driver {
      * state (convert -l).  ID or NAME may be NULL. */
     int (*snapshot_load)(struct blk *bs, const char *id, const char *name,
                          struct error **errp);
+    /* savevm: bytes [pos, pos + len) of the active layer's VM state area
+     * (what the next snapshot_create_vm records; after snapshot_goto, the
+     * snapshot's).  The core checks for overflow, len > 0 and, for
+     * writes, a writable node. */
+    int (*vmstate_write)(struct blk *bs, uint64_t pos, uint64_t len, const void *buf);
+    int (*vmstate_read)(struct blk *bs, uint64_t pos, uint64_t len, void *buf);
+    /* The area leaves the active layer (after loadvm read it). */
+    int (*vmstate_drop)(struct blk *bs);
+    /* snapshot_create recording VM_STATE_SIZE bytes of VM state (already
+     * written with vmstate_write) and the guest clock; the area then
+     * leaves the active layer. */
+    int (*snapshot_create_vm)(struct blk *bs, const char *name, uint64_t vm_state_size,
+                              uint64_t vm_clock_ns, struct error **errp);
     int (*change_backing)(struct blk *bs, const char *file, const char *fmt,
                           struct error **errp);
     int (*make_empty)(struct blk *bs, struct error **errp);
@@ -234,6 +247,16 @@ struct block_driver {
     int (*anonymize)(struct anon *a, struct error **errp);
 };
 
+/* A before-write hook (copy-before-write views, lib/block/cbw.h): called
+ * in the writer's thread before a write, write-zeroes, discard or
+ * compressed write changes [off, off+len) of the node it is attached to.
+ * A negative return fails that write with it.  Hooks run with the node's
+ * hook_lock held for reading, across the write itself. */
+struct blk_write_hook {
+    int (*before_write)(struct blk_write_hook *h, uint64_t off, uint64_t len);
+    struct blk_write_hook *next;
+};
+
 struct blk {
     const struct block_driver *drv;
     void *opaque;
@@ -250,7 +273,24 @@ struct blk {
     pthread_mutex_t lock;      /* serialises non-thread-safe drivers */
     struct pool *pool;         /* for blk_aio_* */
     int fd;                    /* protocol nodes: the descriptor */
+    /* Writers hold it for reading from their hooks to the end of the
+     * write; attaching or detaching a hook takes it for writing, which
+     * waits for the writes in flight (writer-preferring, so a stream of
+     * writes cannot starve it). */
+    pthread_rwlock_t hook_lock;
+    struct blk_write_hook *write_hooks;
 };
+
+/* Attach H to BS (its top node, where the writes arrive): every write
+ * that starts after this returns runs H first; waits for the writes in
+ * flight to end, so none of them is half seen.  Detach waits likewise,
+ * so H is called no more once it returns.  Not from a writer's thread. */
+void blk_add_write_hook(struct blk *bs, struct blk_write_hook *h);
+void blk_remove_write_hook(struct blk *bs, struct blk_write_hook *h);
+/* A node of DRV that no driver's open made (filters such as cbw.c's
+ * views): zeroed state of DRV->state_size, FLAGS as blk_open's; the
+ * caller sets size; blk_close() frees it.  NULL without memory. */
+struct blk *blk_node_new(const struct block_driver *drv, const char *name, int flags);
 
 /* The driver table and lookup. */
 extern const struct block_driver *const blk_drivers[];
@@ -338,6 +378,17 @@ int blk_chain_length(struct blk *bs);
  * damaged image)?  Sorts STARTS; returns the start of the later area of
  * the first such pair, or UINT64_MAX. */
 uint64_t blk_find_overlap(uint64_t *starts, size_t n, uint64_t len);
+
+/* Internal snapshots with VM state (savevm/loadvm).  blk_can_vmstate:
+ * the node's format keeps VM state (qcow2).  The others return -ENOTSUP
+ * (with a message for the snapshot) where it does not, -EROFS for
+ * writes to a read-only node. */
+bool blk_can_vmstate(struct blk *bs);
+int blk_vmstate_write(struct blk *bs, uint64_t pos, uint64_t len, const void *buf);
+int blk_vmstate_read(struct blk *bs, uint64_t pos, uint64_t len, void *buf);
+int blk_vmstate_drop(struct blk *bs);
+int blk_snapshot_create_vm(struct blk *bs, const char *name, uint64_t vm_state_size,
+                           uint64_t vm_clock_ns, struct error **errp);
 
 /* Asynchronous requests through the node's pool; CB runs in the loop. */
 typedef void blk_aio_cb(void *opaque, int ret);

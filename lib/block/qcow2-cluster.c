@@ -289,7 +289,8 @@ static int read_backing(struct blk *bs, uint64_t off, uint64_t n, const struct i
 {
     struct blk *b = bs->backing;
     uint64_t have = 0;
-    if (b && off < b->size)
+    /* past the virtual size (the VM state area) nothing shows through */
+    if (b && off < b->size && off < bs->size)
         have = MIN(n, b->size - off);
     if (have) {
         struct iovec *sub = malloc(sizeof(*sub) * (size_t)iovcnt);

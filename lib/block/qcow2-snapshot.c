@@ -369,6 +369,14 @@ out:
 
 int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
 {
+    return qcow2_snapshot_create_full(bs, name, 0, 0, 0, errp);
+}
+
+/* A snapshot whose VM state (qcow2-vmstate.c) is VM_STATE_SIZE bytes,
+ * taken at guest clock VM_CLOCK_NS; ICOUNT UINT64_MAX: none counted. */
+int qcow2_snapshot_create_full(struct blk *bs, const char *name, uint64_t vm_state_size,
+                               uint64_t vm_clock_ns, uint64_t icount, struct error **errp)
+{
     struct qcow2 *s = bs->opaque;
     if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
         return err_set(errp, EFBIG, _("'%s': too many snapshots"), bs->filename);
@@ -399,7 +407,12 @@ int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
     sn->extra_size = 24;
     sn->extra = calloc(1, 24);
     sn->disk_size = bs->size;
-    sn->icount = 0;
+    sn->icount = icount;
+    sn->vm_clock_nsec = vm_clock_ns;
+    /* the 32-bit field saturates; readers take the 64-bit one of the
+     * extra data */
+    sn->vm_state_size = (uint32_t)MIN(vm_state_size, (uint64_t)UINT32_MAX);
+    sn->vm_state_size_large = vm_state_size;
     if (!sn->id || !sn->name || !sn->extra) {
         free(sn->id);
         free(sn->name);
@@ -407,7 +420,9 @@ int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp)
         r = -ENOMEM;
         goto fail;
     }
+    be64_put(sn->extra, vm_state_size);
     be64_put(sn->extra + 8, bs->size);
+    be64_put(sn->extra + 16, icount);
     s->nb_snapshots++;
     r = snapshot_create_cow(bs, sn);
     if (r >= 0)

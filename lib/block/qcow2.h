@@ -5,6 +5,7 @@
  *   qcow2-compress.c  compressed clusters (zlib deflate, zstd)
  *   qcow2-check.c     consistency check and repair
  *   qcow2-snapshot.c  internal snapshots
+ *   qcow2-vmstate.c   the VM state of snapshots (savevm)
  *   qcow2-create.c    create, measure, resize, amend, rebase helpers
  *
  * Locking: every entry point takes s->lock; the lock is held for all
@@ -207,10 +208,18 @@ int qcow2_read_snapshots(struct blk *bs, struct error **errp);
 void qcow2_free_snapshots(struct qcow2 *s);
 int qcow2_snapshot_list(struct blk *bs, struct blk_snapshot **out);
 int qcow2_snapshot_create(struct blk *bs, const char *name, struct error **errp);
+int qcow2_snapshot_create_full(struct blk *bs, const char *name, uint64_t vm_state_size,
+                               uint64_t vm_clock_ns, uint64_t icount, struct error **errp);
 int qcow2_snapshot_goto(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_delete(struct blk *bs, const char *name, struct error **errp);
 int qcow2_snapshot_load(struct blk *bs, const char *id, const char *name,
                         struct error **errp);
+/* qcow2-vmstate.c: savevm's VM state area (lock not held) */
+int qcow2_vmstate_write(struct blk *bs, uint64_t pos, uint64_t len, const void *buf);
+int qcow2_vmstate_read(struct blk *bs, uint64_t pos, uint64_t len, void *buf);
+int qcow2_vmstate_drop(struct blk *bs);
+int qcow2_snapshot_create_vm(struct blk *bs, const char *name, uint64_t vm_state_size,
+                             uint64_t vm_clock_ns, struct error **errp);
 /* qcow2-create.c */
 extern const struct blk_opt_desc qcow2_create_opts[];
 int qcow2_create(const char *filename, const struct blk_create_opts *o, struct error **errp);

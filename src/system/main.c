@@ -31,6 +31,11 @@
 #include "hw/virtio/models.h"
 #include "keyval.h"
 #include "monitor.h"
+#include "savevm.h"
+#include "export.h"
+#include "registry.h"
+#include "hmp-session.h"
+#include "jobs.h"
 #include "riscv/sys.h"
 #include "i18n.h"
 #include "log.h"
@@ -68,7 +73,12 @@ struct sys {
     struct chardev *qmp_chr[MACHINE_MAX_CHARDEVS];
     int n_qmp;
     char *mon_ids[MACHINE_MAX_CHARDEVS];
+    bool mon_readline[MACHINE_MAX_CHARDEVS];    /* -mon mode=readline (HMP) */
     int n_mon;
+    const char *hmp_spec[MACHINE_MAX_CHARDEVS];  /* -monitor DEV */
+    struct chardev *hmp_chr[MACHINE_MAX_CHARDEVS];
+    int n_hmp;
+    bool no_monitor;            /* -monitor none: no monitor on mon:stdio */
     int cont_pipe[2];           /* -S: SIGCONT reaches the loop through it */
     int exit_code;
     /* -netdev and -nic back ends, opened once the loop exists */
@@ -77,6 +87,9 @@ struct sys {
     int n_nic;                  /* -nic lines so far (their netdev ids) */
     struct netdev_set netdevs;
 };
+
+/* -loadvm TAG: start from the internal snapshot TAG (savevm.c) */
+static const char *loadvm_tag;
 
 static struct sys S = { .pidfile_fd = -1, .daemon_fd = -1, .cont_pipe = { -1, -1 } };
 
@@ -151,11 +164,16 @@ static void usage(FILE *fp)
                   "Monitor:\n"
                   "  -qmp DEV         a QMP monitor on DEV (as -serial: unix:PATH,server=on,\n"
                   "                   wait=off, stdio, ...)\n"
-                  "  -mon chardev=ID,mode=control\n"
-                  "                   a QMP monitor on the -chardev ID\n"
+                  "  -monitor DEV     the human monitor (HMP) on DEV (stdio, unix:PATH,\n"
+                  "                   server=on,wait=off, ...); -monitor none: not even\n"
+                  "                   on mon:stdio (the default console), where C-a c\n"
+                  "                   switches between the serial port and the monitor\n"
+                  "  -mon chardev=ID[,mode=readline|control]\n"
+                  "                   the human monitor (readline) or QMP on the -chardev ID\n"
                   "\n"
                   "Run control:\n"
                   "  -S               do not start the CPUs (until gdb continues, or SIGCONT)\n"
+                  "  -loadvm TAG      start from the internal snapshot TAG (savevm)\n"
                   "  -s               shorthand for -gdb tcp::1234\n"
                   "  -gdb DEV         wait for gdb on DEV (tcp:[HOST]:PORT)\n"
                   "  -no-reboot       exit instead of rebooting\n"
@@ -172,7 +190,8 @@ static void usage(FILE *fp)
                   "  -h, -help        show this help\n"
                   "  -version         show the version\n"
                   "\n"
-                  "During emulation with -nographic: C-a h for help, C-a x to exit.\n"),
+                  "During emulation with -nographic: C-a h for help, C-a c for the monitor,\n"
+                  "C-a x to exit.\n"),
             msg_progname());
 }
 
@@ -592,21 +611,48 @@ static int mon_cont(void *opaque, struct error **errp)
     return 0;
 }
 
+/* A monitor reads registers or memory: the CPUs stand still meanwhile
+ * (no STOP event: the user did not stop the machine). */
+static bool mon_hold(void *opaque)
+{
+    struct sys *s = opaque;
+    if (!s->running)
+        return false;
+    stop_cpus(s);
+    return true;
+}
+
+static void mon_release(void *opaque)
+{
+    struct sys *s = opaque;
+    if (!s->running)
+        start_cpus(s);
+}
+
 static struct monitor_host mon_host = {
     .target = "riscv64",
     .status = mon_status,
     .stop = mon_stop,
     .cont = mon_cont,
+    .hold = mon_hold,
+    .release = mon_release,
 };
 
-/* Open -qmp back ends, find -mon chardevs, and serve QMP on them. */
+/* Open -qmp and -monitor back ends, find -mon chardevs, and serve QMP
+ * or the human monitor on them; a mux'ed serial console (mon:stdio, the
+ * default) gets the human monitor behind Ctrl-A c unless -monitor none. */
 static int monitors_start(struct sys *s, struct error **errp)
 {
-    if (!s->n_qmp && !s->n_mon)
+    bool mux_serial = false;
+    for (int i = 0; i < MACHINE_MAX_SERIAL; i++)
+        mux_serial |= !s->serial_borrowed[i] && chardev_is_mux(s->m.serial[i]);
+    if (!s->n_qmp && !s->n_mon && !s->n_hmp && (s->no_monitor || !mux_serial) &&
+        !registry_enabled())
         return 0;
     mon_host.m = &s->m;
     mon_host.drives = &s->drives;
     mon_host.opaque = s;
+    jobs_init(s->loop);
     int r = monitor_new(&s->qmp, s->loop, &mon_host, errp);
     for (int i = 0; r >= 0 && i < s->n_qmp; i++) {
         r = chardev_new(&s->qmp_chr[i], s->loop, s->qmp_spec[i], errp);
@@ -622,9 +668,21 @@ static int monitors_start(struct sys *s, struct error **errp)
         if (!c)
             r = err_set(errp, ENOENT, _("-mon chardev=%s: no such chardev, or it is in use"),
                         s->mon_ids[i]);
+        else if (s->mon_readline[i])
+            r = hmp_session_attach(c, s->loop, errp);
         else
             r = qmp_attach(s->qmp, c, errp);
     }
+    for (int i = 0; r >= 0 && i < s->n_hmp; i++) {
+        r = chardev_new(&s->hmp_chr[i], s->loop, s->hmp_spec[i], errp);
+        if (r < 0)
+            err_prefix(errp, "-monitor %s", s->hmp_spec[i]);
+        else if (s->hmp_chr[i])
+            r = hmp_session_attach(s->hmp_chr[i], s->loop, errp);
+    }
+    for (int i = 0; r >= 0 && !s->no_monitor && i < MACHINE_MAX_SERIAL; i++)
+        if (!s->serial_borrowed[i] && chardev_is_mux(s->m.serial[i]))
+            r = hmp_session_attach(s->m.serial[i], s->loop, errp);
     return r;
 }
 
@@ -743,6 +801,7 @@ enum opt_id {
     OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL, OPT_CHARDEV,
     OPT_QMP, OPT_MON,
     OPT_NETDEV, OPT_NIC, OPT_NET,
+    OPT_LOADVM,
 };
 
 static const struct option_def {
@@ -770,6 +829,7 @@ static const struct option_def {
     { "global", true, OPT_GLOBAL }, { "chardev", true, OPT_CHARDEV },
     { "qmp", true, OPT_QMP }, { "mon", true, OPT_MON },
     { "netdev", true, OPT_NETDEV }, { "nic", true, OPT_NIC }, { "net", true, OPT_NET },
+    { "loadvm", true, OPT_LOADVM },
 };
 
 /* Add a -device line (owned: freed at exit). */
@@ -994,14 +1054,21 @@ static int parse_args(int argc, char **argv)
             S.serial_spec[S.n_serial++] = arg;
             break;
         case OPT_MONITOR:
-            if (strcmp(arg, "none") != 0)
-                r = err_set(&err, ENOTSUP, _("there is no monitor yet (only -monitor none)"));
+            if (strcmp(arg, "none") == 0)
+                S.no_monitor = true;
+            else if (S.n_hmp == MACHINE_MAX_CHARDEVS)
+                r = err_set(&err, E2BIG, _("too many monitors"));
+            else
+                S.hmp_spec[S.n_hmp++] = arg;
             break;
         case OPT_NODEFAULTS:
             S.nodefaults = true;
             break;
         case OPT_STOPPED:
             o->start_stopped = true;
+            break;
+        case OPT_LOADVM:
+            loadvm_tag = arg;
             break;
         case OPT_GDB_DEFAULT:
             S.gdb_dev = GDB_DEFAULT;
@@ -1101,26 +1168,30 @@ static int parse_args(int argc, char **argv)
             S.qmp_spec[S.n_qmp++] = arg;
             break;
         case OPT_MON: {
-            /* -mon [chardev=]ID,mode=control[,pretty=off] */
+            /* -mon [chardev=]ID[,mode=readline|control][,pretty=off] */
             struct kv *kv;
             r = kv_parse(&kv, arg, "chardev", &err);
             if (r < 0)
                 break;
             const char *id = kv_get(kv, "chardev");
             const char *mode = kv_get(kv, "mode");
+            (void)kv_get(kv, "id");     /* names the monitor for qom; nothing here */
             bool pretty = false;
             r = kv_get_bool(kv, "pretty", false, &pretty, &err);
             if (r >= 0)
                 r = kv_check_used(kv, &err);
             if (r >= 0 && !id)
                 r = err_set(&err, EINVAL, _("Parameter 'chardev' is missing"));
-            else if (r >= 0 && (!mode || strcmp(mode, "control") != 0))
-                r = err_set(&err, ENOTSUP,
-                            _("only mode=control (QMP) monitors are supported so far"));
+            else if (r >= 0 && mode && strcmp(mode, "control") != 0 &&
+                     strcmp(mode, "readline") != 0)
+                r = err_set(&err, EINVAL, _("-mon mode=%s: expected 'readline' or 'control'"),
+                            mode);
             else if (r >= 0 && S.n_mon == MACHINE_MAX_CHARDEVS)
                 r = err_set(&err, E2BIG, _("too many monitors"));
-            else if (r >= 0 && !(S.mon_ids[S.n_mon++] = strdup(id)))
+            else if (r >= 0 && !(S.mon_ids[S.n_mon] = strdup(id)))
                 r = err_set(&err, ENOMEM, _("out of memory"));
+            else if (r >= 0)
+                S.mon_readline[S.n_mon++] = !mode || strcmp(mode, "readline") == 0;
             kv_free(kv);
             break;
         }
@@ -1161,7 +1232,10 @@ static int parse_args(int argc, char **argv)
      * -nographic gives in qemu.  Without -nographic qemu would put it on
      * a graphical console we do not have, so the terminal is the useful
      * place for it too, unless -daemonize lets go of the terminal. */
-    if (S.n_serial == 0 && !S.nodefaults && !S.daemonize)
+    bool monitor_on_stdio = false;
+    for (int i = 0; i < S.n_hmp; i++)
+        monitor_on_stdio |= strcmp(S.hmp_spec[i], "stdio") == 0;
+    if (S.n_serial == 0 && !S.nodefaults && !S.daemonize && !monitor_on_stdio)
         S.serial_spec[S.n_serial++] = "mon:stdio";
     for (int i = 0; i < S.n_serial; i++) {
         const char *sp = S.serial_spec[i];
@@ -1262,6 +1336,11 @@ static int run(void)
         err_report(err);
         return 1;
     }
+    /* `emu` finds the machine through its QMP socket in the runtime directory */
+    if (registry_start(S.loop, S.qmp, m, mon_host.target, S.serial_spec[0], &err) < 0) {
+        err_report(err);
+        return 1;
+    }
     m->pool = pool_new(S.loop, 0, &err);
     if (!m->pool || drives_open(&S.drives, &err) < 0) {
         err_report(err);
@@ -1287,6 +1366,16 @@ static int run(void)
         /* the board wrote it while building the device tree */
         msg_error(_("info: dtb dumped to %s. Exiting."), m->opts.dumpdtb);
         return 0;
+    }
+    /* savevm's commands and -loadvm reach the machine through mon_host */
+    mon_host.m = m;
+    mon_host.drives = &S.drives;
+    mon_host.opaque = &S;
+    savevm_set_host(&mon_host);
+    if (loadvm_tag && savevm_load(loadvm_tag, &err) < 0) {
+        err_prefix(&err, "-loadvm %s", loadvm_tag);
+        err_report(err);
+        return 1;
     }
     if (S.gdb_dev && gdb_start(&S, &err) < 0) {
         err_prefix(&err, "-gdb %s", S.gdb_dev);
@@ -1318,8 +1407,13 @@ static void cleanup(void)
     stop_cpus(&S);
     gdbstub_free(S.gdb);
     S.gdb = NULL;
+    export_cleanup();           /* NBD clients, then the views, while the drives are open */
+    hmp_sessions_free();
+    jobs_free();
     qmp_free(S.qmp);
     S.qmp = NULL;
+    for (int i = 0; i < S.n_hmp; i++)
+        chardev_free(S.hmp_chr[i]);
     for (int i = 0; i < S.n_qmp; i++)
         chardev_free(S.qmp_chr[i]);
     for (int i = 0; i < S.n_mon; i++)
@@ -1345,6 +1439,7 @@ static void cleanup(void)
         free(m->chardevs[i].spec);
     }
     m->n_chardevs = 0;
+    registry_stop();
     if (S.cont_pipe[0] >= 0) {
         signal(SIGCONT, SIG_DFL);
         loop_remove_fd(S.loop, S.cont_pipe[0]);

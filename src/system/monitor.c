@@ -7,11 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 #include "monitor.h"
+#include "savevm.h"
+#include "jobs.h"
+#include "export.h"
+#include "hmp.h"
 #include "block/block.h"
 #include "chardev.h"
 #include "hw/drive.h"
 #include "hw/machine.h"
 #include "i18n.h"
+#include "loop.h"
 
 static struct monitor_host *H;  /* one machine per process */
 static struct qmp *Q;
@@ -165,6 +170,59 @@ static int q_block(void *o, const struct json_value *a, struct json_writer *w,
     return 0;
 }
 
+/* query-blockstats: QEMU's BlockStats of each drive the guest uses. */
+static int q_blockstats(void *o, const struct json_value *a, struct json_writer *w,
+                        struct error **errp)
+{
+    (void)o, (void)a, (void)errp;
+    uint64_t now = loop_now_ns();
+    jw_arr_begin(w, NULL);
+    for (int i = 0; H->drives && i < H->drives->n; i++) {
+        const struct drive *d = H->drives->d[i];
+        if (d->is_protocol)
+            continue;
+        const struct drive_stats *st = &d->stats;
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+        static const char *const kind[DRIVE_ACCT_N] = { "rd", "wr", "flush", "unmap" };
+        jw_obj_begin(w, NULL);
+        jw_str(w, "device", d->id);
+        jw_str(w, "node-name", d->id);
+        jw_obj_begin(w, "stats");
+        char key[40];
+        for (int k = 0; k < DRIVE_ACCT_N; k++) {
+            if (k != DRIVE_FLUSH) {
+                snprintf(key, sizeof(key), "%s_bytes", kind[k]);
+                jw_uint(w, key, LD(st->bytes[k]));
+            }
+            snprintf(key, sizeof(key), "%s_operations", kind[k]);
+            jw_uint(w, key, LD(st->ops[k]));
+            snprintf(key, sizeof(key), "%s_total_time_ns", kind[k]);
+            jw_uint(w, key, LD(st->total_ns[k]));
+            snprintf(key, sizeof(key), "failed_%s_operations", kind[k]);
+            jw_uint(w, key, LD(st->failed[k]));
+            snprintf(key, sizeof(key), "invalid_%s_operations", kind[k]);
+            jw_uint(w, key, LD(st->invalid[k]));
+            if (k != DRIVE_FLUSH) {
+                snprintf(key, sizeof(key), "%s_merged", kind[k]);
+                jw_uint(w, key, 0);
+            }
+        }
+        jw_uint(w, "wr_highest_offset", LD(st->wr_highest_offset));
+        uint64_t last = LD(st->last_done_ns);
+        if (last)
+            jw_uint(w, "idle_time_ns", now > last ? now - last : 0);
+        jw_bool(w, "account_invalid", true);
+        jw_bool(w, "account_failed", true);
+        jw_arr_begin(w, "timed_stats");
+        jw_arr_end(w);
+        jw_obj_end(w);
+        jw_obj_end(w);
+#undef LD
+    }
+    jw_arr_end(w);
+    return 0;
+}
+
 static int q_chardev(void *o, const struct json_value *a, struct json_writer *w,
                      struct error **errp)
 {
@@ -193,7 +251,7 @@ static int q_chardev(void *o, const struct json_value *a, struct json_writer *w,
 }
 
 /* The machine's CPUs, through its debug ops (NULL: none). */
-static const struct machine_debug_ops *cpu_ops(void **opaque)
+const struct machine_debug_ops *monitor_cpu_ops(void **opaque)
 {
     struct machine *m = H->m;
     return m->ops && m->ops->debug ? m->ops->debug(m, opaque) : NULL;
@@ -201,7 +259,7 @@ static const struct machine_debug_ops *cpu_ops(void **opaque)
 
 /* A CPU's host thread: its own once it runs; before that (-S) the main
  * thread's, which starts it. */
-static int cpu_tid(const struct machine_debug_ops *d, void *opaque, int i)
+int monitor_cpu_tid(const struct machine_debug_ops *d, void *opaque, int i)
 {
     int tid = d->cpu_thread_id ? d->cpu_thread_id(opaque, i) : -1;
     return tid > 0 ? tid : (int)getpid();
@@ -212,14 +270,14 @@ static int q_cpus_fast(void *o, const struct json_value *a, struct json_writer *
 {
     (void)o, (void)a, (void)errp;
     void *op = NULL;
-    const struct machine_debug_ops *d = cpu_ops(&op);
+    const struct machine_debug_ops *d = monitor_cpu_ops(&op);
     int n = d ? d->n_cpus(op) : 0;
     jw_arr_begin(w, NULL);
     for (int i = 0; i < n; i++) {
         char path[64];
         snprintf(path, sizeof(path), "/machine/soc0/harts[%d]", i);
         jw_obj_begin(w, NULL);
-        jw_int(w, "thread-id", cpu_tid(d, op, i));
+        jw_int(w, "thread-id", monitor_cpu_tid(d, op, i));
         jw_obj_begin(w, "props");
         jw_int(w, "core-id", i);
         jw_obj_end(w);
@@ -254,13 +312,29 @@ static int c_reset(void *o, const struct json_value *a, struct json_writer *w,
     return 0;
 }
 
+struct monitor_host *monitor_host(void)
+{
+    return H;
+}
+
+struct qmp *monitor_qmp(void)
+{
+    return Q;
+}
+
+void monitor_powerdown(void)
+{
+    /* the virt board has no power button: the event is all there is, as
+     * with qemu-system-riscv64 */
+    if (Q)
+        qmp_event(Q, "POWERDOWN", NULL);
+}
+
 static int c_powerdown(void *o, const struct json_value *a, struct json_writer *w,
                        struct error **errp)
 {
     (void)o, (void)a, (void)w, (void)errp;
-    /* the virt board has no power button: the event is all there is, as
-     * with qemu-system-riscv64 */
-    qmp_event(Q, "POWERDOWN", NULL);
+    monitor_powerdown();
     return 0;
 }
 
@@ -272,59 +346,16 @@ static int c_quit(void *o, const struct json_value *a, struct json_writer *w,
     return 0;
 }
 
-/* human-monitor-command: the few HMP commands there are, as text. */
+/* human-monitor-command: one line of the human monitor (hmp.c), its
+ * text the return value. */
 static int c_hmp(void *o, const struct json_value *a, struct json_writer *w,
                  struct error **errp)
 {
-    const char *line = json_get(a, "command-line")->u.s;
-    while (*line == ' ')
-        line++;
-    char out[512];
-    out[0] = 0;
-    int r = 0;
-    if (strcmp(line, "info status") == 0) {
-        const char *st = H->status(H->opaque);
-        snprintf(out, sizeof(out), "VM status: %s\r\n", st);
-    } else if (strcmp(line, "info version") == 0) {
-        snprintf(out, sizeof(out), "7.2.0 (%s %s)\r\n", PACKAGE_NAME, PACKAGE_VERSION);
-    } else if (strcmp(line, "info name") == 0) {
-        if (H->m->opts.name)
-            snprintf(out, sizeof(out), "%s\r\n", H->m->opts.name);
-    } else if (strcmp(line, "info cpus") == 0) {
-        /* as qemu: the current CPU (the monitor's, always 0) starred */
-        void *op = NULL;
-        const struct machine_debug_ops *d = cpu_ops(&op);
-        int n = d ? d->n_cpus(op) : 0;
-        size_t k = 0;
-        for (int i = 0; i < n && k < sizeof(out); i++)
-            k += (size_t)snprintf(out + k, sizeof(out) - k, "%c CPU #%d: thread_id=%d\r\n",
-                                  i == 0 ? '*' : ' ', i, cpu_tid(d, op, i));
-    } else if (strcmp(line, "stop") == 0) {
-        r = c_stop(o, a, w, errp);
-    } else if (strcmp(line, "cont") == 0 || strcmp(line, "c") == 0) {
-        r = c_cont(o, a, w, errp);
-    } else if (strcmp(line, "system_reset") == 0) {
-        r = c_reset(o, a, w, errp);
-    } else if (strcmp(line, "system_powerdown") == 0) {
-        r = c_powerdown(o, a, w, errp);
-    } else if (strcmp(line, "quit") == 0 || strcmp(line, "q") == 0) {
-        r = c_quit(o, a, w, errp);
-    } else if (strcmp(line, "help") == 0 || strcmp(line, "?") == 0) {
-        snprintf(out, sizeof(out), "cont|c -- resume emulation\r\n"
-                                   "help|? -- show the commands\r\n"
-                                   "info status|version|name|cpus -- show the state\r\n"
-                                   "quit|q -- quit the emulator\r\n"
-                                   "stop -- stop emulation\r\n"
-                                   "system_powerdown -- send a power down event\r\n"
-                                   "system_reset -- reset the system\r\n");
-    } else {
-        size_t n = strcspn(line, " ");
-        snprintf(out, sizeof(out), "unknown command: '%.*s'\r\n", (int)n, line);
-    }
-    if (r < 0)
-        return r;
-    /* HMP's output is a string; other HMP commands' messages go there too */
-    jw_str(w, NULL, out);
+    (void)o, (void)errp;
+    struct hmp_out out = { 0 };
+    hmp_run(json_get(a, "command-line")->u.s, &out);
+    jw_str(w, NULL, out.buf ? out.buf : "");
+    hmp_out_free(&out);
     return 0;
 }
 
@@ -344,6 +375,7 @@ static const struct qmp_cmd monitor_cmds[] = {
     { "query-commands", q_commands, NULL, "any" },
     { "query-qmp-schema", q_schema, NULL, "any" },
     { "query-block", q_block, NULL, "any" },
+    { "query-blockstats", q_blockstats, NULL, "any" },
     { "query-chardev", q_chardev, NULL, "any" },
     { "query-cpus-fast", q_cpus_fast, NULL, "any" },
     { "stop", c_stop, NULL, "{}" },
@@ -352,6 +384,24 @@ static const struct qmp_cmd monitor_cmds[] = {
     { "system_powerdown", c_powerdown, NULL, "{}" },
     { "quit", c_quit, NULL, "{}" },
     { "human-monitor-command", c_hmp, hmp_args, "any" },
+    { "nbd-server-start", export_qmp_nbd_server_start, export_nbd_server_start_args, "{}" },
+    { "nbd-server-add", export_qmp_nbd_server_add, export_nbd_server_add_args, "{}" },
+    { "nbd-server-remove", export_qmp_nbd_server_remove, export_nbd_server_remove_args, "{}" },
+    { "nbd-server-stop", export_qmp_nbd_server_stop, NULL, "{}" },
+    { "block-export-add", export_qmp_block_export_add, export_block_export_add_args, "{}" },
+    { "block-export-del", export_qmp_block_export_del, export_block_export_del_args, "{}" },
+    { "query-block-exports", export_qmp_query_block_exports, NULL, "any" },
+    { "query-named-block-nodes", export_qmp_query_named_block_nodes,
+      export_query_named_block_nodes_args, "any" },
+    { "blockdev-snapshot-internal-sync", savevm_qmp_internal_snapshot,
+      savevm_internal_snapshot_args, "{}" },
+    { "blockdev-snapshot-delete-internal-sync", savevm_qmp_delete_internal_snapshot,
+      savevm_delete_internal_snapshot_args, "any" },
+    { "snapshot-save", jobs_qmp_snapshot_save, jobs_snapshot_args, "{}" },
+    { "snapshot-load", jobs_qmp_snapshot_load, jobs_snapshot_args, "{}" },
+    { "snapshot-delete", jobs_qmp_snapshot_delete, jobs_snapshot_delete_args, "{}" },
+    { "query-jobs", jobs_qmp_query_jobs, NULL, "any" },
+    { "job-dismiss", jobs_qmp_job_dismiss, jobs_id_args, "{}" },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -3,7 +3,8 @@
 # session through every command there is, with events in order
 # (tests/system/qmp-client.py); 10,000 hostile messages after which the
 # monitor still answers and the emulator's memory stays bounded; socat as
-# a plain client; the guest's own poweroff as a SHUTDOWN event.
+# a plain client; a listening socket passed down by descriptor (libvirt's
+# -chardev socket,fd=N); the guest's own poweroff as a SHUTDOWN event.
 # EMU=qemu-system-riscv64 runs the same against QEMU.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/system/system.sh"
@@ -44,6 +45,119 @@ esac
 kill -0 $pid 2>/dev/null || { cat "$T/emu2.log" >&2; fail "the emulator ended during the hostile session"; }
 kill -TERM $pid
 sys_wait_exit $pid 10 || fail "SIGTERM: the emulator still runs"
+
+# 4. a listening socket passed down as a descriptor, as libvirt does
+python3 - "$EMU" "$T/passed.sock" >"$T/passed.txt" 2>&1 <<'PYEOF' ||
+import json, socket, subprocess, sys
+emu, path = sys.argv[1], sys.argv[2]
+l = socket.socket(socket.AF_UNIX)
+l.bind(path)
+l.listen(1)
+fd = l.fileno()
+p = subprocess.Popen([emu, "-M", "virt", "-m", "128M", "-display", "none", "-nodefaults",
+                      "-bios", "none", "-S", "-chardev",
+                      "socket,id=charmonitor,fd=%d,server=on,wait=off" % fd,
+                      "-mon", "chardev=charmonitor,id=monitor,mode=control"],
+                     pass_fds=[fd], stdin=subprocess.DEVNULL)
+l.close()
+c = socket.socket(socket.AF_UNIX)
+c.connect(path)
+c.settimeout(30)
+f = c.makefile("rb")
+assert "QMP" in json.loads(f.readline())
+for cmd in ("qmp_capabilities", "query-status", "quit"):
+    c.sendall(json.dumps({"execute": cmd}).encode() + b"\n")
+    r = json.loads(f.readline())
+    if cmd == "query-status":
+        assert r["return"]["status"] == "prelaunch", r
+sys.exit(p.wait(30))
+PYEOF
+    { cat "$T/passed.txt" >&2; fail "QMP on a socket passed as fd="; }
+echo "QMP on a passed descriptor: ok"
+
+# 5. snapshot jobs: snapshot-save/-delete, their JOB_STATUS_CHANGE events,
+# query-jobs, job-dismiss; the snapshot as qemu-img lists it
+qemu-img create -f qcow2 "$T/jobs.qcow2" 64M >/dev/null
+"$EMU" -M virt -m 128M -display none -serial null -bios "$GUEST/fw_dynamic.bin" \
+    -kernel "$GUEST/Image" -initrd "$GUEST/initrd.cpio.gz" -append "console=ttyS0 quiet -- sleep 60" \
+    -blockdev driver=qcow2,node-name=disk0,file.driver=file,file.filename="$T/jobs.qcow2" \
+    -device virtio-blk-device,drive=disk0 -qmp unix:"$T/jobs.sock",server=on,wait=off </dev/null >"$T/emu5.log" 2>&1 &
+pid=$!
+python3 - "$T/jobs.sock" >"$T/jobs.txt" 2>&1 <<'PYEOF' ||
+import json, socket, sys, time
+deadline = time.time() + 60
+while True:
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("no monitor")
+        time.sleep(0.1)
+s.settimeout(120)
+f = s.makefile("rb")
+json.loads(f.readline())
+events = []
+def call(cmd, args=None):
+    m = {"execute": cmd}
+    if args is not None:
+        m["arguments"] = args
+    s.sendall(json.dumps(m).encode() + b"\n")
+    while True:
+        r = json.loads(f.readline())
+        if "event" in r:
+            events.append(r)
+        else:
+            return r
+def wait_status(job, status):
+    while not any(e["event"] == "JOB_STATUS_CHANGE" and e["data"] == {"id": job, "status": status}
+                  for e in events):
+        events.append(json.loads(f.readline()))
+def statuses(job):
+    return [e["data"]["status"] for e in events
+            if e["event"] == "JOB_STATUS_CHANGE" and e["data"]["id"] == job]
+call("qmp_capabilities")
+r = call("snapshot-save", {"job-id": "save0", "tag": "snap0", "vmstate": "disk0",
+                           "devices": ["disk0"]})
+assert r == {"return": {}}, r
+wait_status("save0", "concluded")
+assert statuses("save0") == ["created", "running", "waiting", "pending", "concluded"], events
+print("ok snapshot-save events", statuses("save0"))
+r = call("query-jobs")["return"]
+assert r == [{"id": "save0", "type": "snapshot-save", "status": "concluded",
+              "current-progress": 1, "total-progress": 1}], r
+print("ok query-jobs")
+r = call("snapshot-save", {"job-id": "save0", "tag": "x", "vmstate": "disk0", "devices": ["disk0"]})
+assert "error" in r, r
+print("ok a job id in use:", r["error"]["desc"])
+r = call("job-dismiss", {"id": "save0"})
+assert r == {"return": {}}, r
+wait_status("save0", "null")
+assert call("query-jobs") == {"return": []}
+print("ok job-dismiss")
+r = call("human-monitor-command", {"command-line": "info snapshots"})["return"]
+assert "snap0" in r, r
+print("ok info snapshots lists it")
+r = call("snapshot-delete", {"job-id": "del0", "tag": "snap0", "devices": ["disk0"]})
+assert r == {"return": {}}, r
+wait_status("del0", "concluded")
+assert "error" not in call("query-jobs")["return"][0]
+call("job-dismiss", {"id": "del0"})
+r = call("snapshot-load", {"job-id": "load0", "tag": "snap0", "vmstate": "disk0",
+                           "devices": ["disk0"]})
+wait_status("load0", "concluded")
+j = call("query-jobs")["return"][0]
+assert j["status"] == "concluded" and "error" in j, j
+print("ok snapshot-load of a deleted snapshot concludes with an error:", j["error"])
+call("quit")
+PYEOF
+    { kill -9 $pid; cat "$T/jobs.txt" "$T/emu5.log" >&2; fail "snapshot jobs"; }
+cat "$T/jobs.txt"
+sys_wait_exit $pid 30 || fail "jobs: the emulator still runs"
+qemu-img check "$T/jobs.qcow2" >"$T/jobs-check.txt" 2>&1 ||
+    { cat "$T/jobs-check.txt" >&2; fail "jobs: qemu-img check"; }
+echo "snapshot jobs: qemu-img check: ok"
 
 # 3. the guest powers off: SHUTDOWN with guest: true (qemu 7.2's
 # sifive_test calls exit() at once, without the event: not checked there)

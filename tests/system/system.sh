@@ -41,6 +41,13 @@ case $EMU in
 esac
 : "${SYS_TIMEOUT:=300}"
 
+# Machines register in the runtime directory (src/system/registry.h):
+# each test has its own, so that tests never meet each other's machines
+# or the user's, and one -name in two tests running at once is no clash.
+XDG_RUNTIME_DIR=$T/xdg
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+export XDG_RUNTIME_DIR
+
 sys_guest() {
     GUEST=${EMU_GUEST_CACHE:-${HOME:-/root}/.cache/emu-guest}
     set +e

@@ -550,6 +550,91 @@ static void dbg_remove_all_bp(void *opaque)
         s->harts[i]->dbg_step = false;
 }
 
+/* ---- the human monitor ---- */
+
+static int dbg_virt_to_phys(void *opaque, int cpu, uint64_t va, uint64_t *pa)
+{
+    struct rv_sys *s = opaque;
+    struct rv_hart *h = hart_of(s, cpu);
+    if (!h)
+        return -ESRCH;
+    if (s->running)
+        return -EBUSY;
+    return dbg_translate(h, va, pa);
+}
+
+static uint64_t dbg_pc(void *opaque, int cpu)
+{
+    struct rv_hart *h = hart_of(opaque, cpu);
+    return h ? h->cpu.pc : 0;
+}
+
+static int dbg_disas(void *opaque, uint64_t pc, const uint8_t *bytes, size_t len, char *buf,
+                     size_t n)
+{
+    struct rv_sys *s = opaque;
+    if (len < 2)
+        return 0;
+    uint32_t raw = (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8;
+    int ilen = (raw & 3) == 3 ? 4 : 2;
+    if ((size_t)ilen > len)
+        return 0;
+    if (ilen == 4)
+        raw |= (uint32_t)bytes[2] << 16 | (uint32_t)bytes[3] << 24;
+    rv_disasm(buf, n, pc, raw, ilen, s->ext);
+    return ilen;
+}
+
+/* QEMU's layout for riscv: pc and the trap CSRs one per line, then the
+ * integer and FP registers four to a line. */
+static void dbg_dump_state(void *opaque, int cpu, void (*line)(void *arg, const char *text),
+                           void *arg)
+{
+    struct rv_sys *s = opaque;
+    struct rv_hart *h = hart_of(s, cpu);
+    char t[160];
+    if (!h)
+        return;
+    static const struct { const char *name; unsigned csr; } shown[] = {
+        { "mhartid", 0xf14 }, { "mstatus", 0x300 }, { "mip", 0x344 }, { "mie", 0x304 },
+        { "mideleg", 0x303 }, { "medeleg", 0x302 }, { "mtvec", 0x305 }, { "stvec", 0x105 },
+        { "mepc", 0x341 }, { "sepc", 0x141 }, { "mcause", 0x342 }, { "scause", 0x142 },
+        { "mtval", 0x343 }, { "stval", 0x143 }, { "mscratch", 0x340 },
+        { "sscratch", 0x140 }, { "satp", 0x180 },
+    };
+    snprintf(t, sizeof(t), " %-8s %016" PRIx64, "pc", h->cpu.pc);
+    line(arg, t);
+    snprintf(t, sizeof(t), " %-8s %d", "priv", h->priv);
+    line(arg, t);
+    for (size_t i = 0; i < ARRAY_SIZE(shown); i++) {
+        uint64_t v = 0;
+        if (rv_csr_debug_read(h, shown[i].csr, &v) < 0)
+            v = 0;
+        snprintf(t, sizeof(t), " %-8s %016" PRIx64, shown[i].name, v);
+        line(arg, t);
+    }
+    for (int i = 0; i < 32; i += 4) {
+        size_t k = 0;
+        for (int j = i; j < i + 4; j++) {
+            char name[16];
+            snprintf(name, sizeof(name), "x%d/%s", j, gpr_names[j]);
+            k += (size_t)snprintf(t + k, sizeof(t) - k, " %-8s %016" PRIx64, name,
+                                  j ? h->cpu.x[j] : 0);
+        }
+        line(arg, t);
+    }
+    for (int i = 0; i < 32; i += 4) {
+        size_t k = 0;
+        for (int j = i; j < i + 4; j++) {
+            char name[8];
+            snprintf(name, sizeof(name), "f%d", j);
+            k += (size_t)snprintf(t + k, sizeof(t) - k, " %-8s %016" PRIx64, name,
+                                  h->cpu.f[j]);
+        }
+        line(arg, t);
+    }
+}
+
 const struct machine_debug_ops rv_sys_debug_ops = {
     .target_xml = dbg_target_xml,
     .n_g_regs = 33,
@@ -565,4 +650,8 @@ const struct machine_debug_ops rv_sys_debug_ops = {
     .insert_bp = dbg_insert_bp,
     .remove_bp = dbg_remove_bp,
     .remove_all_bp = dbg_remove_all_bp,
+    .virt_to_phys = dbg_virt_to_phys,
+    .pc = dbg_pc,
+    .disas = dbg_disas,
+    .dump_state = dbg_dump_state,
 };

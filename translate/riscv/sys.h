@@ -53,6 +53,18 @@ void rv_sys_reset(struct rv_sys *s);
  * rv_sys): a device wrote guest RAM, translations of those bytes go. */
 void rv_sys_dma_written(void *sys, uint64_t pa, uint64_t len);
 
+/* savevm/loadvm (sys-state.c, lib/vmstate.h): one section per hart, of
+ * version RV_HART_VMSTATE_VERSION; harts stopped.  After loading every
+ * hart, rv_sys_state_loaded() drops the translations (RAM changed) and
+ * re-arms the harts' timers. */
+#define RV_HART_VMSTATE_VERSION 1
+struct vms_out;
+struct vms_in;
+int rv_sys_n_harts(struct rv_sys *s);
+void rv_hart_save(void *hart, struct vms_out *f);
+void rv_hart_load(void *hart, struct vms_in *f, uint32_t version);
+void rv_sys_state_loaded(struct rv_sys *s);
+
 /* The debugger's ops (hw/machine.h); opaque: the struct rv_sys. */
 extern const struct machine_debug_ops rv_sys_debug_ops;
 
