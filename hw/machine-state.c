@@ -85,8 +85,7 @@ static void ram_load(void *obj, struct vms_in *f, uint32_t version)
     const struct mem_region *r = obj;
     (void)version;
     char name[64];
-    size_t nl = vms_get_blob(f, name, sizeof(name) - 1);
-    name[nl] = 0;
+    vms_get_str(f, name, sizeof(name));
     uint64_t size = vms_get_u64(f);
     if (!vms_failed(f) && (strcmp(name, r->name) != 0 || size != r->size)) {
         vms_fail(f, "RAM '%s' of %" PRIu64 " bytes where the machine has '%s' of %" PRIu64

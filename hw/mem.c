@@ -12,6 +12,7 @@
 #include "hw/hw.h"
 #include "hw/mem.h"
 #include "i18n.h"
+#include "trace/hw.h"
 
 /* Index of the region holding addr, or -1 (binary search on base). */
 static int mem_index(const struct mem_map *m, uint64_t addr)
@@ -174,6 +175,7 @@ bool mem_mmio_read(const struct mem_map *m, uint64_t addr, unsigned size, uint64
         *val = 0;
     else if (size < 8)
         *val &= (UINT64_C(1) << (size * 8)) - 1;
+    trace_mmio_read(r->name, addr - r->base, size, *val);
     return ok;
 }
 
@@ -184,6 +186,7 @@ bool mem_mmio_write(const struct mem_map *m, uint64_t addr, unsigned size, uint6
         return false;
     if (size < 8)
         val &= (UINT64_C(1) << (size * 8)) - 1;
+    trace_mmio_write(r->name, addr - r->base, size, val);
     hw_lock();
     bool ok = r->ops->write(r->opaque, addr - r->base, size, val);
     hw_unlock();

@@ -23,6 +23,7 @@
 #include "hw/dev.h"
 #include "i18n.h"
 #include "log.h"
+#include "trace/hw.h"
 #include "vmstate.h"
 
 #define PLIC_PRIORITY 0x000000
@@ -107,6 +108,7 @@ static void plic_set_irq(void *opaque, int src, int level)
         return;
     if (bit_get(p->level, src) == (level != 0))
         return;
+    trace_irq_raise("plic", (uint32_t)src, level != 0);
     bit_put(p->level, src, level != 0);
     plic_update(p);
 }

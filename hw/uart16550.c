@@ -356,7 +356,7 @@ static void uart16550_load_op(void *dev, struct vms_in *f, uint32_t version)
     u->lcr = r[1];
     u->mcr = r[2];
     u->scr = r[3];
-    u->fcr = r[4];
+    u->fcr = r[4] & (0xc0 | FCR_ENABLE);
     u->dll = r[5];
     u->dlm = r[6];
     u->thre_pending = thre;

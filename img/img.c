@@ -11,6 +11,7 @@
 #include "msg.h"
 #include "parse.h"
 #include "prog.h"
+#include "trace.h"
 
 struct img_command {
     const char *name;
@@ -41,7 +42,10 @@ static void usage(FILE *fp)
     fprintf(fp, _("Usage: %s [standard options] command [command options]\n"
                   "emu disk image utility, with qemu-img's command line\n\n"
                   "    '-h', '--help'       display this help and exit\n"
-                  "    '-V', '--version'    output version information and exit\n\n"
+                  "    '-V', '--version'    output version information and exit\n"
+                  "    '-T', '--trace'      [[enable=]<pattern>][,events=<file>][,file=<file>]\n"
+                  "                         specify tracing options (EMU_TRACE does the same;\n"
+                  "                         '--trace help' lists the events)\n\n"
                   "Command syntax:\n"), msg_progname());
     fputs("  amend [-f fmt] [-p] [-q] -o options filename\n"
           "  anonymize [-f fmt] [-p] [-q] [--scrub-names] [--in-place] [--keep-allocation]"
@@ -363,6 +367,31 @@ int main(int argc, char **argv)
     if (argc < 2) {
         msg_error(_("Not enough arguments"));
         msg_error(_("Try '%s --help' for more information"), "emu-img");
+        return IMG_FAIL;
+    }
+    /* Standard options before the command, as qemu-img has them. */
+    while (argc >= 2 && (strcmp(argv[1], "-T") == 0 || strcmp(argv[1], "--trace") == 0 ||
+                         strncmp(argv[1], "--trace=", 8) == 0)) {
+        bool joined = argv[1][1] == '-' && argv[1][7] == '=';
+        if (!joined && argc < 3) {
+            msg_error(_("option '%s' requires an argument"), argv[1]);
+            return IMG_FAIL;
+        }
+        const char *spec = joined ? argv[1] + 8 : argv[2];
+        int shift = joined ? 1 : 2;
+        struct error *err = NULL;
+        int r = trace_opt_parse(spec, &err);
+        if (r < 0) {
+            err_report(err);
+            return IMG_FAIL;
+        }
+        if (r == 1)
+            return 0;
+        argc -= shift;
+        argv += shift;
+    }
+    if (argc < 2) {
+        msg_error(_("Not enough arguments"));
         return IMG_FAIL;
     }
     const char *cmd = argv[1];

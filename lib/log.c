@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "i18n.h"
+#include "trace.h"
 
 const struct log_category_info log_categories[LOG_CATEGORY_COUNT] = {
     [LOG_LOOP] = { "loop", N_("event loop dispatch") },
@@ -24,6 +25,7 @@ const struct log_category_info log_categories[LOG_CATEGORY_COUNT] = {
     [LOG_GUEST_ERROR] = { "guest_errors", N_("invalid guest operations") },
     [LOG_INT] = { "int", N_("interrupts and exceptions a hart takes") },
     [LOG_MMU] = { "mmu", N_("page walks and their faults") },
+    [LOG_TRACE] = { "trace", N_("trace events (trace:PATTERN enables the events matching PATTERN)") },
 };
 
 uint64_t log_mask;
@@ -57,7 +59,17 @@ int log_enable(const char *spec, struct error **errp)
             log_print_help(stdout);
             return 1;
         }
-        if (n == 3 && strncmp(p, "all", 3) == 0) {
+        if (n > 6 && strncmp(p, "trace:", 6) == 0) {
+            char pat[256];
+            if (n - 6 >= sizeof pat)
+                return err_set(errp, EINVAL, _("trace event pattern '%.*s' is too long"),
+                               (int)(n - 6), p + 6);
+            memcpy(pat, p + 6, n - 6);
+            pat[n - 6] = '\0';
+            int r = trace_enable_pattern(pat, errp);
+            if (r < 0)
+                return r;
+        } else if (n == 3 && strncmp(p, "all", 3) == 0) {
             mask = (UINT64_C(1) << LOG_CATEGORY_COUNT) - 1;
         } else {
             size_t i;

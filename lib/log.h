@@ -35,6 +35,7 @@ enum log_category {
     LOG_GUEST_ERROR, /* guest did something invalid */
     LOG_INT,       /* system mode: interrupts and exceptions taken */
     LOG_MMU,       /* system mode: page walks and their faults */
+    LOG_TRACE,     /* trace events (trace.h); "trace:PATTERN" enables events */
     LOG_CATEGORY_COUNT
 };
 
@@ -51,7 +52,8 @@ static inline bool log_on(enum log_category cat)
     return unlikely(log_mask & (UINT64_C(1) << cat));
 }
 
-/* Enable the categories in SPEC ("a,b,c", "all").  Returns 0, or -EINVAL
+/* Enable the categories in SPEC ("a,b,c", "all"); "trace:PATTERN" enables
+ * the trace events matching PATTERN (trace.h).  Returns 0, or -EINVAL
  * naming the unknown category.  "help" prints the list to stdout and
  * returns 1 so that the program can exit successfully. */
 int log_enable(const char *spec, struct error **errp);

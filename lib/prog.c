@@ -11,6 +11,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "msg.h"
+#include "trace.h"
 
 int prog_init(int argc, char **argv)
 {
@@ -18,6 +19,8 @@ int prog_init(int argc, char **argv)
     i18n_init();
     msg_set_progname(argc > 0 ? argv[0] : PACKAGE);
     int r = log_init_from_env(&err);
+    if (r >= 0)
+        r = trace_init_from_env(&err);
     if (r < 0)
         err_report(err);
     return r < 0 ? r : 0;

@@ -20,6 +20,7 @@
 #include "qmp.h"
 #include "chardev.h"
 #include "i18n.h"
+#include "trace/system.h"
 
 #define QMP_VERSION_MAJOR 7     /* the protocol of QEMU 7.2, which tools check */
 #define QMP_VERSION_MINOR 2
@@ -278,6 +279,7 @@ static void run_command(struct qmp_session *s, const struct json_value *req)
     jw_init(&ret);
     struct error *err = NULL;
     int r = c->fn(s->q->opaque, args ? args : &empty, &ret, &err);
+    trace_qmp_command(c->name, r);
     if (r < 0) {
         send_error(s, id, err_code(err), err ? err_msg(err) : "failed");
         err_free(err);

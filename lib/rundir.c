@@ -38,9 +38,13 @@ int rundir_path(char **out, bool create, struct error **errp)
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     char *path;
     int n;
-    /* XDG_RUNTIME_DIR must be absolute to count (the specification's rule) */
+    /* XDG_RUNTIME_DIR must be absolute to count (the specification's
+     * rule); root's machines (services, mostly) go where system daemons
+     * keep their sockets, everyone else's in /tmp */
     if (xdg && xdg[0] == '/')
         n = asprintf(&path, "%s/emu", xdg);
+    else if (getuid() == 0)
+        n = asprintf(&path, "/run/emu");
     else
         n = asprintf(&path, "/tmp/emu-%lu", (unsigned long)getuid());
     if (n < 0)

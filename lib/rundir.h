@@ -1,8 +1,8 @@
 /* rundir.h - the per-user directory where running machines register.
  *
  * Every emu-system-* process registers in $XDG_RUNTIME_DIR/emu (else
- * /tmp/emu-UID), which is created 0700 and must be the user's own
- * directory, not a symlink:
+ * /run/emu for root, /tmp/emu-UID for others), which is created 0700
+ * and must be the user's own directory, not a symlink:
  *
  *     NAME.json     the descriptor: pid, name, target, argv, start time,
  *                   the QMP and console sockets

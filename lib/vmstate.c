@@ -96,7 +96,7 @@ static void out_flush(struct vms_out *f)
 
 static void out_raw(struct vms_out *f, const void *p, size_t n)
 {
-    if (f->err)
+    if (f->err || n == 0)
         return;
     if (n >= OUT_BUF) {
         /* large blobs (RAM) go straight through, not through the buffer */
@@ -433,6 +433,16 @@ size_t vms_get_blob(struct vms_in *f, void *p, size_t max)
         return 0;
     }
     return in_raw(f, p, (size_t)n) ? (size_t)n : 0;
+}
+
+void vms_get_str(struct vms_in *f, char *buf, size_t cap)
+{
+    size_t n = cap ? vms_get_blob(f, buf, cap - 1) : 0;
+    for (size_t i = 0; i < n && !f->err; i++)
+        if (buf[i] < 0x20 || buf[i] > 0x7e)
+            in_fail(f, -EINVAL, _("a name with unprintable bytes"));
+    if (cap)
+        buf[f->err ? 0 : n] = 0;
 }
 
 void vms_get_bytes(struct vms_in *f, void *p, size_t len)

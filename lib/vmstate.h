@@ -74,6 +74,10 @@ bool vms_get_bool(struct vms_in *f);
 void vms_get_bytes(struct vms_in *f, void *p, size_t len);
 /* A bytes field of at most MAX bytes: its length (0 after an error). */
 size_t vms_get_blob(struct vms_in *f, void *p, size_t max);
+/* A bytes field of printable ASCII, at most CAP - 1 bytes: into BUF,
+ * terminated (empty after an error).  For names the loader compares
+ * and may print. */
+void vms_get_str(struct vms_in *f, char *buf, size_t cap);
 /* Fail the section with "WHAT out of range" unless OK; returns OK (and
  * false after any earlier error). */
 bool vms_check(struct vms_in *f, bool ok, const char *what);

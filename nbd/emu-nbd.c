@@ -31,6 +31,7 @@
 #include "nbd.h"
 #include "parse.h"
 #include "prog.h"
+#include "trace.h"
 
 /* Worker threads: enough to keep two disks and a few connections busy;
  * more only queue on the same inode lock and burn CPU switching. */
@@ -91,7 +92,10 @@ static void usage(FILE *fp)
                   "                            carry (default: the -b address)\n"
                   "      --tls-user=NAME       with -L and --tls-psk-file: whose key to use\n"
                   "                            (default: the file's first)\n"
-                  "  -v, --verbose             log the protocol to stderr\n\n"
+                  "  -v, --verbose             log the protocol to stderr\n"
+                  "  -T, --trace=[[enable=]PATTERN][,events=FILE][,file=FILE]\n"
+                  "                            enable trace events (EMU_TRACE does the same;\n"
+                  "                            --trace help lists them)\n\n"
                   "Per export (before its FILE; anywhere when there is one FILE):\n"
                   "  -x, --export-name=NAME    the export's name (default \"\")\n"
                   "  -D, --description=TEXT    the export's description\n"
@@ -125,6 +129,7 @@ static const struct option long_opts[] = {
     { "tls-user", required_argument, NULL, OPT_TLS_USER },
     { "tls-verify-peer", no_argument, NULL, OPT_TLS_VERIFY_PEER },
     { "verbose", no_argument, NULL, 'v' },
+    { "trace", required_argument, NULL, 'T' },
     { "export-name", required_argument, NULL, 'x' },
     { "description", required_argument, NULL, 'D' },
     { "format", required_argument, NULL, 'f' },
@@ -423,7 +428,7 @@ int main(int argc, char **argv)
 
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "-:hVp:b:k:Le:tvx:D:f:rso:n", long_opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "-:hVp:b:k:Le:tvT:x:D:f:rso:n", long_opts, NULL)) != -1) {
         switch (c) {
         case 1: {
             struct export_arg *n = realloc(exports, sizeof(*n) * (size_t)(nexports + 1));
@@ -474,6 +479,16 @@ int main(int argc, char **argv)
         case OPT_TLS_USER: tls_user = optarg; break;
         case OPT_TLS_VERIFY_PEER: tls_verify_peer = true; break;
         case 'v': verbose = true; break;
+        case 'T': {
+            int r = trace_opt_parse(optarg, &err);
+            if (r < 0) {
+                err_report(err);
+                return 1;
+            }
+            if (r == 1)
+                return 0;
+            break;
+        }
         case 'x': cur.name = optarg; cur.set |= S_NAME; break;
         case 'D': cur.desc = optarg; cur.set |= S_DESC; break;
         case 'f': cur.fmt = optarg; cur.set |= S_FMT; break;

@@ -12,6 +12,7 @@
 #include "block/block.h"
 #include "internal.h"
 #include "log.h"
+#include "trace/nbd.h"
 
 struct meta_ctx {
     const char *name;
@@ -29,8 +30,23 @@ static void release_free(void *p)
 }
 
 /* Queue one option reply with a copy of DATA. */
+/* The option's name in trace events. */
+static const char *nbd_opt_name(uint32_t opt)
+{
+    static const char *const names[] = {
+        [NBD_OPT_EXPORT_NAME] = "export_name", [NBD_OPT_ABORT] = "abort",
+        [NBD_OPT_LIST] = "list", [NBD_OPT_STARTTLS] = "starttls", [NBD_OPT_INFO] = "info",
+        [NBD_OPT_GO] = "go", [NBD_OPT_STRUCTURED_REPLY] = "structured_reply",
+        [NBD_OPT_LIST_META_CONTEXT] = "list_meta_context",
+        [NBD_OPT_SET_META_CONTEXT] = "set_meta_context",
+        [NBD_OPT_EXTENDED_HEADERS] = "extended_headers",
+    };
+    return opt < ARRAY_SIZE(names) && names[opt] ? names[opt] : "unknown";
+}
+
 static void opt_reply(struct nbd_conn *c, uint32_t type, const void *data, size_t len)
 {
+    trace_nbd_option_reply(c, c->opt, type);
     struct nbd_out *o = nbd_out_new(2);
     uint8_t *copy = len ? malloc(len) : NULL;
     if (!o || (len && !copy)) {
@@ -467,6 +483,7 @@ void nbd_hs_input(struct nbd_conn *c)
         }
         c->opt = be32_get(c->hdr + 8);
         c->opt_len = be32_get(c->hdr + 12);
+        trace_nbd_option(c, c->opt, nbd_opt_name(c->opt), c->opt_len);
         if (c->opt_len > NBD_MAX_OPTION_SIZE) {
             if (c->opt == NBD_OPT_EXPORT_NAME) {
                 nbd_conn_fail(c);

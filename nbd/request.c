@@ -16,6 +16,7 @@
 #include "block/block.h"
 #include "internal.h"
 #include "log.h"
+#include "trace/nbd.h"
 
 /* SEG_MAPPED: data in a mapping of a read-only image file (stable pages) */
 enum { SEG_DATA, SEG_HOLE, SEG_MAPPED };
@@ -637,6 +638,7 @@ static size_t chunk_hdr(const struct nbd_req *r, uint8_t *p, uint16_t flags, uin
 /* An error, or success without data. */
 static struct nbd_out *build_status(struct nbd_req *r, int err)
 {
+    trace_nbd_reply(r->c, r->cookie, (uint32_t)err);
     struct nbd_out *o = nbd_out_new(1);
     if (!o)
         return NULL;
@@ -675,6 +677,7 @@ static void add_data(struct nbd_out *o, const struct nbd_seg *sg)
 static struct nbd_out *build_read(struct nbd_req *r)
 {
     struct nbd_conn *c = r->c;
+    trace_nbd_reply(c, r->cookie, 0);
     struct nbd_out *o;
     if (!c->structured) {
         o = nbd_out_new(1 + r->nsegs);
@@ -730,6 +733,7 @@ static struct nbd_out *build_read(struct nbd_req *r)
 
 static struct nbd_out *build_block_status(struct nbd_req *r)
 {
+    trace_nbd_reply(r->c, r->cookie, 0);
     struct nbd_conn *c = r->c;
     static const uint32_t ids[2] = { NBD_META_ID_BASE_ALLOCATION,
                                      NBD_META_ID_ALLOCATION_DEPTH };
@@ -808,6 +812,17 @@ static void reply_status(struct nbd_req *r, int err)
 }
 
 /* ---- parsing ---- */
+
+/* The command's name in trace events. */
+static const char *nbd_cmd_name(uint16_t type)
+{
+    static const char *const names[] = {
+        [NBD_CMD_READ] = "read", [NBD_CMD_WRITE] = "write", [NBD_CMD_DISC] = "disc",
+        [NBD_CMD_FLUSH] = "flush", [NBD_CMD_TRIM] = "trim", [NBD_CMD_CACHE] = "cache",
+        [NBD_CMD_WRITE_ZEROES] = "write_zeroes", [NBD_CMD_BLOCK_STATUS] = "block_status",
+    };
+    return type < ARRAY_SIZE(names) && names[type] ? names[type] : "unknown";
+}
 
 static void want_header(struct nbd_conn *c)
 {
@@ -950,6 +965,7 @@ static void parse_header(struct nbd_conn *c)
     r->cookie = be64_get(h + 8);
     r->off = be64_get(h + 16);
     r->len = c->extended ? be64_get(h + 24) : be32_get(h + 24);
+    trace_nbd_request(c, r->cookie, r->type, nbd_cmd_name(r->type), r->off, r->len, r->flags);
     c->in_flight++;
     if (r->type == NBD_CMD_DISC) {
         nbd_log("client %d: NBD_CMD_DISC", c->fd);

@@ -17,6 +17,7 @@
 #include "i18n.h"
 #include "internal.h"
 #include "log.h"
+#include "trace/nbd.h"
 
 /* Backpressure: a connection stops reading while it has this much in
  * flight (requests not yet replied to, or reply bytes not yet sent). */
@@ -357,6 +358,7 @@ int nbd_server_add_client(struct nbd_server *srv, int fd, struct error **errp)
         srv->conns->prev = c;
     srv->conns = c;
     srv->nclients++;
+    trace_nbd_conn_open(c, fd);
     update_accepting(srv);
     if (srv->event_cb)
         srv->event_cb(srv->event_opaque, NBD_EVENT_CLIENT_OPENED);
@@ -959,6 +961,7 @@ static void reap_conns(void *opaque)
             srv->conns = c->next;
         if (c->next)
             c->next->prev = c->prev;
+        trace_nbd_conn_close(c);
         close(c->fd);
         loop_bh_free(c->kick_bh);
         pthread_mutex_destroy(&c->send_lock);

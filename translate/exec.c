@@ -15,6 +15,7 @@
 #include "prog.h"
 #include "log.h"
 #include "loop.h"
+#include "trace/translate.h"
 
 #define TR_CODE_CACHE_SIZE (64u << 20)
 #define TR_PAGE_HASH_BITS 14
@@ -457,6 +458,7 @@ static void tr_kick_stale(struct tr *tr)
 void tr_flush(struct tr *tr, struct cpu *cpu)
 {
     tr_lock(tr);
+    trace_tb_flush(tr->n_tbs, tr->used);
     if (tr->multi_threaded)
         tr_retire_gen(tr);
     else
@@ -790,6 +792,7 @@ static struct tb *tb_translate(struct tr *tr, struct cpu *cpu)
     tb->hash_next = tr->hash[h];
     __atomic_store_n(&tr->hash[h], tb, __ATOMIC_RELEASE);    /* complete before it is found */
     tr->n_translated++;
+    trace_tb_translated(pc, (uint32_t)(tb->end_pc - pc), tb->code_size, tb->n_insns);
     return tb;
 }
 
@@ -1200,8 +1203,10 @@ restart:
              * other jumps through the jump cache), and never into a block
              * that straddles two pages: its second page may change alone. */
             if (cpu->chain_from && !tr->no_chain && (uint8_t *)cpu->chain_from >= tr->rx &&
-                (uint8_t *)cpu->chain_from < tr->rx + tr->used && tb->phys2 == TB_NO_PAGE)
+                (uint8_t *)cpu->chain_from < tr->rx + tr->used && tb->phys2 == TB_NO_PAGE) {
+                trace_tb_chain((uint64_t)(uintptr_t)cpu->chain_from, pc);
                 tr->be->patch_jump(tr, cpu->chain_from, tb->code);
+            }
             cpu->chain_from = NULL;
             if (tb->phys2 == TB_NO_PAGE)        /* (a straddling block is always looked up) */
                 jc_install(tr, cpu, pc, tb->code);

@@ -298,7 +298,10 @@ static void virtio_mmio_load_op(void *dev, struct vms_in *f, uint32_t version)
     (void)version;
     bool has = vms_get_bool(f);
     uint32_t dsel = vms_get_u32(f), drsel = vms_get_u32(f), qsel = vms_get_u32(f);
-    if (!vms_check(f, has == (v->vd != NULL), "device in the slot (another -device set)"))
+    if (!vms_failed(f) && has != (v->vd != NULL))
+        vms_fail(f, "a slot %s where the machine's is %s (another -device set?)",
+                 has ? "in use" : "empty", v->vd ? "in use" : "empty");
+    if (vms_failed(f))
         return;
     v->dev_features_sel = dsel;
     v->drv_features_sel = drsel;

@@ -10,8 +10,8 @@
  * again.  The generation moves on at load, which makes the model forget
  * such chains and drops completions of anything older.
  *
- * The ring addresses are checked again at load as when the driver made
- * the queue ready; a stream that names memory outside RAM fails the load.
+ * The ring addresses are checked at load as when the driver makes a
+ * queue ready; a stream that names memory outside RAM fails the load.
  */
 #include <config.h>
 
@@ -62,8 +62,7 @@ void virtio_dev_load(struct virtio_dev *vd, struct vms_in *f, uint32_t version)
 {
     (void)version;
     char name[64];
-    size_t nl = vms_get_blob(f, name, sizeof(name) - 1);
-    name[nl] = 0;
+    vms_get_str(f, name, sizeof(name));
     if (!vms_failed(f) && strcmp(name, vd->ops->name) != 0)
         vms_fail(f, "a %s where the machine has a %s", name, vd->ops->name);
     uint64_t host = vms_get_u64(f), guest = vms_get_u64(f), driver = vms_get_u64(f);
@@ -94,6 +93,15 @@ void virtio_dev_load(struct virtio_dev *vd, struct vms_in *f, uint32_t version)
         s->signalled_valid = vms_get_bool(f);
         vms_check(f, s->num_max == vd->vq[q].num_max, "queue size limit");
         vms_check(f, s->num <= s->num_max && (!s->ready || IS_POW2(s->num)), "queue size");
+        /* what virtq_set_ready checks, here, so that a bad stream is the
+         * load's error and not the guest's */
+        uint64_t n = s->num;
+        if (s->ready && !vms_failed(f) &&
+            (!IS_ALIGNED(s->desc_pa, 16) || !IS_ALIGNED(s->avail_pa, 2) ||
+             !IS_ALIGNED(s->used_pa, 4) || !mem_ram_ptr(vd->mem, s->desc_pa, 16 * n, false) ||
+             !mem_ram_ptr(vd->mem, s->avail_pa, 6 + 2 * n, false) ||
+             !mem_ram_ptr(vd->mem, s->used_pa, 6 + 8 * n, false)))
+            vms_fail(f, "queue %d: rings outside RAM or misaligned", q);
     }
     uint32_t mver = vms_get_u32(f);
     uint32_t mmax = vd->ops->save ? vd->ops->vmstate_version : 0;

@@ -28,6 +28,7 @@
 #include <string.h>
 #include "hw/virtio/virtio.h"
 #include "log.h"
+#include "trace/hw.h"
 
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
@@ -221,6 +222,7 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *e)
         }
     }
     vq->last_avail++;
+    trace_virtqueue_pop(vd->ops->name, vq->index, head, (uint32_t)e->in_len, (uint32_t)e->out_len);
     /* Event index: ask to be notified again only after this entry. */
     if (virtio_has_feature(vd, VIRTIO_F_EVENT_IDX))
         STORE((uint16_t *)&vq->used->ring[vq->num], vq->last_avail);
@@ -240,6 +242,7 @@ void virtq_push(struct virtq *vq, const struct virtq_elem *e, uint32_t len, uint
     STORE(&u->len, len);
     vq->used_idx++;
     __atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+    trace_virtqueue_push(vd->ops->name, vq->index, e->head, len);
 }
 
 void virtq_notify(struct virtq *vq)

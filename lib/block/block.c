@@ -10,6 +10,7 @@
 #include "block.h"
 #include "i18n.h"
 #include "log.h"
+#include "trace/block.h"
 
 extern const struct block_driver blk_drv_file, blk_drv_raw, blk_drv_qcow2, blk_drv_vdi,
     blk_drv_vpc, blk_drv_vmdk, blk_drv_vhdx;
@@ -337,13 +338,17 @@ int blk_open(struct blk **out, const char *filename, const char *fmt, int flags,
 {
     struct chain_seen seen = { .n = 0 };
     *out = NULL;
-    return blk_open_chain(out, filename, fmt, flags, &seen, errp);
+    int r = blk_open_chain(out, filename, fmt, flags, &seen, errp);
+    if (r >= 0)
+        trace_blk_open(*out, filename, (*out)->drv->name);
+    return r;
 }
 
 void blk_close(struct blk *bs)
 {
     if (!bs)
         return;
+    trace_blk_close(bs);
     if (bs->drv->close)
         bs->drv->close(bs);
     blk_close(bs->backing);
@@ -398,9 +403,11 @@ int blk_preadv(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *i
         return -EIO;
     if (!bs->drv->preadv)
         return -ENOTSUP;
+    trace_blk_request_submit(bs, "read", off, len);
     blk_lock(bs);
     int r = bs->drv->preadv(bs, off, len, iov, iovcnt);
     blk_unlock(bs);
+    trace_blk_request_complete(bs, "read", off, len, r);
     return r;
 }
 
@@ -463,6 +470,7 @@ int blk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *
         return c;
     if (iov_size(iov, iovcnt) < len)
         return -EIO;
+    trace_blk_request_submit(bs, "write", off, len);
     int r = write_begin(bs, off, len);
     if (r >= 0) {
         blk_lock(bs);
@@ -470,6 +478,7 @@ int blk_pwritev(struct blk *bs, uint64_t off, uint64_t len, const struct iovec *
         blk_unlock(bs);
     }
     write_end(bs);
+    trace_blk_request_complete(bs, "write", off, len, r);
     return r;
 }
 
@@ -490,6 +499,7 @@ int blk_pwrite_compressed(struct blk *bs, uint64_t off, uint64_t len, const void
     int c = write_check(bs, off, len, bs->drv->pwrite_compressed != NULL);
     if (c <= 0)
         return c;
+    trace_blk_request_submit(bs, "compressed", off, len);
     int r = write_begin(bs, off, len);
     if (r >= 0) {
         blk_lock(bs);
@@ -497,6 +507,7 @@ int blk_pwrite_compressed(struct blk *bs, uint64_t off, uint64_t len, const void
         blk_unlock(bs);
     }
     write_end(bs);
+    trace_blk_request_complete(bs, "compressed", off, len, r);
     return r;
 }
 
@@ -508,7 +519,9 @@ int blk_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
         return -EROFS;
     if (blk_check_range(bs, off, len) < 0)
         return -EIO;
-    /* the fallback below goes through blk_pwrite and its own hooks */
+    /* the fallback below goes through blk_pwrite and its own hooks (and
+     * its own trace events, inside this request's) */
+    trace_blk_request_submit(bs, "zeroes", off, len);
     int r = write_begin(bs, off, len);
     if (r >= 0) {
         blk_lock(bs);
@@ -520,13 +533,18 @@ int blk_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
         blk_unlock(bs);
     }
     write_end(bs);
-    if (r != -ENOTSUP || (flags & BLK_ZERO_NO_FALLBACK))
+    if (r != -ENOTSUP || (flags & BLK_ZERO_NO_FALLBACK)) {
+        trace_blk_request_complete(bs, "zeroes", off, len, r);
         return r;
+    }
     /* Fallback: write a zeroed buffer. */
+    const uint64_t off0 = off, len0 = len;
     size_t chunk = (size_t)MIN(len, (uint64_t)1 << 20);
     void *z = calloc(1, chunk);
-    if (!z)
+    if (!z) {
+        trace_blk_request_complete(bs, "zeroes", off0, len0, -ENOMEM);
         return -ENOMEM;
+    }
     r = 0;
     while (len && r >= 0) {
         size_t n = (size_t)MIN(len, chunk);
@@ -535,6 +553,7 @@ int blk_pwrite_zeroes(struct blk *bs, uint64_t off, uint64_t len, int flags)
         len -= n;
     }
     free(z);
+    trace_blk_request_complete(bs, "zeroes", off0, len0, r < 0 ? r : 0);
     return r < 0 ? r : 0;
 }
 
@@ -548,6 +567,7 @@ int blk_pdiscard(struct blk *bs, uint64_t off, uint64_t len)
         return -EIO;
     if (!bs->drv->pdiscard)
         return 0;
+    trace_blk_request_submit(bs, "discard", off, len);
     int r = write_begin(bs, off, len);
     if (r >= 0) {
         blk_lock(bs);
@@ -555,6 +575,7 @@ int blk_pdiscard(struct blk *bs, uint64_t off, uint64_t len)
         blk_unlock(bs);
     }
     write_end(bs);
+    trace_blk_request_complete(bs, "discard", off, len, r);
     return r;
 }
 
@@ -562,9 +583,11 @@ int blk_flush(struct blk *bs)
 {
     int r = 0;
     if (bs->drv->flush && !bs->read_only) {
+        trace_blk_request_submit(bs, "flush", 0, 0);
         blk_lock(bs);
         r = bs->drv->flush(bs);
         blk_unlock(bs);
+        trace_blk_request_complete(bs, "flush", 0, 0, r);
     }
     if (r >= 0 && bs->file)
         r = blk_flush(bs->file);
@@ -584,6 +607,7 @@ int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
     int c = write_check(bs, off, len, bs->drv->splice_write != NULL);
     if (c <= 0)
         return c;
+    trace_blk_request_submit(bs, "splice", off, len);
     int r = write_begin(bs, off, len);
     if (r >= 0) {
         blk_lock(bs);
@@ -591,6 +615,7 @@ int blk_splice_write(struct blk *bs, uint64_t off, uint64_t len, int pipe_fd)
         blk_unlock(bs);
     }
     write_end(bs);
+    trace_blk_request_complete(bs, "splice", off, len, r);
     return r;
 }
 

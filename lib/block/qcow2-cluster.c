@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include "qcow2.h"
+#include "trace/block.h"
 
 #define QCOW2_L2_CACHE_BYTES (32u << 20)
 
@@ -63,6 +64,7 @@ int qcow2_get_l2(struct blk *bs, uint64_t l2_offset, uint8_t **tbl)
             return -ENOMEM;
     }
     sl->offset = 0;
+    trace_qcow2_l2_cache_miss(bs, l2_offset);
     int r = blk_pread(bs->file, l2_offset, s->cluster_size, sl->data);
     if (r < 0)
         return r;

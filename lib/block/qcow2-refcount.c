@@ -9,6 +9,7 @@
 #include <string.h>
 #include "log.h"
 #include "qcow2.h"
+#include "trace/block.h"
 
 uint64_t qcow2_refcount_get_entry(const struct qcow2 *s, const uint8_t *b, uint64_t i)
 {
@@ -340,6 +341,7 @@ int qcow2_update_refcount(struct blk *bs, uint64_t offset, uint64_t length, int6
     struct qcow2 *s = bs->opaque;
     if (length == 0)
         return 0;
+    trace_qcow2_refcount_update(bs, offset, length, addend);
     uint64_t first = offset >> s->cluster_bits;
     uint64_t last = (offset + length - 1) >> s->cluster_bits;
     if (addend > 0) {
@@ -408,6 +410,7 @@ int64_t qcow2_alloc_clusters(struct blk *bs, uint64_t n)
     if (r < 0)
         return r;
     s->free_hint = start + n;
+    trace_qcow2_alloc_clusters(bs, start << s->cluster_bits, n);
     return (int64_t)(start << s->cluster_bits);
 }
 

@@ -31,7 +31,7 @@ static bool tio_saved;
 static void restore_terminal(void)
 {
     if (tio_saved)
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+        tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
 }
 
 static void on_fatal_signal(int sig)
@@ -52,7 +52,8 @@ static int raw_terminal(void)
     static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         signal(sigs[i], on_fatal_signal);
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0)
+    /* TCSADRAIN, not TCSAFLUSH: what was typed ahead goes to the guest */
+    if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0)
         return -errno;
     return 0;
 }
@@ -163,13 +164,17 @@ int emu_cmd_console(int argc, char **argv)
     }
     bool tty = isatty(STDIN_FILENO);
     if (tty) {
-        fprintf(stderr, _("Connected to %s (escape character is ^])\r\n"), e->name);
-        if (raw_terminal() < 0) {
-            msg_error(_("cannot set the terminal to raw mode: %s"), strerror(errno));
+        /* raw before the greeting: keys typed once it shows must not
+         * meet the cooked terminal (it would echo them and keep them) */
+        int r = raw_terminal();
+        if (r < 0) {
+            restore_terminal();
+            msg_error(_("cannot set the terminal to raw mode: %s"), strerror(-r));
             close(fd);
             rundir_entry_free(e);
             return EMU_EXIT_ERROR;
         }
+        fprintf(stderr, _("Connected to %s (escape character is ^])\r\n"), e->name);
     }
     code = relay(fd, tty, e->name);
     restore_terminal();

@@ -57,12 +57,14 @@ const struct emu_command emu_commands[] = {
          "output is shown until the console has been quiet for a second after\n"
          "the input ended.\n") },
     { "monitor", emu_cmd_monitor, N_("NAME [HMP-COMMAND...]"),
-      N_("run a human monitor command, or a (qemu) prompt"), NULL },
+      N_("run a human monitor command, or a (qemu) prompt"),
+      N_("With a command, print its output.  Without one, read commands from\n"
+         "standard input, one a line, with a '(qemu) ' prompt on a terminal.\n") },
     { "snapshot", emu_cmd_snapshot, N_("NAME save|load|delete|list [TAG]"),
       N_("save, load, delete or list the machine's snapshots"),
       N_("Snapshots hold the disks, the RAM and the devices' state, in the\n"
          "machine's qcow2 images (the monitor's savevm, loadvm, delvm and info\n"
-         "snapshots).\n") },
+         "snapshots).  'create' is another name for 'save'.\n") },
     { "export", emu_cmd_export, N_("NAME DRIVE [--socket=PATH | --port=N [--host=H]] "
                                    "[--name=EXPORT]"),
       N_("serve a running machine's disk over NBD (read-only)"),
@@ -73,7 +75,10 @@ const struct emu_command emu_commands[] = {
          "  -n, --name=EXPORT  the export's name (default: DRIVE)\n"
          "  -o, --output=FMT   human (the URI, the default) or json\n") },
     { "qmp", emu_cmd_qmp, N_("NAME COMMAND [JSON-ARGUMENTS] | NAME JSON-MESSAGE"),
-      N_("run a QMP command and print its return value as JSON"), NULL },
+      N_("run a QMP command and print its return value as JSON"),
+      N_("The arguments are a JSON object ('{\"device\": \"virtio0\"}'); a whole\n"
+         "message is '{\"execute\": COMMAND, \"arguments\": {...}}'.  A QMP error is\n"
+         "printed with QEMU's error class, and the exit status is 1.\n") },
     { NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -93,14 +98,16 @@ static void usage(FILE *fp)
     for (const struct emu_command *c = emu_commands; c->name; c++)
         fprintf(fp, "  %-10s %s\n", c->name, _(c->summary));
     fprintf(fp, _("\n'%s COMMAND --help' shows a command's options.  Machines register in\n"
-                  "$XDG_RUNTIME_DIR/emu (else /tmp/emu-UID).\n"), msg_progname());
+                  "$XDG_RUNTIME_DIR/emu (else /run/emu for root, /tmp/emu-UID for others).\n"), msg_progname());
 }
 
 int emu_help(const char *cmd)
 {
     const struct emu_command *c = emu_command_find(cmd);
     printf(_("Usage: %s %s %s\n"), msg_progname(), c->name, _(c->synopsis));
-    printf("%s.\n", _(c->summary));
+    const char *sum = _(c->summary);
+    /* the summaries are list items in `emu --help`; here a sentence */
+    printf("%c%s.\n", sum[0] >= 'a' && sum[0] <= 'z' ? sum[0] - 'a' + 'A' : sum[0], sum + 1);
     if (c->help)
         printf("\n%s", _(c->help));
     printf(_("\n  -h, --help        show this help\n"));

@@ -151,8 +151,9 @@ static int wait_ready(const char *dir, const char *name, pid_t pid, const char *
         }
         rundir_entry_free(e);
         if (now_ms() >= deadline) {
-            msg_error(_("%s: the machine did not answer in %d s%s%s; stopping it (its output "
-                        "is in %s)"), name, timeout_s, err ? ": " : "", err_msg(err), log);
+            msg_error(_("%s: the machine did not answer in %d s%s%s; stopping it.  Its output "
+                        "(%s) ends with:"), name, timeout_s, err ? ": " : "", err_msg(err), log);
+            print_log_tail(log);
             err_free(err);
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);

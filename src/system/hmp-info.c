@@ -17,6 +17,7 @@
 #include "hmp.h"
 #include "hmp-cmds.h"
 #include "savevm.h"
+#include "trace-cmds.h"
 #include "monitor.h"
 #include "block/block.h"
 #include "chardev.h"
@@ -280,6 +281,8 @@ static const struct hmp_cmd info_cmds[] = {
     { "registers", "[-a]", N_("show the cpu registers (-a: all CPUs)"), i_registers },
     { "snapshots", "", N_("show the currently saved VM snapshots"), hmp_info_snapshots },
     { "status", "", N_("show the current VM status (running|paused)"), i_status },
+    { "trace-events", "[name]", N_("show available trace-events & their state"),
+      hmp_info_trace_events },
     { "version", "", N_("show the version of QEMU"), i_version },
     { NULL, NULL, NULL, NULL },
 };

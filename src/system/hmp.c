@@ -16,6 +16,8 @@
 #include "hmp-cmds.h"
 #include "savevm.h"
 #include "export.h"
+#include "trace-cmds.h"
+#include "trace/system.h"
 #include "monitor.h"
 #include "hw/machine.h"
 #include "i18n.h"
@@ -178,6 +180,8 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "stop", "", N_("stop emulation"), h_stop },
     { "system_powerdown", "", N_("send system power down event"), h_powerdown },
     { "system_reset", "", N_("reset the system"), h_reset },
+    { "trace-event", "name on|off", N_("changes status of a specific trace event"),
+      hmp_trace_event },
     { "x", "/fmt addr", N_("virtual memory dump starting at 'addr'"), hmp_x },
     { "xp", "/fmt addr", N_("physical memory dump starting at 'addr'"), hmp_xp },
     { NULL, NULL, NULL, NULL },
@@ -222,6 +226,7 @@ int hmp_run(const char *line, struct hmp_out *out)
     for (const struct hmp_cmd *c = hmp_cmds; c->name; c++)
         if (hmp_name_matches(c->name, name)) {
             r = c->fn(out, line, &err);
+            trace_hmp_command(name, r);
             goto done;
         }
     hmp_printf(out, _("unknown command: '%s'"), name);

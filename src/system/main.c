@@ -44,6 +44,7 @@
 #include "parse.h"
 #include "pool.h"
 #include "prog.h"
+#include "trace.h"
 
 #define DEFAULT_MACHINE "virt"
 #define DEFAULT_RAM (UINT64_C(128) << 20)   /* as qemu */
@@ -186,6 +187,9 @@ static void usage(FILE *fp)
                   "Debugging:\n"
                   "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
                   "  -D FILE          write the log to FILE\n"
+                  "  -trace [[enable=]PATTERN][,events=FILE][,file=FILE]\n"
+                  "                   enable trace events (also -d trace:PATTERN and\n"
+                  "                   EMU_TRACE; -trace help lists them)\n"
                   "\n"
                   "  -h, -help        show this help\n"
                   "  -version         show the version\n"
@@ -426,7 +430,7 @@ static int parse_log(const char *arg, struct error **errp)
     }
     keep[0] = 0;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        bool skip = strncmp(t, "trace:", 6) == 0;
+        bool skip = false;
         for (size_t k = 0; k < sizeof(qemu_only) / sizeof(qemu_only[0]); k++)
             skip |= strcmp(t, qemu_only[k]) == 0;
         if (skip) {
@@ -797,7 +801,7 @@ enum opt_id {
     OPT_BIOS, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_DTB,
     OPT_NOGRAPHIC, OPT_DISPLAY, OPT_SERIAL, OPT_MONITOR, OPT_NODEFAULTS,
     OPT_STOPPED, OPT_GDB_DEFAULT, OPT_GDB, OPT_NO_REBOOT, OPT_NO_SHUTDOWN,
-    OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE,
+    OPT_NAME, OPT_PIDFILE, OPT_DAEMONIZE, OPT_LOG, OPT_LOGFILE, OPT_TRACE,
     OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL, OPT_CHARDEV,
     OPT_QMP, OPT_MON,
     OPT_NETDEV, OPT_NIC, OPT_NET,
@@ -823,7 +827,7 @@ static const struct option_def {
     { "no-reboot", false, OPT_NO_REBOOT }, { "no-shutdown", false, OPT_NO_SHUTDOWN },
     { "name", true, OPT_NAME }, { "pidfile", true, OPT_PIDFILE },
     { "daemonize", false, OPT_DAEMONIZE },
-    { "d", true, OPT_LOG }, { "D", true, OPT_LOGFILE },
+    { "d", true, OPT_LOG }, { "D", true, OPT_LOGFILE }, { "trace", true, OPT_TRACE },
     { "drive", true, OPT_DRIVE }, { "blockdev", true, OPT_BLOCKDEV },
     { "device", true, OPT_DEVICE }, { "snapshot", false, OPT_SNAPSHOT },
     { "global", true, OPT_GLOBAL }, { "chardev", true, OPT_CHARDEV },
@@ -1098,6 +1102,11 @@ static int parse_args(int argc, char **argv)
             break;
         case OPT_LOGFILE:
             r = log_set_file(arg, &err);
+            break;
+        case OPT_TRACE:
+            r = trace_opt_parse(arg, &err);
+            if (r == 1)
+                return 1;
             break;
         case OPT_DRIVE: {
             char *dev = NULL;

@@ -10,6 +10,7 @@
 #include "savevm.h"
 #include "jobs.h"
 #include "export.h"
+#include "trace-cmds.h"
 #include "hmp.h"
 #include "block/block.h"
 #include "chardev.h"
@@ -384,6 +385,8 @@ static const struct qmp_cmd monitor_cmds[] = {
     { "system_powerdown", c_powerdown, NULL, "{}" },
     { "quit", c_quit, NULL, "{}" },
     { "human-monitor-command", c_hmp, hmp_args, "any" },
+    { "trace-event-get-state", trace_qmp_get_state, trace_get_state_args, "any" },
+    { "trace-event-set-state", trace_qmp_set_state, trace_set_state_args, "{}" },
     { "nbd-server-start", export_qmp_nbd_server_start, export_nbd_server_start_args, "{}" },
     { "nbd-server-add", export_qmp_nbd_server_add, export_nbd_server_add_args, "{}" },
     { "nbd-server-remove", export_qmp_nbd_server_remove, export_nbd_server_remove_args, "{}" },

@@ -194,10 +194,11 @@ int savevm_save(const char *name, struct error **errp)
         return r;
 
     bool was_running;
+    uint64_t clock = hw_clock_ns();
     r = pause_machine(h, &was_running, errp);
     if (r < 0)
         goto resume;
-    uint64_t clock = hw_clock_ns();
+    clock = hw_clock_ns();
     struct blk *vbs = d[0]->bs;
     struct vms_out *f;
     uint64_t size = 0;
@@ -210,6 +211,7 @@ int savevm_save(const char *name, struct error **errp)
     }
     if (r < 0) {
         err_prefix(errp, "Error while writing VM state");
+        blk_vmstate_drop(vbs);          /* no snapshot took it: not kept */
         goto resume;
     }
     for (int i = 0; i < nd && r >= 0; i++) {
@@ -219,9 +221,11 @@ int savevm_save(const char *name, struct error **errp)
         if (r < 0)
             err_prefix(errp, "Error while creating snapshot on '%s'", d[i]->id);
     }
+    if (r < 0)
+        blk_vmstate_drop(vbs);
+resume:
     /* the pause is invisible to the guest's clock */
     hw_clock_set(clock);
-resume:
     if (was_running) {
         struct error *e2 = NULL;
         if (h->cont(h->opaque, &e2) < 0)
@@ -256,6 +260,14 @@ int savevm_load(const char *name, struct error **errp)
             return err_set(errp, ENOENT, "Snapshot '%s' does not exist in one or more devices",
                            name);
     }
+    /* applying a snapshot changes a disk without the writes that a
+     * point-in-time view (NBD export, lib/block/cbw.h) copies before */
+    for (int i = 0; i < nd; i++)
+        if (d[i]->bs->write_hooks) {
+            snap_clear(&sn);
+            return err_set(errp, EBUSY, "Device '%s' is exported with a point-in-time view; "
+                           "remove the export first", d[i]->id);
+        }
     /* sn is the first disk's */
     uint64_t size = sn.vm_state_size;
     snap_clear(&sn);

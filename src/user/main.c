@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "parse.h"
 #include "prog.h"
+#include "trace.h"
 
 extern char **environ;
 
@@ -40,6 +41,9 @@ static void usage(FILE *fp)
                   "  -g PORT          wait for gdb (target remote :PORT) before the first instruction\n"
                   "  -d CAT[,CAT...]  log categories (-d help lists them)\n"
                   "  -D FILE          write the log to FILE\n"
+                  "  -trace [[enable=]PATTERN][,events=FILE][,file=FILE]\n"
+                  "                   enable trace events (also -d trace:PATTERN and\n"
+                  "                   EMU_TRACE; -trace help lists them)\n"
                   "  -strace          log system calls with decoded arguments\n"
                   "  -cpu MODEL       rv64 plus extensions, e.g. rv64gc, rv64imac, rv64gc_zba_zbb_zbs\n"
                   "  -E VAR=VALUE     set a variable in the program's environment\n"
@@ -162,6 +166,15 @@ int main(int argc, char **argv)
                 err_report(err);
                 return 1;
             }
+            i++;
+        } else if (strcmp(o, "-trace") == 0 || strcmp(o, "--trace") == 0) {
+            int r = trace_opt_parse(arg, &err);
+            if (r < 0) {
+                err_report(err);
+                return 1;
+            }
+            if (r == 1)
+                return 0;
             i++;
         } else if (strcmp(o, "-cpu") == 0) {
             if (parse_cpu(arg, &features) < 0) {

@@ -29,6 +29,7 @@
 
 #include "user.h"
 #include "log.h"
+#include "trace/user.h"
 
 static bool range_mapped(struct user *u, uint64_t ga, size_t len, int need)
 {
@@ -371,6 +372,8 @@ void user_syscall(struct user *u)
     int nr = (int)c->x[17];
     uint64_t a[6] = { c->x[10], c->x[11], c->x[12], c->x[13], c->x[14], c->x[15] };
     c->pc += 4;
+    if (trace_user_syscall_enabled())       /* the name costs a lookup */
+        trace_user_syscall(nr, strace_name(nr), a[0], a[1], a[2], a[3]);
     if (log_on(LOG_STRACE))
         strace_enter(u, nr, a);
     uint64_t flushes = u->tr->n_flushes;
@@ -408,6 +411,7 @@ void user_syscall(struct user *u)
                 t->cpu.exit_req = 1;
         pthread_mutex_unlock(&u->threads_lock);
     }
+    trace_user_syscall_ret(nr, r);
     if (log_on(LOG_STRACE))
         strace_leave(u, nr, a, r);
     if (r == -EINTR && restartable(nr) && user_restart_allowed(u)) {

@@ -13,10 +13,12 @@
                                        snapshot TAG in the qcow2 IMAGE:
                                        magic | version SECTION V | uart-head V
                                        | badmagic | truncate | garbage SEED
+                                       | fields SEED (random values of the
+                                       right types)
                                        | active-clean (no VM state left in
                                        the active layer; TAG unused)
 
-The guest prints "C=<n>" lines, one per step.  The point where the save
+The guest prints "C=<n> T=<uptime>" lines, one per step.  The point where the save
 happened is read from the log when the STOP event arrives: the CPUs are
 stopped then and the serial port writes at once, so the log ends with the
 last step before the save.  Exits 1 at the first failed check."""
@@ -85,7 +87,7 @@ class Monitor:
 def counts(log):
     with open(log, "rb") as f:
         text = f.read().decode("latin-1")
-    return [int(x) for x in re.findall(r"^C=(\d+)\r?$", text, re.M)]
+    return [int(x) for x in re.findall(r"^C=(\d+)(?: T=\d+)?\r?$", text, re.M)]
 
 
 def wait_count(log, n, what):
@@ -329,6 +331,46 @@ def vm_action(path, tag, args):
         if img.sn["exs"] >= 8:
             img.f.seek(img.sn["entry"] + 40)
             img.f.write(struct.pack(">Q", new))
+    elif a == "fields":
+        # values that pass every type check: what the devices' own range
+        # checks are for
+        rnd = random.Random(int(args[1]))
+        secs = [x for x in img.sections() if x[0] != "ram"]
+        if rnd.randrange(2):
+            # half of the time the virtio devices, whose loader does most
+            secs = [x for x in secs if x[0] == "virtio-device"]
+        name, inst, _, body, length = rnd.choice(secs)
+        fields = []
+        pos = body
+        while pos < body + length:
+            t = img.vm(pos, 1)[0]
+            n = {1: 1, 2: 2, 3: 4, 4: 8, 5: 1}.get(t)
+            if t == 6:
+                blen = struct.unpack("<I", img.vm(pos + 1, 4))[0]
+                fields.append((pos + 5, blen, t))
+                pos += 5 + blen
+            elif n:
+                fields.append((pos + 1, n, t))
+                pos += 1 + n
+            else:
+                fail("no field type at %d" % pos)
+        changed = []
+        for _ in range(rnd.randrange(1, 4)):
+            k = rnd.randrange(len(fields))
+            at, n, t = fields[k]
+            if t == 5:
+                val = bytes([rnd.randrange(2)])
+            else:
+                choice = rnd.randrange(4)
+                if choice == 0:
+                    val = b"\xff" * n
+                elif choice == 1:
+                    val = b"\0" * n
+                else:
+                    val = bytes(rnd.randrange(256) for _ in range(n))
+            img.vm(at, data=val)
+            changed.append(k)
+        print("%s %d fields %s" % (name, inst, changed))
     elif a == "garbage":
         rnd = random.Random(int(args[1]))
         secs = [s for s in img.sections() if s[0] not in ("ram",)]

@@ -1,17 +1,19 @@
 #!/bin/sh
 # savevm.sh - internal snapshots with the machine's state (savevm, loadvm,
 # delvm, -loadvm) into qcow2, checked by a count the guest prints (busybox
-# sh, one step every 0.2 s: "C=<n>"):
+# sh, one step every 0.2 s: "C=<n> T=<uptime in s>"):
 #   1. savevm while the guest runs; the count goes on at the next step;
 #      loadvm goes back to exactly that step (tests/system/savevm.py);
 #      info snapshots shows the VM state's size; both disks get the
 #      snapshot, the first one the state
 #   2. qemu-img check is clean and qemu-img snapshot -l shows VM SIZE
 #   3. emu-img anonymize scrubs the VM state
-#   4. -loadvm in a new process goes on at the same step; delvm
+#   4. -loadvm in a new process goes on at the same step, and the guest's
+#      clock from the saved moment; delvm
 #   5. damaged VM states (a newer section version, a value out of range,
 #      no header, a stream cut short, random garbage in device sections)
-#      give one line naming the problem and exit 1, never a crash
+#      and states of another machine configuration give one line naming
+#      the problem and exit 1, never a crash
 #   6. SIGKILL during savevm leaves images qemu-img check calls clean or
 #      leaking, never corrupt
 #   7. the QMP commands blockdev-snapshot-internal-sync and
@@ -31,11 +33,11 @@ case $EMU in *qemu-system*) is_qemu=true ;; esac
 
 qemu-img create -q -f qcow2 "$T/disk.qcow2" 64M
 qemu-img create -q -f qcow2 "$T/disk2.qcow2" 16M
-count='i=0; while true; do i=$((i+1)); echo C=$i; sleep 0.2; done'
+count='i=0; while true; do i=$((i+1)); echo C=$i T=$(cut -d. -f1 /proc/uptime); sleep 0.2; done'
 guest() {   # guest LOG SOCKET [ARGS...]: the counting guest, in the background
     _log=$1 _sock=$2
     shift 2
-    "$EMU" -M virt -m 128M -nographic -bios "$GUEST/fw_dynamic.bin" -kernel "$GUEST/Image" \
+    "$EMU" -M virt -m 128M -smp 2 -nographic -bios "$GUEST/fw_dynamic.bin" -kernel "$GUEST/Image" \
         -initrd "$GUEST/initrd.cpio.gz" -append "console=ttyS0 quiet -- $count" \
         -drive file="$T/disk.qcow2",format=qcow2,if=virtio \
         -drive file="$T/disk2.qcow2",format=qcow2,if=virtio \
@@ -99,10 +101,16 @@ if $is_qemu; then
 else
     sys_wait_for "$T/run2.log" "^C=$((n + 5))" 60 ||
         { kill -9 $pid; tail "$T/run2.log" >&2; fail "-loadvm: the guest does not count"; }
-    first=$(tr -d '\r' <"$T/run2.log" | sed -n 's/^C=//p' | head -n 5 | tr '\n' ' ')
+    first=$(tr -d '\r' <"$T/run2.log" | sed -n 's/^C=\([0-9]*\).*/\1/p' | head -n 5 | tr '\n' ' ')
     [ "$first" = "$((n + 1)) $((n + 2)) $((n + 3)) $((n + 4)) $((n + 5)) " ] ||
         { kill -9 $pid; fail "-loadvm s1: the count goes on with $first, want $((n + 1)) ..."; }
     echo "-loadvm s1 in a new process: the count goes on at $((n + 1)): ok"
+    # guest time goes on from the saved moment, whatever passed meanwhile
+    t0=$(tr -d '\r' <"$T/run1.log" | sed -n "s/^C=$n T=//p" | head -n 1)
+    t1=$(tr -d '\r' <"$T/run2.log" | sed -n "s/^C=$((n + 1)) T=//p" | head -n 1)
+    [ -n "$t0" ] && [ -n "$t1" ] && [ $((t1 - t0)) -ge 0 ] && [ $((t1 - t0)) -le 1 ] ||
+        { kill -9 $pid; fail "-loadvm s1: the guest's uptime went from ${t0:-?} s to ${t1:-?} s"; }
+    echo "-loadvm s1: the guest's uptime goes on from $t0 s (now $t1 s): ok"
 fi
 python3 "$py" hmp "$T/q2.sock" "delvm s1" >"$T/delvm.txt"
 [ ! -s "$T/delvm.txt" ] || { kill -9 $pid; cat "$T/delvm.txt"; fail "delvm s1"; }
@@ -126,7 +134,7 @@ if ! $is_qemu; then
         cp "$T/saved2.qcow2" "$T/disk2.qcow2"
         python3 "$py" vm "$T/disk.qcow2" s1 "$@" >/dev/null
         set +e
-        timeout 20 "$EMU" -M virt -m 128M -nographic -bios "$GUEST/fw_dynamic.bin" \
+        timeout 20 "$EMU" -M virt ${machine:--m 128M -smp 2} -nographic -bios "$GUEST/fw_dynamic.bin" \
             -kernel "$GUEST/Image" -initrd "$GUEST/initrd.cpio.gz" -append "console=ttyS0" \
             -drive file="$T/disk.qcow2",format=qcow2,if=virtio \
             -drive file="$T/disk2.qcow2",format=qcow2,if=virtio \
@@ -143,6 +151,12 @@ if ! $is_qemu; then
     damaged "a FIFO index out of range" "FIFO head out of range" uart-head 1000
     damaged "no header" "is not emu's" badmagic
     damaged "cut short" "VM state" truncate
+    # a snapshot of another machine configuration
+    machine="-m 128M -smp 1"
+    damaged "one hart less" "section 'cpu' instance 1 belongs to no part of this machine" magic
+    machine="-m 256M -smp 2"
+    damaged "more RAM" "RAM 'ram' of 134217728 bytes where the machine has 'ram' of 268435456" magic
+    unset machine
     # random garbage in device sections: an error, or a guest that runs
     # on with odd state; never a crash
     for seed in 1 2 3 4 5 6 7 8 9 10 11 12; do
@@ -150,7 +164,7 @@ if ! $is_qemu; then
         cp "$T/saved2.qcow2" "$T/disk2.qcow2"
         where=$(python3 "$py" vm "$T/disk.qcow2" s1 garbage $seed)
         set +e
-        timeout 8 "$EMU" -M virt -m 128M -nographic -bios "$GUEST/fw_dynamic.bin" \
+        timeout 8 "$EMU" -M virt -m 128M -smp 2 -nographic -bios "$GUEST/fw_dynamic.bin" \
             -kernel "$GUEST/Image" -initrd "$GUEST/initrd.cpio.gz" -append "console=ttyS0" \
             -drive file="$T/disk.qcow2",format=qcow2,if=virtio \
             -drive file="$T/disk2.qcow2",format=qcow2,if=virtio \
@@ -164,11 +178,32 @@ if ! $is_qemu; then
         [ "$st" = 1 ] && msg=$(head -n 1 "$T/garbage.log") || msg="loaded (status $st)"
         echo "garbage $seed ($where): $msg"
     done
+    # random values of the right types: the devices' own checks, or a
+    # guest that runs on with odd state; never a crash
+    for seed in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+        cp "$T/saved.qcow2" "$T/disk.qcow2"
+        cp "$T/saved2.qcow2" "$T/disk2.qcow2"
+        where=$(python3 "$py" vm "$T/disk.qcow2" s1 fields $seed)
+        set +e
+        timeout 3 "$EMU" -M virt -m 128M -smp 2 -nographic -bios "$GUEST/fw_dynamic.bin" \
+            -kernel "$GUEST/Image" -initrd "$GUEST/initrd.cpio.gz" -append "console=ttyS0" \
+            -drive file="$T/disk.qcow2",format=qcow2,if=virtio \
+            -drive file="$T/disk2.qcow2",format=qcow2,if=virtio \
+            -loadvm s1 </dev/null >"$T/fields.log" 2>&1
+        st=$?
+        set -e
+        case $st in
+        0|1|124) ;;
+        *) tail -5 "$T/fields.log"; fail "fields $seed ($where): exit status $st" ;;
+        esac
+        [ "$st" = 1 ] && msg=$(grep -m1 'emu-system' "$T/fields.log") || msg="loaded (status $st)"
+        echo "fields $seed ($where): $msg"
+    done
 fi
 
 # 6. SIGKILL in the middle of a savevm: at worst leaked clusters
 if ! $is_qemu; then
-    for delay in 0.04 0.07 0.1 0.13 0.16; do
+    for delay in 0.05 0.1 0.12 0.14 0.16; do
         cp "$T/saved.qcow2" "$T/disk.qcow2"
         cp "$T/saved2.qcow2" "$T/disk2.qcow2"
         guest "$T/kill.log" "$T/q4.sock" -loadvm s1
@@ -179,6 +214,7 @@ if ! $is_qemu; then
         cpid=$!
         sleep $delay
         kill -9 $pid
+        kill $cpid 2>/dev/null || true     # (it may still wait to connect)
         wait $pid 2>/dev/null || true
         wait $cpid 2>/dev/null || true
         for d in disk disk2; do
@@ -191,9 +227,10 @@ if ! $is_qemu; then
             *) cat "$T/check.txt"; fail "SIGKILL $delay s into savevm: qemu-img check $d: $st" ;;
             esac
         done
-        qemu-img snapshot -l "$T/disk.qcow2" | grep -q " s1 " ||
-            fail "SIGKILL $delay s into savevm: s1 is gone"
-        echo "SIGKILL $delay s into savevm: qemu-img check status $st (0 clean, 3 leaks), s1 kept: ok"
+        qemu-img snapshot -l "$T/disk.qcow2" >"$T/list.txt"
+        grep -q " s1 " "$T/list.txt" || fail "SIGKILL $delay s into savevm: s1 is gone"
+        grep -q " s2 " "$T/list.txt" && s2=made || s2="not made"
+        echo "SIGKILL $delay s into savevm: qemu-img check status $st (0 clean, 3 leaks), s1 kept, s2 $s2: ok"
     done
 fi
 
