@@ -48,9 +48,17 @@ void hw_clock_init(void)
     __atomic_store_n(&hw_clock_base, loop_now_ns(), __ATOMIC_RELEASE);
 }
 
+static uint64_t hw_clock_sets;
+
 void hw_clock_set(uint64_t ns)
 {
     __atomic_store_n(&hw_clock_base, loop_now_ns() - ns, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&hw_clock_sets, 1, __ATOMIC_RELEASE);
+}
+
+uint64_t hw_clock_set_count(void)
+{
+    return __atomic_load_n(&hw_clock_sets, __ATOMIC_ACQUIRE);
 }
 
 uint64_t hw_clock_ns(void)

@@ -54,6 +54,9 @@ uint64_t hw_clock_ns(void);
 /* loadvm: the clock reads NS now and runs on from there (CPUs stopped;
  * the devices re-arm their timers afterwards). */
 void hw_clock_set(uint64_t ns);
+/* How many times hw_clock_set ran (a stopped machine's owner learns
+ * whether someone, loadvm, set the clock meanwhile). */
+uint64_t hw_clock_set_count(void);
 
 /* ---- timers ----
  * A one-shot timer on the machine clock.  hw_timer_arm/cancel may be

@@ -18,18 +18,21 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "trace.h"
 #include "i18n.h"
 
+#ifdef TRACE_BACKEND_SIMPLE
+
 #define TRACE_MAGIC "EMUTRACE"
 #define TRACE_VERSION 1
 #define REC_EVENT_DEF 1
 #define REC_EVENT 2
 #define REC_DROPPED 3
-#define RING_SIZE (UINT64_C(1) << 22)     /* 4 MiB, a power of two */
+#define RING_SIZE (UINT64_C(1) << 24)     /* 16 MiB, a power of two */
 #define MAX_STR 255                        /* longer strings are cut */
 #define OUT_SIZE (64 * 1024)
 
@@ -188,7 +191,12 @@ static void simple_atfork_child(void)
 {
     if (!writer_running)
         return;
-    memset(ring, 0, RING_SIZE);
+    /* only [tail, head) can be nonzero: the writer zeroes what it takes */
+    uint64_t n = MIN(ring_head - ring_tail, RING_SIZE);
+    size_t off = (size_t)(ring_tail & (RING_SIZE - 1));
+    size_t first = MIN((size_t)n, (size_t)(RING_SIZE - off));
+    memset(ring + off, 0, first);
+    memset(ring, 0, (size_t)n - first);
     ring_head = ring_tail = 0;
     ring_dropped = 0;
     writer_running = false;
@@ -225,11 +233,6 @@ static int write_header(int fd)
 
 int trace_simple_open(const char *path, struct error **errp)
 {
-#ifndef TRACE_BACKEND_SIMPLE
-    return err_set(errp, ENOTSUP,
-                   _("cannot write trace file '%s': this build has no simple trace backend"
-                     " (configure --enable-trace-backends=simple)"), path);
-#else
     static bool atexit_done;
     pthread_mutex_lock(&simple_lock);
     int r = 0;
@@ -249,13 +252,15 @@ int trace_simple_open(const char *path, struct error **errp)
         goto out;
     }
     if (!ring) {
-        ring = aligned_alloc(64, RING_SIZE);
-        if (!ring) {
+        /* zero pages from the kernel: only the part in use is ever touched */
+        void *p = mmap(NULL, RING_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED) {
             close(fd);
             r = err_set(errp, ENOMEM, _("out of memory"));
             goto out;
         }
-        memset(ring, 0, RING_SIZE);
+        ring = p;
     }
     trace_fd = fd;
     r = writer_start(errp);
@@ -273,7 +278,6 @@ int trace_simple_open(const char *path, struct error **errp)
 out:
     pthread_mutex_unlock(&simple_lock);
     return r;
-#endif
 }
 
 void trace_simple_close(void)
@@ -291,3 +295,22 @@ void trace_simple_close(void)
     }
     pthread_mutex_unlock(&simple_lock);
 }
+
+#else /* !TRACE_BACKEND_SIMPLE */
+
+void trace_simple_record(unsigned id, const uint64_t *a, unsigned n, unsigned strmask)
+{
+}
+
+int trace_simple_open(const char *path, struct error **errp)
+{
+    return err_set(errp, ENOTSUP,
+                   _("cannot write trace file '%s': this build has no simple trace backend"
+                     " (configure --enable-trace-backends=simple)"), path);
+}
+
+void trace_simple_close(void)
+{
+}
+
+#endif

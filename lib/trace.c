@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -31,12 +32,28 @@ const char *trace_backends(void)
     return list[0] ? list + 1 : "nop";
 }
 
+static __thread int tid_cache;
+
+/* A forked child's only thread has the id cached of the thread that
+ * forked: forget it. */
+static void tid_atfork_child(void)
+{
+    tid_cache = 0;
+}
+
+static void tid_init_once(void)
+{
+    pthread_atfork(NULL, NULL, tid_atfork_child);
+}
+
 int trace_tid(void)
 {
-    static __thread int tid;
-    if (!tid)
-        tid = (int)syscall(SYS_gettid);
-    return tid;
+    if (unlikely(!tid_cache)) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, tid_init_once);
+        tid_cache = (int)syscall(SYS_gettid);
+    }
+    return tid_cache;
 }
 
 void trace_log_stamp(struct trace_log_stamp *t)

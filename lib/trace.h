@@ -27,7 +27,10 @@
 
 #ifdef TRACE_BACKEND_DTRACE
 /* Each probe has a semaphore that tracers raise while attached: the
- * generated trace_NAME() tests it, so an unattached probe costs nothing. */
+ * generated trace_NAME() tests it, so an unattached probe costs nothing.
+ * The probe itself sits in the out-of-line _trace_NAME() (trace/events.c):
+ * one site per event, its arguments where the calling convention puts
+ * them, which perf probe needs. */
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
 #endif

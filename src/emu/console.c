@@ -174,7 +174,8 @@ int emu_cmd_console(int argc, char **argv)
             rundir_entry_free(e);
             return EMU_EXIT_ERROR;
         }
-        fprintf(stderr, _("Connected to %s (escape character is ^])\r\n"), e->name);
+        fprintf(stderr, _("Connected to %s (escape character is ^])"), e->name);
+        fputs("\r\n", stderr);     /* raw mode: no newline translation */
     }
     code = relay(fd, tty, e->name);
     restore_terminal();

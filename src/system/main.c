@@ -35,6 +35,7 @@
 #include "export.h"
 #include "registry.h"
 #include "hmp-session.h"
+#include "hw/hw.h"
 #include "jobs.h"
 #include "riscv/sys.h"
 #include "i18n.h"
@@ -68,6 +69,8 @@ struct sys {
     bool running;               /* CPUs started and not stopped */
     bool waiting_start;         /* -S: CPUs wait for a "continue" */
     bool paused;                /* QMP/HMP "stop" */
+    uint64_t paused_clock;      /* the machine clock when "stop" came */
+    uint64_t paused_sets;       /* hw_clock_set_count() then */
     bool powered_off;           /* -no-shutdown: the guest powered off */
     struct qmp *qmp;            /* the monitors (-qmp, -mon mode=control) */
     const char *qmp_spec[MACHINE_MAX_CHARDEVS];
@@ -594,6 +597,12 @@ static int mon_stop(void *opaque, struct error **errp)
     if (!s->running)
         return 0;
     stop_cpus(s);
+    /* As qemu's virtual clock: the guest's time stands still while the
+     * machine is stopped (cont puts the clock back unless loadvm set it
+     * meanwhile; device timers that fired in the pause only raise what
+     * the guest sees as an early tick) */
+    s->paused_clock = hw_clock_ns();
+    s->paused_sets = hw_clock_set_count();
     s->paused = true;
     qmp_send(s, "STOP", NULL);
     return 0;
@@ -608,6 +617,8 @@ static int mon_cont(void *opaque, struct error **errp)
         return err_set(errp, EINVAL, "the guest has powered off; use system_reset first");
     if (s->running)
         return 0;
+    if (s->paused && hw_clock_set_count() == s->paused_sets)
+        hw_clock_set(s->paused_clock);      /* (loadvm set it: theirs stands) */
     if (start_cpus(s) < 0)
         return err_set(errp, EIO, "cannot start the CPUs");
     s->paused = false;

@@ -21,12 +21,12 @@ fi
 [ -w /sys/kernel/tracing/uprobe_events ] || [ -w /sys/kernel/debug/tracing/uprobe_events ] ||
     skip "no permission to add uprobes (perf probe needs root or tracefs access)"
 
-# the probe's event is sdt_emu:blk_request_submit (perf names SDT events
-# sdt_PROVIDER:NAME); a stale one from an interrupted run goes first
-ev=sdt_emu:blk_request_submit
-perf probe -q -d "$ev" 2>/dev/null || true
-perf probe -q -x "$EMU_NBD" -a "$ev" 2> probe.err ||
-    fail "perf probe -x $EMU_NBD -a $ev: $(cat probe.err)"
+# perf names SDT events sdt_PROVIDER:NAME; -f gives this run a name of
+# its own (NAME_1, ...) when another run's probe exists
+perf probe -f -x "$EMU_NBD" -a sdt_emu:blk_request_submit > probe.out 2>&1 ||
+    fail "perf probe -x $EMU_NBD -a sdt_emu:blk_request_submit: $(cat probe.out)"
+ev=$(sed -n 's/^ *\(sdt_emu:blk_request_submit[_0-9]*\) .*/\1/p' probe.out | head -1)
+[ -n "$ev" ] || fail "perf probe did not say which event it added: $(cat probe.out)"
 cleanup_add "perf probe -q -d '$ev'"
 
 head -c 4M /dev/urandom > data.raw

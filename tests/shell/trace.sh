@@ -105,7 +105,9 @@ for r in simpletrace.read_trace(sys.argv[1]):
     else:
         n += 1
         bs, op, off, nb = r.args
-        assert off == seen.get(bs, -1) + 1 or dropped, (bs, off, seen.get(bs))
+        # each thread's records in its order (a drop is reported after
+        # the records drained with it, so gaps are checked by the total)
+        assert off > seen.get(bs, -1), (bs, off, seen.get(bs))
         seen[bs] = off
 print('records', n, 'dropped', dropped)
 assert n + dropped == 200000, n + dropped

@@ -159,6 +159,38 @@ qemu-img check "$T/jobs.qcow2" >"$T/jobs-check.txt" 2>&1 ||
     { cat "$T/jobs-check.txt" >&2; fail "jobs: qemu-img check"; }
 echo "snapshot jobs: qemu-img check: ok"
 
+# 6. stop/cont: the guest's clock stands still while the machine is
+# stopped, as with qemu's virtual clock (the guest prints /proc/uptime)
+"$EMU" -M virt -m 128M -display none -bios "$GUEST/fw_dynamic.bin" -kernel "$GUEST/Image" \
+    -initrd "$GUEST/initrd.cpio.gz" -serial file:"$T/uptime.txt" \
+    -append "console=ttyS0 quiet -- while true; do cat /proc/uptime; sleep 0.2; done" \
+    -qmp unix:"$T/clock.sock",server=on,wait=off </dev/null >"$T/emu6.log" 2>&1 &
+pid=$!
+sys_wait_for "$T/uptime.txt" '^[0-9]+\.[0-9]+ ' 60 || { kill -9 $pid; fail "clock: no uptime"; }
+python3 - "$T/clock.sock" <<'PYEOF' || { kill -9 $pid; fail "clock: stop/cont"; }
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+f.readline()
+def call(c):
+    s.sendall(json.dumps({"execute": c}).encode() + b"\n")
+    while "event" in (r := json.loads(f.readline())):
+        pass
+    return r
+call("qmp_capabilities")
+time.sleep(1)
+call("stop")
+time.sleep(6)
+call("cont")
+time.sleep(2)
+call("quit")
+PYEOF
+sys_wait_exit $pid 30 || fail "clock: the emulator still runs"
+gap=$(awk '{ if (NR > 1 && $1 - p > g) g = $1 - p; p = $1 } END { printf "%.2f", g }' "$T/uptime.txt")
+echo "stop 6 s, cont: the guest's largest uptime step is $gap s"
+awk -v g="$gap" 'BEGIN { exit !(g < 3.5) }' || fail "clock: the guest's time jumped $gap s over a stop"
+
 # 3. the guest powers off: SHUTDOWN with guest: true (qemu 7.2's
 # sifive_test calls exit() at once, without the event: not checked there)
 case $EMU in
