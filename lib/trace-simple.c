@@ -284,7 +284,9 @@ void trace_simple_close(void)
 {
     pthread_mutex_lock(&simple_lock);
     if (writer_running) {
-        __atomic_store_n(&trace_outputs, TRACE_OUT_LOG, __ATOMIC_RELEASE);
+        /* events after the end (other threads at exit) go nowhere: who
+         * asked for a file does not want them on standard error */
+        __atomic_store_n(&trace_outputs, 0, __ATOMIC_RELEASE);
         __atomic_store_n(&writer_stop, true, __ATOMIC_RELEASE);
         pthread_join(writer, NULL);
         writer_running = false;

@@ -83,8 +83,8 @@ int trace_init_from_env(struct error **errp);
 void trace_print_events(FILE *fp);
 
 /* The simple backend: open FILE and start the writer thread (events then go
- * to the file instead of the log); close flushes and stops it.  Close runs
- * at exit too. */
+ * to the file instead of the log); close flushes and stops it, and events
+ * after it go nowhere.  Close runs at exit too. */
 int trace_simple_open(const char *path, struct error **errp);
 void trace_simple_close(void);
 /* Record one event: N arguments, bit i of STRMASK set when A[i] is a
