@@ -15,6 +15,7 @@ const struct vdev_model *const vdev_models[] = {
     &virtio_serial_model,
     &virtconsole_model,
     &virtio_net_model,
+    &virtio_gpu_model,
     NULL,
 };
 

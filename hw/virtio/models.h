@@ -44,7 +44,7 @@ struct vdev_model {
 };
 
 extern const struct vdev_model virtio_blk_model, virtio_rng_model, virtio_serial_model,
-    virtconsole_model, virtio_net_model;
+    virtconsole_model, virtio_net_model, virtio_gpu_model;
 extern const struct vdev_model *const vdev_models[];    /* NULL-terminated */
 const struct vdev_model *vdev_model_find(const char *name);
 

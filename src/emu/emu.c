@@ -74,6 +74,11 @@ const struct emu_command emu_commands[] = {
          "  -H, --host=H       the address to bind with --port (default 127.0.0.1)\n"
          "  -n, --name=EXPORT  the export's name (default: DRIVE)\n"
          "  -o, --output=FMT   human (the URI, the default) or json\n") },
+    { "screendump", emu_cmd_screendump, N_("NAME FILE [--format=png|ppm]"),
+      N_("save the machine's screen to FILE"),
+      N_("  -f, --format=FMT  png (the default) or ppm\n"
+         "\n"
+         "The screen of the machine's first display console (a virtio-gpu).\n") },
     { "qmp", emu_cmd_qmp, N_("NAME COMMAND [JSON-ARGUMENTS] | NAME JSON-MESSAGE"),
       N_("run a QMP command and print its return value as JSON"),
       N_("The arguments are a JSON object ('{\"device\": \"virtio0\"}'); a whole\n"

@@ -91,5 +91,6 @@ int emu_cmd_monitor(int argc, char **argv);
 int emu_cmd_snapshot(int argc, char **argv);
 int emu_cmd_export(int argc, char **argv);
 int emu_cmd_qmp(int argc, char **argv);
+int emu_cmd_screendump(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -379,5 +380,60 @@ out:
     free(uri);
     free(path);
     free(dir);
+    return code;
+}
+
+/* emu screendump NAME FILE [--format=png|ppm]: QMP screendump.  The
+ * machine writes the file, in its own working directory: a relative
+ * FILE is made absolute here, where the user meant it. */
+int emu_cmd_screendump(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "format", required_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *format = NULL;
+    int opt, code;
+    while ((opt = getopt_long(argc, argv, ":f:h", lo, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            if (strcmp(optarg, "png") != 0 && strcmp(optarg, "ppm") != 0)
+                return emu_usage_error(argv[0], _("--format: '%s' is neither png nor ppm"),
+                                       optarg);
+            format = optarg;
+            break;
+        case 'h':
+            return emu_help(argv[0]);
+        default:
+            return emu_bad_option(argv, opt);
+        }
+    }
+    if ((code = emu_want_args(argv, argc, optind, 2, 2)) != EMU_EXIT_OK)
+        return code;
+    const char *file = argv[optind + 1];
+    char *abs = NULL;
+    if (file[0] != '/') {
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd || asprintf(&abs, "%s/%s", cwd, file) < 0) {
+            free(cwd);
+            msg_error(_("%s: cannot make the path absolute: %s"), file, strerror(errno));
+            return EMU_EXIT_ERROR;
+        }
+        free(cwd);
+        file = abs;
+    }
+    struct json_writer w;
+    jw_init(&w);
+    jw_obj_begin(&w, NULL);
+    jw_str(&w, "filename", file);
+    if (format)
+        jw_str(&w, "format", format);
+    jw_obj_end(&w);
+    code = w.failed ? EMU_EXIT_ERROR : emu_run(argv[optind], "screendump", w.buf, NULL);
+    if (w.failed)
+        msg_error("%s", _("out of memory"));
+    jw_free(&w);
+    free(abs);
     return code;
 }

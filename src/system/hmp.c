@@ -17,6 +17,7 @@
 #include "savevm.h"
 #include "export.h"
 #include "trace-cmds.h"
+#include "display-cmds.h"
 #include "trace/system.h"
 #include "monitor.h"
 #include "hw/machine.h"
@@ -177,6 +178,8 @@ static const struct hmp_cmd hmp_cmds[] = {
     { "quit|q", "", N_("quit the emulator"), h_quit },
     { "savevm", "[tag]", N_("save a VM snapshot; a snapshot of that tag is replaced"),
       hmp_savevm },
+    { "screendump", "[-f png|ppm] filename [device [head]]",
+      N_("save the screen to a PNG (the default) or PPM file"), hmp_screendump },
     { "stop", "", N_("stop emulation"), h_stop },
     { "system_powerdown", "", N_("send system power down event"), h_powerdown },
     { "system_reset", "", N_("reset the system"), h_reset },

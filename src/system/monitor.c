@@ -11,6 +11,7 @@
 #include "jobs.h"
 #include "export.h"
 #include "trace-cmds.h"
+#include "display-cmds.h"
 #include "hmp.h"
 #include "block/block.h"
 #include "chardev.h"
@@ -404,6 +405,8 @@ static const struct qmp_cmd monitor_cmds[] = {
     { "snapshot-load", jobs_qmp_snapshot_load, jobs_snapshot_args, "{}" },
     { "snapshot-delete", jobs_qmp_snapshot_delete, jobs_snapshot_delete_args, "{}" },
     { "query-jobs", jobs_qmp_query_jobs, NULL, "any" },
+    { "screendump", display_qmp_screendump, display_screendump_args, "{}" },
+    { "query-display-stats", display_qmp_query_stats, NULL, "any" },
     { "job-dismiss", jobs_qmp_job_dismiss, jobs_id_args, "{}" },
     { NULL, NULL, NULL, NULL },
 };

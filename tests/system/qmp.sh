@@ -161,6 +161,8 @@ echo "snapshot jobs: qemu-img check: ok"
 
 # 6. stop/cont: the guest's clock stands still while the machine is
 # stopped, as with qemu's virtual clock (the guest prints /proc/uptime)
+# (a loaded host may starve the guest for seconds; a clock that ran on
+# across the stop would show the whole 10 s)
 "$EMU" -M virt -m 128M -display none -bios "$GUEST/fw_dynamic.bin" -kernel "$GUEST/Image" \
     -initrd "$GUEST/initrd.cpio.gz" -serial file:"$T/uptime.txt" \
     -append "console=ttyS0 quiet -- while true; do cat /proc/uptime; sleep 0.2; done" \
@@ -181,15 +183,15 @@ def call(c):
 call("qmp_capabilities")
 time.sleep(1)
 call("stop")
-time.sleep(6)
+time.sleep(10)
 call("cont")
 time.sleep(2)
 call("quit")
 PYEOF
 sys_wait_exit $pid 30 || fail "clock: the emulator still runs"
 gap=$(awk '{ if (NR > 1 && $1 - p > g) g = $1 - p; p = $1 } END { printf "%.2f", g }' "$T/uptime.txt")
-echo "stop 6 s, cont: the guest's largest uptime step is $gap s"
-awk -v g="$gap" 'BEGIN { exit !(g < 3.5) }' || fail "clock: the guest's time jumped $gap s over a stop"
+echo "stop 10 s, cont: the guest's largest uptime step is $gap s"
+awk -v g="$gap" 'BEGIN { exit !(g < 8) }' || fail "clock: the guest's time jumped $gap s over a stop"
 
 # 3. the guest powers off: SHUTDOWN with guest: true (qemu 7.2's
 # sifive_test calls exit() at once, without the event: not checked there)
