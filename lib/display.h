@@ -149,4 +149,47 @@ bool display_dump_supported(enum display_dump_format fmt);
 int display_screendump(struct display_console *c, const char *path,
                        enum display_dump_format fmt, struct error **errp);
 
+/* ---- text input to a text console (display.c) ---- */
+/* Whoever feeds a text console (the vc chardev) takes the bytes a back
+ * end's keyboard typed there (UTF-8, with the terminal's escape sequences
+ * for special keys); called in the loop thread, console mutex not held. */
+typedef void display_text_input_fn(void *opaque, const uint8_t *buf, size_t len);
+void display_set_text_input(struct display_console *c, display_text_input_fn *fn, void *opaque);
+/* A back end typed BUF on C; dropped when nobody takes input there. */
+void display_text_input(struct display_console *c, const uint8_t *buf, size_t len);
+
+/* ---- display back ends: -display TYPE[,OPTS] (display-ui.c) ---- */
+/* What a back end may ask of the machine it shows, without knowing it;
+ * set by the program before the back end starts.  Every hook is
+ * optional; they run in the loop thread. */
+struct display_host {
+    /* The machine's name (-name), or NULL. */
+    const char *(*name)(void);
+    /* Whether the guest runs (false: paused, or not started). */
+    bool (*running)(void);
+    /* The user closed the window: ask the guest to power down. */
+    void (*powerdown)(void);
+    /* The user asked the program to quit. */
+    void (*quit)(void);
+};
+
+struct loop;
+struct display_backend {
+    const char *name;           /* "sdl", "curses", ... */
+    const char *desc;           /* for -display help */
+    /* Whether the program's default serial port and monitor go to text
+     * consoles (vc) with this back end, as in qemu, rather than to the
+     * terminal. */
+    bool wants_vc;
+    /* OPTS: what followed "NAME," in -display (may be ""); the consoles
+     * exist already.  Loop thread. */
+    int (*init)(struct loop *loop, const char *opts, const struct display_host *host,
+                struct error **errp);
+    /* Before the program exits: close the window, give the terminal back. */
+    void (*fini)(void);
+};
+/* NULL-terminated, in order of preference; only the back ends this build has. */
+extern const struct display_backend *const display_backends[];
+const struct display_backend *display_backend_find(const char *name);
+
 #endif

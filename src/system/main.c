@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 
 #include "chardev.h"
+#include "display.h"
 #include "gdbstub.h"
 #include "hw/drive.h"
 #include "hw/machine.h"
@@ -90,6 +91,11 @@ struct sys {
     int n_netdev;
     int n_nic;                  /* -nic lines so far (their netdev ids) */
     struct netdev_set netdevs;
+    /* -display TYPE[,OPTS]: NULL for none */
+    const struct display_backend *display;
+    const char *display_opts;
+    bool display_given;         /* -display was on the command line */
+    bool display_started;       /* init succeeded: fini at exit */
 };
 
 /* -loadvm TAG: start from the internal snapshot TAG (savevm.c) */
@@ -157,6 +163,10 @@ static void usage(FILE *fp)
                   "Console and display:\n"
                   "  -nographic       no display; serial port and Ctrl-A keys on the terminal\n"
                   "  -display none    no display\n"
+                  "  -display sdl[,OPTS]  the guest's screen in an SDL2 window\n"
+                  "  -display curses[,charset=CP437]  text consoles in the terminal\n"
+                  "                   (Alt-1, Alt-2, ... switch between them)\n"
+                  "  -display help    the display types of this build\n"
                   "  -serial DEV      serial port back end (up to 4): stdio, mon:stdio, pty,\n"
                   "                   file:PATH, unix:PATH[,server=on[,wait=off]], null, none,\n"
                   "                   chardev:ID\n"
@@ -644,6 +654,34 @@ static void mon_release(void *opaque)
         start_cpus(s);
 }
 
+/* What a display back end asks of the machine (display.h) */
+static const char *dh_name(void)
+{
+    return S.m.opts.name;
+}
+
+static bool dh_running(void)
+{
+    return S.running && !S.powered_off;
+}
+
+static void dh_powerdown(void)
+{
+    monitor_powerdown();
+}
+
+static void dh_quit(void)
+{
+    machine_request_host(&S.m, MACHINE_QUIT, MACHINE_CAUSE_UI);
+}
+
+static const struct display_host display_host = {
+    .name = dh_name,
+    .running = dh_running,
+    .powerdown = dh_powerdown,
+    .quit = dh_quit,
+};
+
 static struct monitor_host mon_host = {
     .target = "riscv64",
     .status = mon_status,
@@ -942,6 +980,33 @@ static int parse_nic(struct machine_opts *o, const char *arg, struct error **err
 
 /* Parse argv into S and its machine_opts.  Returns -1 to exit with 1
  * (message printed), 1 to exit with 0 (help and the like), 0 to run. */
+/* -display TYPE[,OPTS] */
+static int parse_display(struct sys *s, const char *arg, struct error **errp)
+{
+    size_t n = strcspn(arg, ",");
+    char type[32];
+    if (n >= sizeof(type))
+        return err_set(errp, EINVAL, _("unknown display type"));
+    memcpy(type, arg, n);
+    type[n] = 0;
+    s->display_given = true;
+    if (strcmp(type, "none") == 0) {
+        s->display = NULL;
+        return 0;
+    }
+    const struct display_backend *b = display_backend_find(type);
+    if (!b) {
+        if (strcmp(type, "sdl") == 0 || strcmp(type, "curses") == 0)
+            return err_set(errp, ENOTSUP,
+                           _("this build has no %s display (configure found no %s)"),
+                           type, strcmp(type, "sdl") == 0 ? "libsdl2-dev" : "libncurses-dev");
+        return err_set(errp, EINVAL, _("unknown display type (-display help lists them)"));
+    }
+    s->display = b;
+    s->display_opts = arg[n] ? arg + n + 1 : "";
+    return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
     struct machine_opts *o = &S.m.opts;
@@ -1055,10 +1120,11 @@ static int parse_args(int argc, char **argv)
         case OPT_DISPLAY:
             if (strcmp(arg, "help") == 0) {
                 printf("%s\nnone\n", _("Available display backend types:"));
+                for (int i = 0; display_backends[i]; i++)
+                    printf("%s\n", display_backends[i]->name);
                 return 1;
             }
-            if (strcmp(arg, "none") != 0 && strncmp(arg, "none,", 5) != 0)
-                r = err_set(&err, ENOTSUP, _("no display but 'none' is available"));
+            r = parse_display(&S, arg, &err);
             break;
         case OPT_SERIAL:
             if (S.n_serial == MACHINE_MAX_SERIAL) {
@@ -1248,6 +1314,14 @@ static int parse_args(int argc, char **argv)
         msg_error(_("-nographic cannot be used with -daemonize"));
         return -1;
     }
+    if (S.nographic && S.display) {
+        msg_error(_("-nographic cannot be used with -display"));
+        return -1;
+    }
+    if (S.display && S.daemonize && strcmp(S.display->name, "curses") == 0) {
+        msg_error(_("curses display cannot be used with -daemonize"));
+        return -1;
+    }
     /* The default serial port: the terminal, with the Ctrl-A keys, as
      * -nographic gives in qemu.  Without -nographic qemu would put it on
      * a graphical console we do not have, so the terminal is the useful
@@ -1255,6 +1329,14 @@ static int parse_args(int argc, char **argv)
     bool monitor_on_stdio = false;
     for (int i = 0; i < S.n_hmp; i++)
         monitor_on_stdio |= strcmp(S.hmp_spec[i], "stdio") == 0;
+    if (S.display && S.display->wants_vc && !S.nodefaults) {
+        /* as qemu with a display: the serial port and the monitor on
+         * text consoles of the display, in that order (Alt-1, Alt-2) */
+        if (S.n_serial == 0)
+            S.serial_spec[S.n_serial++] = "vc";
+        if (S.n_hmp == 0 && !S.no_monitor && !S.n_mon)
+            S.hmp_spec[S.n_hmp++] = "vc";
+    }
     if (S.n_serial == 0 && !S.nodefaults && !S.daemonize && !monitor_on_stdio)
         S.serial_spec[S.n_serial++] = "mon:stdio";
     for (int i = 0; i < S.n_serial; i++) {
@@ -1402,6 +1484,14 @@ static int run(void)
         err_report(err);
         return 1;
     }
+    if (S.display) {
+        if (S.display->init(S.loop, S.display_opts, &display_host, &err) < 0) {
+            err_prefix(&err, "-display %s", S.display->name);
+            err_report(err);
+            return 1;
+        }
+        S.display_started = true;
+    }
     if (m->opts.start_stopped) {
         S.waiting_start = true;
         if (wait_for_sigcont(&S, &err) < 0) {
@@ -1425,6 +1515,9 @@ static void cleanup(void)
 {
     struct machine *m = &S.m;
     stop_cpus(&S);
+    if (S.display_started)
+        S.display->fini();      /* the terminal back before anything is said */
+    S.display_started = false;
     gdbstub_free(S.gdb);
     S.gdb = NULL;
     export_cleanup();           /* NBD clients, then the views, while the drives are open */
