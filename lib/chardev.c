@@ -40,6 +40,7 @@
 #include "i18n.h"
 #include "msg.h"
 #include "parse.h"
+#include "vc.h"
 
 #define CHARDEV_ESCAPE 0x01         /* Ctrl-A */
 /* How long a writer waits for a peer that does not drain (a socket client
@@ -55,6 +56,7 @@ enum chardev_kind {
     CHARDEV_PTY,
     CHARDEV_UNIX_SERVER,
     CHARDEV_UNIX_CLIENT,
+    CHARDEV_VC,                 /* a terminal on a text console (vc.h) */
 };
 
 struct chardev {
@@ -81,6 +83,7 @@ struct chardev {
     chardev_quit_fn *quit_fn;
     void *quit_opaque;
     struct loop_bh *input_bh;
+    struct vc *vc;              /* vc: the terminal; its input replaces in_fd */
 
     /* output: under out_lock */
     pthread_mutex_t out_lock;
@@ -223,6 +226,10 @@ void chardev_write(struct chardev *c, const uint8_t *buf, size_t len)
 {
     if (!c || len == 0)
         return;
+    if (c->vc) {
+        vc_write(c->vc, buf, len);
+        return;
+    }
     pthread_mutex_lock(&c->out_lock);
     if (!c->timestamps) {
         out_write_locked(c, buf, len);
@@ -299,7 +306,16 @@ static void deliver(struct chardev *c)
 
 static void on_input_bh(void *opaque)
 {
-    deliver(opaque);
+    struct chardev *c = opaque;
+    deliver(c);
+    /* a vc's keys wait in the vc until in_buf is taken */
+    while (c->vc && c->in_off == c->in_len) {
+        c->in_len = vc_read_input(c->vc, c->in_buf, sizeof(c->in_buf));
+        c->in_off = 0;
+        if (c->in_len == 0)
+            break;
+        deliver(c);
+    }
 }
 
 static void mux_help(struct chardev *c)
@@ -655,6 +671,32 @@ static int pty_open(struct chardev *c, struct error **errp)
     return 0;
 }
 
+/* The vc told us it has input (any thread). */
+static void vc_notify(void *opaque)
+{
+    struct chardev *c = opaque;
+    loop_bh_schedule(c->input_bh);
+}
+
+/* "vc[:WxH]": consoles vc0, vc1, ... in order of creation. */
+static int vc_open(struct chardev *c, const char *size, struct error **errp)
+{
+    static unsigned n_vc;
+    uint32_t cols, rows;
+    int r = vc_parse_size(size, &cols, &rows, errp);
+    if (r < 0)
+        return r;
+    char label[32];
+    snprintf(label, sizeof(label), "vc%u", n_vc);
+    r = vc_new(&c->vc, label, cols, rows, errp);
+    if (r < 0)
+        return r;
+    n_vc++;
+    c->kind = CHARDEV_VC;
+    vc_set_notify(c->vc, vc_notify, c);
+    return 0;
+}
+
 static int stdio_open(struct chardev *c, bool mux, struct error **errp)
 {
     if (stdio_in_use)
@@ -716,6 +758,8 @@ int chardev_new(struct chardev **out, struct loop *loop, const char *spec,
         r = unix_open(c, spec + 5, errp);
     else if (strncmp(spec, "fd:", 3) == 0)
         r = fd_open(c, spec + 3, errp);
+    else if (strcmp(spec, "vc") == 0 || strncmp(spec, "vc:", 3) == 0)
+        r = vc_open(c, spec[2] ? spec + 3 : "", errp);
     else
         r = err_set(errp, EINVAL, _("'%s' is not a valid character device"), spec);
     if (r == 0 && c->in_fd >= 0 && !c->in_watched && c->kind != CHARDEV_UNIX_SERVER &&
@@ -736,6 +780,11 @@ void chardev_free(struct chardev *c)
     if (!c)
         return;
     watch_input(c, false);
+    if (c->vc) {
+        vc_set_notify(c->vc, NULL, NULL);
+        vc_free(c->vc);
+        c->vc = NULL;
+    }
     if (c->listen_fd >= 0) {
         loop_remove_fd(c->loop, c->listen_fd);
         close(c->listen_fd);
@@ -762,6 +811,7 @@ void chardev_free(struct chardev *c)
             close(c->in_fd);
         break;
     case CHARDEV_NULL:
+    case CHARDEV_VC:
         break;
     }
     pthread_mutex_destroy(&c->out_lock);
@@ -858,12 +908,22 @@ int chardev_parse_opts(const char *opts, char **id, char **spec, struct error **
         else if (strcmp(be, "socket") == 0 && path)
             snprintf(s, n, "unix:%s%s%s", path, server ? ",server=on" : "",
                      server && !wait ? ",wait=off" : "");
-        else if (strcmp(be, "file") == 0 || strcmp(be, "socket") == 0)
+        else if (strcmp(be, "vc") == 0) {
+            /* qemu's size options: cells, or pixels of 8 x 16 */
+            const char *w = kv_get(kv, "width"), *h = kv_get(kv, "height");
+            const char *cols = kv_get(kv, "cols"), *rows = kv_get(kv, "rows");
+            if (cols || rows)
+                snprintf(s, n, "vc:%.20sCx%.20sC", cols ? cols : "80", rows ? rows : "24");
+            else if (w || h)
+                snprintf(s, n, "vc:%.20sx%.20s", w ? w : "640", h ? h : "384");
+            else
+                snprintf(s, n, "vc");
+        } else if (strcmp(be, "file") == 0 || strcmp(be, "socket") == 0)
             r = err_set(errp, EINVAL, _("chardev '%s': path= (or fd= for a socket) is needed "
                                         "(TCP sockets are not supported)"), name);
         else
             r = err_set(errp, ENOTSUP, _("chardev '%s': back end '%s' is not supported "
-                                         "(stdio, file, pty, null, socket)"), name, be);
+                                         "(stdio, file, pty, null, socket, vc)"), name, be);
     }
     if (r >= 0)
         r = kv_check_used(kv, errp);

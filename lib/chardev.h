@@ -1,9 +1,11 @@
 /* chardev.h - character devices: where a guest's serial port goes.
  *
- * A chardev is a back end (stdio, a file, a pty, a Unix socket, null)
- * with one front end (a UART, later a monitor).  Specs as in qemu's
- * -serial: "stdio", "mon:stdio", "file:PATH", "pty", "null", "none",
- * "unix:PATH,server=on[,wait=off]".
+ * A chardev is a back end (stdio, a file, a pty, a Unix socket, null, a
+ * text console) with one front end (a UART, later a monitor).  Specs as
+ * in qemu's -serial: "stdio", "mon:stdio", "file:PATH", "pty", "null",
+ * "none", "unix:PATH,server=on[,wait=off]", "vc[:WxH]" (a terminal on a
+ * text console of the display, vc.h; 80x24 cells by default, W x H in
+ * pixels or "80Cx24C" in cells).
  *
  * Input is read in the loop thread and handed to the front end with the
  * device lock held (can_read says how many bytes it takes now; when it
@@ -67,7 +69,8 @@ void chardev_accept_input(struct chardev *c);
 /* Write to the back end (any thread). */
 void chardev_write(struct chardev *c, const uint8_t *buf, size_t len);
 /* qemu's -chardev options ("socket,id=c0,path=P,server=on,wait=off",
- * "stdio,id=c0,mux=on", "file,id=c0,path=F", "pty,id=c0", "null,id=c0")
+ * "stdio,id=c0,mux=on", "file,id=c0,path=F", "pty,id=c0", "null,id=c0",
+ * "vc,id=c0[,cols=C,rows=R|,width=W,height=H]")
  * as *ID and the spec for chardev_new() (*SPEC); both to free. */
 int chardev_parse_opts(const char *opts, char **id, char **spec, struct error **errp);
 /* A name for messages ("pty /dev/pts/3", "stdio"). */

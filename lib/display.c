@@ -27,6 +27,10 @@ struct display_console {
     struct display_surface surf;
     struct display_cell *cells;
     uint32_t cols, rows;
+    uint32_t cur_col, cur_row;  /* the text cursor */
+    bool cur_visible;
+    display_text_input_fn *input_fn;    /* who takes typed text */
+    void *input_opaque;
     struct display_rect dirty[DIRTY_MAX];
     int n_dirty;
     struct listener ls[LISTENERS_MAX];
@@ -50,6 +54,7 @@ int display_console_new(struct display_console **out, const char *label, int hea
     pthread_mutex_init(&c->lock, NULL);
     c->head = head;
     c->text = text;
+    c->cur_visible = text;
     pthread_mutex_lock(&consoles_lock);
     if (n_consoles == CONSOLES_MAX) {
         pthread_mutex_unlock(&consoles_lock);
@@ -57,7 +62,15 @@ int display_console_new(struct display_console **out, const char *label, int hea
         return err_set(errp, ENOSPC, _("%s: too many consoles (at most %d)"), label,
                        CONSOLES_MAX);
     }
-    consoles[n_consoles++] = c;
+    /* graphical consoles before text ones, as qemu orders them: a
+     * machine's screen is console 1 (Alt-1, the default of screendump)
+     * even though the serial port's vc was made first */
+    int at = n_consoles;
+    while (!text && at > 0 && consoles[at - 1]->text)
+        at--;
+    memmove(&consoles[at + 1], &consoles[at], (size_t)(n_consoles - at) * sizeof(c));
+    consoles[at] = c;
+    n_consoles++;
     pthread_mutex_unlock(&consoles_lock);
     *out = c;
     return 0;
@@ -279,6 +292,8 @@ int display_text_resize(struct display_console *c, uint32_t cols, uint32_t rows,
     c->cells = cells;
     c->cols = cells ? cols : 0;
     c->rows = cells ? rows : 0;
+    c->cur_col = c->cur_row = 0;
+    c->cur_visible = true;
     c->n_dirty = 0;
     notify_resize_locked(c);
     pthread_mutex_unlock(&c->lock);
@@ -294,6 +309,64 @@ void display_text_put(struct display_console *c, uint32_t col, uint32_t row,
         dirty_add_locked(c, (struct display_rect){ col, row, 1, 1 });
     }
     pthread_mutex_unlock(&c->lock);
+}
+
+void display_text_write(struct display_console *c, uint32_t col, uint32_t row,
+                        const struct display_cell *cells, uint32_t n)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->text && col < c->cols && row < c->rows && n) {
+        if (n > c->cols - col)
+            n = c->cols - col;
+        memcpy(&c->cells[(size_t)row * c->cols + col], cells, (size_t)n * sizeof(*cells));
+        dirty_add_locked(c, (struct display_rect){ col, row, n, 1 });
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+void display_text_cursor(struct display_console *c, uint32_t col, uint32_t row, bool visible)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->text && (col != c->cur_col || row != c->cur_row || visible != c->cur_visible)) {
+        /* back ends learn of the move through the cells it touches */
+        struct display_rect old = { c->cur_col, c->cur_row, 1, 1 };
+        struct display_rect now = { col, row, 1, 1 };
+        if (clip(&old, c->cols, c->rows))
+            dirty_add_locked(c, old);
+        if (clip(&now, c->cols, c->rows))
+            dirty_add_locked(c, now);
+        c->cur_col = col;
+        c->cur_row = row;
+        c->cur_visible = visible;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool display_text_cursor_locked(const struct display_console *c, uint32_t *col, uint32_t *row)
+{
+    *col = c->cur_col;
+    *row = c->cur_row;
+    return c->text && c->cur_visible;
+}
+
+void display_set_text_input(struct display_console *c, display_text_input_fn *fn, void *opaque)
+{
+    pthread_mutex_lock(&c->lock);
+    c->input_fn = fn;
+    c->input_opaque = opaque;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void display_text_input(struct display_console *c, const uint8_t *buf, size_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    display_text_input_fn *fn = c->input_fn;
+    void *opaque = c->input_opaque;
+    pthread_mutex_unlock(&c->lock);
+    /* both ends live in the loop thread: the taker cannot go away between
+     * the unlock and the call */
+    if (fn && len)
+        fn(opaque, buf, len);
 }
 
 int display_listen(struct display_console *c, const struct display_ops *ops, void *opaque,

@@ -59,9 +59,14 @@ struct display_surface {
     uint8_t *pixels;
 };
 
-/* One text cell of a text console. */
+/* One text cell of a text console.  Colours are indexes in ANSI order:
+ * 0 black, 1 red, 2 green, 3 yellow, 4 blue, 5 magenta, 6 cyan, 7 white,
+ * 8-15 the bright ones; a new grid is white (7) on black (0).  A
+ * character two cells wide (CJK) takes its cell and the next, whose ch is
+ * 0; a back end draws a blank for a cell of ch 0 without such a
+ * character before it. */
 struct display_cell {
-    uint32_t ch;                /* Unicode code point */
+    uint32_t ch;                /* Unicode code point; 0: see above */
     uint8_t fg, bg;             /* colour indexes 0-15 */
     uint8_t attr;               /* DISPLAY_ATTR_* */
 };
@@ -95,7 +100,7 @@ struct display_ops {
 /* ---- for device models ---- */
 /* A console named LABEL (the device's id, or its model name) for HEAD of
  * that device; TEXT: a text console.  Consoles are numbered in order of
- * creation, as qemu's are. */
+ * creation, the graphical ones before the text ones, as qemu's are. */
 int display_console_new(struct display_console **out, const char *label, int head, bool text,
                         struct error **errp);
 void display_console_free(struct display_console *c);
@@ -120,12 +125,19 @@ int display_text_resize(struct display_console *c, uint32_t cols, uint32_t rows,
                         struct error **errp);
 void display_text_put(struct display_console *c, uint32_t col, uint32_t row,
                       const struct display_cell *cell);
+/* N cells from (COL, ROW) rightwards, clipped to the row: one dirty
+ * rectangle, one lock, for a terminal emulator that changes whole runs. */
+void display_text_write(struct display_console *c, uint32_t col, uint32_t row,
+                        const struct display_cell *cells, uint32_t n);
+/* Where the text cursor is, and whether it shows (a new grid: 0,0,
+ * shown).  Its old and new cells count as changed. */
+void display_text_cursor(struct display_console *c, uint32_t col, uint32_t row, bool visible);
 
 /* ---- for back ends and the monitor ---- */
 int display_listen(struct display_console *c, const struct display_ops *ops, void *opaque,
                    struct error **errp);
 void display_unlisten(struct display_console *c, const struct display_ops *ops, void *opaque);
-/* The consoles in creation order: index 0.. ; NULL past the end. */
+/* The consoles in order (display_console_new): index 0.. ; NULL past the end. */
 struct display_console *display_console_at(int index);
 /* The console of device LABEL, head HEAD; NULL with errp set (qemu's
  * messages) when there is none. */
@@ -140,6 +152,10 @@ const struct display_surface *display_read_begin(struct display_console *c);
 const struct display_cell *display_text_read_begin(struct display_console *c, uint32_t *cols,
                                                    uint32_t *rows);
 void display_read_end(struct display_console *c);
+/* The text cursor (display_text_cursor); only between
+ * display_text_read_begin and display_read_end.  Returns whether it
+ * shows; the position may lie outside a grid that shrank. */
+bool display_text_cursor_locked(const struct display_console *c, uint32_t *col, uint32_t *row);
 
 /* ---- screendumps (display-dump.c) ---- */
 enum display_dump_format { DISPLAY_DUMP_PNG, DISPLAY_DUMP_PPM };
@@ -173,6 +189,15 @@ struct display_host {
     void (*quit)(void);
 };
 
+/* What a back end drew of one console, counted by the back end: info
+ * display and query-display-stats show it beside the console's own
+ * counters, so that a test can see an idle guest cost no drawing. */
+struct display_ui_stats {
+    uint64_t presents;          /* frames put on the screen */
+    uint64_t uploads;           /* rectangles copied towards the screen */
+    uint64_t pixels;            /* pixels in them */
+};
+
 struct loop;
 struct display_backend {
     const char *name;           /* "sdl", "curses", ... */
@@ -187,6 +212,9 @@ struct display_backend {
                 struct error **errp);
     /* Before the program exits: close the window, give the terminal back. */
     void (*fini)(void);
+    /* Optional: what it drew of C (loop thread); false when it does not
+     * run or does not show C. */
+    bool (*stats)(struct display_console *c, struct display_ui_stats *st);
 };
 /* NULL-terminated, in order of preference; only the back ends this build has. */
 extern const struct display_backend *const display_backends[];

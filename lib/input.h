@@ -94,11 +94,32 @@ unsigned input_get_leds(void);
 /* Every handler: "name kinds active" lines (HMP info mice). */
 void input_list(FILE *fp);
 
+/* One registered handler, as query-mice and info mice show it. */
+struct input_handler_info {
+    int index;                  /* in registration order, from 0 */
+    char name[64];
+    unsigned mask;
+    /* For each kind it takes: whether it is the one that gets that kind. */
+    unsigned active_mask;
+};
+/* Fill up to MAX entries, oldest first; returns how many there are. */
+int input_handlers(struct input_handler_info *out, int max);
+/* The pointer that gets buttons: the newest activated one taking INPUT_BTN
+ * (qemu's "current" mouse); -1 when none. */
+int input_current_pointer(void);
+/* Events the core dropped: no handler took their kind, or a bad code. */
+uint64_t input_dropped(void);
+
 /* ---- key names (input-keys.c) ---- */
 /* qemu's QKeyCode names ("a", "ctrl", "alt_r", "f1", "ret", ...) to Linux
  * key codes and back; -1 / NULL when unknown. */
 int input_qcode_to_linux(const char *qcode);
 const char *input_linux_to_qcode(unsigned code);
+/* The Ith name of the table (NULL past its end), to list them. */
+const char *input_qcode_name(size_t i);
+/* qemu's "number" key values: a PC scancode of set 1, 0x80 | the second
+ * byte for the 0xe0-prefixed keys; -1 when it names no key. */
+int input_number_to_linux(int64_t number);
 /* The largest Linux key code the core passes on (KEY_MAX of the ABI). */
 #define INPUT_KEY_MAX 0x2ff
 

@@ -16,6 +16,9 @@ const struct vdev_model *const vdev_models[] = {
     &virtconsole_model,
     &virtio_net_model,
     &virtio_gpu_model,
+    &virtio_keyboard_model,
+    &virtio_tablet_model,
+    &virtio_mouse_model,
     NULL,
 };
 

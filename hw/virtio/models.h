@@ -44,7 +44,8 @@ struct vdev_model {
 };
 
 extern const struct vdev_model virtio_blk_model, virtio_rng_model, virtio_serial_model,
-    virtconsole_model, virtio_net_model, virtio_gpu_model;
+    virtconsole_model, virtio_net_model, virtio_gpu_model, virtio_keyboard_model,
+    virtio_tablet_model, virtio_mouse_model;
 extern const struct vdev_model *const vdev_models[];    /* NULL-terminated */
 const struct vdev_model *vdev_model_find(const char *name);
 
@@ -53,6 +54,9 @@ int vdev_create(struct virtio_dev **out, const char *spec, const struct vdev_env
                 struct error **errp);
 /* -device help */
 void vdev_print_models(FILE *fp);
+/* The events a virtio-input device dropped (no driver, no buffers, a
+ * full queue); 0 for other devices. */
+uint64_t virtio_input_dropped(const struct virtio_dev *vd);
 /* For a board's dev_list: frees the model (its transport resets it). */
 extern const struct dev_ops virtio_dev_list_ops;
 

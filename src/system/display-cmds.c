@@ -72,8 +72,19 @@ int display_qmp_screendump(void *o, const struct json_value *a, struct json_writ
                          arg_str(a, "format"), errp);
 }
 
+/* The running back end's counters for C, if one shows it. */
+static const struct display_backend *ui_stats(struct display_console *c,
+                                              struct display_ui_stats *st)
+{
+    for (int i = 0; display_backends[i]; i++)
+        if (display_backends[i]->stats && display_backends[i]->stats(c, st))
+            return display_backends[i];
+    return NULL;
+}
+
 /* query-display-stats (ours): per console, what was handed to the back
- * ends, so that a test can see an idle guest cost nothing. */
+ * ends and what the back end showing it drew ("ui"), so that a test can
+ * see an idle guest cost nothing. */
 int display_qmp_query_stats(void *o, const struct json_value *a, struct json_writer *w,
                             struct error **errp)
 {
@@ -95,6 +106,16 @@ int display_qmp_query_stats(void *o, const struct json_value *a, struct json_wri
         jw_int(w, "frames", (int64_t)st.frames);
         jw_int(w, "regions", (int64_t)st.regions);
         jw_int(w, "pixels", (int64_t)st.pixels);
+        struct display_ui_stats ui;
+        const struct display_backend *b = ui_stats(c, &ui);
+        if (b) {
+            jw_obj_begin(w, "ui");
+            jw_str(w, "backend", b->name);
+            jw_int(w, "presents", (int64_t)ui.presents);
+            jw_int(w, "uploads", (int64_t)ui.uploads);
+            jw_int(w, "pixels", (int64_t)ui.pixels);
+            jw_obj_end(w);
+        }
         jw_obj_end(w);
     }
     jw_arr_end(w);
@@ -149,8 +170,14 @@ int hmp_info_display(struct hmp_out *out, const char *args, struct error **errp)
             hmp_printf(out, "%ux%u", width, height);
         else
             hmp_printf(out, "no surface");
-        hmp_printf(out, ", frames %" PRIu64 ", regions %" PRIu64 ", pixels %" PRIu64 "\r\n",
+        hmp_printf(out, ", frames %" PRIu64 ", regions %" PRIu64 ", pixels %" PRIu64,
                    st.frames, st.regions, st.pixels);
+        struct display_ui_stats ui;
+        const struct display_backend *b = ui_stats(c, &ui);
+        if (b)
+            hmp_printf(out, "; %s: presents %" PRIu64 ", uploads %" PRIu64 ", pixels %" PRIu64,
+                       b->name, ui.presents, ui.uploads, ui.pixels);
+        hmp_printf(out, "\r\n");
     }
     if (i == 0)
         hmp_printf(out, "%s\r\n", _("no display"));

@@ -17,6 +17,7 @@
 #include "hmp.h"
 #include "hmp-cmds.h"
 #include "display-cmds.h"
+#include "input-cmds.h"
 #include "savevm.h"
 #include "trace-cmds.h"
 #include "monitor.h"
@@ -276,6 +277,7 @@ static const struct hmp_cmd info_cmds[] = {
     { "chardev", "", N_("show the character devices"), i_chardev },
     { "cpus", "", N_("show infos for each CPU"), i_cpus },
     { "display", "", N_("show the display consoles and the frames sent"), hmp_info_display },
+    { "mice", "", N_("show the pointers and which one gets the buttons"), hmp_info_mice },
     { "mtree", "", N_("show memory tree"), i_mtree },
     { "name", "", N_("show the current VM name"), i_name },
     { "network", "", N_("show the network state"), i_network },

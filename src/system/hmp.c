@@ -18,6 +18,7 @@
 #include "export.h"
 #include "trace-cmds.h"
 #include "display-cmds.h"
+#include "input-cmds.h"
 #include "trace/system.h"
 #include "monitor.h"
 #include "hw/machine.h"
@@ -167,6 +168,10 @@ static const struct hmp_cmd hmp_cmds[] = {
       hmp_info },
     { "loadvm", "tag", N_("restore a VM snapshot from its tag"), hmp_loadvm },
     { "log", "item1[,...]", N_("activate logging of the specified items"), h_log },
+    { "mouse_button", "state",
+      N_("set the pointer's buttons (bits: 1 left, 2 right, 4 middle)"), hmp_mouse_button },
+    { "mouse_move", "dx dy [dz]", N_("move a relative pointer (dz: the wheel)"),
+      hmp_mouse_move },
     { "nbd_server_add", "nbd_server_add [-w] device [name]", N_("export a block device via NBD"),
       hmp_nbd_server_add },
     { "nbd_server_remove", "nbd_server_remove [-f] name",
@@ -180,6 +185,10 @@ static const struct hmp_cmd hmp_cmds[] = {
       hmp_savevm },
     { "screendump", "[-f png|ppm] filename [device [head]]",
       N_("save the screen to a PNG (the default) or PPM file"), hmp_screendump },
+    { "sendkey", "keys [hold_ms]",
+      N_("press keys joined by '-' (ctrl-alt-f1), release them after hold_ms "
+         "(default 100)"),
+      hmp_sendkey },
     { "stop", "", N_("stop emulation"), h_stop },
     { "system_powerdown", "", N_("send system power down event"), h_powerdown },
     { "system_reset", "", N_("reset the system"), h_reset },

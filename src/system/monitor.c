@@ -12,6 +12,7 @@
 #include "export.h"
 #include "trace-cmds.h"
 #include "display-cmds.h"
+#include "input-cmds.h"
 #include "hmp.h"
 #include "block/block.h"
 #include "chardev.h"
@@ -233,7 +234,7 @@ static int q_chardev(void *o, const struct json_value *a, struct json_writer *w,
     jw_arr_begin(w, NULL);
     for (int i = 0; i < MACHINE_MAX_SERIAL; i++)
         if (m->serial[i]) {
-            char label[16];
+            char label[32];
             snprintf(label, sizeof(label), "serial%d", i);
             jw_obj_begin(w, NULL);
             jw_str(w, "label", label);
@@ -326,10 +327,13 @@ struct qmp *monitor_qmp(void)
 
 void monitor_powerdown(void)
 {
-    /* the virt board has no power button: the event is all there is, as
-     * with qemu-system-riscv64 */
+    /* the virt board has no power button (qemu-system-riscv64 only sends
+     * the event); but a guest with a virtio keyboard gets KEY_POWER on
+     * it, which systemd-logind and acpid take as the button, so that
+     * system_powerdown and closing the window shut such a guest down */
     if (Q)
         qmp_event(Q, "POWERDOWN", NULL);
+    input_power_button();
 }
 
 static int c_powerdown(void *o, const struct json_value *a, struct json_writer *w,
@@ -407,6 +411,9 @@ static const struct qmp_cmd monitor_cmds[] = {
     { "query-jobs", jobs_qmp_query_jobs, NULL, "any" },
     { "screendump", display_qmp_screendump, display_screendump_args, "{}" },
     { "query-display-stats", display_qmp_query_stats, NULL, "any" },
+    { "input-send-event", input_qmp_send_event, input_send_event_args, "{}" },
+    { "send-key", input_qmp_send_key, input_send_key_args, "{}" },
+    { "query-mice", input_qmp_query_mice, NULL, "any" },
     { "job-dismiss", jobs_qmp_job_dismiss, jobs_id_args, "{}" },
     { NULL, NULL, NULL, NULL },
 };
