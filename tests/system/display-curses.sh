@@ -153,9 +153,16 @@ if grep -Eq "qemu|VM status" "$T/pane.txt"; then
     cat "$T/pane.txt" >&2
     fail "curses' screen stayed after SIGTERM"
 fi
-grep -q "^[^ ]*emu-system-riscv64: terminating on signal 15" "$T/pane.txt" ||
-    { cat "$T/pane.txt" >&2; fail "the message for SIGTERM is not on the terminal"; }
-echo "a graphical console first; SIGTERM: terminal restored, its message shown: ok"
+# (A sanitizer build writes its stderr straight through, so that a report
+# cannot be lost with the process: the message then goes to curses' screen
+# and leaves with it.  Only the build users get holds it back.)
+if grep -q "^SANITIZER_FLAGS = -fsanitize" "$top_builddir/Makefile"; then
+    echo "sanitizer build: stderr is not held back; the message is not checked"
+else
+    grep -q "^[^ ]*emu-system-riscv64: terminating on signal 15" "$T/pane.txt" ||
+        { cat "$T/pane.txt" >&2; fail "the message for SIGTERM is not on the terminal"; }
+fi
+echo "a graphical console first; SIGTERM: terminal restored: ok"
 $TM kill-session -t emu
 
 # A fatal signal: the terminal back all the same
