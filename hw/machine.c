@@ -1,24 +1,10 @@
-/* machine.c - the table of boards and the request channel from devices
- * (and signals) to the main loop. */
+/* machine.c - the request channel from devices (and signals) to the
+ * main loop.  The tables of boards are the programs' own
+ * (src/system/target-*.c): a static archive keeps only what is
+ * referenced, so emu-system-x86_64 carries no riscv translator. */
 #include <config.h>
 #include <string.h>
 #include "hw/machine.h"
-
-extern const struct machine_ops virt_machine;
-
-/* Explicit table: a static archive keeps only what is referenced. */
-const struct machine_ops *const machine_types[] = {
-    &virt_machine,
-    NULL,
-};
-
-const struct machine_ops *machine_find(const char *name)
-{
-    for (int i = 0; machine_types[i]; i++)
-        if (strcmp(machine_types[i]->name, name) == 0)
-            return machine_types[i];
-    return NULL;
-}
 
 static void request(struct machine *m, enum machine_event ev, int exit_code,
                     enum machine_cause cause)

@@ -6,7 +6,8 @@
  * its CPUs (through the accelerator: translator harts for riscv), loads
  * the boot images and builds the device tree.  The program's main
  * (src/system/) parses options into struct machine_opts, picks the board
- * from machine_types[], and runs the loop until a shutdown request.
+ * from its own table (src/system/target.h), and runs the loop until a
+ * shutdown request.
  */
 #ifndef EMU_HW_MACHINE_H
 #define EMU_HW_MACHINE_H
@@ -171,9 +172,6 @@ struct machine {
     int cause;                  /* enum machine_cause of the last request */
     struct loop_bh *event_bh;
 };
-
-extern const struct machine_ops *const machine_types[];   /* NULL-terminated */
-const struct machine_ops *machine_find(const char *name);
 
 /* The -chardev named ID (opaque: the struct machine), marking it taken;
  * NULL when there is none or it is taken already. */

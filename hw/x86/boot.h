@@ -35,6 +35,7 @@
 
 /* boot_params offsets (the zero page, Documentation/arch/x86/zero-page
  * and boot protocol), as byte offsets: the image is parsed as bytes. */
+#define BP_ACPI_RSDP_ADDR 0x070         /* boot protocol 2.14 */
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
 #define BP_EXT_RAMDISK_SIZE 0x0c4
 #define BP_EXT_CMD_LINE_PTR 0x0c8
@@ -111,6 +112,7 @@ struct x86_boot_config {
     size_t initrd_len;
     const char *cmdline;        /* NULL: empty */
     uint64_t high_ram_size;     /* RAM at 4 GiB and up, for the memory map */
+    uint64_t rsdp_addr;         /* the ACPI RSDP for the kernel (0: none) */
 };
 
 /* Where things went (for the monitor and the tests). */

@@ -170,6 +170,7 @@ int x86_load_bzimage(uint8_t *ram, uint64_t ram_size, const struct x86_boot_conf
     put16(bp + SH_HEAP_END_PTR, 0xfe00);                /* (unused: no setup code runs) */
     put32(bp + SH_CMD_LINE_PTR, X86_BOOT_CMDLINE);
     put32(bp + BP_EXT_CMD_LINE_PTR, 0);
+    put64(bp + BP_ACPI_RSDP_ADDR, cfg->rsdp_addr);
     put32(bp + SH_RAMDISK_IMAGE, (uint32_t)info->initrd_addr);
     put32(bp + SH_RAMDISK_SIZE, (uint32_t)info->initrd_size);
     put32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(info->initrd_addr >> 32));

@@ -192,6 +192,7 @@ int x86_load_pvh(uint8_t *ram, uint64_t ram_size, const struct x86_boot_config *
     put32(si + HSI_MAGIC, HVM_START_MAGIC);
     put32(si + HSI_VERSION, 1);
     put64(si + HSI_CMDLINE, X86_BOOT_CMDLINE);
+    put64(si + HSI_RSDP, cfg->rsdp_addr);
     if (cfg->initrd) {
         uint8_t *mod = ram + PVH_MODLIST;
         put64(mod, info->initrd_addr);

@@ -97,6 +97,7 @@ static void *kvm_cpu_thread(void *opaque)
     sigdelset(&set, SIGFPE);
     sigdelset(&set, SIGILL);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
+    bool pending = false;       /* an exit whose instruction KVM has not finished */
     for (;;) {
         __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&c->stop, __ATOMIC_SEQ_CST))
@@ -105,17 +106,31 @@ static void *kvm_cpu_thread(void *opaque)
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 c->counts.intr++;
+                pending = false;
                 continue;
             }
             char why[96];
             snprintf(why, sizeof(why), "KVM_RUN: %s", strerror(errno));
             kvm_cpu_fatal(c, why);
+            pending = false;
             break;
         }
+        pending = true;
         if (!kvm_handle_exit(c)) {
             __atomic_store_n(&c->halted, 1, __ATOMIC_SEQ_CST);
             break;
         }
+    }
+    /* A port or MMIO exit is only complete once KVM_RUN is entered again
+     * (the kernel then moves RIP past the IN/OUT and stores what was
+     * read): do that now without running the guest, so that the state
+     * the loop thread reads or sets (a reset's entry point, savevm) is
+     * the whole truth.  Without it the next KVM_RUN would skip the length
+     * of an OUT past the entry point a reset has just set. */
+    if (pending) {
+        __atomic_store_n(&c->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        (void)ioctl(c->fd, KVM_RUN, 0);
+        __atomic_store_n(&c->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
     }
     return NULL;
 }

@@ -22,6 +22,17 @@
 #define MSR_SYSCALL_MASK 0xc0000084
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MISC_ENABLE_FAST_STRING 1
+/* MSRs through which the guest has KVM write into its memory (kvmclock,
+ * steal time, async page faults, PV EOI) and the TSC deadline timer */
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+#define MSR_KVM_WALL_CLOCK 0x11
+#define MSR_KVM_SYSTEM_TIME 0x12
+#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_ASYNC_PF_EN 0x4b564d02
+#define MSR_KVM_STEAL_TIME 0x4b564d03
+#define MSR_KVM_PV_EOI_EN 0x4b564d04
+#define MSR_KVM_ASYNC_PF_INT 0x4b564d06
 #define MTRR_DEF_TYPE_WB_ENABLED 0x806     /* E (bit 11) | default type 6 = write-back */
 
 #define APIC_DEFAULT_BASE 0xfee00000u
@@ -225,6 +236,46 @@ int kvm_cpu_reset(struct kvm_cpu *c, struct error **errp)
                        c->index, r < 0 ? idx[0] : idx[r]);
     if ((r = kvm_cpu_setup_cpuid(c, errp)) < 0)
         return r;
+    /* A reset must switch off what the previous kernel asked KVM to
+     * write into guest memory: kvmclock would otherwise go on updating
+     * its page at the old address, in the middle of the kernel loaded
+     * next.  One by one, after the CPUID (KVM checks the MSRs against
+     * it), and best effort: an MSR this KVM lacks was never enabled. */
+    static const uint32_t pv[] = {
+        MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK_NEW,
+        MSR_KVM_WALL_CLOCK, MSR_KVM_ASYNC_PF_EN, MSR_KVM_ASYNC_PF_INT, MSR_KVM_STEAL_TIME,
+        MSR_KVM_PV_EOI_EN, MSR_IA32_TSC_DEADLINE,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(pv); i++) {
+        uint64_t zero = 0;
+        (void)kvm_cpu_set_msrs(c, &pv[i], &zero, 1);
+    }
+    /* The in-kernel local APIC at its power-on state (Intel SDM vol. 3,
+     * 10.4.7.1): what the previous kernel left there (an AP's APIC
+     * software-disabled by its shutdown, masked or armed LVTs, bits in
+     * service) would otherwise greet the next one, and an AP would not
+     * wake up for the new kernel's INIT/SIPI. */
+    if (c->k->irqchip) {
+        struct kvm_lapic_state la;
+        if (ioctl(c->fd, KVM_GET_LAPIC, &la) < 0)
+            return err_set_errno(errp, errno, _("KVM: vCPU %d: KVM_GET_LAPIC"), c->index);
+        uint32_t version;
+        memcpy(&version, la.regs + 0x30, 4);
+        memset(la.regs, 0, sizeof(la.regs));
+        static const struct { uint16_t off; uint32_t val; } init[] = {
+            { 0xd0, 0 }, { 0xe0, 0xffffffffu }, { 0xf0, 0xff },         /* LDR, DFR, SVR */
+            { 0x2f0, 0x10000 }, { 0x320, 0x10000 }, { 0x330, 0x10000 },  /* LVTs masked */
+            { 0x340, 0x10000 }, { 0x350, 0x10000 }, { 0x360, 0x10000 },
+            { 0x370, 0x10000 },
+        };
+        uint32_t id = (uint32_t)c->index << 24;
+        memcpy(la.regs + 0x20, &id, 4);
+        memcpy(la.regs + 0x30, &version, 4);
+        for (size_t i = 0; i < ARRAY_SIZE(init); i++)
+            memcpy(la.regs + init[i].off, &init[i].val, 4);
+        if (ioctl(c->fd, KVM_SET_LAPIC, &la) < 0)
+            return err_set_errno(errp, errno, _("KVM: vCPU %d: KVM_SET_LAPIC"), c->index);
+    }
     /* With the in-kernel irqchip, the APs wait for INIT/SIPI from the
      * BSP (the guest's SMP boot); without it there is no way to wake
      * them, and only vCPU 0 is useful. */

@@ -1,13 +1,16 @@
-/* main.c - emu-system-riscv64: a whole RISC-V machine.
+/* main.c - the main of every emu-system-* program: a whole machine.
  *
  *     emu-system-riscv64 -M virt -nographic -bios fw_dynamic.bin -kernel Image ...
+ *     emu-system-x86_64 -M microvm -nographic -kernel bzImage ...
  *
- * A thin main over libcore: it parses qemu-system-riscv64's options into
+ * A thin main over libcore: it parses qemu-system-*'s options into
  * struct machine_opts, opens the serial back ends, builds the board named
- * by -M from machine_types[] and runs the event loop.  Whatever ends or
- * restarts the run (guest poweroff or reset, Ctrl-A x, SIGINT/SIGTERM)
- * reaches the loop thread as a machine request and is handled in
- * on_event(), the one place that starts and stops the CPUs after boot.
+ * by -M from the program's own table (system_target, target.h: the one
+ * thing that differs between the programs) and runs the event loop.
+ * Whatever ends or restarts the run (guest poweroff or reset, Ctrl-A x,
+ * SIGINT/SIGTERM) reaches the loop thread as a machine request and is
+ * handled in on_event(), the one place that starts and stops the CPUs
+ * after boot.
  */
 #include <config.h>
 
@@ -38,7 +41,7 @@
 #include "hmp-session.h"
 #include "hw/hw.h"
 #include "jobs.h"
-#include "riscv/sys.h"
+#include "target.h"
 #include "i18n.h"
 #include "log.h"
 #include "loop.h"
@@ -48,7 +51,6 @@
 #include "prog.h"
 #include "trace.h"
 
-#define DEFAULT_MACHINE "virt"
 #define DEFAULT_RAM (UINT64_C(128) << 20)   /* as qemu */
 #define MAX_SMP 512                          /* a sanity bound; the board has its own */
 #define GDB_DEFAULT "tcp::1234"              /* -s */
@@ -105,27 +107,10 @@ static struct sys S = { .pidfile_fd = -1, .daemon_fd = -1, .cont_pipe = { -1, -1
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, _("usage: %s [options]\n"
-                  "Emulate a whole RISC-V machine (riscv64, qemu's 'virt' board).\n"
-                  "\n"
-                  "Machine:\n"
-                  "  -M, -machine [type=]NAME[,dumpdtb=FILE][,accel=tcg]\n"
-                  "                   the board ('-M help' lists them; default virt)\n"
-                  "  -m [size=]SIZE   guest RAM: MiB, or with a k/M/G/T suffix (default 128M)\n"
-                  "  -smp [cpus=]N[,sockets=S,cores=C,threads=T]\n"
-                  "                   number of harts (default 1)\n"
-                  "  -cpu rv64[,EXT=on|off...]\n"
-                  "                   the harts' extensions ('-cpu help')\n"
-                  "  -accel tcg       the accelerator (the translator; the only one)\n"
-                  "\n"
-                  "Boot:\n"
-                  "  -bios FILE|none|default\n"
-                  "                   M-mode firmware (default: OpenSBI's fw_dynamic.bin)\n"
-                  "  -kernel FILE     kernel image (Linux Image or ELF)\n"
-                  "  -initrd FILE     initial RAM disk\n"
-                  "  -append CMDLINE  kernel command line\n"
-                  "  -dtb FILE        device tree blob instead of the generated one\n"
-                  "\n"
+    /* the target's own lines first (architecture, machine, boot) */
+    fprintf(fp, _("usage: %s [options]\n"), msg_progname());
+    fputs(_(system_target.help_head), fp);
+    fprintf(fp, _("\n"
                   "Disks and devices:\n"
                   "  -drive file=F[,format=FMT][,if=virtio|none][,id=ID][,cache=MODE]\n"
                   "         [,discard=ignore|unmap][,readonly=on][,snapshot=on][,serial=S]\n"
@@ -208,8 +193,7 @@ static void usage(FILE *fp)
                   "  -version         show the version\n"
                   "\n"
                   "During emulation with -nographic: C-a h for help, C-a c for the monitor,\n"
-                  "C-a x to exit.\n"),
-            msg_progname());
+                  "C-a x to exit.\n"));
 }
 
 /* ---- option values ----
@@ -304,15 +288,29 @@ static int parse_smp(const char *arg, int *out, struct error **errp)
 }
 
 /* qemu's accel lists ("kvm:tcg") name alternatives in order: we take the
- * first we have, and only have tcg. */
+ * first this program has (system_target.accels). */
 static int check_accel(const char *list, struct error **errp)
 {
-    const char *p = list;
+    const char *p = list, *first = NULL;
+    size_t first_n = 0;
     while (*p) {
         size_t n = strcspn(p, ":");
-        if (n == 3 && strncmp(p, "tcg", 3) == 0)
-            return 0;
+        for (int k = 0; system_target.accels[k]; k++)
+            if (strlen(system_target.accels[k]) == n &&
+                strncmp(p, system_target.accels[k], n) == 0)
+                return 0;
+        if (!first) {
+            first = p;
+            first_n = n;
+        }
         p += n + (p[n] == ':');
+    }
+    if (first && system_target.accel_missing) {
+        char name[32];
+        snprintf(name, sizeof(name), "%.*s", (int)MIN(first_n, sizeof(name) - 1), first);
+        const char *why = system_target.accel_missing(name);
+        if (why)
+            return err_set(errp, ENOTSUP, "%s", _(why));
     }
     return err_set(errp, EINVAL, _("invalid accelerator %s"), list);
 }
@@ -460,12 +458,21 @@ static int parse_log(const char *arg, struct error **errp)
     return r;
 }
 
+const struct machine_ops *system_machine_find(const char *name)
+{
+    for (int i = 0; system_target.machines[i]; i++)
+        if (strcmp(system_target.machines[i]->name, name) == 0)
+            return system_target.machines[i];
+    return NULL;
+}
+
 static void print_machines(void)
 {
+    const struct machine_ops *const *mt = system_target.machines;
     printf("%s\n", _("Supported machines are:"));
-    for (int i = 0; machine_types[i]; i++)
-        printf("%-20s %s%s\n", machine_types[i]->name, machine_types[i]->desc,
-               strcmp(machine_types[i]->name, DEFAULT_MACHINE) == 0 ? _(" (default)") : "");
+    for (int i = 0; mt[i]; i++)
+        printf("%-20s %s%s\n", mt[i]->name, mt[i]->desc,
+               strcmp(mt[i]->name, system_target.default_machine) == 0 ? _(" (default)") : "");
 }
 
 /* ---- the gdb stub ----
@@ -683,7 +690,7 @@ static const struct display_host display_host = {
 };
 
 static struct monitor_host mon_host = {
-    .target = "riscv64",
+    .target = NULL,             /* system_target.name, set by main() */
     .status = mon_status,
     .stop = mon_stop,
     .cont = mon_cont,
@@ -854,7 +861,7 @@ enum opt_id {
     OPT_DRIVE, OPT_BLOCKDEV, OPT_DEVICE, OPT_SNAPSHOT, OPT_GLOBAL, OPT_CHARDEV,
     OPT_QMP, OPT_MON,
     OPT_NETDEV, OPT_NIC, OPT_NET,
-    OPT_LOADVM,
+    OPT_LOADVM, OPT_ENABLE_KVM,
 };
 
 static const struct option_def {
@@ -882,7 +889,7 @@ static const struct option_def {
     { "global", true, OPT_GLOBAL }, { "chardev", true, OPT_CHARDEV },
     { "qmp", true, OPT_QMP }, { "mon", true, OPT_MON },
     { "netdev", true, OPT_NETDEV }, { "nic", true, OPT_NIC }, { "net", true, OPT_NET },
-    { "loadvm", true, OPT_LOADVM },
+    { "loadvm", true, OPT_LOADVM }, { "enable-kvm", false, OPT_ENABLE_KVM },
 };
 
 /* Add a -device line (owned: freed at exit). */
@@ -1079,13 +1086,17 @@ static int parse_args(int argc, char **argv)
             r = parse_smp(arg, &o->smp, &err);
             break;
         case OPT_CPU: {
-            uint64_t ext;
             if (strcmp(arg, "help") == 0 || strcmp(arg, "?") == 0) {
-                printf("%s\n  rv64\n  max\n", _("Available CPUs:"));
+                printf("%s\n", _("Available CPUs:"));
+                for (const char *c = system_target.cpu_models; *c;) {
+                    size_t n = strcspn(c, "\n");
+                    printf("  %.*s\n", (int)n, c);
+                    c += n + (c[n] == '\n');
+                }
                 return 1;
             }
             /* its messages name the option already */
-            if (rv_cpu_parse(arg, &ext, &err) < 0) {
+            if (system_target.cpu_parse(arg, &err) < 0) {
                 err_report(err);
                 return -1;
             }
@@ -1094,10 +1105,15 @@ static int parse_args(int argc, char **argv)
         }
         case OPT_ACCEL:
             if (strcmp(arg, "help") == 0) {
-                printf("%s\ntcg\n", _("Accelerators supported:"));
+                printf("%s\n", _("Accelerators supported:"));
+                for (int k = 0; system_target.accels[k]; k++)
+                    printf("%s\n", system_target.accels[k]);
                 return 1;
             }
             r = parse_accel(arg, &err);
+            break;
+        case OPT_ENABLE_KVM:
+            r = check_accel("kvm", &err);
             break;
         case OPT_BIOS:
             o->bios = arg;
@@ -1153,9 +1169,15 @@ static int parse_args(int argc, char **argv)
             break;
         case OPT_GDB_DEFAULT:
             S.gdb_dev = GDB_DEFAULT;
+            if (!system_target.gdbstub)
+                r = err_set(&err, ENOTSUP, _("the gdb stub is not available for %s guests"),
+                            system_target.name);
             break;
         case OPT_GDB:
             r = parse_gdb(arg, &S.gdb_dev, &err);
+            if (r == 0 && S.gdb_dev && !system_target.gdbstub)
+                r = err_set(&err, ENOTSUP, _("the gdb stub is not available for %s guests"),
+                            system_target.name);
             break;
         case OPT_NO_REBOOT:
             o->no_reboot = true;
@@ -1296,7 +1318,10 @@ static int parse_args(int argc, char **argv)
             break;
         }
         if (r < 0) {
-            err_prefix(&err, "%s %s", a, arg);
+            if (arg)
+                err_prefix(&err, "%s %s", a, arg);
+            else
+                err_prefix(&err, "%s", a);
             err_report(err);
             return -1;
         }
@@ -1346,7 +1371,7 @@ static int parse_args(int argc, char **argv)
             return -1;
         }
     }
-    if (!o->type && !(o->type = strdup(DEFAULT_MACHINE))) {
+    if (!o->type && !(o->type = strdup(system_target.default_machine))) {
         msg_error(_("out of memory"));
         return -1;
     }
@@ -1355,7 +1380,7 @@ static int parse_args(int argc, char **argv)
     if (!o->smp)
         o->smp = 1;
     if (!o->cpu)
-        o->cpu = "rv64";
+        o->cpu = system_target.default_cpu;
     return 0;
 }
 
@@ -1363,7 +1388,7 @@ static int run(void)
 {
     struct machine *m = &S.m;
     struct error *err = NULL;
-    const struct machine_ops *ops = machine_find(m->opts.type);
+    const struct machine_ops *ops = system_machine_find(m->opts.type);
     if (!ops) {
         msg_error(_("unsupported machine type '%s' (use -machine help to list them)"),
                   m->opts.type);
@@ -1571,6 +1596,7 @@ int main(int argc, char **argv)
 {
     if (prog_init(argc, argv) < 0)
         return 1;
+    mon_host.target = system_target.name;
     /* a console peer that hangs up must not kill us: writes just fail */
     signal(SIGPIPE, SIG_IGN);
     int r = parse_args(argc, argv);

@@ -14,6 +14,7 @@
 #include "display-cmds.h"
 #include "input-cmds.h"
 #include "hmp.h"
+#include "target.h"
 #include "block/block.h"
 #include "chardev.h"
 #include "hw/drive.h"
@@ -89,9 +90,10 @@ static int q_machines(void *o, const struct json_value *a, struct json_writer *w
 {
     (void)o, (void)a, (void)errp;
     jw_arr_begin(w, NULL);
-    for (int i = 0; machine_types[i]; i++) {
+    const struct machine_ops *const *mt = system_target.machines;
+    for (int i = 0; mt[i]; i++) {
         jw_obj_begin(w, NULL);
-        jw_str(w, "name", machine_types[i]->name);
+        jw_str(w, "name", mt[i]->name);
         jw_bool(w, "hotpluggable-cpus", false);
         jw_bool(w, "numa-mem-supported", false);
         jw_bool(w, "deprecated", false);

@@ -67,7 +67,7 @@ static int load(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t klen,
     struct x86_boot_config cfg = {
         .kernel_name = "vmlinuz-test", .kernel = k, .kernel_len = klen,
         .initrd_name = "initrd-test", .initrd = initrd, .initrd_len = ilen,
-        .cmdline = cmdline,
+        .cmdline = cmdline, .rsdp_addr = 0xe0000,
     };
     return x86_load_linux(ram, ram_size, &cfg, e, info, errp);
 }
@@ -142,6 +142,7 @@ static void test_bzimage_good(void)
     CHECK_U64(bp[SH_LOADFLAGS], LOADFLAGS_LOADED_HIGH | LOADFLAGS_CAN_USE_HEAP);
     CHECK_U64(rd(bp + SH_CMD_LINE_PTR, 4), X86_BOOT_CMDLINE);
     CHECK_U64(rd(bp + BP_EXT_CMD_LINE_PTR, 4), 0);
+    CHECK_U64(rd(bp + BP_ACPI_RSDP_ADDR, 8), 0xe0000);    /* the machine's ACPI tables */
     CHECK_U64(rd(bp + SH_RAMDISK_IMAGE, 4), ia);
     CHECK_U64(rd(bp + SH_RAMDISK_SIZE, 4), sizeof(initrd_data));
     CHECK_U64(rd(bp + BP_EXT_RAMDISK_IMAGE, 4), 0);
@@ -429,7 +430,7 @@ static void test_pvh_good(void)
     CHECK_U64(rd(ram + mod + 16, 8), 0);
     CHECK_U64(rd(si + 24, 8), X86_BOOT_CMDLINE);
     CHECK(strcmp((char *)ram + X86_BOOT_CMDLINE, "console=hvc0") == 0);
-    CHECK_U64(rd(si + 32, 8), 0);               /* no ACPI RSDP */
+    CHECK_U64(rd(si + 32, 8), 0xe0000);         /* rsdp_paddr: the machine's ACPI tables */
     uint64_t mm = rd(si + 40, 8);
     CHECK_U64(rd(si + 48, 4), 2);
     CHECK_U64(rd(ram + mm, 8), 0);
