@@ -88,18 +88,45 @@ int mem_add_ram(struct mem_map *m, const char *name, uint64_t base, uint64_t siz
     if (size == 0 || size > SIZE_MAX)
         return err_set(errp, EINVAL, _("memory region '%s': invalid size 0x%" PRIx64),
                        name, size);
-    /* MAP_NORESERVE: a guest's -m 4G costs only the pages it touches. */
-    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* MAP_NORESERVE: a guest's -m 4G costs only the pages it touches.
+     * The mapping starts on a 2 MiB boundary (as guest RAM bases do), so
+     * that an accelerator can ask for transparent huge pages with the
+     * host and guest addresses congruent (mem_ram_hugepages). */
+    size_t align = size >= MEM_HUGE_SIZE ? MEM_HUGE_SIZE : 0;
+    if (size > SIZE_MAX - align)
+        return err_set(errp, EINVAL, _("memory region '%s': invalid size 0x%" PRIx64),
+                       name, size);
+    uint8_t *p = mmap(NULL, (size_t)size + align, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return err_set_errno(errp, errno,
                              _("cannot allocate %" PRIu64 " MiB for memory region '%s'"),
                              size >> 20, name);
+    if (align) {
+        size_t head = (size_t)(-(uintptr_t)p & (align - 1));
+        if (head)
+            munmap(p, head);
+        if (align - head)
+            munmap(p + head + size, align - head);
+        p += head;
+    }
     nr.host = p;
     int ret = mem_insert(m, &nr, errp);
     if (ret < 0)
         munmap(p, (size_t)size);
     return ret;
+}
+
+void mem_ram_hugepages(const struct mem_map *m)
+{
+    /* Where transparent huge pages are "madvise" only (Debian's default),
+     * RAM without the advice is mapped 4 KiB at a time.  A hardware
+     * accelerator then walks two levels of small pages, and under nested
+     * virtualization every one of them costs exits: Linux's decompressor
+     * alone took minutes.  Failure only loses the speed. */
+    for (int i = 0; i < m->n; i++)
+        if (m->r[i].kind == MEM_RAM && m->r[i].size >= MEM_HUGE_SIZE)
+            madvise(m->r[i].host, (size_t)m->r[i].size, MADV_HUGEPAGE);
 }
 
 int mem_add_mmio(struct mem_map *m, const char *name, uint64_t base, uint64_t size,

@@ -52,6 +52,10 @@ struct mem_map {
  * mem_map_free(). */
 int mem_add_ram(struct mem_map *m, const char *name, uint64_t base, uint64_t size,
                 bool rom, struct error **errp);
+/* Transparent huge pages for every RAM region of 2 MiB or more (an
+ * accelerator that maps RAM into a VM calls it). */
+#define MEM_HUGE_SIZE ((size_t)2 << 20)
+void mem_ram_hugepages(const struct mem_map *m);
 int mem_add_mmio(struct mem_map *m, const char *name, uint64_t base, uint64_t size,
                  const struct mmio_ops *ops, void *opaque, struct error **errp);
 void mem_map_free(struct mem_map *m);

@@ -44,6 +44,7 @@ int kvm_set_slot(struct kvm *k, int slot, uint64_t gpa, uint64_t size, void *hva
 int kvm_map_ram(struct kvm *k, const struct mem_map *m, bool dirty, struct error **errp)
 {
     int slot = 0;
+    mem_ram_hugepages(m);
     for (int i = 0; i < m->n; i++) {
         const struct mem_region *r = &m->r[i];
         if (r->kind == MEM_MMIO)
