@@ -902,6 +902,13 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
     bool in_old = tr && gen_of(tr, rip);
     if (t->armed && tr && (in_old || (rip >= (uintptr_t)tr->rx && rip < (uintptr_t)tr->rx + tr->size))) {
         struct cpu *cpu = t->cpu;
+        /* The lock, as tr_sys_raise takes it: another thread may be
+         * adding a block meanwhile, and that can move tr->tbs (a fault
+         * read it half-grown and crashed, about once in 600 runs of
+         * smcthreads under load).  Taking it here is safe: this thread
+         * ran generated code, which it never enters holding the lock, and
+         * no code that locks was interrupted. */
+        tr_lock(tr);
         struct tb *tb = tb_find_host(tr, rip);
         if (tb) {
             uint32_t off = (uint32_t)(rip - (uintptr_t)tb->code);
@@ -912,6 +919,7 @@ static void tr_fault_handler(int sig, siginfo_t *si, void *ucv)
             cpu->pc = tb->insn_pc[i];
             tr->be->recover_regs(cpu, tb, i, uc);
         }
+        tr_unlock(tr);
         cpu->fault_addr = (uint64_t)(uintptr_t)si->si_addr - cpu->guest_base;
         cpu->fault_sig = sig;
         cpu->fault_code = si->si_code;
