@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 
+import Xlib.error
 from Xlib import X, display as xdisplay, protocol
 
 
@@ -142,9 +143,18 @@ class Screen:
     def find(self, w, name, depth):
         """The window below W titled NAME (a window manager puts it in
         a frame of its own)."""
-        for c in w.query_tree().children:
-            if name in self.title(c):
-                return c
+        # Windows come and go while we walk them (the previous machine's
+        # window, the window manager's frames): one that went is no match.
+        try:
+            children = w.query_tree().children
+        except Xlib.error.XError:
+            return None
+        for c in children:
+            try:
+                if name in self.title(c):
+                    return c
+            except Xlib.error.XError:
+                continue
             if depth > 1:
                 f = self.find(c, name, depth - 1)
                 if f:
