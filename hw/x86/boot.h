@@ -136,6 +136,21 @@ int x86_load_bzimage(uint8_t *ram, uint64_t ram_size, const struct x86_boot_conf
                      struct x86_entry *entry, struct x86_boot_info *info, struct error **errp);
 int x86_load_pvh(uint8_t *ram, uint64_t ram_size, const struct x86_boot_config *cfg,
                  struct x86_entry *entry, struct x86_boot_info *info, struct error **errp);
+/* The checks of x86_load_pvh that need no RAM: an x86-64 ELF executable
+ * whose segments lie in the file, with a PVH entry note. */
+int x86_pvh_check(const uint8_t *img, size_t len, const char *name, struct error **errp);
+
+/* unpack.c: the ELF vmlinux inside a bzImage (boot protocol 2.08 and up
+ * name the payload), decompressed here rather than by the kernel's own
+ * decompressor in the guest.  *out (mmap'd, *out_len bytes) is an ELF
+ * file with a PVH entry.  -ENOTSUP (with a message) when this build or
+ * this image cannot be done so: a compression we lack, an old protocol,
+ * no PVH entry; the bzImage then boots as it is.  Payloads are untrusted:
+ * the output is bounded by X86_UNPACK_MAX and by the size the payload
+ * declares. */
+#define X86_UNPACK_MAX (UINT64_C(1) << 30)
+int x86_bzimage_unpack(const uint8_t *img, size_t len, const char *name, uint8_t **out,
+                       size_t *out_len, struct error **errp);
 
 /* entry.c: the GDT at X86_BOOT_GDT, identity page tables for the low
  * 4 GiB (2 MiB pages) at X86_BOOT_PML4, and the register state of a

@@ -43,9 +43,11 @@
 #include "hw/virtio/virtio.h"
 #include "hw/x86/boot.h"
 #include "hw/x86/acpi.h"
+#include "hw/x86/kernel-cache.h"
 #include "kvm/kvm.h"
 #include "accel.h"
 #include "pool.h"
+#include "keyval.h"
 #include "i18n.h"
 
 #define MiB (UINT64_C(1) << 20)
@@ -95,6 +97,7 @@ struct microvm {
     struct dev_list devs;
     uint8_t *kernel, *initrd;   /* the images, read once (a reset reloads them) */
     size_t kernel_len, initrd_len;
+    struct x86_kernel_image vmlinux;    /* the bzImage's, unpacked (data NULL: none) */
     char *cmdline;
     struct x86_entry entry;
     struct x86_boot_info info;
@@ -232,7 +235,8 @@ static int microvm_load(struct microvm *v, struct error **errp)
         return r;
     struct x86_boot_config bc = {
         .kernel_name = v->m->opts.kernel,
-        .kernel = v->kernel, .kernel_len = v->kernel_len,
+        .kernel = v->vmlinux.data ? v->vmlinux.data : v->kernel,
+        .kernel_len = v->vmlinux.data ? v->vmlinux.len : v->kernel_len,
         .initrd_name = v->m->opts.initrd,
         .initrd = v->initrd, .initrd_len = v->initrd_len,
         .cmdline = v->cmdline,
@@ -240,6 +244,14 @@ static int microvm_load(struct microvm *v, struct error **errp)
         .rsdp_addr = rsdp,
     };
     r = x86_load_linux(v->low, v->low_ram, &bc, &v->entry, &v->info, errp);
+    if (r < 0 && v->vmlinux.data) {
+        /* what the PVH entry cannot take (too little RAM for the whole
+         * vmlinux, say), the kernel's own decompressor may */
+        x86_kernel_release(&v->vmlinux);
+        bc.kernel = v->kernel;
+        bc.kernel_len = v->kernel_len;
+        r = x86_load_linux(v->low, v->low_ram, &bc, &v->entry, &v->info, NULL);
+    }
     if (r < 0)
         return r;
     return kvm_cpu_set_entry(kvm_cpu(v->kvm, 0), &v->entry, errp);
@@ -378,9 +390,20 @@ static int microvm_create(struct machine *m, struct error **errp)
 {
     struct machine_opts *o = &m->opts;
     int r;
-    if (o->props && *o->props)
-        return err_set(errp, EINVAL, _("-M microvm: unknown property '%.*s'"),
-                       (int)strcspn(o->props, ",="), o->props);
+    bool kernel_cache = true;
+    if (o->props && *o->props) {
+        struct kv *kv;
+        if ((r = kv_parse(&kv, o->props, NULL, errp)) == 0) {
+            r = kv_get_bool(kv, "kernel-cache", true, &kernel_cache, errp);
+            if (r == 0)
+                r = kv_check_used(kv, errp);
+            kv_free(kv);
+        }
+        if (r < 0) {
+            err_prefix(errp, "-M microvm: ");
+            return r;
+        }
+    }
     if (o->dumpdtb)
         return err_set(errp, ENOTSUP, _("-M microvm: no device tree to dump (the board "
                                         "describes itself in ACPI)"));
@@ -417,6 +440,11 @@ static int microvm_create(struct machine *m, struct error **errp)
         (o->initrd &&
          (r = read_image(o->initrd, _("initrd"), &v->initrd, &v->initrd_len, errp)) < 0))
         goto fail;
+    /* A bzImage boots from its vmlinux, decompressed here once per kernel
+     * (hw/x86/unpack.c says why); whatever cannot be unpacked so boots as
+     * it is, and its own decompressor says what it thinks of it. */
+    if (kernel_cache && (v->kernel_len < 4 || memcmp(v->kernel, "\177ELF", 4) != 0))
+        (void)x86_kernel_unpacked(v->kernel, v->kernel_len, o->kernel, &v->vmlinux, NULL);
     if (!(v->cmdline = strdup(o->append ? o->append : ""))) {
         r = err_set(errp, ENOMEM, _("out of memory creating the machine"));
         goto fail;
@@ -493,6 +521,7 @@ static void microvm_destroy(struct machine *m)
     mem_map_free(&v->pio);
     mem_map_free(&m->mem);
     free(v->kernel);
+    x86_kernel_release(&v->vmlinux);
     free(v->initrd);
     free(v->cmdline);
     free(v);

@@ -107,16 +107,17 @@ static int pvh_find_note(const uint8_t *img, size_t len, uint64_t off, uint64_t 
     return 0;
 }
 
-int x86_load_pvh(uint8_t *ram, uint64_t ram_size, const struct x86_boot_config *cfg,
-                 struct x86_entry *entry, struct x86_boot_info *info, struct error **errp)
+struct elf_image {
+    struct elf_phdr ph[PVH_MAX_PHDRS];
+    int phnum;
+    uint64_t entry;             /* the PVH entry */
+};
+
+/* The checks that need only the file: the ELF header, the program
+ * headers, every PT_LOAD segment inside the file, and the PVH note. */
+static int pvh_parse(const uint8_t *img, size_t len, const char *name, struct elf_image *el,
+                     struct error **errp)
 {
-    const char *name = cfg->kernel_name;
-    const uint8_t *img = cfg->kernel;
-    size_t len = cfg->kernel_len;
-    memset(info, 0, sizeof(*info));
-    info->pvh = true;
-    if (ram_size > (UINT64_C(4) << 30))
-        return err_set(errp, EINVAL, _("%s: low RAM above 4 GiB is not supported"), name);
     if (len < ELF64_EHDR_SIZE || memcmp(img, "\177ELF", 4) != 0)
         return BAD(_("%s: not an ELF file"), name);
     if (img[4] != 2 || img[5] != 1 || get16(img + 18) != EM_X86_64)
@@ -129,27 +130,60 @@ int x86_load_pvh(uint8_t *ram, uint64_t ram_size, const struct x86_boot_config *
         return BAD(_("%s: bad ELF program headers (%u of %u bytes)"), name, phnum, phentsize);
     if (phoff > len || (uint64_t)phnum * ELF64_PHDR_SIZE > len - phoff)
         return BAD(_("%s: the ELF program headers lie outside the file"), name);
-
-    /* Check every segment before writing any byte. */
-    struct elf_phdr ph[PVH_MAX_PHDRS];
-    uint64_t pvh_entry = 0, lo = UINT64_MAX, hi = 0;
+    el->phnum = phnum;
+    el->entry = 0;
     int r;
     for (int i = 0; i < phnum; i++) {
         const uint8_t *p = img + phoff + (uint64_t)i * ELF64_PHDR_SIZE;
-        ph[i] = (struct elf_phdr){ get32(p), get64(p + 8), get64(p + 24), get64(p + 32),
-                                   get64(p + 40) };
-        uint64_t fend, mend;
-        if (ph[i].type == PT_NOTE && !pvh_entry) {
-            if ((r = pvh_find_note(img, len, ph[i].offset, ph[i].filesz, name, &pvh_entry,
-                                   errp)) < 0)
-                return r;
-        }
+        struct elf_phdr *ph = &el->ph[i];
+        *ph = (struct elf_phdr){ get32(p), get64(p + 8), get64(p + 24), get64(p + 32),
+                                 get64(p + 40) };
+        uint64_t fend;
+        if (ph->type == PT_NOTE && !el->entry &&
+            (r = pvh_find_note(img, len, ph->offset, ph->filesz, name, &el->entry, errp)) < 0)
+            return r;
+        if (ph->type != PT_LOAD)
+            continue;
+        if (ADD_OVERFLOWS(ph->offset, ph->filesz, &fend) || fend > len)
+            return BAD(_("%s: ELF segment %d lies outside the file"), name, i);
+        if (ph->filesz > ph->memsz)
+            return BAD(_("%s: ELF segment %d is larger in the file than in memory"), name, i);
+    }
+    if (!el->entry)
+        return BAD(_("%s: no PVH entry point (an ELF vmlinux needs CONFIG_PVH; "
+                     "or boot its bzImage)"), name);
+    return 0;
+}
+
+int x86_pvh_check(const uint8_t *img, size_t len, const char *name, struct error **errp)
+{
+    struct elf_image el;
+    return pvh_parse(img, len, name, &el, errp);
+}
+
+int x86_load_pvh(uint8_t *ram, uint64_t ram_size, const struct x86_boot_config *cfg,
+                 struct x86_entry *entry, struct x86_boot_info *info, struct error **errp)
+{
+    const char *name = cfg->kernel_name;
+    const uint8_t *img = cfg->kernel;
+    memset(info, 0, sizeof(*info));
+    info->pvh = true;
+    if (ram_size > (UINT64_C(4) << 30))
+        return err_set(errp, EINVAL, _("%s: low RAM above 4 GiB is not supported"), name);
+    struct elf_image el;
+    int r = pvh_parse(img, cfg->kernel_len, name, &el, errp);
+    if (r < 0)
+        return r;
+    const struct elf_phdr *ph = el.ph;
+    int phnum = el.phnum;
+    uint64_t pvh_entry = el.entry;
+
+    /* Check every segment against RAM before writing any byte. */
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < phnum; i++) {
+        uint64_t mend;
         if (ph[i].type != PT_LOAD)
             continue;
-        if (ADD_OVERFLOWS(ph[i].offset, ph[i].filesz, &fend) || fend > len)
-            return BAD(_("%s: ELF segment %d lies outside the file"), name, i);
-        if (ph[i].filesz > ph[i].memsz)
-            return BAD(_("%s: ELF segment %d is larger in the file than in memory"), name, i);
         if (ADD_OVERFLOWS(ph[i].paddr, ph[i].memsz, &mend) || ph[i].paddr < X86_BOOT_KERNEL_MIN)
             return BAD(_("%s: ELF segment %d at 0x%" PRIx64 " is outside 1 MiB .. 4 GiB"), name,
                        i, ph[i].paddr);
@@ -163,9 +197,6 @@ int x86_load_pvh(uint8_t *ram, uint64_t ram_size, const struct x86_boot_config *
     }
     if (hi == 0)
         return BAD(_("%s: the ELF file has nothing to load"), name);
-    if (!pvh_entry)
-        return BAD(_("%s: no PVH entry point (an ELF vmlinux needs CONFIG_PVH; "
-                     "or boot its bzImage)"), name);
     if (pvh_entry < lo || pvh_entry >= hi)
         return BAD(_("%s: the PVH entry 0x%" PRIx64 " is outside the loaded kernel"), name,
                    pvh_entry);

@@ -4,6 +4,15 @@
  * What is filtered, and why:
  *   - the hypervisor bit (leaf 1 ECX[31]) is set: the guest is told it
  *     runs virtualised and looks for the KVM leaves;
+ *   - the TSC-deadline timer (leaf 1 ECX[24]) is set where the kernel's
+ *     LAPIC emulates it (KVM_CAP_TSC_DEADLINE_TIMER): KVM_GET_SUPPORTED_
+ *     CPUID leaves it out because it is the VMM's choice.  Without it
+ *     Linux programs the LAPIC timer in one-shot mode and, in Debian's
+ *     kernel under a nested hypervisor, its tick stalled for seconds
+ *     during boot (printk's clock stood still until the first idle);
+ *   - the processor brand string (0x80000002..4) is the host's, as with
+ *     qemu's -cpu host; KVM reports these leaves empty, and a guest would
+ *     name a made-up part ("AMD Hammer") in /proc/cpuinfo;
  *   - the KVM leaves (0x40000001) keep only kvmclock (CLOCKSOURCE,
  *     CLOCKSOURCE2, the stable bit), NOP_IO_DELAY, PV_EOI and PV_UNHALT,
  *     which the kernel implements alone; async page faults, steal time
@@ -23,7 +32,9 @@
  *     in-kernel LAPIC implements it and Linux prefers it.
  */
 #include <config.h>
+#include <cpuid.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -33,6 +44,7 @@
 
 #define CPUID_1_ECX_DTES64 (1u << 2)
 #define CPUID_1_ECX_PDCM (1u << 15)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_DS (1u << 21)
 #define CPUID_80000001_ECX_PERFCTR_CORE (1u << 23)
@@ -44,13 +56,16 @@ static const uint32_t kvm_features_kept =
     (1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
 
 /* The filter of the comment above, on the VM-wide table. */
-static void kvm_cpuid_filter(struct kvm_cpuid2 *t)
+static void kvm_cpuid_filter(struct kvm *k, struct kvm_cpuid2 *t)
 {
+    bool deadline = kvm_check_cap(k, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     for (uint32_t i = 0; i < t->nent; i++) {
         struct kvm_cpuid_entry2 *e = &t->entries[i];
         switch (e->function) {
         case 1:
             e->ecx |= CPUID_1_ECX_HYPERVISOR;
+            if (deadline)
+                e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
             e->ecx &= ~(CPUID_1_ECX_PDCM | CPUID_1_ECX_DTES64);
             e->edx &= ~CPUID_1_EDX_DS;
             break;
@@ -66,6 +81,11 @@ static void kvm_cpuid_filter(struct kvm_cpuid2 *t)
         case 0x80000001:
             e->ecx &= ~CPUID_80000001_ECX_PERFCTR_CORE;
             break;
+        case 0x80000002:
+        case 0x80000003:
+        case 0x80000004:
+            __cpuid(e->function, e->eax, e->ebx, e->ecx, e->edx);
+            break;
         }
     }
 }
@@ -79,7 +99,7 @@ int kvm_cpuid_load(struct kvm *k, struct error **errp)
             return err_set(errp, ENOMEM, _("out of memory"));
         t->nent = n;
         if (ioctl(k->dev_fd, KVM_GET_SUPPORTED_CPUID, t) == 0) {
-            kvm_cpuid_filter(t);
+            kvm_cpuid_filter(k, t);
             k->cpuid = t;
             return 0;
         }

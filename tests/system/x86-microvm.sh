@@ -3,13 +3,16 @@
 # kernel and a busybox initramfs (scripts/x86_64-guest):
 #   1. -smp 1, -S, then QMP's "cont": the guest boots to its shell, runs a
 #      command and powers off (ACPI sleep control register), exit status 0;
+#      with kernel-cache=off, so the bzImage decompresses itself;
 #   2. -smp 2 (the guest sees 2 CPUs) with a virtio-blk disk (-drive
 #      if=none + -device virtio-blk-device) whose first sectors the guest
 #      reads and whose sector 8 it writes, checked on the host, and a
 #      virtio-net NIC on user networking (-nic user) that gets its DHCP
 #      lease from libslirp; the guest reboots once first (ACPI reset
-#      register): the board reloads the kernel and the initrd;
-#   3. SIGTERM during the boot: "terminating on signal 15", exit status 0.
+#      register): the board reloads the kernel and the initrd; the kernel
+#      is the bzImage's vmlinux, unpacked by emu and left in its cache;
+#   3. SIGTERM during the boot (from that cache): "terminating on signal
+#      15", exit status 0.
 # Where this machine has no usable /dev/kvm, or one too slow to boot Linux
 # (nested KVM), everything runs in ../shared/tools/kvm-testbed (a TCG guest
 # with a real /dev/kvm): EMU_KVM=direct or EMU_KVM=testbed chooses.
@@ -80,11 +83,12 @@ cat /sys/block/vda/size | sed "s/^/SECTORS=/"')
 # console logs in $T, one line of result each.
 cat >"$T/run.sh" <<EOF
 EMU='$EMU' G='$GUEST' T='$T'
+export XDG_CACHE_HOME=\$T/cache
 sock=\$(mktemp -d /tmp/x86-microvm.XXXXXX)/qmp.sock
-args="-M microvm -m 256M -nographic -kernel \$G/bzImage -initrd \$G/initrd.cpio.gz"
+args="-m 256M -nographic -kernel \$G/bzImage -initrd \$G/initrd.cpio.gz"
 
-# 1: -S and QMP cont, -smp 1
-\$EMU \$args -smp 1 -S -qmp unix:\$sock,server=on,wait=off \\
+# 1: -S and QMP cont, -smp 1, the bzImage as it is
+\$EMU -M microvm,kernel-cache=off \$args -smp 1 -S -qmp unix:\$sock,server=on,wait=off \\
     -append "console=ttyS0 quiet -- echo CPUS=\\\$(grep -c ^processor /proc/cpuinfo)" \\
     </dev/null >\$T/boot1.log 2>&1 &
 pid=\$!
@@ -113,14 +117,17 @@ PY
 wait \$pid
 echo "boot1 status=\$?"
 
+ls \$T/cache/emu/vmlinux 2>/dev/null | sed 's/^/cache-after-boot1 /'
+
 # 2: -smp 2, virtio-blk, virtio-net on user networking
-\$EMU \$args -smp 2 -drive file=\$T/disk.raw,format=raw,if=none,id=d0 \\
+\$EMU -M microvm \$args -smp 2 -drive file=\$T/disk.raw,format=raw,if=none,id=d0 \\
     -device virtio-blk-device,drive=d0 -nic user \\
     -append "console=ttyS0 quiet -- $script2" </dev/null >\$T/boot2.log 2>&1
 echo "boot2 status=\$?"
+ls \$T/cache/emu/vmlinux | sed 's/^/cache-after-boot2 /'
 
 # 3: SIGTERM while the kernel boots
-\$EMU \$args -smp 1 -append "console=ttyS0" </dev/null >\$T/boot3.log 2>&1 &
+\$EMU -M microvm \$args -smp 1 -append "console=ttyS0" </dev/null >\$T/boot3.log 2>&1 &
 pid=\$!
 for i in \$(seq 1 300); do grep -q "Linux version" \$T/boot3.log && break; sleep 0.1; done
 kill -TERM \$pid
@@ -180,6 +187,10 @@ check boot2.log '^REBOOTING' "reset: the guest asked for it"
 check boot2.log '^AFTER-REBOOT' "reset: the kernel and initrd booted again"
 [ "$(grep -c '^EMU-GUEST: init' "$T/boot2.log")" = 2 ] || { show boot2.log; fail "reset: not two boots"; }
 check boot2.log '^EMU-GUEST: done status=0' "-smp 2: the guest powered off"
+grep -q '^cache-after-boot1' "$T/result.txt" && fail "kernel-cache=off: a kernel went into the cache"
+check result.txt '^cache-after-boot2 [0-9a-f]{16}-[0-9a-f]+\.vmlinux$' "the bzImage's vmlinux unpacked and cached"
+set -- "$T"/cache/emu/vmlinux/*.vmlinux
+[ "$(wc -c <"$1")" -gt 20000000 ] || fail "the cached vmlinux is too small"
 dd if="$T/disk.raw" bs=512 skip=8 count=1 2>/dev/null | grep -q '^EMU-X86-WRITTEN-BY-GUEST' ||
     fail "virtio-blk: the guest's write is not in the image"
 echo "ok: virtio-blk: the guest's write is in the image"

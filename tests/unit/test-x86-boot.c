@@ -4,13 +4,27 @@
  * error and no out-of-bounds access (run under ASan in the sanitizer
  * build); and, when this machine has them, Debian's real bzImage
  * (EMU_TEST_BZIMAGE, or the kvm-testbed's cache) and an ELF vmlinux
- * (EMU_TEST_VMLINUX).
+ * (EMU_TEST_VMLINUX).  Also the host-side unpacking of a bzImage's
+ * payload (gzip, xz, zstd; lying sizes, damaged streams) and the cache
+ * of unpacked kernels (hits, damaged entries, eviction).
  */
 #include <config.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#ifdef HAVE_LZMA
+#include <lzma.h>
+#endif
+#ifdef HAVE_ZSTD
+#include <zstd.h>
+#endif
 #include "hw/x86/boot.h"
+#include "hw/x86/kernel-cache.h"
 #include "unit.h"
 
 #define MiB (UINT64_C(1) << 20)
@@ -527,6 +541,279 @@ static void test_pvh_broken(void)
 }
 
 /* ---- Debian's bzImage, when this machine has one ---- */
+/* ---- bzImages unpacked on the host (hw/x86/unpack.c, kernel-cache.c) ---- */
+#define SH_PAYLOAD_OFFSET 0x248
+#define SH_PAYLOAD_LENGTH 0x24c
+
+enum comp { COMP_GZIP, COMP_XZ, COMP_ZSTD };
+static const char *const comp_name[] = { "gzip", "xz", "zstd" };
+
+/* data compressed as the kernel's build does it: the stream, then (but
+ * for gzip, whose trailer ends so) the size in 4 bytes; 0 when this build
+ * lacks the compressor */
+static size_t compress_as_kernel(enum comp c, const uint8_t *in, size_t n, uint8_t *out,
+                                 size_t cap)
+{
+    size_t len = 0;
+    switch (c) {
+    case COMP_GZIP: {
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        if (deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return 0;
+        z.next_in = (Bytef *)(uintptr_t)in;
+        z.avail_in = (uInt)n;
+        z.next_out = out;
+        z.avail_out = (uInt)cap;
+        int r = deflate(&z, Z_FINISH);
+        len = r == Z_STREAM_END ? z.total_out : 0;
+        deflateEnd(&z);
+        return len;
+    }
+    case COMP_XZ:
+#ifdef HAVE_LZMA
+        if (lzma_easy_buffer_encode(6, LZMA_CHECK_CRC32, NULL, in, n, out, &len, cap - 4) !=
+            LZMA_OK)
+            return 0;
+        break;
+#else
+        return 0;
+#endif
+    case COMP_ZSTD:
+#ifdef HAVE_ZSTD
+        len = ZSTD_compress(out, cap - 4, in, n, 19);
+        if (ZSTD_isError(len))
+            return 0;
+        break;
+#else
+        return 0;
+#endif
+    }
+    wr(out + len, 4, n);
+    return len + 4;
+}
+
+/* make_bzimage's header around a payload */
+static uint8_t *make_packed(const uint8_t *payload, size_t plen, size_t *len)
+{
+    size_t hl;
+    uint8_t *h = make_bzimage(&hl);
+    *len = BZ_KOFF + 0x100 + plen;
+    uint8_t *b = calloc(1, *len);
+    memcpy(b, h, BZ_KOFF);
+    free(h);
+    wr(b + SH_PAYLOAD_OFFSET, 4, 0x100);
+    wr(b + SH_PAYLOAD_LENGTH, 4, plen);
+    memcpy(b + BZ_KOFF + 0x100, payload, plen);
+    return b;
+}
+
+static int try_unpack(const uint8_t *b, size_t len, uint8_t **out, size_t *out_len,
+                      const char *want)
+{
+    struct error *err = NULL;
+    int r = x86_bzimage_unpack(b, len, "bz", out, out_len, &err);
+    if (want) {
+        CHECK(r < 0);
+        CHECK(err && strstr(err_msg(err), want));
+        if (err && !strstr(err_msg(err), want))
+            fprintf(stderr, "expected '%s', got: %s\n", want, err_msg(err));
+    } else if (err) {
+        fprintf(stderr, "unexpected: %s\n", err_msg(err));
+    }
+    err_free(err);
+    return r;
+}
+
+static void test_unpack(void)
+{
+    size_t elen;
+    uint8_t *elf = make_elf(&elen);
+    size_t cap = elen * 2 + 1024;
+    uint8_t *pl = malloc(cap);
+    for (int c = COMP_GZIP; c <= COMP_ZSTD; c++) {
+        size_t plen = compress_as_kernel(c, elf, elen, pl, cap);
+        if (!plen) {
+            fprintf(stderr, "unpack: no %s compressor in this build, skipped\n", comp_name[c]);
+            continue;
+        }
+        size_t len, olen;
+        uint8_t *b = make_packed(pl, plen, &len), *out;
+        CHECK(try_unpack(b, len, &out, &olen, NULL) == 0);
+        CHECK_U64(olen, elen);
+        CHECK(memcmp(out, elf, elen) == 0);
+        munmap(out, olen);
+
+        /* the declared size is the output buffer, exactly */
+        wr(b + len - 4, 4, elen + 1);
+        CHECK(try_unpack(b, len, &out, &olen, c == COMP_GZIP ? "gzip" : "declares") < 0);
+        wr(b + len - 4, 4, elen - 1);
+        CHECK(try_unpack(b, len, &out, &olen, "declares") < 0);
+        wr(b + len - 4, 4, 0xffffffffu);
+        CHECK(try_unpack(b, len, &out, &olen, "declares 4294967295 bytes") == -ENOTSUP);
+        wr(b + len - 4, 4, elen);
+        /* truncated streams: shorter payload_length, size bytes moved up */
+        for (size_t cut = 5; cut < plen - 8; cut += plen / 7 + 1) {
+            size_t l2;
+            uint8_t *t = malloc(plen);
+            memcpy(t, pl, plen - 4 - cut);
+            wr(t + plen - 4 - cut, 4, elen);
+            uint8_t *b2 = make_packed(t, plen - cut, &l2);
+            CHECK(try_unpack(b2, l2, &out, &olen, "bz: ") < 0);
+            free(b2);
+            free(t);
+        }
+        /* the payload outside the kernel */
+        wr(b + SH_PAYLOAD_LENGTH, 4, plen + 1);
+        CHECK(try_unpack(b, len, &out, &olen, "is not inside") == -EINVAL);
+        wr(b + SH_PAYLOAD_OFFSET, 4, 0xfffffff0u);
+        CHECK(try_unpack(b, len, &out, &olen, "is not inside") == -EINVAL);
+        wr(b + SH_PAYLOAD_OFFSET, 4, 0x100);
+        wr(b + SH_PAYLOAD_LENGTH, 4, plen);
+        /* random damage to the stream: an error or the right bytes, never more */
+        uint32_t seed = 12345 + (uint32_t)c;
+        int refused = 0;
+        for (int round = 0; round < 300; round++) {
+            uint8_t *d = malloc(len);
+            memcpy(d, b, len);
+            for (int k = 0; k < 1 + round % 4; k++) {
+                seed = seed * 1103515245u + 12345u;
+                d[BZ_KOFF + 0x100 + (seed >> 8) % (plen - 4)] ^= (uint8_t)(1 + (seed >> 24) % 255);
+            }
+            struct error *err = NULL;
+            if (x86_bzimage_unpack(d, len, "bz", &out, &olen, &err) == 0) {
+                CHECK(olen == elen);
+                munmap(out, olen);
+            } else {
+                refused++;
+            }
+            err_free(err);
+            free(d);
+        }
+        CHECK(refused > 0);
+        free(b);
+    }
+
+    /* what is left to the kernel's own decompressor */
+    size_t plen = compress_as_kernel(COMP_GZIP, elf, elen, pl, cap), len, olen;
+    uint8_t *b = make_packed(pl, plen, &len), *out;
+    wr(b + SH_VERSION, 2, 0x0207);
+    CHECK(try_unpack(b, len, &out, &olen, "2.08") == -ENOTSUP);
+    wr(b + SH_VERSION, 2, 0x020f);
+    memcpy(b + BZ_KOFF + 0x100, "BZh91AY&SY", 10);
+    CHECK(try_unpack(b, len, &out, &olen, "compression") == -ENOTSUP);
+    free(b);
+    /* a payload that is not an ELF vmlinux with a PVH entry */
+    uint8_t *noelf = calloc(1, elen);
+    plen = compress_as_kernel(COMP_GZIP, noelf, elen, pl, cap);
+    b = make_packed(pl, plen, &len);
+    CHECK(try_unpack(b, len, &out, &olen, "not an ELF") == -EINVAL);
+    free(b);
+    memcpy(noelf, elf, elen);
+    memcpy(noelf + 0x200 + 20 + 12, "Xex", 4);  /* the PVH note's owner */
+    plen = compress_as_kernel(COMP_GZIP, noelf, elen, pl, cap);
+    b = make_packed(pl, plen, &len);
+    CHECK(try_unpack(b, len, &out, &olen, "no PVH entry") == -EINVAL);
+    free(b);
+    free(noelf);
+    free(pl);
+    free(elf);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_kernel_cache(void)
+{
+    size_t elen;
+    uint8_t *elf = make_elf(&elen);
+    size_t cap = elen * 2 + 1024;
+    uint8_t *pl = malloc(cap);
+    size_t plen = compress_as_kernel(COMP_GZIP, elf, elen, pl, cap), len;
+    uint8_t *b = make_packed(pl, plen, &len);
+    char top[] = "/tmp/emu-kcache-XXXXXX", dir[256];
+    CHECK(mkdtemp(top) != NULL);
+    setenv("XDG_CACHE_HOME", top, 1);
+    snprintf(dir, sizeof(dir), "%s/emu/vmlinux", top);
+
+    /* a miss: unpacked here, written in the background */
+    struct x86_kernel_image k;
+    CHECK(x86_kernel_unpacked(b, len, "bz", &k, NULL) == 0);
+    CHECK(k.storing);
+    CHECK(k.len == elen && memcmp(k.data, elf, elen) == 0);
+    char path[512];
+    snprintf(path, sizeof(path), "%s", k.path);
+    x86_kernel_release(&k);
+    CHECK_U64(count_entries(dir), 1);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (size_t)st.st_size == elen && (st.st_mode & 0777) == 0600);
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    /* a hit: the entry mapped, nothing written */
+    CHECK(x86_kernel_unpacked(b, len, "bz", &k, NULL) == 0);
+    CHECK(!k.storing);
+    CHECK(k.len == elen && memcmp(k.data, elf, elen) == 0);
+    x86_kernel_release(&k);
+    /* a damaged entry is dropped and made again */
+    FILE *f = fopen(path, "r+b");
+    CHECK(f && fwrite("JUNK", 1, 4, f) == 4);
+    if (f)
+        fclose(f);
+    CHECK(x86_kernel_unpacked(b, len, "bz", &k, NULL) == 0);
+    CHECK(k.storing);
+    CHECK(k.len == elen && memcmp(k.data, elf, elen) == 0);
+    x86_kernel_release(&k);
+    CHECK(truncate(path, 100) == 0);
+    CHECK(x86_kernel_unpacked(b, len, "bz", &k, NULL) == 0);
+    CHECK(k.storing && k.len == elen);
+    x86_kernel_release(&k);
+    CHECK(stat(path, &st) == 0 && (size_t)st.st_size == elen);
+    /* another kernel is another entry; only the 4 used last stay */
+    for (int i = 0; i < 6; i++) {
+        uint8_t *b2 = malloc(len + 16);
+        memcpy(b2, b, len);
+        memset(b2 + len, i, 16);                /* bytes after the payload */
+        CHECK(x86_kernel_unpacked(b2, len + 16, "bz", &k, NULL) == 0);
+        CHECK(k.storing);
+        x86_kernel_release(&k);
+        free(b2);
+    }
+    CHECK_U64(count_entries(dir), 4);
+    CHECK(stat(path, &st) < 0);                 /* the oldest went */
+    /* no cache to be had: unpacked all the same */
+    setenv("XDG_CACHE_HOME", "/proc/no-such-cache", 1);
+    CHECK(x86_kernel_unpacked(b, len, "bz", &k, NULL) == 0);
+    CHECK(!k.storing && k.len == elen && memcmp(k.data, elf, elen) == 0);
+    x86_kernel_release(&k);
+    unsetenv("XDG_CACHE_HOME");
+
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.' || strlen(de->d_name) > 2) {
+            char p2[600];
+            snprintf(p2, sizeof(p2), "%s/%s", dir, de->d_name);
+            unlink(p2);
+        }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+    snprintf(path, sizeof(path), "%s/emu", top);
+    rmdir(path);
+    rmdir(top);
+    free(b);
+    free(pl);
+    free(elf);
+}
+
 static char *find_real_kernel(void)
 {
     const char *env = getenv("EMU_TEST_BZIMAGE");
@@ -601,6 +888,25 @@ static void test_real_kernel(void)
     CHECK_U64(info.kernel_addr, h.pref_address);
     CHECK_U64(e.rip, h.pref_address + 0x200);
     CHECK(info.initrd_addr >= info.kernel_end);
+    /* its vmlinux, unpacked here, through PVH */
+    uint8_t *v;
+    size_t vlen;
+    r = x86_bzimage_unpack(k, (size_t)len, path, &v, &vlen, &err);
+    if (err) {
+        fprintf(stderr, "%s\n", err_msg(err));
+        err_free(err);
+        err = NULL;
+    }
+    CHECK(r == 0 || r == -ENOTSUP);
+    if (r == 0) {
+        memset(ram, 0, R);
+        CHECK(load(ram, R, v, vlen, "console=ttyS0", initrd_data, sizeof(initrd_data), &e,
+                   &info, NULL) == 0);
+        fprintf(stderr, "%s unpacked: %zu bytes, PVH entry 0x%" PRIx64 "\n", path, vlen,
+                info.entry);
+        CHECK(info.pvh && vlen > h.kernel_size);
+        munmap(v, vlen);
+    }
     free(ram);
     free(k);
     free(path);
@@ -651,6 +957,8 @@ int main(void)
     test_bzimage_fuzz();
     test_pvh_good();
     test_pvh_broken();
+    test_unpack();
+    test_kernel_cache();
     test_real_kernel();
     test_real_vmlinux();
     return unit_result();
