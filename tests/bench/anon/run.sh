@@ -14,7 +14,8 @@
 # (best of RUNS, interleaved) and prints the time ratio convert/anonymize
 # (target >= 20) and the copy's allocated size (du --block-size=1) divided
 # by the metadata size anonymize kept (target <= 1.01).  Use SIZE=1G for a
-# quick run; the images stay in WORKDIR for the next run.
+# quick run; the images stay in WORKDIR for the next run.  BENCH_RESULTS=FILE
+# appends the ratios to FILE for tests/bench/report (tests/bench/lib.sh).
 set -eu
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 work=${1:-${TMPDIR:-/tmp}/emu-anon-bench}
@@ -75,12 +76,15 @@ best() {  # best A B: the smaller
 
 printf '%-18s %10s %10s %8s %14s %14s %8s\n' image anon_s convert_s ratio dst_alloc metadata alloc/meta
 for img in "data-$size.qcow2" "snap-$size.qcow2"; do
-    ta=999999 tc=999999
+    ta=999999 tc=999999 as= cs=
     r=0
     while [ $r -lt "$runs" ]; do
         rm -f anon.qcow2 conv.qcow2
-        ta=$(best "$ta" "$(once "$EMU_IMG" anonymize "$img" anon.qcow2)")
-        tc=$(best "$tc" "$(once "$QEMU_IMG" convert -O qcow2 "$img" conv.qcow2)")
+        a=$(once "$EMU_IMG" anonymize "$img" anon.qcow2)
+        c=$(once "$QEMU_IMG" convert -O qcow2 "$img" conv.qcow2)
+        ta=$(best "$ta" "$a")
+        tc=$(best "$tc" "$c")
+        as="$as $a" cs="$cs $c"
         r=$((r + 1))
     done
     rm -f conv.qcow2
@@ -89,5 +93,10 @@ for img in "data-$size.qcow2" "snap-$size.qcow2"; do
     "$QEMU_IMG" check anon.qcow2 > /dev/null || { echo "$img: check of the copy failed" >&2; exit 1; }
     printf '%-18s %10.3f %10.3f %8.1f %14s %14s %8.3f\n' "$img" "$ta" "$tc" \
         "$(echo "$tc / $ta" | bc -l)" "$alloc" "$kept" "$(echo "$alloc / $kept" | bc -l)"
+    # the ratio here is peer/emu (how many times faster), the target >= 20
+    bench_result anon "${img%-*}" "time, convert/anonymize" "$(printf %.3f "$ta")" \
+        "$(printf %.3f "$tc")" "$(printf %.1f "$(echo "$tc / $ta" | bc -l)")" 20 higher "$(bench_spread time "$cs" "$as")"
+    bench_result anon "${img%-*}" "allocated/metadata kept" "$alloc" "$kept" \
+        "$(printf %.3f "$(echo "$alloc / $kept" | bc -l)")" 1.01 lower 0
     rm -f anon.qcow2
 done

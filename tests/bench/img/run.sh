@@ -17,28 +17,35 @@
 # METHOD=b measures the other way issue 16 asks for: no reading into the
 # page cache and no sync before a run, and the median of the RUNS runs
 # (RUNS >= 5) instead of the best.
+#
+# SIZE_MB (default 2048) sets the image's size (tests/bench/report --quick
+# uses a smaller one); BENCH_RESULTS=FILE appends the ratios to FILE for
+# tests/bench/report (tests/bench/lib.sh: bench_result).
 set -eu
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 work=${1:-${TMPDIR:-/tmp}/emu-img-bench}
 runs=${RUNS:-3}
 method=${METHOD:-a}
+size_mb=${SIZE_MB:-2048}
 mkdir -p "$work"
 . "$(dirname "$0")/../lib.sh"
 [ -n "${EMU_IMG:-}" ] || EMU_IMG=$(bench_program emu-img)
 QEMU_IMG=${QEMU_IMG:-qemu-img}
 cd "$work"
 
-if [ ! -f src.raw ]; then
-    echo "making a 2 GiB test image in $work ..."
-    python3 - <<'PY'
+if [ ! -f src.raw ] || [ "$(stat -c %s src.raw)" != $((size_mb << 20)) ]; then
+    echo "making a $size_mb MiB test image in $work ..."
+    rm -f src.raw
+    SIZE_MB=$size_mb python3 - <<'PY'
 import os, random
 r = random.Random(1)
 chunk = 1 << 20
+n = int(os.environ['SIZE_MB'])
 text = b''.join(b'line %07d: the quick brown fox jumps over the lazy dog\n' % i
                 for i in range(20000))[:chunk]
 with open('src.raw', 'wb') as f:
-    f.truncate(2 << 30)
-    for i in range(2048):
+    f.truncate(n * chunk)
+    for i in range(n):
         k = r.random()
         if k < 0.35:
             f.seek(i * chunk); f.write(os.urandom(chunk))       # incompressible data
@@ -74,28 +81,35 @@ min() { if [ -z "$1" ] || [ "$(echo "$2 < $1" | bc)" = 1 ]; then echo "$2"; else
 pick() { if [ "$method" = a ]; then min "$1" "$2"; else echo "$1 $2"; fi; }
 median() { echo "$@" | tr ' ' '\n' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-row() {  # row NAME SRC EMU-CMD QEMU-CMD: best of RUNS each, the two tools
-         # interleaved so that both see the same machine load, and which
-         # one goes first alternating from run to run
+row() {  # row NAME SRC EMU-CMD QEMU-CMD TARGET: best of RUNS each, the two
+         # tools interleaved so that both see the same machine load, and
+         # which one goes first alternating from run to run
     name=$1
     te=""
     tq=""
+    es="" qs=""
     i=0
     while [ $i -lt "$runs" ]; do
         if [ $((i % 2)) -eq 0 ]; then
-            te=$(pick "$te" "$(once "$2" sh -c "$3")")
-            tq=$(pick "$tq" "$(once "$2" sh -c "$4")")
+            a=$(once "$2" sh -c "$3")
+            b=$(once "$2" sh -c "$4")
         else
-            tq=$(pick "$tq" "$(once "$2" sh -c "$4")")
-            te=$(pick "$te" "$(once "$2" sh -c "$3")")
+            b=$(once "$2" sh -c "$4")
+            a=$(once "$2" sh -c "$3")
         fi
+        te=$(pick "$te" "$a")
+        tq=$(pick "$tq" "$b")
+        es="$es $a" qs="$qs $b"
         i=$((i + 1))
     done
     if [ "$method" = b ]; then
         te=$(median $te)
         tq=$(median $tq)
     fi
-    printf '%-28s %9.3f %9.3f %7.2f\n' "$name" "$te" "$tq" "$(echo "$te / $tq" | bc -l)"
+    r=$(echo "$te / $tq" | bc -l)
+    printf '%-28s %9.3f %9.3f %7.2f\n' "$name" "$te" "$tq" "$r"
+    bench_result img "$name" "time, method $method" "$(printf %.3f "$te")" "$(printf %.3f "$tq")" "$(printf %.3f "$r")" "$5" lower \
+        "$(bench_spread time "$es" "$qs")"
 }
 
 "$QEMU_IMG" convert -O qcow2 src.raw src.qcow2
@@ -103,15 +117,15 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), runs: $runs, method $metho
     "($( [ "$method" = a ] && echo "best, warm cache" || echo "median, no warming"))"
 printf '%-28s %9s %9s %7s\n' "case" "emu-img" "qemu-img" "ratio"
 row "convert raw->qcow2" src.raw "$EMU_IMG convert -O qcow2 src.raw t.img" \
-    "$QEMU_IMG convert -O qcow2 src.raw t.img"
+    "$QEMU_IMG convert -O qcow2 src.raw t.img" 0.8
 row "convert qcow2->raw" src.qcow2 "$EMU_IMG convert -O raw src.qcow2 t.img" \
-    "$QEMU_IMG convert -O raw src.qcow2 t.img"
+    "$QEMU_IMG convert -O raw src.qcow2 t.img" 0.8
 row "convert qcow2->qcow2 -c" src.qcow2 "$EMU_IMG convert -c -O qcow2 src.qcow2 t.img" \
-    "$QEMU_IMG convert -c -O qcow2 src.qcow2 t.img"
-"$QEMU_IMG" create -q -f qcow2 w.qcow2 2G
+    "$QEMU_IMG convert -c -O qcow2 src.qcow2 t.img" 0.5
+"$QEMU_IMG" create -q -f qcow2 w.qcow2 "${size_mb}M"
 row "bench read 4k d64" src.qcow2 "$EMU_IMG bench -c 400000 -d 64 src.qcow2" \
-    "$QEMU_IMG bench -c 400000 -d 64 src.qcow2"
+    "$QEMU_IMG bench -c 400000 -d 64 src.qcow2" 1.0
 row "bench write 4k d64" w.qcow2 "cp w.qcow2 t.img && $EMU_IMG bench -w -c 200000 -d 64 t.img" \
-    "cp w.qcow2 t.img && $QEMU_IMG bench -w -c 200000 -d 64 t.img"
+    "cp w.qcow2 t.img && $QEMU_IMG bench -w -c 200000 -d 64 t.img" 1.0
 rm -f t.img
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -44,4 +44,4 @@ for i in $(seq 1 "$runs"); do
     one_run emu "$emu"
     one_run qemu "$qemu"
 done
-bench_mbs_table "$T/samples" seq-write seq-read read-4k write-4k
+BENCH_NAME=system-disk bench_mbs_table "$T/samples" seq-write seq-read read-4k write-4k

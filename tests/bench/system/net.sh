@@ -89,4 +89,4 @@ for i in $(seq 1 "$runs"); do
     one_run emu "$emu"
     one_run qemu "$qemu"
 done
-bench_mbs_table "$T/samples" tx rx
+BENCH_NAME=system-net bench_mbs_table "$T/samples" tx rx

@@ -9,10 +9,12 @@
 #   tests/bench/user/debian.sh [EMU_BINARY] [SCALE]
 #
 # The roots are cached in ${EMU_TEST_CACHE:-~/.cache/emu}, shared with
-# tests/shell/user-chroot.sh.
+# tests/shell/user-chroot.sh.  BENCH_RESULTS=FILE appends the ratios
+# emu/qemu to FILE for tests/bench/report (tests/bench/lib.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
+. "$here/../lib.sh"
 emu=${1:-$top/build-bench/emu-user-riscv64}
 scale=${2:-1}
 [ -x "$emu" ] || { echo "debian.sh: $emu not found (build it first)" >&2; exit 1; }
@@ -60,6 +62,7 @@ sh="i=0; t=0; while [ \$i -lt $n_sh ]; do t=\$(( (t + i * i) % 1000003 )); i=\$(
 measure() {   # measure OUT CMD... -> "cpu_seconds peak_kib" (best cpu of $runs)
     _o=$1
     shift
+    : >"$_o.t"
     _best= _rss=
     for _r in $(seq "$runs"); do
         /usr/bin/time -f "%U %S %M" -o "$T/time" "$@" >"$_o" 2>"$T/err" || {
@@ -67,6 +70,7 @@ measure() {   # measure OUT CMD... -> "cpu_seconds peak_kib" (best cpu of $runs)
         set -- "$@"
         _t=$(awk '{ printf "%.3f", $1 + $2 }' "$T/time")
         _m=$(awk '{ print $3 }' "$T/time")
+        echo "$_t" >>"$_o.t"
         if [ -z "$_best" ] || awk -v a="$_t" -v b="$_best" 'BEGIN { exit !(a < b) }'; then
             _best=$_t
         fi
@@ -94,4 +98,9 @@ for prog in python3 perl bash; do
     printf '%-8s %9s %9s %9s %9.3f %11s %11s %9.3f\n' "$prog" "$nt" "$1" "$3" \
         "$(awk -v e="$3" -v q="$1" 'BEGIN { print e / q }')" "$2" "$4" \
         "$(awk -v e="$4" -v q="$2" 'BEGIN { print e / q }')"
+    bench_result user-debian "$prog" "CPU time vs qemu-riscv64" "$3" "$1" \
+        "$(awk -v e="$3" -v q="$1" 'BEGIN { printf "%.3f", e / q }')" 1.0 lower \
+        "$(bench_spread time "$(cat "$T/e.out.t")" "$(cat "$T/q.out.t")")"
+    bench_result user-debian "$prog" "peak RSS vs qemu-riscv64" "$4" "$2" \
+        "$(awk -v e="$4" -v q="$2" 'BEGIN { printf "%.3f", e / q }')" - lower 0
 done

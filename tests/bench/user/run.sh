@@ -11,9 +11,12 @@
 # the work (1, the default, = 2-4 seconds natively per program; 0.3 for a
 # quick run).  Each time is the
 # best of $RUNS runs (default 3): the machine may be shared.
+# BENCH_RESULTS=FILE appends the ratios emu/qemu to FILE for
+# tests/bench/report (tests/bench/lib.sh: bench_result).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
+. "$here/../lib.sh"
 emu=${1:-$top/build-bench/emu-user-riscv64}
 scale=${2:-1}
 [ $# -gt 2 ] && shift 2 || set --
@@ -25,13 +28,16 @@ trap 'rm -rf "$T"' EXIT
 
 runs=${RUNS:-3}
 cputime() {   # cputime OUTFILE CMD... -> best seconds of user+sys on stdout
+                # (each run's in OUTFILE.t)
     _o=$1
     shift
+    : >"$_o.t"
     _best=
     for _r in $(seq "$runs"); do
         /usr/bin/time -f "%U %S" -o "$T/time" "$@" >"$_o" 2>"$T/stderr" || {
             echo "run.sh: '$*' failed:" >&2; cat "$T/stderr" >&2; exit 1; }
         _t=$(awk '{ printf "%.3f", $1 + $2 }' "$T/time")
+        echo "$_t" >>"$_o.t"
         _best=$(awk -v a="$_t" -v b="${_best:-999999}" 'BEGIN { print (a < b) ? a : b }')
     done
     echo "$_best"
@@ -50,11 +56,15 @@ for b in $benches; do
     rq=$(awk -v e="$te" -v q="$tq" 'BEGIN { printf "%.3f", e / q }')
     rn=$(awk -v e="$te" -v q="$tn" 'BEGIN { printf "%.3f", e / (q > 0.001 ? q : 0.001) }')
     printf '%-8s %9s %9s %9s %9s %9s\n' "$b" "$tn" "$tq" "$te" "$rq" "$rn"
+    bench_result user "$b" "CPU time vs qemu-riscv64" "$te" "$tq" "$rq" 1.0 lower \
+        "$(bench_spread time "$(cat "$T/$b.out.e.t")" "$(cat "$T/$b.out.q.t")")"
     lq=$(awk -v a="$lq" -v r="$rq" 'BEGIN { print a + log(r) }')
     ln=$(awk -v a="$ln" -v r="$rn" 'BEGIN { print a + log(r) }')
     n=$((n + 1))
 done
 awk -v a="$lq" -v b="$ln" -v n="$n" 'BEGIN { printf "%-8s %9s %9s %9s %9.3f %9.3f\n", "geomean", "", "", "", exp(a / n), exp(b / n) }'
+bench_result user geomean "CPU time vs qemu-riscv64" - - \
+    "$(awk -v a="$lq" -v n="$n" 'BEGIN { printf "%.3f", exp(a / n) }')" 1.0 lower 0
 
 # start-up: a static hello world, wall time per run (best of 20)
 printf '#include <stdio.h>\nint main(void){puts("hello");return 0;}\n' >"$T/hello.c"
