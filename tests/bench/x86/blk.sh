@@ -45,9 +45,9 @@ for i in \$(seq 1 $runs); do
         rm -f \$D/disk.raw
         truncate -s 64M \$D/disk.raw
         if [ \$who = emu ]; then
-            \$EMU \$common -append "\$append" </dev/null >\$T/out 2>&1
+            timeout -k 5 200 \$EMU \$common -append "\$append" </dev/null >\$T/out 2>&1
         else
-            qemu-system-x86_64 -accel kvm -cpu host \$common -append "\$append" </dev/null >\$T/out 2>&1
+            timeout -k 5 200 qemu-system-x86_64 -accel kvm -cpu host \$common -append "\$append" </dev/null >\$T/out 2>&1
         fi
         echo "\$who run \$i status \$?"
         tr -d '\r' <\$T/out | awk -v w=\$who '\$1 == "R" { d = \$5 - \$4; if (d < 0.01) d = 0.01; printf "%s %s %.0f\n", \$2, w, \$3 / d }' >>\$T/samples
