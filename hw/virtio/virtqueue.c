@@ -25,8 +25,7 @@
  * avail_event store (virtq_pop) and the next load of the available
  * index are fenced too, or the guest can read the old avail_event and
  * skip its kick while we read the old index and stop, each waiting for
- * the other (seen: a guest's dd hung after some hundred O_DIRECT writes
- * under KVM on the kvm-testbed).
+ * the other.
  */
 #include <config.h>
 #include <errno.h>

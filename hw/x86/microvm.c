@@ -243,15 +243,23 @@ static int microvm_load(struct microvm *v, struct error **errp)
         .high_ram_size = v->high_ram,
         .rsdp_addr = rsdp,
     };
-    r = x86_load_linux(v->low, v->low_ram, &bc, &v->entry, &v->info, errp);
+    struct error *pvh_err = NULL;
+    r = x86_load_linux(v->low, v->low_ram, &bc, &v->entry, &v->info,
+                       v->vmlinux.data ? &pvh_err : errp);
     if (r < 0 && v->vmlinux.data) {
         /* what the PVH entry cannot take (too little RAM for the whole
-         * vmlinux, say), the kernel's own decompressor may */
+         * vmlinux, say), the kernel's own decompressor may; if it cannot
+         * either, the first reason is the one to tell */
         x86_kernel_release(&v->vmlinux);
         bc.kernel = v->kernel;
         bc.kernel_len = v->kernel_len;
         r = x86_load_linux(v->low, v->low_ram, &bc, &v->entry, &v->info, NULL);
+        if (r < 0 && errp && !*errp) {
+            *errp = pvh_err;
+            pvh_err = NULL;
+        }
     }
+    err_free(pvh_err);
     if (r < 0)
         return r;
     return kvm_cpu_set_entry(kvm_cpu(v->kvm, 0), &v->entry, errp);
@@ -400,7 +408,7 @@ static int microvm_create(struct machine *m, struct error **errp)
             kv_free(kv);
         }
         if (r < 0) {
-            err_prefix(errp, "-M microvm: ");
+            err_prefix(errp, "-M microvm");
             return r;
         }
     }
