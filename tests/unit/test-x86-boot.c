@@ -625,12 +625,19 @@ static int try_unpack(const uint8_t *b, size_t len, uint8_t **out, size_t *out_l
     return r;
 }
 
+/* make_elf's image and a buffer for it compressed (*cap bytes) */
+static uint8_t *make_elf_and_room(size_t *elen, uint8_t **pl, size_t *cap)
+{
+    uint8_t *elf = make_elf(elen);
+    *cap = *elen * 2 + 1024;
+    *pl = malloc(*cap);
+    return elf;
+}
+
 static void test_unpack(void)
 {
-    size_t elen;
-    uint8_t *elf = make_elf(&elen);
-    size_t cap = elen * 2 + 1024;
-    uint8_t *pl = malloc(cap);
+    size_t elen, cap;
+    uint8_t *pl, *elf = make_elf_and_room(&elen, &pl, &cap);
     for (int c = COMP_GZIP; c <= COMP_ZSTD; c++) {
         size_t plen = compress_as_kernel(c, elf, elen, pl, cap);
         if (!plen) {
@@ -734,10 +741,8 @@ static int count_entries(const char *dir)
 
 static void test_kernel_cache(void)
 {
-    size_t elen;
-    uint8_t *elf = make_elf(&elen);
-    size_t cap = elen * 2 + 1024;
-    uint8_t *pl = malloc(cap);
+    size_t elen, cap;
+    uint8_t *pl, *elf = make_elf_and_room(&elen, &pl, &cap);
     size_t plen = compress_as_kernel(COMP_GZIP, elf, elen, pl, cap), len;
     uint8_t *b = make_packed(pl, plen, &len);
     char top[] = "/tmp/emu-kcache-XXXXXX", dir[256];
